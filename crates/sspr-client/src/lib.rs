@@ -1,0 +1,415 @@
+//! Client of the SSPR kiosk API. Every request after enrollment is signed with the kiosk's
+//! Ed25519 device key (HTTP Message Signatures, RFC 9421): `@method`, `@target-uri`,
+//! `content-digest` for bodies, with `created`, `nonce` and `keyid` = the kiosk id.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use bytes::Bytes;
+use ed25519_dalek::SigningKey;
+use http_body_util::{BodyExt, Full};
+use httpsig_hyper::prelude::message_component::HttpMessageComponentId;
+use httpsig_hyper::prelude::{AlgorithmName, HttpSignatureParams, SecretKey};
+use httpsig_hyper::{ContentDigestType, MessageSignatureReq, RequestContentDigest};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sspr_proto::{
+    ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
+    StartFlowRequest, VerifyRequest,
+};
+use zeroize::Zeroizing;
+
+/// The kiosk's private key. It never leaves the process except into the OS keyring.
+pub struct DeviceKey {
+    seed: Zeroizing<[u8; 32]>,
+}
+
+impl DeviceKey {
+    pub fn generate() -> DeviceKey {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(seed.as_mut());
+        DeviceKey { seed }
+    }
+
+    pub fn from_seed(seed: [u8; 32]) -> DeviceKey {
+        DeviceKey {
+            seed: Zeroizing::new(seed),
+        }
+    }
+
+    /// The 32-byte seed, for storing in the keyring.
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// The public key as the server wants it: 32 bytes, base64url without padding.
+    pub fn public_key(&self) -> String {
+        let verifying = SigningKey::from_bytes(&self.seed).verifying_key();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(verifying.to_bytes())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error.
+    #[error("{status}: {body}")]
+    Api { status: u16, body: ErrorBody },
+    /// The server could not be reached, or the connection failed.
+    #[error("the server can't be reached: {0}")]
+    Transport(String),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the server: {0}")]
+    Decode(String),
+    #[error("signing the request failed: {0}")]
+    Signing(String),
+    #[error("this kiosk is not enrolled")]
+    NotEnrolled,
+}
+
+impl ClientError {
+    /// The API's error code, if the server answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { body, .. } => Some(body.code),
+            _ => None,
+        }
+    }
+}
+
+/// How to sign one request; tests use the knobs to make bad signatures.
+#[derive(Debug, Clone, Default)]
+pub struct SignOptions {
+    /// Seconds added to `created` (negative: in the past).
+    pub created_offset: i64,
+    /// A fixed nonce instead of a fresh random one.
+    pub nonce: Option<String>,
+    /// Leave `content-digest` out of the covered components.
+    pub without_digest: bool,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: DeviceKey,
+    kiosk_id: Option<String>,
+}
+
+impl Client {
+    /// `base` is the server's public URL, e.g. "https://sspr.example.org".
+    pub fn new(
+        base: &str,
+        key: DeviceKey,
+        kiosk_id: Option<String>,
+    ) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            key,
+            kiosk_id,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn kiosk_id(&self) -> Option<&str> {
+        self.kiosk_id.as_deref()
+    }
+
+    /// Registers this device's key with a one-time code; later requests are signed.
+    pub async fn enroll(&mut self, code: &str) -> Result<EnrollResponse, ClientError> {
+        let body = EnrollRequest {
+            code: code.to_string(),
+            public_key: self.key.public_key(),
+        };
+        let response = self
+            .http
+            .post(format!("{}/v1/kiosks/enroll", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let enrolled: EnrollResponse = decode(response).await?;
+        self.kiosk_id = Some(enrolled.kiosk_id.clone());
+        Ok(enrolled)
+    }
+
+    pub async fn settings(&self) -> Result<KioskSettings, ClientError> {
+        self.call(http::Method::GET, "/v1/kiosk/settings", None::<&()>)
+            .await
+    }
+
+    pub async fn start_flow(&self, req: &StartFlowRequest) -> Result<FlowView, ClientError> {
+        self.call(http::Method::POST, "/v1/flows", Some(req)).await
+    }
+
+    pub async fn challenge(
+        &self,
+        flow_id: &str,
+        method_id: &str,
+    ) -> Result<ChallengeView, ClientError> {
+        let body = ChallengeRequest {
+            method_id: method_id.to_string(),
+        };
+        self.call(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/challenges"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn verify(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+        code: &str,
+    ) -> Result<FlowView, ClientError> {
+        let body = VerifyRequest {
+            code: Some(code.to_string()),
+            answers: None,
+        };
+        self.call(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/challenges/{challenge_id}/verify"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn password_check(
+        &self,
+        flow_id: &str,
+        candidate: &str,
+    ) -> Result<PasswordCheck, ClientError> {
+        let body = PasswordCheckRequest {
+            candidate: candidate.to_string(),
+        };
+        self.call(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/password-check"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn set_password(
+        &self,
+        flow_id: &str,
+        new_password: &str,
+    ) -> Result<DoneView, ClientError> {
+        let body = SetPasswordRequest {
+            new_password: new_password.to_string(),
+        };
+        self.call(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/password"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn unlock(&self, flow_id: &str) -> Result<DoneView, ClientError> {
+        self.call(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/unlock"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, flow_id: &str) -> Result<(), ClientError> {
+        let request = self
+            .signed(
+                http::Method::DELETE,
+                &format!("/v1/flows/{flow_id}"),
+                None,
+                &SignOptions::default(),
+            )
+            .await?;
+        let response = self.execute(request).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(api_error(response).await)
+        }
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let bytes = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let request = self
+            .signed(method, path, bytes, &SignOptions::default())
+            .await?;
+        decode(self.execute(request).await?).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, ClientError> {
+        self.http
+            .execute(request)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    /// A signed request, ready to send (and, for a replay test, to clone and send again).
+    pub async fn signed(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        options: &SignOptions,
+    ) -> Result<reqwest::Request, ClientError> {
+        let kiosk_id = self.kiosk_id.as_deref().ok_or(ClientError::NotEnrolled)?;
+        let url = format!("{}{}", self.base, path);
+        let has_body = body.as_ref().is_some_and(|b| !b.is_empty());
+        let mut builder = http::Request::builder().method(method.clone()).uri(&url);
+        if has_body {
+            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| ClientError::Signing(e.to_string()))?;
+        let signing = |e: &dyn std::fmt::Display| ClientError::Signing(e.to_string());
+
+        let mut components = vec!["@method", "@target-uri"];
+        let request = if has_body {
+            if !options.without_digest {
+                components.push("content-digest");
+            }
+            let with_digest = request
+                .set_content_digest(&ContentDigestType::Sha256)
+                .await
+                .map_err(|e| signing(&e))?;
+            let (parts, body) = with_digest.into_parts();
+            let bytes = body.collect().await.map_err(|e| signing(&e))?.to_bytes();
+            http::Request::from_parts(parts, Full::new(bytes))
+        } else {
+            request
+        };
+        let components = components
+            .into_iter()
+            .map(HttpMessageComponentId::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| signing(&e))?;
+        let mut params = HttpSignatureParams::try_new(&components).map_err(|e| signing(&e))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        params.set_created((now + options.created_offset).max(0) as u64);
+        let nonce = options.nonce.clone().unwrap_or_else(|| {
+            let mut b = [0u8; 16];
+            OsRng.fill_bytes(&mut b);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+        });
+        params.set_nonce(&nonce);
+        params.set_alg(&AlgorithmName::Ed25519);
+        params.set_keyid(kiosk_id);
+        let key = SecretKey::from_bytes(&AlgorithmName::Ed25519, self.key.seed())
+            .map_err(|e| signing(&e))?;
+        let mut request = request;
+        request
+            .set_message_signature(&params, &key, Some("sig1"))
+            .await
+            .map_err(|e| signing(&e))?;
+
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect().await.map_err(|e| signing(&e))?.to_bytes();
+        let mut out = self.http.request(method, &url).body(bytes);
+        for (name, value) in &parts.headers {
+            out = out.header(name, value);
+        }
+        out.build().map_err(|e| ClientError::Signing(e.to_string()))
+    }
+}
+
+async fn api_error(response: reqwest::Response) -> ClientError {
+    let status = response.status().as_u16();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => ClientError::Api { status, body },
+        Err(e) => ClientError::Decode(format!("HTTP {status} without an error body: {e}")),
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClientError> {
+    if !response.status().is_success() {
+        return Err(api_error(response).await);
+    }
+    response
+        .json::<T>()
+        .await
+        .map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_key_is_32_bytes_base64url() {
+        let key = DeviceKey::from_seed([9; 32]);
+        let pk = key.public_key();
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&pk)
+            .unwrap_or_default();
+        assert_eq!(raw.len(), 32);
+        assert_eq!(DeviceKey::from_seed([9; 32]).public_key(), pk);
+        assert_ne!(DeviceKey::generate().public_key(), pk);
+    }
+
+    #[tokio::test]
+    async fn signed_requests_carry_signature_and_digest() {
+        let client = Client::new(
+            "http://127.0.0.1:9",
+            DeviceKey::from_seed([1; 32]),
+            Some("k1".into()),
+        );
+        let Ok(client) = client else { unreachable!() };
+        let req = client
+            .signed(
+                http::Method::POST,
+                "/v1/flows",
+                Some(b"{}".to_vec()),
+                &SignOptions::default(),
+            )
+            .await;
+        let Ok(req) = req else {
+            panic!("{:?}", req.err())
+        };
+        let h = req.headers();
+        let input = h
+            .get("signature-input")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            input.contains("\"@method\" \"@target-uri\" \"content-digest\""),
+            "{input}"
+        );
+        assert!(
+            input.contains("keyid=\"k1\"") && input.contains("nonce="),
+            "{input}"
+        );
+        assert!(h.get("content-digest").is_some());
+        assert!(h.get("signature").is_some());
+    }
+}

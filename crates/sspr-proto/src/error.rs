@@ -1,0 +1,145 @@
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+use crate::PasswordReason;
+
+/// Every error the API returns, as one closed set. Callers act on the code, never on the
+/// message, which is for people.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed JSON, a wrong type, or a field out of bounds.
+    BadRequest,
+    /// The body is over 64 KiB.
+    PayloadTooLarge,
+    /// Missing, bad, stale or replayed request signature, or an unknown kiosk.
+    Unauthorized,
+    /// This kiosk was revoked.
+    KioskRevoked,
+    /// The enrollment code is unknown, used or expired.
+    EnrollmentInvalid,
+    /// No such flow, challenge or route.
+    NotFound,
+    /// The flow ran out of time; start again.
+    FlowExpired,
+    /// The step is not allowed now: skipped, repeated, or after the flow ended.
+    StepNotAllowed,
+    /// The method is not offered in this flow.
+    MethodUnavailable,
+    /// The code was wrong.
+    CodeInvalid,
+    /// The code has expired; request a new one.
+    CodeExpired,
+    /// Too many requests of this kind; `retry_after_secs` says when to try again.
+    Throttled,
+    /// Too many failed verifications: blocked until `retry_after_secs` passes.
+    Blocked,
+    /// The new password is not accepted; `reasons` says why.
+    PasswordRejected,
+    /// The directory can't be reached; nothing was changed.
+    DirectoryUnavailable,
+    /// Self-service is not available for this request by policy.
+    NotAllowed,
+    /// Something went wrong on the server; nothing was changed.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is sent with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest | ErrorCode::MethodUnavailable => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::KioskRevoked | ErrorCode::EnrollmentInvalid | ErrorCode::NotAllowed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::StepNotAllowed => 409,
+            ErrorCode::FlowExpired | ErrorCode::CodeExpired => 410,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::CodeInvalid | ErrorCode::PasswordRejected => 422,
+            ErrorCode::Throttled | ErrorCode::Blocked => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::DirectoryUnavailable => 503,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::KioskRevoked => "kiosk_revoked",
+            ErrorCode::EnrollmentInvalid => "enrollment_invalid",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::FlowExpired => "flow_expired",
+            ErrorCode::StepNotAllowed => "step_not_allowed",
+            ErrorCode::MethodUnavailable => "method_unavailable",
+            ErrorCode::CodeInvalid => "code_invalid",
+            ErrorCode::CodeExpired => "code_expired",
+            ErrorCode::Throttled => "throttled",
+            ErrorCode::Blocked => "blocked",
+            ErrorCode::PasswordRejected => "password_rejected",
+            ErrorCode::DirectoryUnavailable => "directory_unavailable",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For people; never parsed.
+    pub message: String,
+    /// The flow's reference code, for the helpdesk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reference: Option<String>,
+    /// When to try again (throttled, blocked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<u32>")]
+    pub retry_after_secs: Option<u64>,
+    /// Why a password was rejected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<PasswordReason>>")]
+    pub reasons: Vec<PasswordReason>,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code,
+            message: message.into(),
+            reference: None,
+            retry_after_secs: None,
+            reasons: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ErrorBody {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_as_their_names() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Blocked,
+            ErrorCode::StepNotAllowed,
+            ErrorCode::DirectoryUnavailable,
+        ] {
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Wire types of the SSPR kiosk API (v1), shared by the server, the kiosk, the client and
+//! the tests. The TypeScript bindings (`ui/src/api/wire.ts`) and the OpenAPI document are
+//! generated from these types; CI fails when either committed copy is stale.
+
+mod error;
+mod typescript;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use typescript::typescript_bindings;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+/// Path of the kiosk API's version prefix.
+pub const API_PREFIX: &str = "/v1";
+
+/// What the person came to do.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Reset,
+    Unlock,
+}
+
+impl Intent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Reset => "reset",
+            Intent::Unlock => "unlock",
+        }
+    }
+}
+
+/// A kind of verification method a person can register.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    /// A one-time code sent by email.
+    Email,
+    /// A code from an authenticator app (TOTP).
+    Totp,
+    /// A one-time code sent by SMS.
+    Sms,
+    /// A one-time code read out by a voice call.
+    Voice,
+    /// Security questions (never enough on their own).
+    Questions,
+    /// Approval on the phone by QR code and passkey.
+    Approval,
+}
+
+impl MethodKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Email => "email",
+            MethodKind::Totp => "totp",
+            MethodKind::Sms => "sms",
+            MethodKind::Voice => "voice",
+            MethodKind::Questions => "questions",
+            MethodKind::Approval => "approval",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "email" => MethodKind::Email,
+            "totp" => MethodKind::Totp,
+            "sms" => MethodKind::Sms,
+            "voice" => MethodKind::Voice,
+            "questions" => MethodKind::Questions,
+            "approval" => MethodKind::Approval,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a flow stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    /// More methods must be verified.
+    Verifying,
+    /// Enough methods were verified: set the new password or unlock.
+    Verified,
+    /// The password was set or the account unlocked.
+    Completed,
+    /// The flow was cancelled.
+    Cancelled,
+}
+
+/// `POST /v1/flows`
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct StartFlowRequest {
+    /// Username or email address, as the person typed it.
+    pub login: String,
+    pub intent: Intent,
+    /// BCP 47 language tag for messages and emails, e.g. "en" or "de".
+    #[serde(default)]
+    #[ts(optional)]
+    pub locale: Option<String>,
+}
+
+/// One of the person's registered methods, masked.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct MethodView {
+    /// Stable within the flow; pass it to `POST /v1/flows/{id}/challenges`.
+    pub id: String,
+    pub kind: MethodKind,
+    /// Where the code goes, masked ("j•••@e•••.org"), or the app's label.
+    pub masked: String,
+    /// Verified already in this flow.
+    pub done: bool,
+}
+
+/// Rules a new password must meet, shown before the person types.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct PasswordRules {
+    pub min_length: u32,
+    pub max_length: u32,
+    /// The password may not contain the person's own names.
+    pub no_names: bool,
+    /// Common and banned passwords are refused.
+    pub banned_list: bool,
+}
+
+/// A flow as the kiosk sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct FlowView {
+    pub flow_id: String,
+    /// Short code that finds this attempt in the audit (`sspr-server audit --ref`).
+    pub reference: String,
+    pub intent: Intent,
+    pub state: FlowState,
+    pub methods: Vec<MethodView>,
+    /// How many methods must be verified.
+    pub required: u8,
+    /// How many are verified.
+    pub done: u8,
+    /// Seconds until the flow expires.
+    pub expires_in_secs: u32,
+    pub password_rules: PasswordRules,
+    /// Unlock without a reset is allowed (intent unlock only).
+    pub unlock_allowed: bool,
+}
+
+/// `POST /v1/flows/{id}/challenges`
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct ChallengeRequest {
+    /// A `MethodView::id` of this flow.
+    pub method_id: String,
+}
+
+/// A challenge was made: a code was sent, or the person is asked for one.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct ChallengeView {
+    pub challenge_id: String,
+    pub method_id: String,
+    pub kind: MethodKind,
+    /// Where the code was sent, masked; absent for authenticator codes.
+    #[ts(optional)]
+    pub sent_to: Option<String>,
+    /// Digits the code has.
+    pub code_length: u8,
+    /// Seconds until the code expires.
+    pub expires_in_secs: u32,
+    /// Seconds before another code may be requested for this method.
+    pub resend_after_secs: u32,
+}
+
+/// `POST /v1/flows/{id}/challenges/{cid}/verify`
+#[derive(Serialize, Deserialize, Clone, Default, TS, ToSchema)]
+pub struct VerifyRequest {
+    #[serde(default)]
+    #[ts(optional)]
+    pub code: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub answers: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyRequest { .. }")
+    }
+}
+
+/// `POST /v1/flows/{id}/password-check`
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct PasswordCheckRequest {
+    pub candidate: String,
+}
+
+impl std::fmt::Debug for PasswordCheckRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordCheckRequest { .. }")
+    }
+}
+
+/// Why a new password is not accepted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordReasonCode {
+    TooShort,
+    TooLong,
+    /// On the banned list (common passwords and the organisation's own terms).
+    Banned,
+    /// Contains the person's name, username or email.
+    ContainsName,
+    /// Control characters are not allowed.
+    InvalidCharacters,
+    /// The directory refused it; the message says why.
+    Directory,
+}
+
+/// One reason, with a message a person can act on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct PasswordReason {
+    pub code: PasswordReasonCode,
+    pub message: String,
+}
+
+/// Result of a live password check.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct PasswordCheck {
+    pub acceptable: bool,
+    pub reasons: Vec<PasswordReason>,
+}
+
+/// `POST /v1/flows/{id}/password`
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct SetPasswordRequest {
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for SetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetPasswordRequest { .. }")
+    }
+}
+
+/// What was done.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    PasswordReset,
+    Unlocked,
+}
+
+/// What one directory said.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct DirectoryResult {
+    pub directory: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// The flow is done.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct DoneView {
+    pub outcome: Outcome,
+    pub reference: String,
+    pub directories: Vec<DirectoryResult>,
+}
+
+/// How to reach the helpdesk.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default, TS, ToSchema)]
+pub struct Helpdesk {
+    #[ts(optional)]
+    pub url: Option<String>,
+    #[ts(optional)]
+    pub phone: Option<String>,
+    #[ts(optional)]
+    pub email: Option<String>,
+}
+
+/// `GET /v1/kiosk/settings`
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct KioskSettings {
+    pub organization: String,
+    /// CSS colour, e.g. "#0b5cad".
+    pub accent_color: String,
+    pub helpdesk: Helpdesk,
+    pub idle_timeout_secs: u32,
+    pub kiosk_id: String,
+    pub kiosk_name: String,
+    pub kiosk_location: String,
+    pub default_locale: String,
+    pub locales: Vec<String>,
+    pub unlock_enabled: bool,
+}
+
+/// `POST /v1/kiosks/enroll` (the only kiosk request that is not signed).
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct EnrollRequest {
+    /// One-time code from `sspr-server kiosk enroll-code`.
+    pub code: String,
+    /// The kiosk's Ed25519 public key, 32 bytes, base64url without padding.
+    pub public_key: String,
+}
+
+impl std::fmt::Debug for EnrollRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollRequest")
+            .field("public_key", &self.public_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kiosk is enrolled: sign every later request with key id `kiosk_id`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct EnrollResponse {
+    pub kiosk_id: String,
+    pub name: String,
+    pub location: String,
+}
+
+/// `GET /healthz`, `GET /readyz`
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct Health {
+    pub ok: bool,
+    pub store: bool,
+    pub directory: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let v = VerifyRequest {
+            code: Some("123456".into()),
+            answers: None,
+        };
+        let p = SetPasswordRequest {
+            new_password: "hunter2hunter2".into(),
+        };
+        let c = PasswordCheckRequest {
+            candidate: "hunter2hunter2".into(),
+        };
+        let e = EnrollRequest {
+            code: "ABCD-EFGH".into(),
+            public_key: "pk".into(),
+        };
+        let all = format!("{v:?}{p:?}{c:?}{e:?}");
+        assert!(!all.contains("123456"));
+        assert!(!all.contains("hunter2"));
+        assert!(!all.contains("ABCD"));
+    }
+
+    #[test]
+    fn method_kind_round_trips() {
+        for k in [
+            MethodKind::Email,
+            MethodKind::Totp,
+            MethodKind::Sms,
+            MethodKind::Voice,
+            MethodKind::Questions,
+            MethodKind::Approval,
+        ] {
+            assert_eq!(MethodKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+    }
+}

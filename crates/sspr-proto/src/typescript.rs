@@ -1,0 +1,69 @@
+//! TypeScript declarations of the wire types, in one file for the kiosk UI
+//! (`ui/src/api/wire.ts`). A test fails when the committed file is stale.
+
+use ts_rs::TS;
+
+use crate::*;
+
+macro_rules! decls {
+    ($($t:ty),* $(,)?) => {
+        vec![$(<$t as TS>::decl()),*]
+    };
+}
+
+/// The whole bindings file.
+pub fn typescript_bindings() -> String {
+    let mut out =
+        String::from("// Generated from crates/sspr-proto by `cargo xtask gen`. Do not edit.\n\n");
+    let decls: Vec<String> = decls![
+        ErrorCode,
+        ErrorBody,
+        Intent,
+        MethodKind,
+        FlowState,
+        StartFlowRequest,
+        MethodView,
+        PasswordRules,
+        FlowView,
+        ChallengeRequest,
+        ChallengeView,
+        VerifyRequest,
+        PasswordCheckRequest,
+        PasswordReasonCode,
+        PasswordReason,
+        PasswordCheck,
+        SetPasswordRequest,
+        Outcome,
+        DirectoryResult,
+        DoneView,
+        Helpdesk,
+        KioskSettings,
+        EnrollRequest,
+        EnrollResponse,
+        Health,
+    ];
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_typescript_bindings_are_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/api/wire.ts");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let current = super::typescript_bindings();
+        assert!(current.contains("export type FlowView"), "{current}");
+        assert!(
+            committed == current,
+            "ui/src/api/wire.ts is stale: run `cargo xtask gen` and commit the result"
+        );
+    }
+}

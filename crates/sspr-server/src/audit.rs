@@ -1,0 +1,170 @@
+//! Typed audit events. Every step of a flow writes one row: UTC time, correlation id,
+//! kiosk, reference, login, outcome and a detail that never holds a secret (the types
+//! below have no field that could carry a password, code, token or answer).
+
+use serde::Serialize;
+use sspr_proto::{MethodKind, PasswordReasonCode};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::store::{AuditRow, Store};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    FlowStarted {
+        intent: &'static str,
+        required: u8,
+        decoy: bool,
+        reason: Option<&'static str>,
+    },
+    FlowRefused {
+        reason: &'static str,
+        retry_after_secs: Option<i64>,
+    },
+    ChallengeSent {
+        method: MethodKind,
+    },
+    ChallengeRefused {
+        method: MethodKind,
+        reason: &'static str,
+    },
+    VerifySucceeded {
+        method: MethodKind,
+        done: u8,
+        required: u8,
+    },
+    VerifyFailed {
+        method: MethodKind,
+        reason: &'static str,
+    },
+    Blocked {
+        scope: &'static str,
+        until: String,
+    },
+    PasswordRejected {
+        reasons: Vec<PasswordReasonCode>,
+    },
+    PasswordReset {
+        directory: String,
+    },
+    Unlocked {
+        directory: String,
+    },
+    WritebackFailed {
+        directory: String,
+        reason: String,
+    },
+    FlowCancelled,
+    StepRefused {
+        step: &'static str,
+        reason: &'static str,
+    },
+    NotificationSent {
+        kind: &'static str,
+        recipients: usize,
+    },
+    NotificationFailed {
+        kind: &'static str,
+        reason: String,
+    },
+    KioskEnrollmentCodeIssued {
+        name: String,
+        location: String,
+    },
+    KioskEnrolled {
+        name: String,
+        location: String,
+    },
+    KioskEnrollmentRefused,
+    KioskRevoked,
+    RequestRefused {
+        reason: &'static str,
+        path: String,
+    },
+}
+
+impl Event {
+    fn name_and_outcome(&self) -> (&'static str, &'static str) {
+        match self {
+            Event::FlowStarted { .. } => ("flow_started", "success"),
+            Event::FlowRefused { .. } => ("flow_refused", "failure"),
+            Event::ChallengeSent { .. } => ("challenge_sent", "success"),
+            Event::ChallengeRefused { .. } => ("challenge_refused", "failure"),
+            Event::VerifySucceeded { .. } => ("verify_succeeded", "success"),
+            Event::VerifyFailed { .. } => ("verify_failed", "failure"),
+            Event::Blocked { .. } => ("blocked", "failure"),
+            Event::PasswordRejected { .. } => ("password_rejected", "failure"),
+            Event::PasswordReset { .. } => ("password_reset", "success"),
+            Event::Unlocked { .. } => ("unlocked", "success"),
+            Event::WritebackFailed { .. } => ("writeback_failed", "failure"),
+            Event::FlowCancelled => ("flow_cancelled", "success"),
+            Event::StepRefused { .. } => ("step_refused", "failure"),
+            Event::NotificationSent { .. } => ("notification_sent", "success"),
+            Event::NotificationFailed { .. } => ("notification_failed", "failure"),
+            Event::KioskEnrollmentCodeIssued { .. } => ("kiosk_enrollment_code_issued", "success"),
+            Event::KioskEnrolled { .. } => ("kiosk_enrolled", "success"),
+            Event::KioskEnrollmentRefused => ("kiosk_enrollment_refused", "failure"),
+            Event::KioskRevoked => ("kiosk_revoked", "success"),
+            Event::RequestRefused { .. } => ("request_refused", "failure"),
+        }
+    }
+}
+
+/// Who and where an event belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub correlation_id: String,
+    pub kiosk_id: Option<String>,
+    pub reference: Option<String>,
+    pub login: Option<String>,
+    pub user_id: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Audit {
+    store: Store,
+}
+
+impl Audit {
+    pub fn new(store: Store) -> Self {
+        Audit { store }
+    }
+
+    /// Writes the event; a failed write is logged, never dropped silently.
+    pub async fn record(&self, ctx: &Context, event: Event, now: i64) {
+        let (name, outcome) = event.name_and_outcome();
+        let detail = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
+        let row = AuditRow {
+            id: 0,
+            at: rfc3339(now),
+            event: name.to_string(),
+            outcome: outcome.to_string(),
+            correlation_id: ctx.correlation_id.clone(),
+            kiosk_id: ctx.kiosk_id.clone(),
+            reference: ctx.reference.clone(),
+            login: ctx.login.clone(),
+            user_id: ctx.user_id.clone(),
+            detail,
+        };
+        tracing::info!(
+            target: "sspr::audit",
+            event = name,
+            outcome,
+            correlation_id = %row.correlation_id,
+            kiosk = row.kiosk_id.as_deref().unwrap_or("-"),
+            reference = row.reference.as_deref().unwrap_or("-"),
+            "audit"
+        );
+        if let Err(e) = self.store.insert_audit(&row, now).await {
+            tracing::error!(error = %e, event = name, "writing the audit row failed");
+        }
+    }
+}
+
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}

@@ -1,0 +1,215 @@
+//! The built-in directory: users in the server's own SQLite store, passwords as argon2id.
+//! It backs the demo and small deployments; it also lets a bench measure the server
+//! without a network directory in the way.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::SqlitePool;
+
+use super::{DirError, DirUser, Directory};
+
+/// OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): the cost of every reset here.
+pub fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(password: &str) -> Result<String, DirError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DirError::Other(format!("hashing: {e}")))
+}
+
+pub struct BuiltinDirectory {
+    name: String,
+    pool: SqlitePool,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    email: Option<String>,
+    display_name: String,
+    given_name: String,
+    surname: String,
+    disabled: bool,
+    locked: bool,
+    groups: Option<String>,
+}
+
+impl From<UserRow> for DirUser {
+    fn from(r: UserRow) -> Self {
+        let mut groups: Vec<String> = r
+            .groups
+            .map(|g| g.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default();
+        groups.sort();
+        DirUser {
+            id: r.id,
+            username: r.username,
+            email: r.email,
+            display_name: r.display_name,
+            given_name: r.given_name,
+            surname: r.surname,
+            groups,
+            disabled: r.disabled,
+            locked: r.locked,
+        }
+    }
+}
+
+const SELECT_USER: &str = "SELECT u.id, u.username, u.email, u.display_name, u.given_name, u.surname,
+        u.disabled, u.locked,
+        (SELECT group_concat(group_name, char(31)) FROM dir_groups g WHERE g.user_id = u.id) AS groups
+    FROM dir_users u";
+
+fn unavailable(e: sqlx::Error) -> DirError {
+    DirError::Unavailable(e.to_string())
+}
+
+/// A new user for seeding.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub given_name: &'a str,
+    pub surname: &'a str,
+    pub groups: &'a [&'a str],
+    pub disabled: bool,
+    pub locked: bool,
+    pub password: &'a str,
+}
+
+impl BuiltinDirectory {
+    pub fn new(name: impl Into<String>, pool: SqlitePool) -> Self {
+        BuiltinDirectory {
+            name: name.into(),
+            pool,
+        }
+    }
+
+    pub async fn add_user(&self, u: &NewUser<'_>) -> anyhow::Result<()> {
+        let hash = hash_password(u.password)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(u.id)
+        .bind(u.username)
+        .bind(u.email)
+        .bind(format!("{} {}", u.given_name, u.surname))
+        .bind(u.given_name)
+        .bind(u.surname)
+        .bind(u.disabled)
+        .bind(u.locked)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?;
+        for g in u.groups {
+            sqlx::query("INSERT INTO dir_groups (user_id, group_name) VALUES (?, ?)")
+                .bind(u.id)
+                .bind(g)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a password against the stored hash (what a sign-in to the directory does).
+    pub async fn verify_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(Some(hash)) = hash else {
+            return Ok(false);
+        };
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await?
+    }
+}
+
+#[async_trait]
+impl Directory for BuiltinDirectory {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        let row = sqlx::query_as::<_, UserRow>(&format!(
+            "{SELECT_USER} WHERE u.username = ?1 OR u.email = ?1 LIMIT 1"
+        ))
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(DirUser::from))
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
+        let rows = sqlx::query_as::<_, UserRow>(&format!(
+            "{SELECT_USER} WHERE u.id IN (SELECT user_id FROM dir_groups WHERE group_name = ?) ORDER BY u.username"
+        ))
+        .bind(group)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows.into_iter().map(DirUser::from).collect())
+    }
+
+    async fn set_password(&self, user: &DirUser, password: &SecretString) -> Result<(), DirError> {
+        let password = password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(password.expose_secret()))
+            .await
+            .map_err(|e| DirError::Other(e.to_string()))??;
+        let r = sqlx::query(
+            "UPDATE dir_users SET password_hash = ?, password_changed_at = strftime('%s','now'), locked = 0
+             WHERE id = ? AND disabled = 0",
+        )
+        .bind(hash)
+        .bind(&user.id)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        if r.rows_affected() != 1 {
+            return Err(DirError::Other("the account is gone or disabled".into()));
+        }
+        Ok(())
+    }
+
+    async fn unlock(&self, user: &DirUser) -> Result<(), DirError> {
+        let r = sqlx::query("UPDATE dir_users SET locked = 0 WHERE id = ? AND disabled = 0")
+            .bind(&user.id)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        if r.rows_affected() != 1 {
+            return Err(DirError::Other("the account is gone or disabled".into()));
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), DirError> {
+        sqlx::query("SELECT 1 FROM dir_users LIMIT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}

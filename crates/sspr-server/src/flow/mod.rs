@@ -1,0 +1,1161 @@
+//! The flow: identify → choose method → challenge → verify (until the policy's count is
+//! met) → new password or unlock → done. Every step is a call here; a skipped or repeated
+//! step is refused. Time comes in as `now` (unix seconds) so tests control it.
+
+pub mod decoy;
+pub mod mask;
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use sspr_proto::{
+    ChallengeView, DirectoryResult, DoneView, ErrorCode, FlowState, FlowView, Intent, MethodKind,
+    MethodView, Outcome, PasswordCheck, PasswordReason, PasswordReasonCode, StartFlowRequest,
+    VerifyRequest,
+};
+
+use crate::audit::{self, Audit, Event};
+use crate::config::Config;
+use crate::directory::{DirError, DirUser, Directory};
+use crate::error::{ApiError, ApiResult};
+use crate::methods::{code, totp};
+use crate::notify::{self, Mail, Mailer};
+use crate::policy::{self, password::PasswordPolicy};
+use crate::secret::{random_id, reference_code, ServerKey};
+use crate::store::{ChallengeRow, FlowMethod, FlowRow, Store};
+use crate::throttle::{self, Throttle};
+
+/// Longest login accepted (usernames and email addresses are far shorter).
+pub const MAX_LOGIN_CHARS: usize = 256;
+
+// Stored flow states; "writing" is a verified flow whose writeback is under way, so a
+// second password or unlock request can't start another.
+const VERIFYING: &str = "verifying";
+const VERIFIED: &str = "verified";
+const WRITING: &str = "writing";
+const COMPLETED: &str = "completed";
+const CANCELLED: &str = "cancelled";
+
+/// The kiosk a request came from, and its correlation id.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub kiosk_id: String,
+    pub kiosk_name: String,
+    pub kiosk_location: String,
+    pub correlation_id: String,
+}
+
+pub struct FlowService {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub directory: Arc<dyn Directory>,
+    pub key: Arc<ServerKey>,
+    pub passwords: PasswordPolicy,
+    pub mailer: Mailer,
+    pub audit: Audit,
+    pub throttle: Throttle,
+}
+
+pub fn method_id(kind: MethodKind, index: usize) -> String {
+    format!("{}-{}", kind.as_str(), index + 1)
+}
+
+pub fn method_label(kind: MethodKind) -> &'static str {
+    match kind {
+        MethodKind::Email => "Email",
+        MethodKind::Totp => "Authenticator app",
+        MethodKind::Sms => "Text message",
+        MethodKind::Voice => "Phone call",
+        MethodKind::Questions => "Security questions",
+        MethodKind::Approval => "Approve on your phone",
+    }
+}
+
+fn intent_of(s: &str) -> Intent {
+    if s == "unlock" {
+        Intent::Unlock
+    } else {
+        Intent::Reset
+    }
+}
+
+/// Checks a login as typed: not empty, not huge, no control characters.
+pub fn validate_login(login: &str) -> ApiResult<&str> {
+    let login = login.trim();
+    if login.is_empty() {
+        return Err(ApiError::bad_request(
+            "Enter your username or email address.",
+        ));
+    }
+    if login.chars().count() > MAX_LOGIN_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "A username or email address has at most {MAX_LOGIN_CHARS} characters."
+        )));
+    }
+    if login.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "A username or email address can't contain control characters.",
+        ));
+    }
+    Ok(login)
+}
+
+fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
+    match locale {
+        None => Ok(default.to_string()),
+        Some(l)
+            if (2..=16).contains(&l.len())
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Ok(l.to_string())
+        }
+        Some(_) => Err(ApiError::bad_request(
+            "The locale must be a language tag such as \"en\" or \"de\".",
+        )),
+    }
+}
+
+impl FlowService {
+    fn ctx(&self, caller: &Caller, flow: Option<&FlowRow>) -> audit::Context {
+        audit::Context {
+            correlation_id: caller.correlation_id.clone(),
+            kiosk_id: Some(caller.kiosk_id.clone()),
+            reference: flow.map(|f| f.reference.clone()),
+            login: flow.map(|f| f.login.clone()),
+            user_id: flow.and_then(|f| f.user_id.clone()),
+        }
+    }
+
+    fn view(&self, f: &FlowRow, now: i64) -> FlowView {
+        let done = f.done();
+        let state = match f.state.as_str() {
+            VERIFYING => FlowState::Verifying,
+            VERIFIED | WRITING => FlowState::Verified,
+            COMPLETED => FlowState::Completed,
+            _ => FlowState::Cancelled,
+        };
+        let intent = intent_of(&f.intent);
+        FlowView {
+            flow_id: f.id.clone(),
+            reference: f.reference.clone(),
+            intent,
+            state,
+            methods: f
+                .methods()
+                .into_iter()
+                .map(|m| MethodView {
+                    done: done.contains(&m.id),
+                    id: m.id,
+                    kind: m.kind,
+                    masked: m.masked,
+                })
+                .collect(),
+            required: f.required as u8,
+            done: done.len() as u8,
+            expires_in_secs: (f.expires_at - now).max(0) as u32,
+            password_rules: self.passwords.rules(),
+            unlock_allowed: intent == Intent::Unlock && self.config.policy.allow_unlock,
+        }
+    }
+
+    /// Identify: starts a flow for a login. Unknown, disabled, out-of-scope and unregistered
+    /// logins get a decoy flow of the same shape, made by the same path.
+    pub async fn start(
+        &self,
+        caller: &Caller,
+        req: &StartFlowRequest,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        let login = validate_login(&req.login)?;
+        let locale = validate_locale(
+            req.locale.as_deref(),
+            &self.config.organization.default_locale,
+        )?;
+        if req.intent == Intent::Unlock && !self.config.policy.allow_unlock {
+            return Err(ApiError::new(
+                ErrorCode::NotAllowed,
+                "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
+            ));
+        }
+        let reference = reference_code();
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+
+        let user = match self.directory.find(login).await {
+            Ok(user) => user,
+            Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
+        };
+        // Always read registrations, for an unknown login too, so both cost the same.
+        let registrations = self
+            .store
+            .registrations(user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"))
+            .await?;
+        let decoy_methods = decoy::methods(
+            &self.key,
+            login,
+            &policy::enabled_methods(&self.config.policy),
+        );
+        let decision = user
+            .as_ref()
+            .map(|u| policy::decide(&self.config.policy, u));
+
+        let real = match (&user, &decision) {
+            (Some(u), Some(d)) if d.allowed => {
+                let methods = self.real_methods(u, d, &registrations);
+                (methods.len() >= d.required as usize).then_some((u, d, methods))
+            }
+            _ => None,
+        };
+        let decoy_reason = match (&user, &decision, &real) {
+            (_, _, Some(_)) => None,
+            (None, _, _) => Some("unknown"),
+            (Some(u), _, _) if u.disabled => Some("disabled"),
+            (Some(_), Some(d), _) if !d.allowed => Some("not_in_scope"),
+            _ => Some("not_registered"),
+        };
+        let (user_id, throttle_key, methods, required, is_admin) = match real {
+            Some((u, d, methods)) => (
+                Some(u.id.clone()),
+                throttle::user_key(&u.id),
+                methods,
+                d.required,
+                d.is_admin,
+            ),
+            None => (
+                None,
+                decoy::login_key(&self.key, login),
+                decoy_methods,
+                self.config.policy.methods_required,
+                false,
+            ),
+        };
+
+        let mut ctx = self.ctx(caller, None);
+        ctx.reference = Some(reference.clone());
+        ctx.login = Some(login.to_string());
+        ctx.user_id = user_id.clone();
+
+        if let Some(until) = self
+            .throttle
+            .blocked_until(&throttle_key, &kiosk_key, now)
+            .await?
+        {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::FlowRefused {
+                        reason: "blocked",
+                        retry_after_secs: Some(until - now),
+                    },
+                    now,
+                )
+                .await;
+            return Err(blocked(until - now).with_reference(&reference));
+        }
+
+        let flow = FlowRow {
+            id: random_id(),
+            reference,
+            kiosk_id: caller.kiosk_id.clone(),
+            login: login.to_string(),
+            user_id,
+            throttle_key,
+            intent: req.intent.as_str().to_string(),
+            locale,
+            state: VERIFYING.to_string(),
+            required: i64::from(required),
+            methods: serde_json::to_string(&methods).map_err(ApiError::internal)?,
+            done: "[]".into(),
+            is_admin,
+            created_at: now,
+            expires_at: now + i64::from(self.config.policy.flow_ttl_secs),
+            finished_at: None,
+        };
+        self.store.insert_flow(&flow).await?;
+        self.audit
+            .record(
+                &ctx,
+                Event::FlowStarted {
+                    intent: req.intent.as_str(),
+                    required,
+                    decoy: decoy_reason.is_some(),
+                    reason: decoy_reason,
+                },
+                now,
+            )
+            .await;
+        Ok(self.view(&flow, now))
+    }
+
+    fn real_methods(
+        &self,
+        user: &DirUser,
+        decision: &policy::Decision,
+        registrations: &[crate::store::Registration],
+    ) -> Vec<FlowMethod> {
+        let mut out = Vec::new();
+        for kind in &decision.methods {
+            for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
+                let (target, masked) = match kind {
+                    MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
+                    MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
+                    _ => continue,
+                };
+                out.push(FlowMethod {
+                    id: method_id(*kind, out.len()),
+                    kind: *kind,
+                    target,
+                    masked,
+                });
+                // One entry a kind: the person chooses a method, not an address.
+                break;
+            }
+        }
+        let _ = user;
+        out
+    }
+
+    /// Loads a flow of this kiosk that is still alive.
+    async fn live_flow(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<FlowRow> {
+        let flow = self
+            .store
+            .flow(flow_id)
+            .await?
+            .filter(|f| f.kiosk_id == caller.kiosk_id)
+            .ok_or_else(|| ApiError::not_found("flow"))?;
+        if flow.expires_at <= now && !matches!(flow.state.as_str(), COMPLETED | CANCELLED) {
+            return Err(ApiError::new(
+                ErrorCode::FlowExpired,
+                "This attempt timed out. Please start again.",
+            )
+            .with_reference(&flow.reference));
+        }
+        Ok(flow)
+    }
+
+    async fn refuse_step(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        step: &'static str,
+        now: i64,
+    ) -> ApiError {
+        let reason: &'static str = match flow.state.as_str() {
+            VERIFYING => "not_verified",
+            VERIFIED | WRITING => "already_verified",
+            COMPLETED => "completed",
+            _ => "cancelled",
+        };
+        self.audit
+            .record(
+                &self.ctx(caller, Some(flow)),
+                Event::StepRefused { step, reason },
+                now,
+            )
+            .await;
+        let message = match reason {
+            "not_verified" => "Verify your identity first.",
+            "already_verified" => "You are verified already; set your new password.",
+            "completed" => "This attempt is finished already.",
+            _ => "This attempt was cancelled. Please start again.",
+        };
+        ApiError::step(message).with_reference(&flow.reference)
+    }
+
+    async fn check_blocked(&self, caller: &Caller, flow: &FlowRow, now: i64) -> ApiResult<()> {
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+        if let Some(until) = self
+            .throttle
+            .blocked_until(&flow.throttle_key, &kiosk_key, now)
+            .await?
+        {
+            return Err(blocked(until - now).with_reference(&flow.reference));
+        }
+        Ok(())
+    }
+
+    /// Choose a method: sends a code, or asks for an authenticator code.
+    pub async fn challenge(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        method_id: &str,
+        now: i64,
+    ) -> ApiResult<ChallengeView> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != VERIFYING {
+            return Err(self.refuse_step(caller, &flow, "challenge", now).await);
+        }
+        let method = flow
+            .methods()
+            .into_iter()
+            .find(|m| m.id == method_id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::MethodUnavailable,
+                    "That method isn't offered here.",
+                )
+                .with_reference(&flow.reference)
+            })?;
+        if flow.done().contains(&method.id) {
+            self.audit
+                .record(
+                    &self.ctx(caller, Some(&flow)),
+                    Event::StepRefused {
+                        step: "challenge",
+                        reason: "method_done",
+                    },
+                    now,
+                )
+                .await;
+            return Err(
+                ApiError::step("You verified this method already; choose another one.")
+                    .with_reference(&flow.reference),
+            );
+        }
+        self.check_blocked(caller, &flow, now).await?;
+
+        let policy = &self.config.policy;
+        let sends_code = method.kind == MethodKind::Email;
+        if sends_code {
+            if let Some(last) = self.store.last_challenge(&flow.id, &method.id).await? {
+                let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
+                if wait > 0 && last.used_at.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::Throttled,
+                        format!("A code was just sent. You can ask for another in {wait} seconds."),
+                    )
+                    .with_retry_after(wait)
+                    .with_reference(&flow.reference));
+                }
+            }
+        }
+        let kind = if sends_code {
+            throttle::EMAIL
+        } else {
+            throttle::PHONE
+        };
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+        if let Some(wait) = self
+            .throttle
+            .rate_limited(&flow.throttle_key, &kiosk_key, kind, now)
+            .await?
+        {
+            self.audit
+                .record(
+                    &self.ctx(caller, Some(&flow)),
+                    Event::ChallengeRefused {
+                        method: method.kind,
+                        reason: "rate_limited",
+                    },
+                    now,
+                )
+                .await;
+            return Err(ApiError::new(
+                ErrorCode::Throttled,
+                "Too many codes were requested. Please wait before asking again, or use another method.",
+            )
+            .with_retry_after(wait)
+            .with_reference(&flow.reference));
+        }
+
+        let challenge_id = random_id();
+        let (code_hash, expires_at, code_length) = if sends_code {
+            let code = code::new_code(policy.code_length);
+            let hash = code::hash(&self.key, &flow.id, &method.id, &code);
+            if flow.user_id.is_some() {
+                self.send_code(caller, &flow, &method.target, &code, now);
+            }
+            (
+                Some(hash),
+                now + i64::from(policy.code_ttl_secs),
+                policy.code_length,
+            )
+        } else {
+            // An authenticator code is asked for, not sent; it is good for the flow's life.
+            (None, flow.expires_at, totp::DIGITS as u8)
+        };
+        self.store
+            .insert_challenge(&ChallengeRow {
+                id: challenge_id.clone(),
+                flow_id: flow.id.clone(),
+                method_id: method.id.clone(),
+                kind: method.kind.as_str().to_string(),
+                code_hash,
+                created_at: now,
+                expires_at,
+                used_at: None,
+                failures: 0,
+            })
+            .await?;
+        self.throttle
+            .record(&flow.throttle_key, &kiosk_key, kind, now)
+            .await?;
+        self.audit
+            .record(
+                &self.ctx(caller, Some(&flow)),
+                Event::ChallengeSent {
+                    method: method.kind,
+                },
+                now,
+            )
+            .await;
+        Ok(ChallengeView {
+            challenge_id,
+            method_id: method.id.clone(),
+            kind: method.kind,
+            sent_to: sends_code.then(|| method.masked.clone()),
+            code_length,
+            expires_in_secs: (expires_at - now).max(0) as u32,
+            resend_after_secs: if sends_code {
+                policy.resend_after_secs
+            } else {
+                0
+            },
+        })
+    }
+
+    /// Sends the code in the background: the response must not wait on (or reveal, by its
+    /// timing) the mail relay. A failed send is audited.
+    fn send_code(&self, caller: &Caller, flow: &FlowRow, to: &str, code: &str, now: i64) {
+        let mail = notify::code_mail(
+            to,
+            &notify::CodeMail {
+                locale: &flow.locale,
+                organization: &self.config.organization.name,
+                code,
+                minutes: self.config.policy.code_ttl_secs.div_ceil(60),
+                kiosk: &caller.kiosk_name,
+            },
+        );
+        let mailer = self.mailer.clone();
+        let audit = self.audit.clone();
+        let ctx = self.ctx(caller, Some(flow));
+        tokio::spawn(async move {
+            if let Err(reason) = mailer.send(&mail).await {
+                tracing::warn!(reason = %reason, "sending a code failed");
+                audit
+                    .record(
+                        &ctx,
+                        Event::NotificationFailed {
+                            kind: "code",
+                            reason,
+                        },
+                        now,
+                    )
+                    .await;
+            }
+        });
+    }
+
+    /// Verify: checks a code against a challenge of this flow.
+    pub async fn verify(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        challenge_id: &str,
+        req: &VerifyRequest,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != VERIFYING {
+            return Err(self.refuse_step(caller, &flow, "verify", now).await);
+        }
+        self.check_blocked(caller, &flow, now).await?;
+        let challenge = self
+            .store
+            .challenge(&flow.id, challenge_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("challenge").with_reference(&flow.reference))?;
+        let kind = MethodKind::parse(&challenge.kind).unwrap_or(MethodKind::Email);
+        let ctx = self.ctx(caller, Some(&flow));
+        if challenge.used_at.is_some() || flow.done().contains(&challenge.method_id) {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::StepRefused {
+                        step: "verify",
+                        reason: "challenge_used",
+                    },
+                    now,
+                )
+                .await;
+            return Err(
+                ApiError::step("That code was used already.").with_reference(&flow.reference)
+            );
+        }
+        let newest = self
+            .store
+            .last_challenge(&flow.id, &challenge.method_id)
+            .await?;
+        if newest.as_ref().map(|c| c.id.as_str()) != Some(challenge.id.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "A newer code was sent. Use the code from the latest message.",
+            )
+            .with_reference(&flow.reference));
+        }
+        if challenge.expires_at <= now {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::VerifyFailed {
+                        method: kind,
+                        reason: "expired",
+                    },
+                    now,
+                )
+                .await;
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "That code has expired. Ask for a new one.",
+            )
+            .with_reference(&flow.reference));
+        }
+        let Some(answer) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ApiError::bad_request("Enter the code.").with_reference(&flow.reference));
+        };
+        if answer.len() > 16 || !answer.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+            return Err(ApiError::bad_request("A code is made of digits only.")
+                .with_reference(&flow.reference));
+        }
+
+        let failure: Option<&'static str> = match kind {
+            MethodKind::Email => {
+                let stored = challenge.code_hash.as_deref().unwrap_or_default();
+                let ok = code::matches(&self.key, &flow.id, &challenge.method_id, answer, stored);
+                (!(ok && flow.user_id.is_some())).then_some("wrong_code")
+            }
+            MethodKind::Totp => self.check_totp(&flow, answer, now).await?,
+            _ => Some("unsupported"),
+        };
+
+        if let Some(reason) = failure {
+            self.store.fail_challenge(&challenge.id).await?;
+            let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+            let blocked_now = self
+                .throttle
+                .failed_verification(&flow.throttle_key, &kiosk_key, now)
+                .await?;
+            self.audit
+                .record(
+                    &ctx,
+                    Event::VerifyFailed {
+                        method: kind,
+                        reason,
+                    },
+                    now,
+                )
+                .await;
+            if let Some((scope, until)) = blocked_now {
+                self.audit
+                    .record(
+                        &ctx,
+                        Event::Blocked {
+                            scope,
+                            until: audit::rfc3339(until),
+                        },
+                        now,
+                    )
+                    .await;
+                return Err(blocked(until - now).with_reference(&flow.reference));
+            }
+            let message = if reason == "code_reused" {
+                "That authenticator code was used already. Wait for the next one."
+            } else {
+                "That code isn't right. Check it and try again."
+            };
+            return Err(
+                ApiError::new(ErrorCode::CodeInvalid, message).with_reference(&flow.reference)
+            );
+        }
+
+        if !self.store.use_challenge(&challenge.id, now).await? {
+            return Err(
+                ApiError::step("That code was used already.").with_reference(&flow.reference)
+            );
+        }
+        let mut done = flow.done();
+        done.push(challenge.method_id.clone());
+        let next = if done.len() as i64 >= flow.required {
+            VERIFIED
+        } else {
+            VERIFYING
+        };
+        let done_json = serde_json::to_string(&done).map_err(ApiError::internal)?;
+        if !self
+            .store
+            .update_flow_state(&flow.id, VERIFYING, next, &done_json, None)
+            .await?
+        {
+            return Err(
+                ApiError::step("This attempt changed meanwhile; start again.")
+                    .with_reference(&flow.reference),
+            );
+        }
+        self.audit
+            .record(
+                &ctx,
+                Event::VerifySucceeded {
+                    method: kind,
+                    done: done.len() as u8,
+                    required: flow.required as u8,
+                },
+                now,
+            )
+            .await;
+        let mut updated = flow;
+        updated.state = next.to_string();
+        updated.done = done_json;
+        Ok(self.view(&updated, now))
+    }
+
+    /// None when the authenticator code is right and fresh; else why not.
+    async fn check_totp(
+        &self,
+        flow: &FlowRow,
+        answer: &str,
+        now: i64,
+    ) -> ApiResult<Option<&'static str>> {
+        let method = flow
+            .methods()
+            .into_iter()
+            .find(|m| m.kind == MethodKind::Totp);
+        let registration = match (&flow.user_id, &method) {
+            (Some(_), Some(m)) => match m.target.parse::<i64>() {
+                Ok(id) => self.store.registration(id).await?,
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        let (secret, user_id) = match (&registration, &flow.user_id) {
+            (Some(r), Some(uid)) if &r.user_id == uid => (r.value.clone(), Some(uid.clone())),
+            _ => (decoy::totp_secret(&self.key, &flow.login), None),
+        };
+        let step = totp::matching_step(&secret, answer, now.max(0) as u64);
+        match (step, user_id) {
+            (Some(step), Some(uid)) => {
+                if self.store.use_totp_step(&uid, step as i64, now).await? {
+                    Ok(None)
+                } else {
+                    Ok(Some("code_reused"))
+                }
+            }
+            _ => Ok(Some("wrong_code")),
+        }
+    }
+
+    async fn current_user(&self, flow: &FlowRow) -> Result<Option<DirUser>, DirError> {
+        let found = self.directory.find(&flow.login).await?;
+        Ok(found.filter(|u| Some(&u.id) == flow.user_id.as_ref()))
+    }
+
+    /// Live feedback on a candidate password, once verified.
+    pub async fn password_check(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        candidate: &str,
+        now: i64,
+    ) -> ApiResult<PasswordCheck> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != VERIFIED {
+            return Err(self.refuse_step(caller, &flow, "password_check", now).await);
+        }
+        let user = match self.current_user(&flow).await {
+            Ok(u) => u,
+            Err(e) => return Err(self.directory_down(caller, &flow.reference, e, now).await),
+        };
+        let reasons = self.passwords.check(candidate, user.as_ref());
+        Ok(PasswordCheck {
+            acceptable: reasons.is_empty(),
+            reasons,
+        })
+    }
+
+    /// Sets the new password in the directory, synchronously.
+    pub async fn set_password(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        new_password: &SecretString,
+        now: i64,
+    ) -> ApiResult<DoneView> {
+        use secrecy::ExposeSecret;
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != VERIFIED {
+            return Err(self.refuse_step(caller, &flow, "password", now).await);
+        }
+        let ctx = self.ctx(caller, Some(&flow));
+        let user = self.writable_user(caller, &flow, now).await?;
+        let reasons = self
+            .passwords
+            .check(new_password.expose_secret(), Some(&user));
+        if !reasons.is_empty() {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::PasswordRejected {
+                        reasons: reasons.iter().map(|r| r.code).collect(),
+                    },
+                    now,
+                )
+                .await;
+            return Err(password_rejected(reasons).with_reference(&flow.reference));
+        }
+        if let Err(until) = self.throttle.reset_allowed(&flow.throttle_key, now).await? {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::Blocked {
+                        scope: "user",
+                        until: audit::rfc3339(until),
+                    },
+                    now,
+                )
+                .await;
+            return Err(blocked(until - now).with_reference(&flow.reference));
+        }
+        self.begin_write(caller, &flow, "password", now).await?;
+        let directory = self.directory.name().to_string();
+        match self.directory.set_password(&user, new_password).await {
+            Ok(()) => {}
+            Err(e) => return Err(self.write_failed(caller, &flow, e, now).await),
+        }
+        self.finish(caller, &flow, &user, Outcome::PasswordReset, now)
+            .await?;
+        self.audit
+            .record(
+                &ctx,
+                Event::PasswordReset {
+                    directory: directory.clone(),
+                },
+                now,
+            )
+            .await;
+        Ok(DoneView {
+            outcome: Outcome::PasswordReset,
+            reference: flow.reference.clone(),
+            directories: vec![DirectoryResult {
+                directory,
+                ok: true,
+                message: "The new password is set.".into(),
+            }],
+        })
+    }
+
+    /// Unlocks the account without changing the password.
+    pub async fn unlock(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<DoneView> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != VERIFIED {
+            return Err(self.refuse_step(caller, &flow, "unlock", now).await);
+        }
+        if intent_of(&flow.intent) != Intent::Unlock || !self.config.policy.allow_unlock {
+            self.audit
+                .record(
+                    &self.ctx(caller, Some(&flow)),
+                    Event::StepRefused {
+                        step: "unlock",
+                        reason: "not_allowed",
+                    },
+                    now,
+                )
+                .await;
+            return Err(ApiError::new(
+                ErrorCode::NotAllowed,
+                "Unlocking without a reset isn't allowed here; set a new password instead.",
+            )
+            .with_reference(&flow.reference));
+        }
+        let user = self.writable_user(caller, &flow, now).await?;
+        self.begin_write(caller, &flow, "unlock", now).await?;
+        let directory = self.directory.name().to_string();
+        if let Err(e) = self.directory.unlock(&user).await {
+            return Err(self.write_failed(caller, &flow, e, now).await);
+        }
+        self.finish(caller, &flow, &user, Outcome::Unlocked, now)
+            .await?;
+        self.audit
+            .record(
+                &self.ctx(caller, Some(&flow)),
+                Event::Unlocked {
+                    directory: directory.clone(),
+                },
+                now,
+            )
+            .await;
+        Ok(DoneView {
+            outcome: Outcome::Unlocked,
+            reference: flow.reference.clone(),
+            directories: vec![DirectoryResult {
+                directory,
+                ok: true,
+                message: if user.locked {
+                    "The account is unlocked.".into()
+                } else {
+                    "The account was not locked; nothing needed changing.".into()
+                },
+            }],
+        })
+    }
+
+    async fn writable_user(&self, caller: &Caller, flow: &FlowRow, now: i64) -> ApiResult<DirUser> {
+        match self.current_user(flow).await {
+            Ok(Some(u)) if !u.disabled => Ok(u),
+            Ok(_) => Err(ApiError::new(
+                ErrorCode::NotAllowed,
+                "This account can't be changed by self-service now. Please contact the helpdesk.",
+            )
+            .with_reference(&flow.reference)),
+            Err(e) => Err(self.directory_down(caller, &flow.reference, e, now).await),
+        }
+    }
+
+    async fn begin_write(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        step: &'static str,
+        now: i64,
+    ) -> ApiResult<()> {
+        if self
+            .store
+            .update_flow_state(&flow.id, VERIFIED, WRITING, &flow.done, None)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(self.refuse_step(caller, flow, step, now).await)
+        }
+    }
+
+    async fn write_failed(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        e: DirError,
+        now: i64,
+    ) -> ApiError {
+        // Back to verified: the person may try again (another password, or later).
+        if let Err(err) = self
+            .store
+            .update_flow_state(&flow.id, WRITING, VERIFIED, &flow.done, None)
+            .await
+        {
+            tracing::error!(error = %err, "restoring the flow after a failed writeback");
+        }
+        let directory = self.directory.name().to_string();
+        let ctx = self.ctx(caller, Some(flow));
+        match e {
+            DirError::Rejected(messages) => {
+                self.audit
+                    .record(
+                        &ctx,
+                        Event::WritebackFailed {
+                            directory,
+                            reason: "rejected by the directory".into(),
+                        },
+                        now,
+                    )
+                    .await;
+                let reasons = messages
+                    .into_iter()
+                    .map(|message| PasswordReason {
+                        code: PasswordReasonCode::Directory,
+                        message,
+                    })
+                    .collect();
+                password_rejected(reasons).with_reference(&flow.reference)
+            }
+            DirError::Unavailable(reason) | DirError::Other(reason) => {
+                tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
+                self.audit
+                    .record(&ctx, Event::WritebackFailed { directory, reason }, now)
+                    .await;
+                ApiError::new(
+                    ErrorCode::DirectoryUnavailable,
+                    "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
+                )
+                .with_reference(&flow.reference)
+            }
+        }
+    }
+
+    async fn directory_down(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        e: DirError,
+        now: i64,
+    ) -> ApiError {
+        let directory = self.directory.name().to_string();
+        tracing::warn!(directory = %directory, error = %e, "directory unavailable");
+        let mut ctx = self.ctx(caller, None);
+        ctx.reference = Some(reference.to_string());
+        self.audit
+            .record(
+                &ctx,
+                Event::WritebackFailed {
+                    directory,
+                    reason: e.to_string(),
+                },
+                now,
+            )
+            .await;
+        ApiError::new(
+            ErrorCode::DirectoryUnavailable,
+            "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
+        )
+        .with_reference(reference)
+    }
+
+    async fn finish(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        user: &DirUser,
+        outcome: Outcome,
+        now: i64,
+    ) -> ApiResult<()> {
+        self.store
+            .update_flow_state(&flow.id, WRITING, COMPLETED, &flow.done, Some(now))
+            .await?;
+        if outcome == Outcome::PasswordReset {
+            self.throttle.succeeded(&flow.throttle_key, now).await?;
+        }
+        self.notify_done(caller, flow, user, outcome, now).await;
+        Ok(())
+    }
+
+    /// Emails the person, and every administrator when an administrator reset. Sent after
+    /// the response is decided; failures are audited.
+    async fn notify_done(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        user: &DirUser,
+        outcome: Outcome,
+        now: i64,
+    ) {
+        let policy = &self.config.policy;
+        let helpdesk = self
+            .config
+            .helpdesk
+            .url
+            .clone()
+            .or_else(|| self.config.helpdesk.phone.clone())
+            .or_else(|| self.config.helpdesk.email.clone())
+            .unwrap_or_else(|| "your IT helpdesk".into());
+        let when = audit::rfc3339(now);
+        let notice = notify::NoticeMail {
+            locale: &flow.locale,
+            organization: &self.config.organization.name,
+            display_name: &user.display_name,
+            username: &user.username,
+            unlocked_only: outcome == Outcome::Unlocked,
+            kiosk: &caller.kiosk_name,
+            when: &when,
+            reference: &flow.reference,
+            helpdesk: &helpdesk,
+        };
+        let mut mails: Vec<(&'static str, Mail)> = Vec::new();
+        if policy.notify_user {
+            let mut to: Vec<String> = user.email.iter().cloned().collect();
+            for m in flow
+                .methods()
+                .into_iter()
+                .filter(|m| m.kind == MethodKind::Email)
+            {
+                if !to.iter().any(|t| t.eq_ignore_ascii_case(&m.target)) {
+                    to.push(m.target);
+                }
+            }
+            mails.extend(
+                to.iter()
+                    .map(|t| ("user_notice", notify::user_notice(t, &notice))),
+            );
+        }
+        if policy.notify_admins_on_admin_reset && flow.is_admin && outcome == Outcome::PasswordReset
+        {
+            let mut admins: Vec<String> = Vec::new();
+            for group in &policy.admin_groups {
+                match self.directory.members(group).await {
+                    Ok(members) => admins.extend(members.into_iter().filter_map(|m| m.email)),
+                    Err(e) => tracing::warn!(error = %e, "listing administrators failed"),
+                }
+            }
+            admins.sort();
+            admins.dedup();
+            mails.extend(
+                admins
+                    .iter()
+                    .map(|a| ("admin_notice", notify::admin_notice(a, &notice))),
+            );
+        }
+        let mailer = self.mailer.clone();
+        let audit = self.audit.clone();
+        let ctx = self.ctx(caller, Some(flow));
+        tokio::spawn(async move {
+            let mut sent: std::collections::BTreeMap<&'static str, usize> = Default::default();
+            for (kind, mail) in &mails {
+                match mailer.send(mail).await {
+                    Ok(()) => *sent.entry(kind).or_default() += 1,
+                    Err(reason) => {
+                        audit
+                            .record(&ctx, Event::NotificationFailed { kind, reason }, now)
+                            .await;
+                    }
+                }
+            }
+            for (kind, recipients) in sent {
+                audit
+                    .record(&ctx, Event::NotificationSent { kind, recipients }, now)
+                    .await;
+            }
+        });
+    }
+
+    /// Cancel: the person left, or the kiosk wiped itself.
+    pub async fn cancel(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<()> {
+        let flow = self
+            .store
+            .flow(flow_id)
+            .await?
+            .filter(|f| f.kiosk_id == caller.kiosk_id)
+            .ok_or_else(|| ApiError::not_found("flow"))?;
+        for from in [VERIFYING, VERIFIED] {
+            if self
+                .store
+                .update_flow_state(&flow.id, from, CANCELLED, &flow.done, Some(now))
+                .await?
+            {
+                self.audit
+                    .record(&self.ctx(caller, Some(&flow)), Event::FlowCancelled, now)
+                    .await;
+                return Ok(());
+            }
+        }
+        Err(self.refuse_step(caller, &flow, "cancel", now).await)
+    }
+}
+
+fn blocked(retry_after: i64) -> ApiError {
+    let hours = (retry_after + 3599) / 3600;
+    let when = if hours <= 1 {
+        "within the hour".to_string()
+    } else {
+        format!("in about {hours} hours")
+    };
+    ApiError::new(
+        ErrorCode::Blocked,
+        format!("Too many attempts. Self-service is blocked for now; try again {when}, or contact the helpdesk."),
+    )
+    .with_retry_after(retry_after)
+}
+
+fn password_rejected(reasons: Vec<PasswordReason>) -> ApiError {
+    ApiError::new(
+        ErrorCode::PasswordRejected,
+        "That password can't be used. See the reasons and choose another.",
+    )
+    .with_reasons(reasons)
+}

@@ -1,0 +1,282 @@
+//! Kiosk API v1 handlers: each maps a request to a service call and the result to JSON.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Extension;
+use base64::Engine;
+use secrecy::SecretString;
+use sspr_proto::{
+    ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    FlowView, Health, Helpdesk, KioskSettings, PasswordCheck, PasswordCheckRequest,
+    SetPasswordRequest, StartFlowRequest, VerifyRequest,
+};
+
+use super::json::Json;
+use super::{now, AppState, CorrelationId};
+use crate::audit::{Context, Event};
+use crate::error::{ApiError, ApiResult};
+use crate::flow::Caller;
+use crate::kiosks;
+
+/// Flow and challenge ids are 32 hex digits; anything else is not one of ours.
+fn check_id(id: &str, what: &str) -> ApiResult<()> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(what))
+    }
+}
+
+#[utoipa::path(post, path = "/v1/flows", tag = "flows",
+    request_body = StartFlowRequest,
+    responses(
+        (status = 201, description = "Flow started (a decoy for unknown logins looks the same)", body = FlowView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, description = "Blocked after too many failures", body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn start_flow(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(req): Json<StartFlowRequest>,
+) -> ApiResult<(StatusCode, axum::Json<FlowView>)> {
+    let view = state.flows.start(&caller, &req, now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[utoipa::path(post, path = "/v1/flows/{flow_id}/challenges", tag = "flows",
+    params(("flow_id" = String, Path)),
+    request_body = ChallengeRequest,
+    responses(
+        (status = 201, description = "Code sent, or authenticator code asked for", body = ChallengeView),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 410, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn create_challenge(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(flow_id): Path<String>,
+    Json(req): Json<ChallengeRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ChallengeView>)> {
+    check_id(&flow_id, "flow")?;
+    let view = state
+        .flows
+        .challenge(&caller, &flow_id, &req.method_id, now())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+#[utoipa::path(post, path = "/v1/flows/{flow_id}/challenges/{challenge_id}/verify", tag = "flows",
+    params(("flow_id" = String, Path), ("challenge_id" = String, Path)),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "Verified; the flow as it stands", body = FlowView),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 410, description = "Code or flow expired", body = ErrorBody),
+        (status = 422, description = "Wrong code", body = ErrorBody),
+        (status = 429, description = "Blocked", body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((flow_id, challenge_id)): Path<(String, String)>,
+    Json(req): Json<VerifyRequest>,
+) -> ApiResult<axum::Json<FlowView>> {
+    check_id(&flow_id, "flow")?;
+    check_id(&challenge_id, "challenge")?;
+    let view = state
+        .flows
+        .verify(&caller, &flow_id, &challenge_id, &req, now())
+        .await?;
+    Ok(axum::Json(view))
+}
+
+#[utoipa::path(post, path = "/v1/flows/{flow_id}/password-check", tag = "flows",
+    params(("flow_id" = String, Path)),
+    request_body = PasswordCheckRequest,
+    responses(
+        (status = 200, description = "Reasons the candidate is refused, if any", body = PasswordCheck),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn password_check(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(flow_id): Path<String>,
+    Json(req): Json<PasswordCheckRequest>,
+) -> ApiResult<axum::Json<PasswordCheck>> {
+    check_id(&flow_id, "flow")?;
+    let check = state
+        .flows
+        .password_check(&caller, &flow_id, &req.candidate, now())
+        .await?;
+    Ok(axum::Json(check))
+}
+
+#[utoipa::path(post, path = "/v1/flows/{flow_id}/password", tag = "flows",
+    params(("flow_id" = String, Path)),
+    request_body = SetPasswordRequest,
+    responses(
+        (status = 200, description = "The directory accepted the new password", body = DoneView),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 422, description = "Refused, with reasons", body = ErrorBody),
+        (status = 503, description = "Directory unreachable; nothing changed", body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(flow_id): Path<String>,
+    Json(req): Json<SetPasswordRequest>,
+) -> ApiResult<axum::Json<DoneView>> {
+    check_id(&flow_id, "flow")?;
+    let password = SecretString::from(req.new_password);
+    let done = state
+        .flows
+        .set_password(&caller, &flow_id, &password, now())
+        .await?;
+    Ok(axum::Json(done))
+}
+
+#[utoipa::path(post, path = "/v1/flows/{flow_id}/unlock", tag = "flows",
+    params(("flow_id" = String, Path)),
+    responses(
+        (status = 200, description = "The directory unlocked the account", body = DoneView),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(flow_id): Path<String>,
+) -> ApiResult<axum::Json<DoneView>> {
+    check_id(&flow_id, "flow")?;
+    let done = state.flows.unlock(&caller, &flow_id, now()).await?;
+    Ok(axum::Json(done))
+}
+
+#[utoipa::path(delete, path = "/v1/flows/{flow_id}", tag = "flows",
+    params(("flow_id" = String, Path)),
+    responses((status = 204, description = "Cancelled"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(flow_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_id(&flow_id, "flow")?;
+    state.flows.cancel(&caller, &flow_id, now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/kiosk/settings", tag = "kiosk",
+    responses((status = 200, body = KioskSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn kiosk_settings(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> axum::Json<KioskSettings> {
+    let c = &state.flows.config;
+    axum::Json(KioskSettings {
+        organization: c.organization.name.clone(),
+        accent_color: c.organization.accent_color.clone(),
+        helpdesk: Helpdesk {
+            url: c.helpdesk.url.clone(),
+            phone: c.helpdesk.phone.clone(),
+            email: c.helpdesk.email.clone(),
+        },
+        idle_timeout_secs: c.kiosk.idle_timeout_secs,
+        kiosk_id: caller.kiosk_id,
+        kiosk_name: caller.kiosk_name,
+        kiosk_location: caller.kiosk_location,
+        default_locale: c.organization.default_locale.clone(),
+        locales: vec!["en".into(), "de".into()],
+        unlock_enabled: c.policy.allow_unlock,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/kiosks/enroll", tag = "kiosk",
+    request_body = EnrollRequest,
+    responses(
+        (status = 201, description = "Enrolled; sign every later request with key id `kiosk_id`", body = EnrollResponse),
+        (status = 400, body = ErrorBody), (status = 403, description = "Unknown, used or expired code", body = ErrorBody)))]
+pub async fn enroll(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    Json(req): Json<EnrollRequest>,
+) -> ApiResult<(StatusCode, axum::Json<EnrollResponse>)> {
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(req.public_key.trim().trim_end_matches('='))
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "public_key must be a 32-byte Ed25519 key, base64url without padding.",
+            )
+        })?;
+    let now = now();
+    let svc = &state.flows;
+    let kiosk = kiosks::enroll(&svc.store, &svc.key, &req.code, &key, now).await?;
+    let mut ctx = Context {
+        correlation_id: correlation.0,
+        ..Context::default()
+    };
+    let Some(kiosk) = kiosk else {
+        svc.audit
+            .record(&ctx, Event::KioskEnrollmentRefused, now)
+            .await;
+        return Err(ApiError::new(
+            ErrorCode::EnrollmentInvalid,
+            "That enrollment code is unknown, used or expired. Ask IT for a new one.",
+        ));
+    };
+    ctx.kiosk_id = Some(kiosk.id.clone());
+    svc.audit
+        .record(
+            &ctx,
+            Event::KioskEnrolled {
+                name: kiosk.name.clone(),
+                location: kiosk.location.clone(),
+            },
+            now,
+        )
+        .await;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(EnrollResponse {
+            kiosk_id: kiosk.id,
+            name: kiosk.name,
+            location: kiosk.location,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        ok: true,
+        store: true,
+        directory: true,
+    })
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, description = "Store and directory reachable", body = Health),
+        (status = 503, description = "Store or directory unreachable", body = Health)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
+    let store = state.flows.store.ping().await;
+    let directory = state.flows.directory.ping().await.is_ok();
+    let ok = store && directory;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(Health {
+            ok,
+            store,
+            directory,
+        }),
+    )
+}

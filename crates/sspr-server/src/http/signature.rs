@@ -1,0 +1,237 @@
+//! Every kiosk request is signed with the kiosk's Ed25519 key (HTTP Message Signatures,
+//! RFC 9421, via httpsig). Covered: `@method`, `@target-uri`, `content-digest` when there
+//! is a body; parameters `created`, `nonce` and `keyid` (the kiosk id). Unsigned, badly
+//! signed, stale, replayed and revoked-kiosk requests are refused here, before any handler.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full};
+use httpsig_hyper::prelude::{AlgorithmName, PublicKey};
+use httpsig_hyper::{MessageSignature, MessageSignatureReq, RequestContentDigest};
+use sspr_proto::ErrorCode;
+
+use super::{now, AppState, CorrelationId};
+use crate::audit::{Context, Event};
+use crate::error::ApiError;
+use crate::flow::Caller;
+
+/// Bodies above this are refused before anything else reads them.
+pub const MAX_BODY: usize = 64 * 1024;
+
+const REQUIRED: &[&str] = &["\"@method\"", "\"@target-uri\""];
+const DIGEST: &str = "\"content-digest\"";
+
+pub async fn require_signature(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let correlation = request
+        .extensions()
+        .get::<CorrelationId>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default();
+    let path = request.uri().path().to_string();
+    match verify(&state, request, &correlation).await {
+        Ok(request) => next.run(request).await,
+        Err((error, reason, kiosk)) => {
+            if let Some(reason) = reason {
+                let ctx = Context {
+                    correlation_id: correlation,
+                    kiosk_id: kiosk,
+                    ..Context::default()
+                };
+                state
+                    .flows
+                    .audit
+                    .record(&ctx, Event::RequestRefused { reason, path }, now())
+                    .await;
+            }
+            error.into_response()
+        }
+    }
+}
+
+type Refusal = (ApiError, Option<&'static str>, Option<String>);
+
+fn unauthorized(message: &str, reason: &'static str, kiosk: Option<&str>) -> Refusal {
+    (
+        ApiError::new(ErrorCode::Unauthorized, message),
+        Some(reason),
+        kiosk.map(str::to_string),
+    )
+}
+
+async fn verify(state: &AppState, request: Request, correlation: &str) -> Result<Request, Refusal> {
+    let (parts, body) = request.into_parts();
+    if !parts.headers.contains_key("signature") || !parts.headers.contains_key("signature-input") {
+        return Err(unauthorized(
+            "This request is not signed by an enrolled kiosk.",
+            "unsigned",
+            None,
+        ));
+    }
+    let bytes: Bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Err((
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    "The request body is too large (64 KiB at most).",
+                ),
+                None,
+                None,
+            ))
+        }
+    };
+
+    // The signature covers the URI the kiosk used, which is the server's public URL.
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let target = format!("{}{}", state.flows.config.public_origin(), path_and_query);
+    let mut builder = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(&target);
+    for (name, value) in &parts.headers {
+        builder = builder.header(name, value);
+    }
+    let signed = builder
+        .body(Full::new(bytes.clone()))
+        .map_err(|_| unauthorized("The request could not be read.", "malformed", None))?;
+
+    let params = signed.get_signature_params().map_err(|_| {
+        unauthorized(
+            "The request signature can't be read.",
+            "malformed_signature",
+            None,
+        )
+    })?;
+    let (_, params) = params.into_iter().next().ok_or_else(|| {
+        unauthorized(
+            "The request signature can't be read.",
+            "malformed_signature",
+            None,
+        )
+    })?;
+    let kiosk_id = params
+        .keyid
+        .clone()
+        .filter(|k| k.len() <= 64)
+        .ok_or_else(|| unauthorized("The request signature names no kiosk.", "no_keyid", None))?;
+    let kid = Some(kiosk_id.as_str());
+    let covered: Vec<String> = params
+        .covered_components
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let mut needed: Vec<&str> = REQUIRED.to_vec();
+    if !bytes.is_empty() {
+        needed.push(DIGEST);
+    }
+    if needed.iter().any(|n| !covered.iter().any(|c| c == n)) {
+        return Err(unauthorized(
+            "The request signature must cover @method, @target-uri and content-digest.",
+            "components_missing",
+            kid,
+        ));
+    }
+    let now = now();
+    let skew = state.flows.config.kiosk.signature_max_skew_secs as i64;
+    let created = params.created.map(|c| c as i64);
+    match created {
+        Some(c) if (now - c).abs() <= skew => {}
+        _ => {
+            return Err(unauthorized(
+                "The request signature is too old or from the future; check the kiosk's clock.",
+                "stale",
+                kid,
+            ))
+        }
+    }
+    let nonce = params
+        .nonce
+        .clone()
+        .filter(|n| !n.is_empty() && n.len() <= 128)
+        .ok_or_else(|| unauthorized("The request signature has no nonce.", "no_nonce", kid))?;
+
+    let kiosk = state
+        .flows
+        .store
+        .kiosk(&kiosk_id)
+        .await
+        .map_err(|e| (ApiError::from(e), None, None))?;
+    let Some(kiosk) = kiosk else {
+        return Err(unauthorized(
+            "This kiosk is not enrolled.",
+            "unknown_kiosk",
+            None,
+        ));
+    };
+    if kiosk.revoked_at.is_some() {
+        return Err((
+            ApiError::new(ErrorCode::KioskRevoked, "This kiosk is out of service."),
+            Some("kiosk_revoked"),
+            Some(kiosk.id),
+        ));
+    }
+    let Some(public_key) = kiosk.public_key.as_deref() else {
+        return Err(unauthorized(
+            "This kiosk is not enrolled.",
+            "not_enrolled",
+            kid,
+        ));
+    };
+    let key = PublicKey::from_bytes(&AlgorithmName::Ed25519, public_key).map_err(|_| {
+        unauthorized(
+            "This kiosk's key is unusable; enroll it again.",
+            "bad_key",
+            kid,
+        )
+    })?;
+    if signed
+        .verify_message_signature(&key, Some(&kiosk_id))
+        .await
+        .is_err()
+    {
+        return Err(unauthorized(
+            "The request signature is not valid.",
+            "bad_signature",
+            kid,
+        ));
+    }
+    if !bytes.is_empty() && signed.verify_content_digest().await.is_err() {
+        return Err(unauthorized(
+            "The body does not match its content-digest.",
+            "bad_digest",
+            kid,
+        ));
+    }
+    // Last, so only a valid signature spends its nonce.
+    let fresh = state
+        .flows
+        .store
+        .remember_nonce(&kiosk.id, &nonce, now)
+        .await
+        .map_err(|e| (ApiError::from(e), None, None))?;
+    if !fresh {
+        return Err(unauthorized(
+            "This request was sent before (replayed).",
+            "replayed",
+            kid,
+        ));
+    }
+
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(Caller {
+        kiosk_id: kiosk.id,
+        kiosk_name: kiosk.name,
+        kiosk_location: kiosk.location,
+        correlation_id: correlation.to_string(),
+    });
+    Ok(request)
+}

@@ -1,0 +1,110 @@
+//! SSPR server: the backend every kiosk talks to. It owns every decision (policy, flows,
+//! challenges, throttles, audit), writes to the directory and sends mail.
+
+pub mod audit;
+pub mod config;
+pub mod demo;
+pub mod directory;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod kiosks;
+pub mod methods;
+pub mod notify;
+pub mod policy;
+pub mod secret;
+pub mod store;
+pub mod throttle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::{Config, DirectoryKind};
+use directory::builtin::BuiltinDirectory;
+use directory::Directory;
+use flow::FlowService;
+use store::Store;
+
+/// Opens the store (migrating it), the directory and the mailer, and wires the services.
+pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
+    let store = Store::open(&config.store.url).await?;
+    store.migrate().await?;
+    let key = secret::ServerKey::load_or_create(&config.server.secret_file)?;
+    let directory: Arc<dyn Directory> = match config.directory.kind {
+        DirectoryKind::Builtin => Arc::new(BuiltinDirectory::new(
+            config.directory.name.clone(),
+            store.pool().clone(),
+        )),
+    };
+    let passwords = policy::password::PasswordPolicy::new(&config.password)?;
+    let mailer = notify::Mailer::new(&config.smtp)?;
+    let flows = FlowService {
+        audit: audit::Audit::new(store.clone()),
+        throttle: throttle::Throttle::new(store.clone(), config.throttle.clone()),
+        config: Arc::new(config),
+        store,
+        directory,
+        key: Arc::new(key),
+        passwords,
+        mailer,
+    };
+    Ok(http::AppState {
+        flows: Arc::new(flows),
+    })
+}
+
+/// Serves `router` until SIGINT or SIGTERM, with housekeeping in the background.
+pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Result<()> {
+    let listen = state.flows.config.server.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
+    tracing::info!(%listen, public_url = %state.flows.config.public_origin(), "serving");
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    housekeeping.abort();
+    result.map_err(Into::into)
+}
+
+/// Forgets what is no longer needed: spent nonces, old flows, old throttle counters.
+async fn housekeeping(state: http::AppState) {
+    let store = &state.flows.store;
+    let skew = state.flows.config.kiosk.signature_max_skew_secs as i64;
+    loop {
+        let now = http::now();
+        let result = async {
+            store.forget_nonces_before(now - 2 * skew - 60).await?;
+            store.purge_flows_before(now - 24 * 3600).await?;
+            store.purge_events_before(now - 8 * 24 * 3600).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "housekeeping failed");
+        }
+        tokio::time::sleep(Duration::from_secs(300)).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

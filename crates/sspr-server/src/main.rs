@@ -1,0 +1,351 @@
+//! `sspr-server`: serve, demo, migrate, kiosk enrollment and the audit trail.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sspr_server::config::{Config, SmtpTls};
+use sspr_server::http::now;
+use sspr_server::store::{AuditQuery, Store};
+use sspr_server::{audit, demo, http, kiosks, secret};
+
+#[derive(Parser)]
+#[command(
+    name = "sspr-server",
+    version,
+    about = "Self-service password reset server for kiosks"
+)]
+struct Cli {
+    /// Configuration file (TOML); SSPR_* environment variables override it.
+    #[arg(long, global = true, env = "SSPR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder: holds the SQLite store and the secret key (overrides the config's paths).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the kiosk API.
+    Serve,
+    /// Serve a seeded demo: built-in directory, demo people and a loopback mailbox.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+    },
+    /// Create or upgrade the store's tables, then exit.
+    Migrate,
+    /// Enroll, list and revoke kiosks.
+    Kiosk {
+        #[command(subcommand)]
+        command: KioskCommand,
+    },
+    /// Print the audit trail, oldest first.
+    Audit {
+        /// A login or directory user id.
+        #[arg(long)]
+        user: Option<String>,
+        /// RFC 3339 time, or a span back from now such as 30m, 24h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// A reference code shown at the kiosk.
+        #[arg(long = "ref")]
+        reference: Option<String>,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KioskCommand {
+    /// Print a one-time enrollment code for a new kiosk.
+    EnrollCode {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        location: String,
+    },
+    /// List kiosks.
+    List,
+    /// Revoke a kiosk: its requests are refused from now on.
+    Revoke { id: String },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("creating the data folder {}: {e}", dir.display()))?;
+        config.store.url = format!("sqlite://{}", dir.join("sspr.db").display());
+        config.server.secret_file = dir.join("secret.key");
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SSPR_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.server.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve => {
+            let config = load_config(&cli)?;
+            init_logging(&config);
+            let state = sspr_server::build(config).await?;
+            let router = http::router(state.clone());
+            sspr_server::serve(&state, router).await
+        }
+        Command::Demo { listen } => run_demo(&cli, *listen).await,
+        Command::Migrate => {
+            let config = load_config(&cli)?;
+            let store = Store::open(&config.store.url).await?;
+            store.migrate().await?;
+            println!("store is up to date: {}", config.store.url);
+            Ok(())
+        }
+        Command::Kiosk { command } => {
+            let config = load_config(&cli)?;
+            let store = Store::open(&config.store.url).await?;
+            store.migrate().await?;
+            kiosk_command(&config, &store, command).await
+        }
+        Command::Audit {
+            user,
+            since,
+            reference,
+            json,
+            limit,
+        } => {
+            let config = load_config(&cli)?;
+            let store = Store::open(&config.store.url).await?;
+            store.migrate().await?;
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let rows = store
+                .audit(&AuditQuery {
+                    user: user.clone(),
+                    since,
+                    reference: reference.clone(),
+                    limit: *limit,
+                })
+                .await?;
+            for r in &rows {
+                if *json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!(
+                        "{}  {:<28} {:<7}  ref={}  kiosk={}  login={}  corr={}  {}",
+                        r.at,
+                        r.event,
+                        r.outcome,
+                        r.reference.as_deref().unwrap_or("-"),
+                        r.kiosk_id.as_deref().unwrap_or("-"),
+                        r.login.as_deref().unwrap_or("-"),
+                        &r.correlation_id.get(..8).unwrap_or("-"),
+                        r.detail
+                    );
+                }
+            }
+            if rows.is_empty() && !*json {
+                eprintln!("no audit events match");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn kiosk_command(
+    config: &Config,
+    store: &Store,
+    command: &KioskCommand,
+) -> anyhow::Result<()> {
+    let key = secret::ServerKey::load_or_create(&config.server.secret_file)?;
+    let audit = audit::Audit::new(store.clone());
+    let ctx = audit::Context {
+        correlation_id: secret::random_id(),
+        ..Default::default()
+    };
+    match command {
+        KioskCommand::EnrollCode { name, location } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let hours = config.kiosk.enrollment_code_hours;
+            let (id, code) =
+                kiosks::issue_code(store, &key, name.trim(), location.trim(), hours, now()).await?;
+            audit
+                .record(
+                    &audit::Context {
+                        kiosk_id: Some(id.clone()),
+                        ..ctx
+                    },
+                    audit::Event::KioskEnrollmentCodeIssued {
+                        name: name.clone(),
+                        location: location.clone(),
+                    },
+                    now(),
+                )
+                .await;
+            eprintln!(
+                "Kiosk {id} ({name}, {location}): enrollment code, valid {hours} h, single use:"
+            );
+            println!("{code}");
+        }
+        KioskCommand::List => {
+            println!("{:<18} {:<10} {:<24} {}", "ID", "STATE", "NAME", "LOCATION");
+            for k in store.kiosks().await? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.enrolled_at.is_some() {
+                    "enrolled"
+                } else {
+                    "pending"
+                };
+                println!("{:<18} {:<10} {:<24} {}", k.id, state, k.name, k.location);
+            }
+        }
+        KioskCommand::Revoke { id } => {
+            anyhow::ensure!(
+                store.revoke_kiosk(id, now()).await?,
+                "no active kiosk with id {id}"
+            );
+            audit
+                .record(
+                    &audit::Context {
+                        kiosk_id: Some(id.clone()),
+                        ..ctx
+                    },
+                    audit::Event::KioskRevoked,
+                    now(),
+                )
+                .await;
+            println!("kiosk {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn parse_since(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let (number, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| {
+        anyhow::anyhow!("--since: use RFC 3339 (2026-11-23T08:00:00Z) or a span like 30m, 24h, 7d")
+    })?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => anyhow::bail!(
+            "--since: use RFC 3339 (2026-11-23T08:00:00Z) or a span like 30m, 24h, 7d"
+        ),
+    };
+    Ok(now() - secs)
+}
+
+async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
+    let data = cli
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data/demo"));
+    let cli_with_data = Cli {
+        config: cli.config.clone(),
+        data: Some(data.clone()),
+        command: Command::Migrate,
+    };
+    let mut config = load_config(&cli_with_data)?;
+    config.server.listen = listen;
+    config.validate()?;
+    init_logging(&config);
+    let mailbox = sspr_mailbox::Mailbox::start("127.0.0.1:0".parse()?).await?;
+    config.smtp.host = "127.0.0.1".into();
+    config.smtp.port = mailbox.addr().port();
+    config.smtp.tls = SmtpTls::None;
+    config.smtp.username = None;
+    config.smtp.password = None;
+    if config.helpdesk.url.is_none() && config.helpdesk.phone.is_none() {
+        config.helpdesk.url = Some("https://help.example.org/password".into());
+        config.helpdesk.phone = Some("+49 30 1234 5678".into());
+        config.helpdesk.email = Some("helpdesk@example.org".into());
+    }
+    if config.organization.name == Config::default().organization.name {
+        config.organization.name = "Example Organisation (demo)".into();
+    }
+    config.policy.admin_groups = vec![demo::ADMIN_GROUP.into()];
+    let state = sspr_server::build(config).await?;
+    let svc = &state.flows;
+    let seeded = demo::seed(&svc.store, svc.directory.name()).await?;
+
+    // A ready enrollment code for the demo kiosk, kept in the data folder.
+    let code_file = data.join("kiosk-enrollment-code");
+    let enrolled = svc
+        .store
+        .kiosks()
+        .await?
+        .iter()
+        .any(|k| k.enrolled_at.is_some() && k.revoked_at.is_none());
+    if !enrolled && !code_file.exists() {
+        let (_, code) = kiosks::issue_code(
+            &svc.store,
+            &svc.key,
+            "Demo kiosk",
+            "Front desk",
+            24 * 365,
+            now(),
+        )
+        .await?;
+        std::fs::write(&code_file, format!("{code}\n"))?;
+    }
+    demo::print_mail(&mailbox);
+    let origin = svc.config.public_origin();
+    println!(
+        "SSPR demo server on {origin}{}",
+        if seeded { " (directory seeded)" } else { "" }
+    );
+    println!("  demo page (people, authenticator codes, mailbox): {origin}/demo");
+    println!(
+        "  try: ada (email + authenticator), alan (administrator: two methods), grace (locked)"
+    );
+    println!("  data: {} (delete it to start over)", data.display());
+    if code_file.exists() {
+        println!("  kiosk enrollment code: {}", code_file.display());
+    }
+    let router = http::router(state.clone()).merge(demo::router(state.clone(), mailbox.clone()));
+    sspr_server::serve(&state, router).await
+}

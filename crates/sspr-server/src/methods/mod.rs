@@ -1,0 +1,5 @@
+//! Verification methods. Each knows how to make a challenge and check an answer; the flow
+//! decides when.
+
+pub mod code;
+pub mod totp;

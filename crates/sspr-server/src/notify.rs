@@ -1,0 +1,197 @@
+//! Email out over SMTP (lettre): codes, and notices after a reset or unlock. Texts in
+//! English and German; the flow's locale picks one.
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{SmtpConfig, SmtpTls};
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+/// One email, ready to send.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mailer {
+    pub fn new(c: &SmtpConfig) -> anyhow::Result<Mailer> {
+        let builder = match c.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host),
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.host)?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)?,
+        };
+        let mut builder = builder
+            .port(c.port)
+            .timeout(Some(Duration::from_secs(c.timeout_secs)));
+        if let (Some(u), Some(p)) = (&c.username, &c.password) {
+            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        }
+        let from = c
+            .from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("smtp.from {:?}: {e}", c.from))?;
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    /// Sends one message. Errors name the relay's complaint, never the body.
+    pub async fn send(&self, mail: &Mail) -> Result<(), String> {
+        let to: Mailbox = mail.to.parse().map_err(|e| format!("bad address: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| format!("building the message: {e}"))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("smtp: {e}"))
+    }
+}
+
+fn german(locale: &str) -> bool {
+    locale.to_ascii_lowercase().starts_with("de")
+}
+
+pub struct CodeMail<'a> {
+    pub locale: &'a str,
+    pub organization: &'a str,
+    pub code: &'a str,
+    pub minutes: u32,
+    pub kiosk: &'a str,
+}
+
+pub fn code_mail(to: &str, m: &CodeMail<'_>) -> Mail {
+    let (subject, body) = if german(m.locale) {
+        (
+            format!("{}: Ihr Bestätigungscode", m.organization),
+            format!(
+                "Ihr Bestätigungscode lautet: {code}\n\n\
+                 Er gilt {min} Minuten. Angefordert am Kiosk \"{kiosk}\", um Ihr Passwort \
+                 zurückzusetzen oder Ihr Konto zu entsperren.\n\n\
+                 Wenn Sie das nicht waren, geben Sie den Code nicht weiter und melden Sie sich \
+                 beim Helpdesk.\n",
+                code = m.code,
+                min = m.minutes,
+                kiosk = m.kiosk
+            ),
+        )
+    } else {
+        (
+            format!("{}: your verification code", m.organization),
+            format!(
+                "Your verification code is: {code}\n\n\
+                 It is valid for {min} minutes. It was requested at the kiosk \"{kiosk}\" to \
+                 reset your password or unlock your account.\n\n\
+                 If this wasn't you, don't share the code and tell the helpdesk.\n",
+                code = m.code,
+                min = m.minutes,
+                kiosk = m.kiosk
+            ),
+        )
+    };
+    Mail {
+        to: to.to_string(),
+        subject,
+        body,
+    }
+}
+
+pub struct NoticeMail<'a> {
+    pub locale: &'a str,
+    pub organization: &'a str,
+    pub display_name: &'a str,
+    pub username: &'a str,
+    pub unlocked_only: bool,
+    pub kiosk: &'a str,
+    pub when: &'a str,
+    pub reference: &'a str,
+    pub helpdesk: &'a str,
+}
+
+/// Tells the person what happened to their account.
+pub fn user_notice(to: &str, m: &NoticeMail<'_>) -> Mail {
+    let (subject, body) = if german(m.locale) {
+        let what = if m.unlocked_only {
+            "Ihr Konto wurde entsperrt"
+        } else {
+            "Ihr Passwort wurde geändert"
+        };
+        (
+            format!("{}: {what}", m.organization),
+            format!(
+                "Hallo {name},\n\n{what} ({user}), am Kiosk \"{kiosk}\" um {when} (UTC).\n\
+                 Referenz: {reference}\n\n\
+                 Wenn Sie das nicht waren, wenden Sie sich sofort an den Helpdesk: {helpdesk}\n",
+                name = m.display_name,
+                user = m.username,
+                kiosk = m.kiosk,
+                when = m.when,
+                reference = m.reference,
+                helpdesk = m.helpdesk
+            ),
+        )
+    } else {
+        let what = if m.unlocked_only {
+            "Your account was unlocked"
+        } else {
+            "Your password was changed"
+        };
+        (
+            format!("{}: {what}", m.organization),
+            format!(
+                "Hello {name},\n\n{what} ({user}) at the kiosk \"{kiosk}\" at {when} (UTC).\n\
+                 Reference: {reference}\n\n\
+                 If this wasn't you, contact the helpdesk at once: {helpdesk}\n",
+                name = m.display_name,
+                user = m.username,
+                kiosk = m.kiosk,
+                when = m.when,
+                reference = m.reference,
+                helpdesk = m.helpdesk
+            ),
+        )
+    };
+    Mail {
+        to: to.to_string(),
+        subject,
+        body,
+    }
+}
+
+/// Tells an administrator that another administrator reset their password.
+pub fn admin_notice(to: &str, m: &NoticeMail<'_>) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: format!(
+            "{}: administrator {} reset their password",
+            m.organization, m.username
+        ),
+        body: format!(
+            "The administrator {name} ({user}) reset their password by self-service at the \
+             kiosk \"{kiosk}\" at {when} (UTC).\nReference: {reference} \
+             (sspr-server audit --ref {reference})\n\n\
+             If this is unexpected, treat it as a security incident.\n",
+            name = m.display_name,
+            user = m.username,
+            kiosk = m.kiosk,
+            when = m.when,
+            reference = m.reference
+        ),
+    }
+}

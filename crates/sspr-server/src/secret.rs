@@ -1,0 +1,187 @@
+//! The server's secret key and the random values it makes. Randomness comes from the OS
+//! CSPRNG; the key derives decoys and hashes codes (keyed, so a store dump reveals nothing).
+
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Crockford's base32: no I, L, O, U, so a code read aloud or off a screen is unambiguous.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+pub struct ServerKey(Zeroizing<[u8; 32]>);
+
+impl ServerKey {
+    /// Reads the key file, or makes one (mode 0600) when there is none.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<ServerKey> {
+        if path.exists() {
+            let bytes = Zeroizing::new(std::fs::read(path)?);
+            anyhow::ensure!(
+                bytes.len() == 32,
+                "secret file {} must hold 32 bytes",
+                path.display()
+            );
+            let mut key = Zeroizing::new([0u8; 32]);
+            key.copy_from_slice(&bytes);
+            return Ok(ServerKey(key));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(key.as_mut());
+        write_private(path, key.as_ref())?;
+        Ok(ServerKey(key))
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> ServerKey {
+        ServerKey(Zeroizing::new(bytes))
+    }
+
+    /// HMAC-SHA256 of `parts` under a purpose label, so one key serves several uses.
+    pub fn mac(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.0.as_ref())
+            .unwrap_or_else(|_| unreachable_key());
+        mac.update(label.as_bytes());
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    pub fn mac_hex(&self, label: &str, parts: &[&[u8]]) -> String {
+        hex::encode(self.mac(label, parts))
+    }
+}
+
+// HMAC takes keys of any length, so `new_from_slice` can't fail.
+fn unreachable_key() -> HmacSha256 {
+    match <HmacSha256 as Mac>::new_from_slice(&[0u8; 32]) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC accepts any key length"),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A random 128-bit id, hex.
+pub fn random_id() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// `n` random characters of Crockford base32.
+pub fn random_base32(n: usize) -> String {
+    let mut rng = OsRng;
+    (0..n)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// A reference code for the helpdesk, e.g. "K7Q4-M2XD" (40 bits).
+pub fn reference_code() -> String {
+    let s = random_base32(8);
+    format!("{}-{}", &s[..4], &s[4..])
+}
+
+/// A one-time enrollment code, e.g. "ABCD-EFGH-JKMN-PQRS" (80 bits).
+pub fn enrollment_code() -> String {
+    let s = random_base32(16);
+    format!("{}-{}-{}-{}", &s[..4], &s[4..8], &s[8..12], &s[12..])
+}
+
+/// Normalises a code typed by a person: upper case, separators and spaces dropped, and the
+/// letters people confuse with digits read as those digits.
+pub fn normalize_base32(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+/// A numeric code of `digits` digits, uniform over its range.
+pub fn numeric_code(digits: u8) -> String {
+    let mut rng = OsRng;
+    (0..digits)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+/// Compares two strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_their_shape() {
+        let c = numeric_code(6);
+        assert_eq!(c.len(), 6);
+        assert!(c.chars().all(|c| c.is_ascii_digit()));
+        let r = reference_code();
+        assert_eq!(r.len(), 9);
+        assert_eq!(&r[4..5], "-");
+        assert_ne!(random_id(), random_id());
+    }
+
+    #[test]
+    fn typed_codes_are_normalised() {
+        assert_eq!(normalize_base32("abcd-efgh o1il"), "ABCDEFGH0111");
+    }
+
+    #[test]
+    fn mac_depends_on_label_and_parts() {
+        let k = ServerKey::from_bytes([7; 32]);
+        assert_ne!(k.mac("a", &[b"x"]), k.mac("b", &[b"x"]));
+        assert_ne!(k.mac("a", &[b"xy"]), k.mac("a", &[b"x", b"y"]));
+        assert_eq!(k.mac("a", &[b"x"]), k.mac("a", &[b"x"]));
+    }
+
+    #[test]
+    fn key_file_is_made_once_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("sspr-key-{}", random_id()));
+        let path = dir.join("secret.key");
+        let a = ServerKey::load_or_create(&path)
+            .map(|k| k.mac("t", &[]))
+            .ok();
+        let b = ServerKey::load_or_create(&path)
+            .map(|k| k.mac("t", &[]))
+            .ok();
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,86 @@
+use sspr_proto::MethodKind;
+
+use super::{Store, StoreResult};
+
+/// A method a person registered. For TOTP, `value` is the base32 secret.
+#[derive(Clone, sqlx::FromRow)]
+pub struct Registration {
+    pub id: i64,
+    pub user_id: String,
+    pub kind: String,
+    pub value: String,
+    pub label: String,
+}
+
+impl Registration {
+    pub fn kind(&self) -> Option<MethodKind> {
+        MethodKind::parse(&self.kind)
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
+        sqlx::query_as::<_, Registration>(
+            "SELECT id, user_id, kind, value, label FROM registrations WHERE user_id = ? ORDER BY id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
+        sqlx::query_as::<_, Registration>(
+            "SELECT id, user_id, kind, value, label FROM registrations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn add_registration(
+        &self,
+        user_id: &str,
+        kind: MethodKind,
+        value: &str,
+        label: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO registrations (user_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (user_id, kind, value) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(label)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks an authenticator time step used; false when it was used before.
+    pub async fn use_totp_step(&self, user_id: &str, step: i64, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO totp_used (user_id, step, used_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, step) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(step)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,147 @@
+// Generated from crates/sspr-proto by `cargo xtask gen`. Do not edit.
+
+export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "not_allowed" | "internal";
+
+export type ErrorBody = { code: ErrorCode, 
+/**
+ * For people; never parsed.
+ */
+message: string, 
+/**
+ * The flow's reference code, for the helpdesk.
+ */
+reference?: string, 
+/**
+ * When to try again (throttled, blocked).
+ */
+retry_after_secs?: number, 
+/**
+ * Why a password was rejected.
+ */
+reasons?: Array<PasswordReason>, };
+
+export type Intent = "reset" | "unlock";
+
+export type MethodKind = "email" | "totp" | "sms" | "voice" | "questions" | "approval";
+
+export type FlowState = "verifying" | "verified" | "completed" | "cancelled";
+
+export type StartFlowRequest = { 
+/**
+ * Username or email address, as the person typed it.
+ */
+login: string, intent: Intent, 
+/**
+ * BCP 47 language tag for messages and emails, e.g. "en" or "de".
+ */
+locale?: string, };
+
+export type MethodView = { 
+/**
+ * Stable within the flow; pass it to `POST /v1/flows/{id}/challenges`.
+ */
+id: string, kind: MethodKind, 
+/**
+ * Where the code goes, masked ("j•••@e•••.org"), or the app's label.
+ */
+masked: string, 
+/**
+ * Verified already in this flow.
+ */
+done: boolean, };
+
+export type PasswordRules = { min_length: number, max_length: number, 
+/**
+ * The password may not contain the person's own names.
+ */
+no_names: boolean, 
+/**
+ * Common and banned passwords are refused.
+ */
+banned_list: boolean, };
+
+export type FlowView = { flow_id: string, 
+/**
+ * Short code that finds this attempt in the audit (`sspr-server audit --ref`).
+ */
+reference: string, intent: Intent, state: FlowState, methods: Array<MethodView>, 
+/**
+ * How many methods must be verified.
+ */
+required: number, 
+/**
+ * How many are verified.
+ */
+done: number, 
+/**
+ * Seconds until the flow expires.
+ */
+expires_in_secs: number, password_rules: PasswordRules, 
+/**
+ * Unlock without a reset is allowed (intent unlock only).
+ */
+unlock_allowed: boolean, };
+
+export type ChallengeRequest = { 
+/**
+ * A `MethodView::id` of this flow.
+ */
+method_id: string, };
+
+export type ChallengeView = { challenge_id: string, method_id: string, kind: MethodKind, 
+/**
+ * Where the code was sent, masked; absent for authenticator codes.
+ */
+sent_to?: string, 
+/**
+ * Digits the code has.
+ */
+code_length: number, 
+/**
+ * Seconds until the code expires.
+ */
+expires_in_secs: number, 
+/**
+ * Seconds before another code may be requested for this method.
+ */
+resend_after_secs: number, };
+
+export type VerifyRequest = { code?: string, answers?: Array<string>, };
+
+export type PasswordCheckRequest = { candidate: string, };
+
+export type PasswordReasonCode = "too_short" | "too_long" | "banned" | "contains_name" | "invalid_characters" | "directory";
+
+export type PasswordReason = { code: PasswordReasonCode, message: string, };
+
+export type PasswordCheck = { acceptable: boolean, reasons: Array<PasswordReason>, };
+
+export type SetPasswordRequest = { new_password: string, };
+
+export type Outcome = "password_reset" | "unlocked";
+
+export type DirectoryResult = { directory: string, ok: boolean, message: string, };
+
+export type DoneView = { outcome: Outcome, reference: string, directories: Array<DirectoryResult>, };
+
+export type Helpdesk = { url?: string, phone?: string, email?: string, };
+
+export type KioskSettings = { organization: string, 
+/**
+ * CSS colour, e.g. "#0b5cad".
+ */
+accent_color: string, helpdesk: Helpdesk, idle_timeout_secs: number, kiosk_id: string, kiosk_name: string, kiosk_location: string, default_locale: string, locales: Array<string>, unlock_enabled: boolean, };
+
+export type EnrollRequest = { 
+/**
+ * One-time code from `sspr-server kiosk enroll-code`.
+ */
+code: string, 
+/**
+ * The kiosk's Ed25519 public key, 32 bytes, base64url without padding.
+ */
+public_key: string, };
+
+export type EnrollResponse = { kiosk_id: string, name: string, location: string, };
+
+export type Health = { ok: boolean, store: boolean, directory: boolean, };

@@ -1,0 +1,3 @@
+pub fn server(_root: &std::path::Path, _args: &[&str]) -> anyhow::Result<()> {
+    anyhow::bail!("not yet")
+}

@@ -1,0 +1,62 @@
+//! `cargo xtask gen | bench server` — project chores as Rust, so they run the same
+//! everywhere.
+
+mod bench;
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn usage() -> anyhow::Result<()> {
+    anyhow::bail!(
+        "usage: cargo xtask <command>\n\
+         \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code\n\
+         \x20 bench server   release build, server on loopback, load generator; prints figures"
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["gen"] => gen(),
+        ["bench", "server", rest @ ..] => bench::server(&root(), rest),
+        _ => usage(),
+    }
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    if old != text {
+        std::fs::write(path, text)?;
+        println!("wrote {}", path.display());
+    } else {
+        println!("unchanged {}", path.display());
+    }
+    Ok(())
+}
+
+fn gen() -> anyhow::Result<()> {
+    let root = root();
+    write(
+        &root.join("docs/openapi.json"),
+        &sspr_server::http::openapi::document(),
+    )?;
+    write(
+        &root.join("ui/src/api/wire.ts"),
+        &sspr_proto::typescript_bindings(),
+    )?;
+    Ok(())
+}
