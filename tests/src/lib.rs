@@ -1,1 +1,367 @@
+//! Test kit: starts the real `sspr-server` binary on a free loopback port with its own
+//! data folder, a real SMTP listener for its mail, people imported into the built-in
+//! directory, and an enrolled kiosk client. Everything stops when the handle is dropped.
 
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use sspr_client::{Client, DeviceKey};
+use sspr_mailbox::{Mailbox, Received};
+
+pub use sspr_client;
+pub use sspr_mailbox;
+pub use sspr_proto;
+
+/// Authenticator secrets of the fixture people (base32, 160 bits).
+pub const ADA_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub const ALAN_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
+pub const GRACE_TOTP: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
+
+/// The fixture directory: ada (staff), alan and margaret (administrators), grace
+/// (locked), edsger (disabled), barbara (nothing registered).
+pub const PEOPLE: &str = r#"
+[[user]]
+username = "ada"
+given_name = "Ada"
+surname = "Lovelace"
+email = "ada.lovelace@example.org"
+groups = ["Staff"]
+[user.methods]
+email = "ada@home.example.net"
+totp = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+[[user]]
+username = "alan"
+given_name = "Alan"
+surname = "Turing"
+email = "alan.turing@example.org"
+groups = ["Staff", "Domain Admins"]
+[user.methods]
+email = "alan@home.example.net"
+totp = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+
+[[user]]
+username = "margaret"
+given_name = "Margaret"
+surname = "Hamilton"
+email = "margaret.hamilton@example.org"
+groups = ["Domain Admins"]
+[user.methods]
+email = "margaret@home.example.net"
+
+[[user]]
+username = "grace"
+given_name = "Grace"
+surname = "Hopper"
+email = "grace.hopper@example.org"
+groups = ["Staff"]
+locked = true
+[user.methods]
+email = "grace@home.example.net"
+totp = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+
+[[user]]
+username = "edsger"
+given_name = "Edsger"
+surname = "Dijkstra"
+email = "edsger.dijkstra@example.org"
+groups = ["Staff"]
+disabled = true
+[user.methods]
+email = "edsger@home.example.net"
+totp = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+[[user]]
+username = "barbara"
+given_name = "Barbara"
+surname = "Liskov"
+email = "barbara.liskov@example.org"
+groups = ["Staff"]
+"#;
+
+/// The workspace's target folder.
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target")
+}
+
+/// The server binary: `SSPR_SERVER_BIN`, else the workspace's debug build.
+pub fn server_binary() -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("SSPR_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/sspr-server"));
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: run `cargo build -p sspr-server` first (the README's test command does)",
+        path.display()
+    );
+    Ok(path)
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The current authenticator code for a secret, as a phone app would show it.
+pub fn totp_now(secret: &str) -> String {
+    totp_at(secret, unix_now())
+}
+
+pub fn totp_at(secret: &str, unix: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .unwrap_or_default();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .map(|t| t.generate(unix))
+        .unwrap_or_default()
+}
+
+/// A running server with its mailbox and data folder.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    pub addr: SocketAddr,
+    pub mailbox: Mailbox,
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    pub log_path: PathBuf,
+}
+
+/// Extra TOML appended to the generated configuration (whole sections).
+#[derive(Default)]
+pub struct Options {
+    pub extra_config: String,
+    /// SSPR_LOG filter for the server (default "info").
+    pub log: Option<String>,
+}
+
+impl TestServer {
+    pub async fn start() -> anyhow::Result<TestServer> {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> anyhow::Result<TestServer> {
+        let binary = server_binary()?;
+        let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
+        let dir = std::env::temp_dir().join(format!(
+            "sspr-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let base = format!("http://{addr}");
+        let config = format!(
+            r#"
+[server]
+listen = "{addr}"
+public_url = "{base}"
+secret_file = "{dir}/secret.key"
+
+[store]
+url = "sqlite://{dir}/sspr.db"
+
+[organization]
+name = "Test Org"
+
+[helpdesk]
+url = "https://help.example.org/password"
+phone = "+49 30 1234 5678"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+tls = "none"
+from = "SSPR <sspr@example.org>"
+
+{extra}
+"#,
+            dir = dir.display(),
+            smtp = mailbox.addr().port(),
+            extra = options.extra_config
+        );
+        let config_path = dir.join("sspr-server.toml");
+        std::fs::write(&config_path, config)?;
+        let people = dir.join("people.toml");
+        std::fs::write(&people, PEOPLE)?;
+        let out = Command::new(&binary)
+            .arg("--config")
+            .arg(&config_path)
+            .args(["directory", "import"])
+            .arg(&people)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "directory import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let log_path = dir.join("server.log");
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new(&binary)
+            .arg("--config")
+            .arg(&config_path)
+            .arg("serve")
+            .env("SSPR_LOG", options.log.as_deref().unwrap_or("info"))
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting sspr-server")?;
+        let mut server = TestServer {
+            child,
+            base,
+            addr,
+            mailbox,
+            dir,
+            config_path,
+            log_path,
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                anyhow::bail!("server exited ({status}); log:\n{}", self.log());
+            }
+            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("server did not start; log:\n{}", self.log())
+    }
+
+    /// Runs an admin subcommand against this server's store; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(server_binary()?)
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "sspr-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// A one-time enrollment code made by the admin command.
+    pub fn enrollment_code(&self, name: &str) -> anyhow::Result<String> {
+        let out = self.admin(&[
+            "kiosk",
+            "enroll-code",
+            "--name",
+            name,
+            "--location",
+            "Test lab",
+        ])?;
+        Ok(out.trim().to_string())
+    }
+
+    /// A kiosk client with a fresh key, enrolled with a fresh code.
+    pub async fn kiosk(&self) -> anyhow::Result<Client> {
+        self.kiosk_named("Test kiosk").await
+    }
+
+    pub async fn kiosk_named(&self, name: &str) -> anyhow::Result<Client> {
+        let code = self.enrollment_code(name)?;
+        let mut client = Client::new(&self.base, DeviceKey::generate(), None)?;
+        client.enroll(&code).await?;
+        Ok(client)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The audit trail as JSON lines.
+    pub fn audit(&self, args: &[&str]) -> anyhow::Result<Vec<serde_json::Value>> {
+        let mut all = vec!["audit", "--json"];
+        all.extend_from_slice(args);
+        let out = self.admin(&all)?;
+        out.lines()
+            .map(|l| serde_json::from_str(l).map_err(Into::into))
+            .collect()
+    }
+
+    /// The first message to `to` that arrives after `since` (or is already there).
+    pub async fn mail_to(&self, to: &str, subject_contains: &str) -> anyhow::Result<Received> {
+        let want = to.to_string();
+        let s = subject_contains.to_string();
+        self.mailbox
+            .wait_for(
+                move |m| m.to.iter().any(|t| t == &want) && m.subject.contains(&s),
+                Duration::from_secs(10),
+            )
+            .await
+            .with_context(|| format!("no mail to {to:?} about {subject_contains:?}"))
+    }
+
+    /// Code mails delivered to `to` so far.
+    pub fn code_mails_to(&self, to: &str) -> Vec<Received> {
+        self.mailbox
+            .messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to) && m.subject.contains("code"))
+            .collect()
+    }
+
+    /// The code in the newest code mail to `to`, waiting until more than `seen` code mails
+    /// (see `code_mails_to`) have arrived.
+    pub async fn code_mail(&self, to: &str, seen: usize) -> anyhow::Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mails = self.code_mails_to(to);
+            if mails.len() > seen {
+                let last = &mails[mails.len() - 1];
+                return last.code(6).context("no 6-digit code in the mail");
+            }
+            anyhow::ensure!(Instant::now() < deadline, "no code mail to {to}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn mails_to(&self, to: &str) -> Vec<Received> {
+        self.mailbox
+            .messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .collect()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("sspr.db")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::env::var_os("SSPR_KEEP_TEST_DATA").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

@@ -356,7 +356,12 @@ impl Config {
             fig = fig.merge(Toml::file(path));
         }
         let config: Config = fig
-            .merge(Env::prefixed("SSPR_").split("__"))
+            // Only SECTION__KEY names: SSPR_LOG and SSPR_CONFIG are for the command line.
+            .merge(
+                Env::prefixed("SSPR_")
+                    .filter(|k| k.as_str().contains("__"))
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         config.validate()?;
@@ -370,8 +375,8 @@ impl Config {
             "policy.methods_required must be 1 or 2"
         );
         anyhow::ensure!(
-            p.flow_ttl_secs >= 10 && p.flow_ttl_secs <= 15 * 60,
-            "policy.flow_ttl_secs must be between 10 and 900"
+            p.flow_ttl_secs >= 1 && p.flow_ttl_secs <= 15 * 60,
+            "policy.flow_ttl_secs must be between 1 and 900"
         );
         anyhow::ensure!(
             p.code_ttl_secs >= 1 && p.code_ttl_secs <= 15 * 60,

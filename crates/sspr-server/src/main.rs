@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
+    /// The built-in directory: import people, show one.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Print the audit trail, oldest first.
     Audit {
         /// A login or directory user id.
@@ -59,6 +64,14 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Add the people in a TOML file (see docs/directory-import.example.toml).
+    Import { file: PathBuf },
+    /// Show what the directory holds for a login (username or email).
+    Show { login: String },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +157,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&config.store.url).await?;
             store.migrate().await?;
             kiosk_command(&config, &store, command).await
+        }
+        Command::Directory { command } => {
+            let config = load_config(&cli)?;
+            let state = sspr_server::build(config).await?;
+            let svc = &state.flows;
+            match command {
+                DirectoryCommand::Import { file } => {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    let n = sspr_server::directory::import::import(
+                        &svc.store,
+                        svc.directory.name(),
+                        &text,
+                        now(),
+                    )
+                    .await?;
+                    println!("imported {n} people into {}", svc.directory.name());
+                }
+                DirectoryCommand::Show { login } => {
+                    let user = svc.directory.find(login).await?;
+                    let Some(u) = user else {
+                        anyhow::bail!("no one with login {login:?} in {}", svc.directory.name());
+                    };
+                    let methods: Vec<String> = svc
+                        .store
+                        .registrations(&u.id)
+                        .await?
+                        .iter()
+                        .map(|r| r.kind.clone())
+                        .collect();
+                    println!("id:       {}", u.id);
+                    println!("username: {}", u.username);
+                    println!("name:     {}", u.display_name);
+                    println!("email:    {}", u.email.as_deref().unwrap_or("-"));
+                    println!("groups:   {}", u.groups.join(", "));
+                    println!(
+                        "state:    {}{}",
+                        if u.disabled { "disabled" } else { "enabled" },
+                        if u.locked { ", locked" } else { "" }
+                    );
+                    println!(
+                        "methods:  {}",
+                        if methods.is_empty() {
+                            "none registered".to_string()
+                        } else {
+                            methods.join(", ")
+                        }
+                    );
+                }
+            }
+            Ok(())
         }
         Command::Audit {
             user,

@@ -3,6 +3,7 @@
 //! store; LDAP, Active Directory and Entra ID sit behind the same trait.
 
 pub mod builtin;
+pub mod import;
 
 use async_trait::async_trait;
 use secrecy::SecretString;

@@ -1,0 +1,92 @@
+//! Loads people into the built-in directory from a TOML file (`sspr-server directory
+//! import FILE`), with the methods they registered. For small deployments without a
+//! directory of their own, and for test fixtures.
+
+use serde::Deserialize;
+use sspr_proto::MethodKind;
+
+use super::builtin::{BuiltinDirectory, NewUser};
+use crate::secret::random_id;
+use crate::store::Store;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportFile {
+    #[serde(default)]
+    pub user: Vec<ImportUser>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportUser {
+    pub username: String,
+    pub given_name: String,
+    pub surname: String,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default)]
+    pub disabled: bool,
+    /// Initial password; random when absent.
+    pub password: Option<String>,
+    #[serde(default)]
+    pub methods: ImportMethods,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ImportMethods {
+    /// Alternate email address for codes.
+    pub email: Option<String>,
+    /// Authenticator secret, base32.
+    pub totp: Option<String>,
+}
+
+/// Adds every user in `text`; returns how many.
+pub async fn import(
+    store: &Store,
+    directory_name: &str,
+    text: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let file: ImportFile = toml::from_str(text).map_err(|e| anyhow::anyhow!("import file: {e}"))?;
+    let dir = BuiltinDirectory::new(directory_name, store.pool().clone());
+    for u in &file.user {
+        if let Some(secret) = &u.methods.totp {
+            anyhow::ensure!(
+                crate::methods::totp::current_code(secret, 0).is_some(),
+                "user {}: methods.totp is not a usable base32 secret (at least 128 bits)",
+                u.username
+            );
+        }
+        let id = random_id();
+        let groups: Vec<&str> = u.groups.iter().map(String::as_str).collect();
+        let password = u.password.clone().unwrap_or_else(random_id);
+        dir.add_user(&NewUser {
+            id: &id,
+            username: &u.username,
+            email: u.email.as_deref(),
+            given_name: &u.given_name,
+            surname: &u.surname,
+            groups: &groups,
+            disabled: u.disabled,
+            locked: u.locked,
+            password: &password,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("user {}: {e}", u.username))?;
+        if let Some(email) = &u.methods.email {
+            store
+                .add_registration(&id, MethodKind::Email, email, "Email", now)
+                .await?;
+        }
+        if let Some(secret) = &u.methods.totp {
+            store
+                .add_registration(&id, MethodKind::Totp, secret, "Authenticator app", now)
+                .await?;
+        }
+    }
+    Ok(file.user.len())
+}

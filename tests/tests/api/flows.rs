@@ -1,0 +1,559 @@
+//! What a locked-out person does: reset, unlock, and the order the server insists on.
+
+use sspr_tests::sspr_proto::{
+    ErrorCode, FlowState, Intent, MethodKind, Outcome, PasswordReasonCode,
+};
+use sspr_tests::{Options, TestServer, ADA_TOTP, ALAN_TOTP, GRACE_TOTP};
+
+use super::*;
+
+const NEW_PASSWORD: &str = "violet kettle under maple rain";
+
+#[tokio::test]
+async fn ada_resets_with_an_email_code_and_notices_go_out() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    let settings = kiosk.settings().await.expect("settings");
+    assert_eq!(settings.organization, "Test Org");
+    assert_eq!(
+        settings.helpdesk.url.as_deref(),
+        Some("https://help.example.org/password")
+    );
+    assert_eq!(settings.kiosk_name, "Test kiosk");
+
+    // Log in by email address, in another case: the same person.
+    let flow = kiosk
+        .start_flow(&start("Ada.Lovelace@example.org", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(flow.required, 1);
+    assert_eq!(flow.state, FlowState::Verifying);
+    assert_eq!(flow.password_rules.min_length, 15);
+    let email = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("email method");
+    assert_eq!(email.masked, "a•••@h•••.net");
+    assert!(flow.expires_in_secs > 800 && flow.expires_in_secs <= 900);
+
+    let flow = verify_email(&server, &kiosk, &flow, "ada@home.example.net").await;
+    assert_eq!(flow.state, FlowState::Verified);
+    assert_eq!(flow.done, 1);
+
+    let check = kiosk
+        .password_check(&flow.flow_id, "lovelace")
+        .await
+        .expect("check");
+    let codes: Vec<_> = check.reasons.iter().map(|r| r.code).collect();
+    assert!(!check.acceptable);
+    assert!(codes.contains(&PasswordReasonCode::TooShort), "{codes:?}");
+    assert!(
+        codes.contains(&PasswordReasonCode::ContainsName),
+        "{codes:?}"
+    );
+    let check = kiosk
+        .password_check(&flow.flow_id, "Password2024Summer!")
+        .await
+        .expect("check");
+    assert!(
+        check
+            .reasons
+            .iter()
+            .any(|r| r.code == PasswordReasonCode::Banned),
+        "{check:?}"
+    );
+    let check = kiosk
+        .password_check(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("check");
+    assert!(check.acceptable, "{check:?}");
+
+    // A refused password changes nothing and leaves the flow open.
+    let refused = kiosk.set_password(&flow.flow_id, "short").await;
+    assert_eq!(code_of(refused), ErrorCode::PasswordRejected);
+
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert_eq!(done.reference, flow.reference);
+    assert!(done.directories.iter().all(|d| d.ok));
+    assert!(directory_password_is(&server, "ada", NEW_PASSWORD).await);
+
+    // The person hears of it at both addresses; no admin notice for a non-admin.
+    let notice = server
+        .mail_to("ada.lovelace@example.org", "password was changed")
+        .await
+        .expect("notice");
+    assert!(notice.text.contains(&flow.reference));
+    assert!(notice.text.contains("Test kiosk"));
+    server
+        .mail_to("ada@home.example.net", "password was changed")
+        .await
+        .expect("notice");
+    assert!(server.mails_to("alan.turing@example.org").is_empty());
+
+    // Done is done: a second reset is refused.
+    let again = kiosk
+        .set_password(&flow.flow_id, "another long passphrase here")
+        .await;
+    assert_eq!(code_of(again), ErrorCode::StepNotAllowed);
+
+    let trail: Vec<String> = server
+        .audit(&["--ref", &flow.reference])
+        .expect("audit")
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for e in [
+        "flow_started",
+        "challenge_sent",
+        "verify_succeeded",
+        "password_rejected",
+        "password_reset",
+        "step_refused",
+    ] {
+        assert!(trail.iter().any(|t| t == e), "{e} missing from {trail:?}");
+    }
+    let rows = server
+        .audit(&["--user", "ada.lovelace@example.org"])
+        .expect("audit");
+    assert!(rows
+        .iter()
+        .all(|r| r["kiosk_id"].as_str() == kiosk.kiosk_id()));
+    assert!(rows
+        .iter()
+        .all(|r| r["at"].as_str().is_some_and(|t| t.ends_with('Z'))));
+    assert!(rows
+        .iter()
+        .all(|r| !r["correlation_id"].as_str().unwrap_or_default().is_empty()));
+}
+
+#[tokio::test]
+async fn an_administrator_needs_two_methods_and_every_admin_is_told() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("alan", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(flow.required, 2);
+
+    let flow = verify_email(&server, &kiosk, &flow, "alan@home.example.net").await;
+    assert_eq!(flow.state, FlowState::Verifying, "one of two is not enough");
+    let early = kiosk.set_password(&flow.flow_id, NEW_PASSWORD).await;
+    assert_eq!(code_of(early), ErrorCode::StepNotAllowed);
+    // The verified method can't be challenged again.
+    let again = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await;
+    assert_eq!(code_of(again), ErrorCode::StepNotAllowed);
+
+    let flow = verify_totp(&kiosk, &flow, ALAN_TOTP).await;
+    assert_eq!(flow.state, FlowState::Verified);
+    assert_eq!(flow.done, 2);
+    kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert!(directory_password_is(&server, "alan", NEW_PASSWORD).await);
+
+    for admin in ["alan.turing@example.org", "margaret.hamilton@example.org"] {
+        let m = server
+            .mail_to(admin, "administrator alan reset")
+            .await
+            .expect("admin notice");
+        assert!(m.text.contains(&flow.reference));
+    }
+}
+
+#[tokio::test]
+async fn grace_unlocks_without_a_reset() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    assert!(is_locked(&server, "grace").await);
+
+    let flow = kiosk
+        .start_flow(&start("grace", Intent::Unlock))
+        .await
+        .expect("flow");
+    assert!(flow.unlock_allowed);
+    let early = kiosk.unlock(&flow.flow_id).await;
+    assert_eq!(code_of(early), ErrorCode::StepNotAllowed);
+    assert!(is_locked(&server, "grace").await);
+
+    let flow = verify_totp(&kiosk, &flow, GRACE_TOTP).await;
+    let done = kiosk.unlock(&flow.flow_id).await.expect("unlock");
+    assert_eq!(done.outcome, Outcome::Unlocked);
+    assert!(!is_locked(&server, "grace").await);
+    server
+        .mail_to("grace.hopper@example.org", "account was unlocked")
+        .await
+        .expect("notice");
+
+    // A reset flow can't be turned into an unlock.
+    let flow = kiosk
+        .start_flow(&start("grace", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = verify_email(&server, &kiosk, &flow, "grace@home.example.net").await;
+    assert!(!flow.unlock_allowed);
+    assert_eq!(
+        code_of(kiosk.unlock(&flow.flow_id).await),
+        ErrorCode::NotAllowed
+    );
+}
+
+#[tokio::test]
+async fn a_reset_also_clears_a_lockout() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("grace", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = verify_email(&server, &kiosk, &flow, "grace@home.example.net").await;
+    kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert!(!is_locked(&server, "grace").await);
+}
+
+#[tokio::test]
+async fn codes_are_single_use_bound_to_their_flow_and_expire() {
+    let server = TestServer::start_with(Options {
+        extra_config: "[policy]\ncode_ttl_secs = 2\nresend_after_secs = 0\nmethods_required = 2\n"
+            .into(),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let to = "ada@home.example.net";
+
+    // A code from flow A does not fit flow B.
+    let a = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow a");
+    let b = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow b");
+    let seen = server.code_mails_to(to).len();
+    kiosk
+        .challenge(&a.flow_id, &method(&a, MethodKind::Email))
+        .await
+        .expect("challenge a");
+    let code_a = server.code_mail(to, seen).await.expect("code a");
+    let seen = server.code_mails_to(to).len();
+    let ch_b = kiosk
+        .challenge(&b.flow_id, &method(&b, MethodKind::Email))
+        .await
+        .expect("challenge b");
+    let code_b = server.code_mail(to, seen).await.expect("code b");
+    assert_eq!(ch_b.code_length, 6);
+    assert_eq!(ch_b.sent_to.as_deref(), Some("a•••@h•••.net"));
+    if code_a != code_b {
+        let wrong = kiosk.verify(&b.flow_id, &ch_b.challenge_id, &code_a).await;
+        assert_eq!(code_of(wrong), ErrorCode::CodeInvalid);
+    }
+    // A challenge of flow B is not found through flow A.
+    let cross = kiosk.verify(&a.flow_id, &ch_b.challenge_id, &code_b).await;
+    assert_eq!(code_of(cross), ErrorCode::NotFound);
+
+    // Single use: the flow moves on, and the same code again is refused.
+    let b2 = kiosk
+        .verify(&b.flow_id, &ch_b.challenge_id, &code_b)
+        .await
+        .expect("verify");
+    assert_eq!(b2.done, 1);
+    let again = kiosk.verify(&b.flow_id, &ch_b.challenge_id, &code_b).await;
+    assert_eq!(code_of(again), ErrorCode::StepNotAllowed);
+
+    // Expiry: 2 seconds in this configuration.
+    let c = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow c");
+    let seen = server.code_mails_to(to).len();
+    let ch = kiosk
+        .challenge(&c.flow_id, &method(&c, MethodKind::Email))
+        .await
+        .expect("challenge");
+    let code = server.code_mail(to, seen).await.expect("code");
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let late = kiosk.verify(&c.flow_id, &ch.challenge_id, &code).await;
+    assert_eq!(code_of(late), ErrorCode::CodeExpired);
+
+    // A newer code replaces the older one.
+    let seen = server.code_mails_to(to).len();
+    let first = kiosk
+        .challenge(&c.flow_id, &method(&c, MethodKind::Email))
+        .await
+        .expect("first");
+    let first_code = server.code_mail(to, seen).await.expect("code");
+    let seen = server.code_mails_to(to).len();
+    kiosk
+        .challenge(&c.flow_id, &method(&c, MethodKind::Email))
+        .await
+        .expect("second");
+    server.code_mail(to, seen).await.expect("code");
+    let old = kiosk
+        .verify(&c.flow_id, &first.challenge_id, &first_code)
+        .await;
+    assert_eq!(code_of(old), ErrorCode::CodeExpired);
+}
+
+#[tokio::test]
+async fn authenticator_codes_take_one_step_either_side_and_never_twice() {
+    let server = TestServer::start_with(Options {
+        extra_config: "[policy]\nmethods_required = 1\n".into(),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let now = sspr_tests::unix_now();
+
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Totp))
+        .await
+        .expect("challenge");
+    assert_eq!(ch.kind, MethodKind::Totp);
+    assert!(ch.sent_to.is_none());
+    // Three steps back is too old.
+    let stale = sspr_tests::totp_at(ADA_TOTP, now - 90);
+    let current = sspr_tests::totp_at(ADA_TOTP, now);
+    if stale != current
+        && stale != sspr_tests::totp_at(ADA_TOTP, now - 30)
+        && stale != sspr_tests::totp_at(ADA_TOTP, now + 30)
+    {
+        let r = kiosk.verify(&flow.flow_id, &ch.challenge_id, &stale).await;
+        assert_eq!(code_of(r), ErrorCode::CodeInvalid);
+    }
+    // The previous step's code is still good.
+    let previous = sspr_tests::totp_at(ADA_TOTP, now - 30);
+    let done = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, &previous)
+        .await
+        .expect("previous step");
+    assert_eq!(done.state, FlowState::Verified);
+
+    // The same code in a new flow is refused: it was used.
+    let flow2 = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ch2 = kiosk
+        .challenge(&flow2.flow_id, &method(&flow2, MethodKind::Totp))
+        .await
+        .expect("challenge");
+    let reused = kiosk
+        .verify(&flow2.flow_id, &ch2.challenge_id, &previous)
+        .await;
+    assert_eq!(code_of(reused), ErrorCode::CodeInvalid);
+}
+
+#[tokio::test]
+async fn unknown_disabled_and_unregistered_logins_look_like_real_ones() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let real = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("real");
+    let shape = |f: &FlowView| {
+        (
+            f.methods.iter().map(|m| m.kind).collect::<Vec<_>>(),
+            f.methods.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            f.required,
+            f.state,
+            f.flow_id.len(),
+            f.reference.len(),
+        )
+    };
+    let real_json: serde_json::Value = serde_json::to_value(&real).expect("json");
+    for login in ["nobody", "nobody@example.org", "edsger", "barbara"] {
+        let decoy = kiosk
+            .start_flow(&start(login, Intent::Reset))
+            .await
+            .expect("decoy");
+        assert_eq!(shape(&decoy), shape(&real), "{login}");
+        let decoy_json: serde_json::Value = serde_json::to_value(&decoy).expect("json");
+        let keys =
+            |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&decoy_json), keys(&real_json), "{login}");
+        let masked = &decoy
+            .methods
+            .iter()
+            .find(|m| m.kind == MethodKind::Email)
+            .expect("email")
+            .masked;
+        assert!(
+            masked.contains("•••@") && masked.contains("•••."),
+            "{masked}"
+        );
+        // The same login gets the same decoy every time.
+        let again = kiosk
+            .start_flow(&start(login, Intent::Reset))
+            .await
+            .expect("again");
+        assert_eq!(again.methods, decoy.methods);
+
+        // Asking for a code answers the same, but nothing is sent and no code fits.
+        let before = server.mailbox.messages().len();
+        let ch = kiosk
+            .challenge(&decoy.flow_id, &method(&decoy, MethodKind::Email))
+            .await
+            .expect("decoy challenge");
+        assert!(ch.sent_to.is_some());
+        assert_eq!(ch.code_length, 6);
+        let wrong = kiosk
+            .verify(&decoy.flow_id, &ch.challenge_id, "123456")
+            .await;
+        assert_eq!(code_of(wrong), ErrorCode::CodeInvalid);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(server.mailbox.messages().len(), before, "a decoy sent mail");
+    }
+    // The audit tells the helpdesk which it was.
+    let rows = server.audit(&["--user", "edsger"]).expect("audit");
+    assert!(rows.iter().any(|r| r["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("\"disabled\"")));
+}
+
+#[tokio::test]
+async fn flows_expire_and_belong_to_their_kiosk() {
+    let server = TestServer::start_with(Options {
+        extra_config: "[policy]\nflow_ttl_secs = 2\n".into(),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let other = server
+        .kiosk_named("Other kiosk")
+        .await
+        .expect("other kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+
+    let foreign = other
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await;
+    assert_eq!(code_of(foreign), ErrorCode::NotFound);
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let late = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await;
+    assert_eq!(code_of(late), ErrorCode::FlowExpired);
+
+    // Cancel is one step too: once cancelled, nothing more.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    kiosk.cancel(&flow.flow_id).await.expect("cancel");
+    let after = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await;
+    assert_eq!(code_of(after), ErrorCode::StepNotAllowed);
+    assert_eq!(
+        code_of(kiosk.cancel(&flow.flow_id).await),
+        ErrorCode::StepNotAllowed
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_openapi_document() {
+    let server = TestServer::start().await.expect("server");
+    let http = reqwest::Client::new();
+    let ready: serde_json::Value = http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["ok"], true);
+    assert_eq!(ready["directory"], true);
+    let served = http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .expect("openapi")
+        .text()
+        .await
+        .expect("text");
+    let committed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json"),
+    )
+    .expect("docs/openapi.json");
+    assert_eq!(served, committed);
+    let doc: serde_json::Value = serde_json::from_str(&served).expect("json");
+    assert!(doc["openapi"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("3.1"));
+    assert!(doc["paths"]["/v1/flows/{flow_id}/challenges/{challenge_id}/verify"].is_object());
+}
+
+#[tokio::test]
+async fn kiosks_enroll_once_and_revoked_kiosks_are_refused() {
+    let server = TestServer::start().await.expect("server");
+    let code = server.enrollment_code("Lobby").expect("code");
+    let mut first = sspr_tests::sspr_client::Client::new(
+        &server.base,
+        sspr_tests::sspr_client::DeviceKey::generate(),
+        None,
+    )
+    .expect("client");
+    let enrolled = first
+        .enroll(&code.to_lowercase())
+        .await
+        .expect("enroll, case-insensitive");
+    assert_eq!(enrolled.name, "Lobby");
+    let mut second = sspr_tests::sspr_client::Client::new(
+        &server.base,
+        sspr_tests::sspr_client::DeviceKey::generate(),
+        None,
+    )
+    .expect("client");
+    assert_eq!(
+        code_of(second.enroll(&code).await),
+        ErrorCode::EnrollmentInvalid
+    );
+    assert_eq!(
+        code_of(second.enroll("NOPE-NOPE-NOPE-NOPE").await),
+        ErrorCode::EnrollmentInvalid
+    );
+
+    let listed = server.admin(&["kiosk", "list"]).expect("list");
+    assert!(
+        listed.contains(&enrolled.kiosk_id) && listed.contains("enrolled"),
+        "{listed}"
+    );
+    first.settings().await.expect("works before revocation");
+    server
+        .admin(&["kiosk", "revoke", &enrolled.kiosk_id])
+        .expect("revoke");
+    assert_eq!(code_of(first.settings().await), ErrorCode::KioskRevoked);
+    assert_eq!(
+        code_of(first.start_flow(&start("ada", Intent::Reset)).await),
+        ErrorCode::KioskRevoked
+    );
+}
