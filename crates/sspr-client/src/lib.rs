@@ -362,6 +362,7 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, C
 }
 
 #[cfg(test)]
+#[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

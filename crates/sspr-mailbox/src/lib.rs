@@ -270,6 +270,7 @@ fn parse(from: &str, to: Vec<String>, raw: String) -> Received {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -324,23 +324,6 @@ impl Default for DirectoryConfig {
         DirectoryConfig {
             kind: DirectoryKind::Builtin,
             name: "Built-in directory".into(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            store: StoreConfig::default(),
-            organization: OrganizationConfig::default(),
-            helpdesk: HelpdeskConfig::default(),
-            kiosk: KioskConfig::default(),
-            policy: PolicyConfig::default(),
-            password: PasswordConfig::default(),
-            throttle: ThrottleConfig::default(),
-            smtp: SmtpConfig::default(),
-            directory: DirectoryConfig::default(),
         }
     }
 }

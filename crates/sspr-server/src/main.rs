@@ -289,7 +289,7 @@ async fn kiosk_command(
             println!("{code}");
         }
         KioskCommand::List => {
-            println!("{:<18} {:<10} {:<24} {}", "ID", "STATE", "NAME", "LOCATION");
+            println!("{:<18} {:<10} {:<24} LOCATION", "ID", "STATE", "NAME");
             for k in store.kiosks().await? {
                 let state = if k.revoked_at.is_some() {
                     "revoked"

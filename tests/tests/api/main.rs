@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! Black-box tests of the real server binary over HTTP, with a real SMTP listener and real
 //! TOTP. One binary; each module is one concern.
 

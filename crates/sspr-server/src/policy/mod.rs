@@ -78,9 +78,11 @@ mod tests {
 
     #[test]
     fn administrators_always_need_two_and_never_questions() {
-        let mut p = PolicyConfig::default();
-        p.methods_required = 1;
-        p.methods = vec!["email".into(), "totp".into()];
+        let mut p = PolicyConfig {
+            methods_required: 1,
+            methods: vec!["email".into(), "totp".into()],
+            ..PolicyConfig::default()
+        };
         let d = decide(&p, &user(&["domain admins"]));
         assert!(d.is_admin && d.allowed);
         assert_eq!(d.required, 2);
@@ -92,9 +94,11 @@ mod tests {
 
     #[test]
     fn group_scope_and_disabled_accounts() {
-        let mut p = PolicyConfig::default();
-        p.enabled = Enablement::Group;
-        p.group = "SSPR Pilot".into();
+        let mut p = PolicyConfig {
+            enabled: Enablement::Group,
+            group: "SSPR Pilot".into(),
+            ..PolicyConfig::default()
+        };
         assert!(!decide(&p, &user(&["Staff"])).allowed);
         assert!(decide(&p, &user(&["SSPR Pilot"])).allowed);
         let mut u = user(&["SSPR Pilot"]);

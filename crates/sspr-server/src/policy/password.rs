@@ -172,8 +172,10 @@ mod tests {
     use super::*;
 
     fn policy() -> PasswordPolicy {
-        let mut c = PasswordConfig::default();
-        c.banned = vec!["Contoso".into()];
+        let c = PasswordConfig {
+            banned: vec!["Contoso".into()],
+            ..PasswordConfig::default()
+        };
         match PasswordPolicy::new(&c) {
             Ok(p) => p,
             Err(e) => unreachable!("{e}"),
