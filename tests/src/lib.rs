@@ -11,6 +11,8 @@ use anyhow::Context as _;
 use sspr_client::{Client, DeviceKey};
 use sspr_mailbox::{Mailbox, Received};
 
+pub mod kiosk;
+
 pub use sspr_client;
 pub use sspr_mailbox;
 pub use sspr_proto;
@@ -353,6 +355,36 @@ from = "SSPR <sspr@example.org>"
 
     pub fn db_path(&self) -> PathBuf {
         self.dir.join("sspr.db")
+    }
+
+    /// The store, read-only, to check what the server wrote.
+    pub async fn db(&self) -> anyhow::Result<sqlx::SqlitePool> {
+        let url = format!("sqlite://{}?mode=ro", self.db_path().display());
+        Ok(sqlx::SqlitePool::connect(&url).await?)
+    }
+
+    /// Whether `password` is the built-in directory's password for `username` now.
+    pub async fn password_is(&self, username: &str, password: &str) -> anyhow::Result<bool> {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let hash: String =
+            sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = ?")
+                .bind(username)
+                .fetch_one(&self.db().await?)
+                .await?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    }
+
+    /// Whether the built-in directory has `username` locked.
+    pub async fn is_locked(&self, username: &str) -> anyhow::Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT locked FROM dir_users WHERE username = ?")
+                .bind(username)
+                .fetch_one(&self.db().await?)
+                .await?,
+        )
     }
 }
 

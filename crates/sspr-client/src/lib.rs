@@ -121,6 +121,11 @@ impl Client {
         &self.base
     }
 
+    /// The device key, for storing in the OS keyring after enrollment.
+    pub fn device_key(&self) -> &DeviceKey {
+        &self.key
+    }
+
     pub fn kiosk_id(&self) -> Option<&str> {
         self.kiosk_id.as_deref()
     }

@@ -43,6 +43,10 @@ pub enum ErrorCode {
     NotAllowed,
     /// Something went wrong on the server; nothing was changed.
     Internal,
+    /// Never sent by the server: the kiosk's own code for "the server can't be reached".
+    Unreachable,
+    /// Never sent by the server: this kiosk has no enrollment yet.
+    NotEnrolled,
 }
 
 impl ErrorCode {
@@ -59,7 +63,9 @@ impl ErrorCode {
             ErrorCode::CodeInvalid | ErrorCode::PasswordRejected => 422,
             ErrorCode::Throttled | ErrorCode::Blocked => 429,
             ErrorCode::Internal => 500,
-            ErrorCode::DirectoryUnavailable => 503,
+            ErrorCode::DirectoryUnavailable | ErrorCode::Unreachable | ErrorCode::NotEnrolled => {
+                503
+            }
         }
     }
 
@@ -82,6 +88,8 @@ impl ErrorCode {
             ErrorCode::DirectoryUnavailable => "directory_unavailable",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::NotEnrolled => "not_enrolled",
         }
     }
 }

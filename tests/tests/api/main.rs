@@ -71,32 +71,18 @@ pub async fn verify_totp(kiosk: &Client, flow: &FlowView, secret: &str) -> FlowV
 }
 
 pub async fn db(server: &TestServer) -> sqlx::SqlitePool {
-    let url = format!("sqlite://{}?mode=ro", server.db_path().display());
-    sqlx::SqlitePool::connect(&url).await.expect("open store")
+    server.db().await.expect("open store")
 }
 
-/// Whether `password` is the directory's password for `username` now.
 pub async fn directory_password_is(server: &TestServer, username: &str, password: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    let pool = db(server).await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = ?")
-        .bind(username)
-        .fetch_one(&pool)
+    server
+        .password_is(username, password)
         .await
-        .expect("user row");
-    let parsed = PasswordHash::new(&hash).expect("argon2 hash");
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+        .expect("read directory")
 }
 
 pub async fn is_locked(server: &TestServer, username: &str) -> bool {
-    let pool = db(server).await;
-    sqlx::query_scalar("SELECT locked FROM dir_users WHERE username = ?")
-        .bind(username)
-        .fetch_one(&pool)
-        .await
-        .expect("user row")
+    server.is_locked(username).await.expect("read directory")
 }
 
 /// Counts of every table, to show that bad input changed nothing.

@@ -1,0 +1,23 @@
+// App commands are declared here so Tauri generates a permission for each; the kiosk
+// window's capability (capabilities/kiosk.json) grants exactly these and nothing else.
+const COMMANDS: &[&str] = &[
+    "kiosk_status",
+    "start_flow",
+    "request_code",
+    "verify_code",
+    "check_password",
+    "set_password",
+    "unlock_account",
+    "cancel_flow",
+    "wipe",
+    "qr_matrix",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build step failed: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,134 @@
+//! The kiosk's configuration: one TOML file (`/etc/sspr-kiosk/config.toml` by default)
+//! and a few command-line flags that IT uses when staging a kiosk.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_PATH: &str = "/etc/sspr-kiosk/config.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KioskConfig {
+    /// The server's public URL, exactly as the server's `server.public_url`.
+    pub server_url: String,
+    /// Full screen, undecorated, always on top; windowed when false (the demo).
+    pub kiosk_mode: bool,
+    /// Language shown first ("en", "de"); the person can switch.
+    pub default_locale: String,
+    /// Overrides the server's idle timeout (seconds) when set.
+    pub idle_timeout_secs: Option<u32>,
+    /// A one-time enrollment code for the first start (from `sspr-server kiosk enroll-code`).
+    pub enrollment_code: Option<String>,
+    /// Keyring service name under which the device key is kept.
+    pub keyring_service: String,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig {
+            server_url: "http://127.0.0.1:8443".into(),
+            kiosk_mode: true,
+            default_locale: "en".into(),
+            idle_timeout_secs: None,
+            enrollment_code: None,
+            keyring_service: "sspr-kiosk".into(),
+        }
+    }
+}
+
+/// What the command line says: `--config FILE`, `--server URL`, `--enroll-code CODE`,
+/// `--kiosk` / `--windowed`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    pub config: Option<PathBuf>,
+    pub server: Option<String>,
+    pub enroll_code: Option<String>,
+    pub kiosk_mode: Option<bool>,
+}
+
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+            "--server" => out.server = Some(value("--server")?),
+            "--enroll-code" => out.enroll_code = Some(value("--enroll-code")?),
+            "--kiosk" => out.kiosk_mode = Some(true),
+            "--windowed" => out.kiosk_mode = Some(false),
+            other => return Err(format!("unknown argument {other:?}; use --config, --server, --enroll-code, --kiosk, --windowed")),
+        }
+    }
+    Ok(out)
+}
+
+impl KioskConfig {
+    /// The file named on the command line, else the default path if it exists, else
+    /// defaults; then the command line's overrides.
+    pub fn load(args: &Args) -> Result<KioskConfig, String> {
+        let path = args.config.clone().or_else(|| {
+            let p = Path::new(DEFAULT_PATH);
+            p.exists().then(|| p.to_path_buf())
+        });
+        let mut config = match &path {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            None => KioskConfig::default(),
+        };
+        if let Some(s) = &args.server {
+            config.server_url = s.clone();
+        }
+        if let Some(c) = &args.enroll_code {
+            config.enrollment_code = Some(c.clone());
+        }
+        if let Some(k) = args.kiosk_mode {
+            config.kiosk_mode = k;
+        }
+        config.server_url = config.server_url.trim_end_matches('/').to_string();
+        if !(config.server_url.starts_with("https://") || config.server_url.starts_with("http://"))
+        {
+            return Err(format!(
+                "server_url {:?} must start with https:// (or http:// on loopback)",
+                config.server_url
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file() {
+        let args =
+            parse_args(["--server", "https://sspr.example.org/", "--windowed"].map(String::from));
+        assert_eq!(
+            args,
+            Ok(Args {
+                server: Some("https://sspr.example.org/".into()),
+                kiosk_mode: Some(false),
+                ..Args::default()
+            })
+        );
+        let config = KioskConfig::load(&args.unwrap_or_default());
+        let config = config.unwrap_or_default();
+        assert_eq!(config.server_url, "https://sspr.example.org");
+        assert!(!config.kiosk_mode);
+        assert!(parse_args(["--nope".to_string()]).is_err());
+    }
+
+    #[test]
+    fn the_packaged_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/config.toml.example");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let parsed: Result<KioskConfig, _> = toml::from_str(&text);
+        assert!(parsed.is_ok(), "{parsed:?}");
+    }
+}

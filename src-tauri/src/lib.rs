@@ -1,0 +1,201 @@
+//! SSPR kiosk: the window a locked-out person uses. It renders the flow the server drives,
+//! holds only the current flow, and forgets when idle. Commands live in `commands/`; the
+//! device key lives in the OS keyring (`device`); nothing here decides anything.
+
+pub mod commands;
+pub mod config;
+pub mod device;
+pub mod qr;
+pub mod state;
+
+use tauri::{Runtime, WebviewUrl, WebviewWindowBuilder};
+
+use config::KioskConfig;
+use state::Kiosk;
+
+/// Registers the kiosk's state and commands on a builder; tests pass a mock builder.
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, config: KioskConfig) -> tauri::Builder<R> {
+    builder
+        .manage(Kiosk::new(config))
+        .invoke_handler(tauri::generate_handler![
+            commands::kiosk::kiosk_status,
+            commands::kiosk::wipe,
+            commands::kiosk::qr_matrix,
+            commands::flow::start_flow,
+            commands::flow::request_code,
+            commands::flow::verify_code,
+            commands::flow::check_password,
+            commands::flow::set_password,
+            commands::flow::unlock_account,
+            commands::flow::cancel_flow,
+        ])
+}
+
+/// Only the app's own pages may load; anything else (a link, a drag-and-drop) is refused.
+fn is_app_url(url: &tauri::Url) -> bool {
+    matches!(url.scheme(), "tauri")
+        || (matches!(url.scheme(), "http" | "https") && url.host_str() == Some("tauri.localhost"))
+        || (cfg!(dev) && url.host_str() == Some("localhost"))
+}
+
+pub fn run() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SSPR_KIOSK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = config::parse_args(std::env::args().skip(1)).and_then(|a| KioskConfig::load(&a));
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sspr-kiosk: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let kiosk_mode = config.kiosk_mode;
+    // WebKit allows automation (tauri-driver sets this) only in the app's shared web
+    // context, and an incognito webview gets an ephemeral one: under automation the
+    // webview keeps its data in a fresh temporary folder instead, which nothing reuses.
+    let automated = std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true");
+    let automation_data =
+        std::env::temp_dir().join(format!("sspr-kiosk-webview-{}", std::process::id()));
+    let result = run_app(tauri::Builder::default(), config)
+        .setup(move |app| {
+            let mut builder =
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()));
+            if automated {
+                builder = builder.data_directory(automation_data.clone());
+            }
+            let window = builder
+                .title("SSPR Kiosk")
+                .inner_size(1280.0, 800.0)
+                .min_inner_size(800.0, 600.0)
+                .fullscreen(kiosk_mode)
+                .decorations(!kiosk_mode)
+                .always_on_top(kiosk_mode)
+                .resizable(!kiosk_mode)
+                .incognito(!automated)
+                .on_navigation(|url| {
+                    let ok = is_app_url(url);
+                    if !ok {
+                        tracing::warn!(%url, "navigation refused");
+                    }
+                    ok
+                })
+                .build()?;
+            let _ = window.set_focus();
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sspr-kiosk: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+
+    use super::*;
+
+    fn app() -> (
+        tauri::App<tauri::test::MockRuntime>,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let config = KioskConfig {
+            // Nothing listens here: the tests below must not need a server.
+            server_url: "http://127.0.0.1:9".into(),
+            keyring_service: format!("sspr-kiosk-test-{}", std::process::id()),
+            ..KioskConfig::default()
+        };
+        let app = run_app(mock_builder(), config)
+            .build(mock_context(noop_assets()))
+            .expect("app");
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("window");
+        (app, window)
+    }
+
+    fn invoke(
+        window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        get_ipc_response(
+            window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    #[test]
+    fn qr_matrix_draws_the_text() {
+        let (_app, w) = app();
+        let m = invoke(
+            &w,
+            "qr_matrix",
+            serde_json::json!({"text": "https://help.example.org/?ref=K7Q4-M2XD"}),
+        )
+        .unwrap();
+        let size = m["size"].as_u64().unwrap() as usize;
+        let rows = m["rows"].as_array().unwrap();
+        assert!(size >= 21);
+        assert_eq!(rows.len(), size);
+        assert!(rows.iter().all(|r| r.as_str().unwrap().len() == size));
+        // Finder pattern in the top-left corner.
+        assert!(rows[0].as_str().unwrap().starts_with("1111111"));
+        let too_long = invoke(
+            &w,
+            "qr_matrix",
+            serde_json::json!({"text": "x".repeat(5000)}),
+        );
+        assert_eq!(too_long.unwrap_err()["code"], "bad_request");
+    }
+
+    #[test]
+    fn flow_commands_need_a_flow_and_an_enrollment() {
+        let (_app, w) = app();
+        let r = invoke(
+            &w,
+            "verify_code",
+            serde_json::json!({"challengeId": "x", "code": "123456"}),
+        );
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
+        let r = invoke(&w, "check_password", serde_json::json!({"candidate": "x"}));
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
+        // No key in the keyring and no enrollment code: the kiosk says it is not set up.
+        let r = invoke(
+            &w,
+            "start_flow",
+            serde_json::json!({"login": "ada", "intent": "reset"}),
+        );
+        assert_eq!(r.unwrap_err()["code"], "not_enrolled");
+        // Cancelling with no flow is fine.
+        assert!(invoke(&w, "cancel_flow", serde_json::json!({})).is_ok());
+    }
+
+    #[test]
+    fn only_app_pages_may_load() {
+        assert!(is_app_url(&"tauri://localhost/index.html".parse().unwrap()));
+        assert!(!is_app_url(&"https://example.org/".parse().unwrap()));
+        assert!(!is_app_url(&"file:///etc/passwd".parse().unwrap()));
+    }
+}

@@ -1,0 +1,123 @@
+//! What the kiosk holds: a connection to the server and the current flow's id. Nothing
+//! else survives a person; `wipe` forgets the flow.
+
+use std::sync::{Arc, Mutex};
+
+use sspr_client::{Client, ClientError, DeviceKey};
+use sspr_proto::{ErrorBody, ErrorCode};
+
+use crate::config::KioskConfig;
+use crate::device::KeyStore;
+
+pub struct Kiosk {
+    pub config: KioskConfig,
+    client: tokio::sync::Mutex<Option<Arc<Client>>>,
+    flow: Mutex<Option<String>>,
+}
+
+/// A client error as the UI gets it: `{code, message}` from the one closed set.
+pub fn ui_error(e: ClientError) -> ErrorBody {
+    match e {
+        ClientError::Api { body, .. } => body,
+        ClientError::Transport(_) => ErrorBody::new(
+            ErrorCode::Unreachable,
+            "The password service can't be reached right now.",
+        ),
+        ClientError::NotEnrolled => {
+            ErrorBody::new(ErrorCode::NotEnrolled, "This kiosk is not set up yet.")
+        }
+        ClientError::Decode(m) | ClientError::Signing(m) => {
+            tracing::error!(error = %m, "talking to the server failed");
+            ErrorBody::new(
+                ErrorCode::Internal,
+                "Something went wrong. Please try again.",
+            )
+        }
+    }
+}
+
+impl Kiosk {
+    pub fn new(config: KioskConfig) -> Kiosk {
+        Kiosk {
+            config,
+            client: tokio::sync::Mutex::new(None),
+            flow: Mutex::new(None),
+        }
+    }
+
+    /// The signed client, enrolling first when the keyring has no key for this server and
+    /// an enrollment code was given.
+    pub async fn client(&self) -> Result<Arc<Client>, ErrorBody> {
+        let mut guard = self.client.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let store = KeyStore::new(&self.config.keyring_service, &self.config.server_url);
+        let stored = tokio::task::spawn_blocking(move || store.load().map(|s| (s, store)))
+            .await
+            .map_err(|e| keyring_error(e.to_string()))?
+            .map_err(keyring_error)?;
+        let client = match stored {
+            (Some((key, id)), _) => {
+                Client::new(&self.config.server_url, key, Some(id)).map_err(ui_error)?
+            }
+            (None, store) => {
+                let Some(code) = self.config.enrollment_code.clone() else {
+                    return Err(ErrorBody::new(
+                        ErrorCode::NotEnrolled,
+                        "This kiosk is not set up yet. IT staff: start it once with --enroll-code.",
+                    ));
+                };
+                let mut client = Client::new(&self.config.server_url, DeviceKey::generate(), None)
+                    .map_err(ui_error)?;
+                let enrolled = client.enroll(&code).await.map_err(ui_error)?;
+                tracing::info!(kiosk = %enrolled.kiosk_id, name = %enrolled.name, "enrolled");
+                let id = enrolled.kiosk_id.clone();
+                let seed = *client_seed(&client);
+                tokio::task::spawn_blocking(move || store.save(&DeviceKey::from_seed(seed), &id))
+                    .await
+                    .map_err(|e| keyring_error(e.to_string()))?
+                    .map_err(keyring_error)?;
+                client
+            }
+        };
+        let client = Arc::new(client);
+        *guard = Some(client.clone());
+        Ok(client)
+    }
+
+    pub fn flow(&self) -> Result<String, ErrorBody> {
+        self.flow
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .ok_or_else(|| {
+                ErrorBody::new(
+                    ErrorCode::StepNotAllowed,
+                    "Start again from the first screen.",
+                )
+            })
+    }
+
+    pub fn set_flow(&self, id: Option<String>) {
+        if let Ok(mut f) = self.flow.lock() {
+            *f = id;
+        }
+    }
+
+    pub fn take_flow(&self) -> Option<String> {
+        self.flow.lock().ok().and_then(|mut f| f.take())
+    }
+}
+
+fn client_seed(client: &Client) -> &[u8; 32] {
+    client.device_key().seed()
+}
+
+fn keyring_error(detail: String) -> ErrorBody {
+    tracing::error!(error = %detail, "keyring");
+    ErrorBody::new(
+        ErrorCode::NotEnrolled,
+        "This kiosk can't read its key from the system keyring. IT staff: check the Secret Service.",
+    )
+}

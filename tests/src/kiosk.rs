@@ -1,0 +1,247 @@
+//! The real kiosk window, driven through tauri-driver and WebKitWebDriver (W3C WebDriver)
+//! under Xvfb. Needs `DISPLAY` (an Xvfb), a D-Bus session with an unlocked Secret Service
+//! (the kiosk keeps its key there), `tauri-driver` on PATH and the built kiosk binary; the
+//! README's test command provides all of them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::{free_port, target_dir, TestServer};
+
+/// The kiosk binary: `SSPR_KIOSK_BIN`, else the workspace's debug build.
+pub fn kiosk_binary() -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("SSPR_KIOSK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/sspr-kiosk"));
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build the UI and `cargo build -p sspr-kiosk` (the README's test command does)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// A running tauri-driver; it stops when dropped.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Driver {
+    pub async fn start() -> anyhow::Result<Driver> {
+        anyhow::ensure!(
+            std::env::var_os("DISPLAY").is_some(),
+            "DISPLAY is not set: the kiosk e2e tests need an X server (run them through the README's test command)"
+        );
+        let port = free_port()?;
+        let native = free_port()?;
+        let child = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting tauri-driver (cargo install tauri-driver --version ^2 --locked)")?;
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let http = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if http.get(format!("{url}/status")).send().await.is_ok() {
+                return Ok(Driver { child, url });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("tauri-driver did not come up on {url}")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One kiosk window with its own configuration and keyring entry.
+pub struct KioskWindow {
+    pub client: Client,
+    pub shots: PathBuf,
+    shot: usize,
+}
+
+/// How the kiosk under test is set up.
+pub struct KioskSetup<'a> {
+    pub name: &'a str,
+    /// Enroll with a fresh code from the server (else start unenrolled).
+    pub enroll: bool,
+    pub idle_timeout_secs: Option<u32>,
+    pub locale: &'a str,
+}
+
+impl Default for KioskSetup<'_> {
+    fn default() -> Self {
+        KioskSetup {
+            name: "E2E kiosk",
+            enroll: true,
+            idle_timeout_secs: None,
+            locale: "en",
+        }
+    }
+}
+
+impl KioskWindow {
+    /// Starts the kiosk binary against `server`; screenshots go to `target/e2e/<test>/`.
+    pub async fn open(
+        driver: &Driver,
+        server: &TestServer,
+        test: &str,
+        setup: KioskSetup<'_>,
+    ) -> anyhow::Result<KioskWindow> {
+        let shots = target_dir().join("e2e").join(test);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots)?;
+        let mut config = format!(
+            "server_url = \"{}\"\nkiosk_mode = false\ndefault_locale = \"{}\"\nkeyring_service = \"sspr-e2e-{}-{}\"\n",
+            server.base,
+            setup.locale,
+            test,
+            rand::random::<u32>()
+        );
+        if setup.enroll {
+            let code = server.enrollment_code(setup.name)?;
+            config.push_str(&format!("enrollment_code = \"{code}\"\n"));
+        }
+        if let Some(idle) = setup.idle_timeout_secs {
+            config.push_str(&format!("idle_timeout_secs = {idle}\n"));
+        }
+        let config_path = server.dir.join(format!("kiosk-{test}.toml"));
+        std::fs::write(&config_path, config)?;
+
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": kiosk_binary()?,
+                "args": ["--config", config_path],
+            }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .context("opening a WebDriver session on the kiosk")?;
+        Ok(KioskWindow {
+            client,
+            shots,
+            shot: 0,
+        })
+    }
+
+    /// Waits for an element matching `css`, for up to `secs`.
+    pub async fn wait(
+        &self,
+        css: &str,
+        secs: u64,
+    ) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))
+    }
+
+    /// Waits until the page's text contains `text`.
+    pub async fn wait_text(&self, text: &str, secs: u64) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let body = self.text("body").await.unwrap_or_default();
+            if body.contains(text) {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{text:?} never appeared; the page says:\n{body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the app shows `screen` (the `data-screen` of #app).
+    pub async fn screen(&self, screen: &str, secs: u64) -> anyhow::Result<()> {
+        self.wait(&format!("#app[data-screen=\"{screen}\"]"), secs)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn text(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.client.find(Locator::Css(css)).await?.text().await?)
+    }
+
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.wait(css, 10).await?.click().await?;
+        Ok(())
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        self.wait(css, 10).await?.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Clicks on-screen keyboard keys, one a character, as a person at a touch kiosk would.
+    pub async fn tap_keys(&self, text: &str) -> anyhow::Result<()> {
+        for ch in text.chars() {
+            let css = format!(".kbd button.key[aria-label=\"{ch}\"]");
+            self.click(&css).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn value(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self
+            .wait(css, 10)
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Saves a screenshot as `NN-name.png` and returns its path.
+    pub async fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
+        self.shot += 1;
+        let png = self.client.screenshot().await?;
+        let path = self.shots.join(format!("{:02}-{name}.png", self.shot));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+}
+
+/// Every QR code found in a screenshot, decoded.
+pub fn decode_qr(png: &Path) -> anyhow::Result<Vec<String>> {
+    let img = image::open(png)?.to_luma8();
+    let (w, h) = img.dimensions();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+            img.get_pixel(x as u32, y as u32).0[0]
+        });
+    let mut out = Vec::new();
+    for grid in prepared.detect_grids() {
+        if let Ok((_, content)) = grid.decode() {
+            out.push(content);
+        }
+    }
+    Ok(out)
+}

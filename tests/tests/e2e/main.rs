@@ -1,0 +1,321 @@
+//! End-to-end: the real kiosk binary under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver, against the real server from the test kit. Screenshots of every step
+//! are kept under `target/e2e/<test>/`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::Duration;
+
+use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};
+use sspr_tests::{Options, TestServer, ADA_TOTP};
+
+/// One kiosk window at a time: WebKitWebDriver sessions are not meant to overlap here.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const NEW_PASSWORD: &str = "violet kettle under maple rain";
+
+async fn identify(k: &mut KioskWindow, choice: &str, login: &str) {
+    k.screen("start", 30).await.expect("start screen");
+    k.shoot("start").await.expect("shot");
+    k.click(&format!("button[data-intent=\"{choice}\"]"))
+        .await
+        .expect("choice");
+    k.screen("identify", 10).await.expect("identify screen");
+    // Typed on the on-screen keyboard, as at a kiosk without one.
+    k.tap_keys(login).await.expect("keys");
+    assert_eq!(k.value("#login").await.expect("value"), login);
+    k.shoot("identify").await.expect("shot");
+    k.click("#identify-continue").await.expect("continue");
+    k.screen("verify", 10).await.expect("verify screen");
+}
+
+async fn enter_code(k: &mut KioskWindow, code: &str, name: &str) {
+    k.screen("code", 10).await.expect("code screen");
+    k.type_into("#code", code).await.expect("type code");
+    k.shoot(name).await.expect("shot");
+    k.click("#verify-submit").await.expect("verify");
+}
+
+#[tokio::test]
+async fn reset_with_an_email_code_and_an_authenticator_code() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start_with(Options {
+        extra_config: "[policy]\nmethods_required = 2\n".into(),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "reset", KioskSetup::default())
+        .await
+        .expect("kiosk");
+
+    k.wait_text("Test Org", 30)
+        .await
+        .expect("organisation shown");
+    identify(&mut k, "reset", "ada").await;
+    k.wait_text("Step 1 of 2", 5).await.expect("step 1 of 2");
+    k.shoot("methods").await.expect("shot");
+
+    let seen = server.code_mails_to("ada@home.example.net").len();
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    let code = server
+        .code_mail("ada@home.example.net", seen)
+        .await
+        .expect("code mail");
+    k.wait_text("a•••@h•••.net", 10)
+        .await
+        .expect("masked address shown");
+    // A wrong code first: the person is told in words and stays on the screen.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    enter_code(&mut k, wrong, "wrong-code").await;
+    k.wait_text("That code isn't right", 10)
+        .await
+        .expect("wrong code message");
+    k.shoot("wrong-code-message").await.expect("shot");
+    enter_code(&mut k, &code, "email-code").await;
+
+    k.screen("verify", 10).await.expect("second method");
+    k.wait_text("Step 2 of 2", 5).await.expect("step 2 of 2");
+    k.click("button[data-method=\"totp\"]")
+        .await
+        .expect("totp method");
+    enter_code(&mut k, &sspr_tests::totp_now(ADA_TOTP), "totp-code").await;
+
+    k.screen("password", 10).await.expect("password screen");
+    k.wait_text("15 to 256 characters", 5)
+        .await
+        .expect("rules before typing");
+    k.type_into("#new-password", "lovelace")
+        .await
+        .expect("type");
+    k.wait_text("Use at least 15 characters.", 10)
+        .await
+        .expect("live reason");
+    k.wait_text("Don't use your name", 10)
+        .await
+        .expect("live reason");
+    k.shoot("password-reasons").await.expect("shot");
+    k.wait("#new-password", 5)
+        .await
+        .expect("field")
+        .clear()
+        .await
+        .expect("clear");
+    k.type_into("#new-password", NEW_PASSWORD)
+        .await
+        .expect("type");
+    k.type_into("#confirm-password", NEW_PASSWORD)
+        .await
+        .expect("type");
+    k.wait_text("This password can be used.", 10)
+        .await
+        .expect("accepted");
+    k.wait("#password-submit:not([disabled])", 10)
+        .await
+        .expect("submit enabled");
+    k.shoot("password-ok").await.expect("shot");
+    k.click("#password-submit").await.expect("submit");
+
+    k.screen("done", 15).await.expect("done screen");
+    k.wait_text("Your password was changed.", 5)
+        .await
+        .expect("done text");
+    k.wait_text("Sign in with your new password.", 5)
+        .await
+        .expect("next step");
+    k.shoot("done").await.expect("shot");
+    assert!(server
+        .password_is("ada", NEW_PASSWORD)
+        .await
+        .expect("directory"));
+    // Back to Start by itself.
+    k.screen("start", 20).await.expect("back to start");
+    k.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn unlock_in_german() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let setup = KioskSetup {
+        locale: "de",
+        ..KioskSetup::default()
+    };
+    let mut k = KioskWindow::open(&driver, &server, "unlock", setup)
+        .await
+        .expect("kiosk");
+    assert!(server.is_locked("grace").await.expect("locked before"));
+
+    k.wait_text("Konto entsperren", 30)
+        .await
+        .expect("German start screen");
+    identify(&mut k, "unlock", "grace").await;
+    let seen = server.code_mails_to("grace@home.example.net").len();
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    let code = server
+        .code_mail("grace@home.example.net", seen)
+        .await
+        .expect("code");
+    // The email is in German too.
+    let mail = server
+        .code_mails_to("grace@home.example.net")
+        .pop()
+        .expect("mail");
+    assert!(mail.text.contains("Bestätigungscode"), "{}", mail.text);
+    enter_code(&mut k, &code, "code").await;
+
+    k.screen("unlock", 10).await.expect("unlock screen");
+    k.shoot("unlock").await.expect("shot");
+    k.click("#unlock-submit").await.expect("unlock");
+    k.screen("done", 15).await.expect("done");
+    k.wait_text("Ihr Konto ist entsperrt.", 5)
+        .await
+        .expect("done text");
+    k.shoot("done").await.expect("shot");
+    assert!(!server.is_locked("grace").await.expect("unlocked"));
+    k.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_end_on_the_helpdesk_screen_with_a_qr_code() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "blocked", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    identify(&mut k, "reset", "ada").await;
+    k.click("button[data-method=\"totp\"]").await.expect("totp");
+    for i in 0..5 {
+        enter_code(&mut k, "000000", &format!("wrong-{i}")).await;
+        if i < 4 {
+            k.wait_text("That code isn't right", 10)
+                .await
+                .expect("wrong code message");
+        }
+    }
+    k.screen("help", 10).await.expect("help screen");
+    k.wait_text("We couldn't verify you", 5)
+        .await
+        .expect("heading");
+    k.wait_text("Too many attempts", 5)
+        .await
+        .expect("blocked text");
+    k.wait_text("https://help.example.org/password", 5)
+        .await
+        .expect("helpdesk url as text");
+    k.wait_text("+49 30 1234 5678", 5).await.expect("phone");
+    let reference = k.text("#reference").await.expect("reference");
+    assert_eq!(reference.len(), 9, "{reference}");
+    k.wait("canvas.qr", 10).await.expect("qr drawn");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shot = k.shoot("blocked").await.expect("shot");
+
+    let codes = decode_qr(&shot).expect("decode");
+    let expected = format!("https://help.example.org/password?ref={reference}");
+    assert!(
+        codes.contains(&expected),
+        "QR codes {codes:?} lack {expected}"
+    );
+    // The reference finds this attempt in the audit.
+    let rows = server.audit(&["--ref", &reference]).expect("audit");
+    assert!(rows.iter().any(|r| r["event"] == "blocked"), "{rows:?}");
+    k.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn the_idle_timeout_wipes_what_was_typed() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let setup = KioskSetup {
+        idle_timeout_secs: Some(18),
+        ..KioskSetup::default()
+    };
+    let mut k = KioskWindow::open(&driver, &server, "idle", setup)
+        .await
+        .expect("kiosk");
+    k.screen("start", 30).await.expect("start");
+    k.click("button[data-intent=\"reset\"]")
+        .await
+        .expect("reset");
+    k.type_into("#login", "ada.lovelace").await.expect("type");
+    k.shoot("typed").await.expect("shot");
+    // A visible countdown first...
+    k.wait(".idle", 25).await.expect("idle warning");
+    k.wait_text("Are you still there?", 2)
+        .await
+        .expect("idle text");
+    k.shoot("countdown").await.expect("shot");
+    // ...then Start, with nothing left.
+    k.screen("start", 25).await.expect("back to start");
+    k.shoot("wiped").await.expect("shot");
+    k.click("button[data-intent=\"reset\"]")
+        .await
+        .expect("reset again");
+    assert_eq!(k.value("#login").await.expect("login"), "");
+    let storage: serde_json::Value = k
+        .client
+        .execute(
+            "return [localStorage.length, sessionStorage.length]",
+            vec![],
+        )
+        .await
+        .expect("storage");
+    assert_eq!(storage, serde_json::json!([0, 0]));
+    k.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_revoked_kiosk_is_out_of_service() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(
+        &driver,
+        &server,
+        "revoked",
+        KioskSetup {
+            name: "Lobby",
+            ..KioskSetup::default()
+        },
+    )
+    .await
+    .expect("kiosk");
+    k.screen("start", 30).await.expect("start");
+    let listed = server.admin(&["kiosk", "list"]).expect("list");
+    let id = listed
+        .lines()
+        .find(|l| l.contains("Lobby") && l.contains("enrolled"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("enrolled kiosk listed")
+        .to_string();
+    server.admin(&["kiosk", "revoke", &id]).expect("revoke");
+
+    k.click("button[data-intent=\"reset\"]")
+        .await
+        .expect("reset");
+    k.type_into("#login", "ada").await.expect("type");
+    k.click("#identify-continue").await.expect("continue");
+    k.screen("help", 10).await.expect("help screen");
+    k.wait_text("This kiosk is out of service.", 5)
+        .await
+        .expect("out of service");
+    k.wait("canvas.qr", 10).await.expect("helpdesk qr");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shot = k.shoot("out-of-service").await.expect("shot");
+    let codes = decode_qr(&shot).expect("decode");
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("https://help.example.org/password")),
+        "{codes:?}"
+    );
+    k.close().await.expect("close");
+}

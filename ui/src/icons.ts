@@ -1,0 +1,21 @@
+// Line icons as inline SVG (no icon font or emoji font is needed on the kiosk).
+const PATHS: Record<string, string> = {
+  key: "M15.5 7.5a3.5 3.5 0 1 1-3.4 4.3L4 20H2v-3l1-1h2v-2h2l1.2-1.2A3.5 3.5 0 0 1 15.5 7.5Zm1.5 2a1 1 0 1 0 0 .01",
+  unlock: "M7 11V7a5 5 0 0 1 9.6-1.9M5 11h14v10H5z M12 15v2",
+  mail: "M3 6h18v12H3z M3 7l9 6 9-6",
+  clock: "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Zm0 4v5l3 2",
+  check: "M5 12.5l4.5 4.5L19 7.5",
+  alert: "M12 4 2.5 20h19L12 4Zm0 6v4m0 3v.01",
+};
+
+export function icon(name: keyof typeof PATHS, cls = "icon"): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", PATHS[name]);
+  svg.append(path);
+  return svg;
+}

@@ -1,0 +1,48 @@
+// The kiosk's commands (src-tauri/src/commands). The webview never sees keys or flow ids.
+import { invoke } from "@tauri-apps/api/core";
+import type {
+  ChallengeView,
+  DoneView,
+  ErrorBody,
+  FlowView,
+  Intent,
+  KioskSettings,
+  PasswordCheck,
+} from "./api/wire";
+
+export type KioskStatus = {
+  settings: KioskSettings;
+  default_locale: string;
+  idle_timeout_secs: number;
+};
+
+export type QrMatrix = { size: number; rows: string[] };
+
+/** Every failure is an ErrorBody; anything else (a bug) becomes "internal". */
+export function asError(e: unknown): ErrorBody {
+  if (e && typeof e === "object" && "code" in e && "message" in e) return e as ErrorBody;
+  return { code: "internal", message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asError(e);
+  }
+}
+
+export const api = {
+  status: () => call<KioskStatus>("kiosk_status"),
+  startFlow: (login: string, intent: Intent, locale: string) =>
+    call<FlowView>("start_flow", { login, intent, locale }),
+  requestCode: (methodId: string) => call<ChallengeView>("request_code", { methodId }),
+  verifyCode: (challengeId: string, code: string) =>
+    call<FlowView>("verify_code", { challengeId, code }),
+  checkPassword: (candidate: string) => call<PasswordCheck>("check_password", { candidate }),
+  setPassword: (newPassword: string) => call<DoneView>("set_password", { newPassword }),
+  unlock: () => call<DoneView>("unlock_account"),
+  cancel: () => call<void>("cancel_flow"),
+  wipe: () => call<void>("wipe"),
+  qr: (text: string) => call<QrMatrix>("qr_matrix", { text }),
+};

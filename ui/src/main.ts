@@ -1,0 +1,151 @@
+// The kiosk UI: one state object, one screen at a time, all words from i18n.
+import type { App, Screen } from "./app";
+import type { ErrorBody } from "./api/wire";
+import { mount, h } from "./dom";
+import { setLocale, t } from "./i18n";
+import { watchIdle } from "./idle";
+import { api, asError } from "./ipc";
+import { done } from "./screens/done";
+import { help } from "./screens/help";
+import { identify } from "./screens/identify";
+import { password } from "./screens/password";
+import { start } from "./screens/start";
+import { unlock } from "./screens/unlock";
+import { code, verify } from "./screens/verify";
+
+const root = document.getElementById("app")!;
+
+// Errors a person can fix where they are; everything else goes to the help screen.
+const INLINE: Partial<Record<ErrorBody["code"], (e: ErrorBody) => string>> = {
+  code_invalid: (e) => (e.message.includes("used already") ? t("error.code_reused") : t("error.code_invalid")),
+  code_expired: () => t("error.code_expired"),
+  throttled: (e) => t("error.throttled", { secs: e.retry_after_secs ?? 30 }),
+  bad_request: () => t("error.bad_request"),
+  method_unavailable: () => t("error.bad_request"),
+};
+
+const app: App = {
+  status: null,
+  intent: "reset",
+  login: "",
+  flow: null,
+  challenge: null,
+  notice: null,
+  screen: { name: "start" },
+  go(screen: Screen) {
+    app.screen = screen;
+    render();
+    app.notice = null;
+  },
+  fail(e: ErrorBody) {
+    const inline = INLINE[e.code];
+    if (inline && app.screen.name !== "start" && app.screen.name !== "help") {
+      app.notice = inline(e);
+      app.go(app.screen);
+      return;
+    }
+    if (e.code === "step_not_allowed" || e.code === "not_found") {
+      app.restart();
+      return;
+    }
+    app.flow = null;
+    app.challenge = null;
+    app.go({ name: "help", error: e });
+  },
+  async busy(work, handle) {
+    const enabled = [...root.querySelectorAll<HTMLButtonElement>("button:not(:disabled)")];
+    for (const b of enabled) b.disabled = true;
+    root.setAttribute("aria-busy", "true");
+    let failure: ErrorBody | null = null;
+    let result;
+    try {
+      result = await work();
+    } catch (e) {
+      failure = asError(e);
+    } finally {
+      root.removeAttribute("aria-busy");
+      // Buttons of a screen that is still showing come back; a new screen has its own.
+      for (const b of enabled) if (b.isConnected) b.disabled = false;
+    }
+    if (failure) {
+      if (!handle?.(failure)) app.fail(failure);
+      return undefined;
+    }
+    return result;
+  },
+  restart() {
+    app.flow = null;
+    app.challenge = null;
+    app.login = "";
+    app.notice = null;
+    void api.cancel().catch(() => undefined);
+    if (app.status) setLocale(app.status.default_locale);
+    app.go({ name: "start" });
+  },
+};
+
+function render(): void {
+  const s = app.screen;
+  const el = (() => {
+    switch (s.name) {
+      case "start":
+        return start(app);
+      case "identify":
+        return identify(app);
+      case "verify":
+        return verify(app);
+      case "code":
+        return code(app);
+      case "password":
+        return password(app);
+      case "unlock":
+        return unlock(app);
+      case "done":
+        return done(app, s.done);
+      case "help":
+        return help(app, s.error);
+    }
+  })();
+  document.title = t("app.title");
+  root.dataset.screen = s.name;
+  mount(root, el);
+}
+
+function applyBranding(): void {
+  const accent = app.status?.settings.accent_color;
+  if (accent && /^#[0-9a-fA-F]{3,8}$/.test(accent)) {
+    document.documentElement.style.setProperty("--accent", accent);
+  }
+}
+
+/** Forgets everything: the flow on the server, the webview's storage, this page's state. */
+async function wipe(): Promise<void> {
+  try {
+    await api.wipe();
+  } finally {
+    location.reload();
+  }
+}
+
+async function boot(): Promise<void> {
+  // No context menu, no text drag-out: this is a kiosk.
+  window.addEventListener("contextmenu", (e) => e.preventDefault());
+  window.addEventListener("dragstart", (e) => e.preventDefault());
+  root.replaceChildren(h("div", { class: "boot" }, h("div", { class: "spinner", "aria-label": "…" })));
+  try {
+    app.status = await api.status();
+    setLocale(app.status.default_locale || app.status.settings.default_locale);
+    applyBranding();
+    app.go({ name: "start" });
+  } catch (e) {
+    setLocale(navigator.language);
+    app.go({ name: "help", error: asError(e) });
+  }
+  watchIdle(
+    () => app.status?.idle_timeout_secs ?? 90,
+    () => app.screen.name === "start" || (app.screen.name === "help" && app.flow === null && app.login === ""),
+    () => void wipe(),
+  );
+}
+
+void boot();

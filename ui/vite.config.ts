@@ -1,0 +1,14 @@
+import { defineConfig } from "vite";
+
+// Tauri loads the built files from ui/dist; nothing is fetched from a network.
+export default defineConfig({
+  clearScreen: false,
+  server: { port: 5173, strictPort: true, host: "localhost" },
+  build: {
+    target: "safari15",
+    outDir: "dist",
+    emptyOutDir: true,
+    assetsInlineLimit: 0,
+    sourcemap: false,
+  },
+});
