@@ -141,7 +141,14 @@ export function password(app: App): HTMLElement {
       h(
         "div",
         { class: "two-col" },
-        h("div", { class: "rules-box" }, h("p", { class: "label" }, t("password.rules")), ruleList, h("p", { class: "tip" }, t("password.rule.tip"))),
+        h(
+          "div",
+          { class: "rules-box" },
+          h("p", { class: "label" }, t("password.rules")),
+          ruleList,
+          h("p", { class: "tip" }, t("password.rule.tip")),
+          reasons,
+        ),
         h(
           "div",
           {},
@@ -149,7 +156,6 @@ export function password(app: App): HTMLElement {
           first.input,
           second.label,
           second.input,
-          reasons,
           h("div", { class: "actions" }, submitBtn),
         ),
       ),
