@@ -10,5 +10,9 @@ export default defineConfig({
     emptyOutDir: true,
     assetsInlineLimit: 0,
     sourcemap: false,
+    rollupOptions: {
+      // bare.html is the page of the bare window the kiosk bench compares against.
+      input: { main: "index.html", bare: "bare.html" },
+    },
   },
 });

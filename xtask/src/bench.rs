@@ -1,3 +1,372 @@
-pub fn server(_root: &std::path::Path, _args: &[&str]) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+//! `cargo xtask bench server`: builds the release server, runs it on loopback against a
+//! load generator in this process, and prints what it measured next to two floors taken
+//! on the same box in the same run (a bare axum handler, the bare argon2id hash rate).
+//!
+//! Progress goes to stderr; the report (the figures and the goals) to stdout.
+
+mod cpu;
+mod floors;
+mod load;
+mod mail;
+mod report;
+mod target;
+mod work;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sspr_client::Client;
+use sspr_mailbox::Mailbox;
+
+use load::Run;
+use target::{Person, ServerUnderTest};
+
+/// Concurrent flows measured, one line each.
+const FLOW_LEVELS: [usize; 3] = [1, 16, 64];
+/// Concurrency of the identify runs and of the bare handler they are compared with.
+const REQUEST_CONCURRENCY: usize = 64;
+/// Every loop in a run also stops after this many operations, whatever the window.
+const MAX_OPS: usize = 10_000_000;
+
+struct Options {
+    /// Length of each measurement window.
+    window: Duration,
+    /// People to import (each is used for one reset at most); estimated when absent.
+    people: Option<usize>,
+    /// Keep the server's folder (store, config, log) for a look afterwards.
+    keep: bool,
+}
+
+impl Options {
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        let mut options = Options {
+            window: Duration::from_secs(5),
+            people: None,
+            keep: false,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .with_context(|| format!("{name} needs a value"))
+                    .and_then(|v| {
+                        v.parse::<u64>()
+                            .with_context(|| format!("{name} {v:?}: not a number"))
+                    })
+            };
+            match *arg {
+                "--secs" => {
+                    let secs = value("--secs")?;
+                    anyhow::ensure!((1..=60).contains(&secs), "--secs: 1 to 60");
+                    options.window = Duration::from_secs(secs);
+                }
+                "--people" => {
+                    let n = value("--people")?;
+                    anyhow::ensure!((100..=100_000).contains(&n), "--people: 100 to 100000");
+                    options.people = Some(n as usize);
+                }
+                "--keep" => options.keep = true,
+                other => anyhow::bail!(
+                    "unknown argument {other:?}\n\
+                     usage: cargo xtask bench server [--secs N] [--people N] [--keep]\n\
+                     \x20 --secs N     seconds each measurement runs (default 5)\n\
+                     \x20 --people N   people to import, one reset each (default: enough for the run)\n\
+                     \x20 --keep       keep the server's folder (store, config, log)"
+                ),
+            }
+        }
+        Ok(options)
+    }
+}
+
+pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let options = Options::parse(args)?;
+    let target_dir = target_dir(root)?;
+    if cfg!(debug_assertions) {
+        // The load generator and both floors run in this process: a debug build would
+        // measure itself. Build the release xtask and let it do the work. (Separately
+        // from the server: built together, cargo would unify their dependencies' features
+        // and the server would not be the binary `-p sspr-server` alone makes.)
+        cargo_build(root, &target_dir, "xtask")?;
+        let status = Command::new(target_dir.join("release/xtask"))
+            .args(["bench", "server"])
+            .args(args)
+            .status()
+            .context("running the release build of xtask")?;
+        anyhow::ensure!(status.success(), "the release bench failed ({status})");
+        return Ok(());
+    }
+    cargo_build(root, &target_dir, "sspr-server")?;
+    let binary = target_dir.join("release/sspr-server");
+    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // First, on an idle box: it also tells how many people the flows can use up.
+    progress(format!(
+        "argon2id floor: {cores} threads, {} s",
+        options.window.as_secs()
+    ));
+    let hash = floors::argon2(cores, options.window)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(measure(&binary, &options, cores, hash));
+    // Don't wait for stragglers (a dispatcher task, idle connections).
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    let report = result?;
+    print!("{report}");
+    Ok(())
+}
+
+/// `CARGO_TARGET_DIR` (made absolute, as cargo does) or the workspace's `target`.
+fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => Ok(std::env::current_dir()?.join(dir)),
+        None => Ok(root.join("target")),
+    }
+}
+
+fn cargo_build(root: &Path, target_dir: &Path, package: &str) -> anyhow::Result<()> {
+    progress(format!("cargo build --release -p {package}"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .args(["build", "--release", "-p", package])
+        .status()
+        .context("running cargo")?;
+    anyhow::ensure!(status.success(), "cargo build failed ({status})");
+    Ok(())
+}
+
+fn progress(line: impl std::fmt::Display) {
+    eprintln!("bench: {line}");
+}
+
+/// Everything after the argon2id floor, on the load generator's runtime.
+async fn measure(
+    binary: &Path,
+    options: &Options,
+    cores: usize,
+    hash: floors::HashRate,
+) -> anyhow::Result<report::Report> {
+    let window = options.window;
+
+    progress(format!(
+        "bare axum floor: {REQUEST_CONCURRENCY} concurrent, {} s",
+        window.as_secs()
+    ));
+    let bare = floors::bare_handler(cores, REQUEST_CONCURRENCY, window, MAX_OPS).await?;
+
+    // Each flow spends one person, and flows can't outrun the hash rate (one hash a
+    // reset), so this is enough for every level with a margin.
+    let people_needed = hash.per_sec() * FLOW_LEVELS.len() as f64 * window.as_secs_f64() * 1.25;
+    let people_needed = people_needed.ceil() as usize + FLOW_LEVELS.iter().sum::<usize>();
+    let people = target::people(options.people.unwrap_or(people_needed.max(100)));
+
+    let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
+    let mut server = ServerUnderTest::prepare(binary, mailbox.addr().port(), options.keep)?;
+    let code = server.enrollment_code()?;
+    progress(format!(
+        "importing {} people ({cores} processes; each initial password is hashed)",
+        people.len()
+    ));
+    let import = server.import(&people, cores)?;
+    server.start().await?;
+    let mut kiosk = Client::new(&server.base, sspr_client::DeviceKey::generate(), None)?;
+    kiosk.enroll(&code).await?;
+    let kiosk = Arc::new(kiosk);
+    let codes = Arc::new(mail::Codes::start(&mailbox));
+    let people = Arc::new(people);
+
+    // Opens the connections and warms the store; not counted.
+    progress("warming up");
+    identify_run(
+        &kiosk,
+        &people,
+        false,
+        REQUEST_CONCURRENCY,
+        Duration::from_secs(1),
+    )
+    .await;
+
+    progress(format!(
+        "identify: known and unknown logins, {REQUEST_CONCURRENCY} concurrent, {} s each; \
+         then pairs one at a time",
+        window.as_secs()
+    ));
+    let identify = identify_runs(&kiosk, &people, &server, window).await;
+
+    let mut flows = Vec::new();
+    let mut used = 0;
+    for concurrency in FLOW_LEVELS {
+        progress(format!(
+            "reset flows: {concurrency} concurrent, {} s",
+            window.as_secs()
+        ));
+        let level = flow_run(&kiosk, &codes, &people, used, concurrency, window, &server).await;
+        used += level.measured.run.ok + level.measured.run.errors;
+        flows.push(level);
+    }
+
+    Ok(report::Report {
+        cores,
+        window,
+        people: people.len(),
+        people_used: used,
+        import,
+        hash,
+        bare,
+        identify,
+        flows,
+        server_log: options.keep.then(|| server.log_path()),
+    })
+}
+
+/// A run with the server's and this process's CPU use over it.
+pub struct Measured {
+    pub run: Run,
+    pub cpu: Option<cpu::Usage>,
+}
+
+async fn identify_run(
+    kiosk: &Arc<Client>,
+    people: &Arc<Vec<Person>>,
+    known: bool,
+    concurrency: usize,
+    window: Duration,
+) -> Run {
+    let (kiosk, people) = (kiosk.clone(), people.clone());
+    load::closed_loop(concurrency, window, MAX_OPS, move |n| {
+        let kiosk = kiosk.clone();
+        // Unknown: a new login each time, so each gets its own decoy.
+        let login = if known {
+            known_login(&people, n)
+        } else {
+            Ok(format!("nobody{n:07}"))
+        };
+        async move { Ok(vec![work::identify(&kiosk, login?).await?]) }
+    })
+    .await
+}
+
+/// The imported people round robin: starting a flow spends nothing, so they can be reused.
+fn known_login(people: &[Person], n: usize) -> anyhow::Result<String> {
+    let person = people
+        .get(n % people.len().max(1))
+        .context("nobody was imported")?;
+    Ok(person.username.clone())
+}
+
+/// One known and one unknown login after another, one request at a time, in alternating
+/// order: the latency difference without queueing in the way (a timing side channel
+/// would show here first).
+async fn identify_pairs(kiosk: &Arc<Client>, people: &Arc<Vec<Person>>, window: Duration) -> Run {
+    let (kiosk, people) = (kiosk.clone(), people.clone());
+    load::closed_loop(1, window, MAX_OPS, move |n| {
+        let kiosk = kiosk.clone();
+        let known = known_login(&people, n);
+        let unknown = format!("nobody-paired{n:07}");
+        async move {
+            let known = known?;
+            let (known, unknown) = if n % 2 == 0 {
+                let known = work::identify(&kiosk, known).await?;
+                (known, work::identify(&kiosk, unknown).await?)
+            } else {
+                let unknown = work::identify(&kiosk, unknown).await?;
+                (work::identify(&kiosk, known).await?, unknown)
+            };
+            Ok(vec![known, unknown])
+        }
+    })
+    .await
+}
+
+/// Known and unknown logins in turns (known, unknown, unknown, known; half a window each),
+/// so a store that grows during the run weighs on both alike.
+async fn identify_runs(
+    kiosk: &Arc<Client>,
+    people: &Arc<Vec<Person>>,
+    server: &ServerUnderTest,
+    window: Duration,
+) -> report::Identify {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for is_known in [true, false, false, true] {
+        let before = cpu::Snapshot::take(server.pid());
+        let run = identify_run(kiosk, people, is_known, REQUEST_CONCURRENCY, window / 2).await;
+        let measured = Measured {
+            run,
+            cpu: before.and_then(|b| b.usage_since()),
+        };
+        if is_known {
+            known.push(measured);
+        } else {
+            unknown.push(measured);
+        }
+    }
+    report::Identify {
+        concurrency: REQUEST_CONCURRENCY,
+        known: Measured::merge(known),
+        unknown: Measured::merge(unknown),
+        pairs: identify_pairs(kiosk, people, window / 2).await,
+    }
+}
+
+impl Measured {
+    /// Several runs of the same thing as one.
+    fn merge(parts: Vec<Measured>) -> Measured {
+        let none = Measured {
+            run: Run::empty(1),
+            cpu: None,
+        };
+        parts.into_iter().fold(none, |all, part| Measured {
+            run: all.run.merge(part.run),
+            cpu: match (all.cpu, part.cpu) {
+                (Some(a), Some(b)) => Some(a.add(&b)),
+                (a, b) => a.or(b),
+            },
+        })
+    }
+}
+
+/// Complete resets at `concurrency`, each with the next unused person from `first` on.
+async fn flow_run(
+    kiosk: &Arc<Client>,
+    codes: &Arc<mail::Codes>,
+    people: &Arc<Vec<Person>>,
+    first: usize,
+    concurrency: usize,
+    window: Duration,
+    server: &ServerUnderTest,
+) -> report::FlowLevel {
+    let available = people.len().saturating_sub(first);
+    let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
+    let before = cpu::Snapshot::take(server.pid());
+    let run = load::closed_loop(concurrency, window, available, move |n| {
+        let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
+        async move {
+            let person = people.get(first + n).context("no unused person left")?;
+            work::reset(&kiosk, &codes, person).await
+        }
+    })
+    .await;
+    let ran_out = run.ok + run.errors >= available;
+    if ran_out {
+        progress("ran out of people (use --people to import more)");
+    }
+    report::FlowLevel {
+        concurrency,
+        measured: Measured {
+            run,
+            cpu: before.and_then(|b| b.usage_since()),
+        },
+        ran_out,
+    }
 }

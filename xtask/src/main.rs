@@ -1,7 +1,8 @@
-//! `cargo xtask gen | bench server` — project chores as Rust, so they run the same
+//! `cargo xtask gen | bench server | bench kiosk` — project chores as Rust, so they run the same
 //! everywhere.
 
 mod bench;
+mod kiosk_bench;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ fn usage() -> anyhow::Result<()> {
     anyhow::bail!(
         "usage: cargo xtask <command>\n\
          \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code\n\
-         \x20 bench server   release build, server on loopback, load generator; prints figures"
+         \x20 bench server   release build, server on loopback, load generator; prints figures\n\
+         \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory"
     )
 }
 
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
     {
         ["gen"] => gen(),
         ["bench", "server", rest @ ..] => bench::server(&root(), rest),
+        ["bench", "kiosk", rest @ ..] => kiosk_bench::run(&root(), rest),
         _ => usage(),
     }
 }

@@ -28,6 +28,8 @@ pub fn hash_password(password: &str) -> Result<String, DirError> {
 pub struct BuiltinDirectory {
     name: String,
     pool: SqlitePool,
+    /// One argon2 hash a core at a time: more only queue every other request behind them.
+    hashing: tokio::sync::Semaphore,
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,9 +90,11 @@ pub struct NewUser<'a> {
 
 impl BuiltinDirectory {
     pub fn new(name: impl Into<String>, pool: SqlitePool) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         BuiltinDirectory {
             name: name.into(),
             pool,
+            hashing: tokio::sync::Semaphore::new(cores),
         }
     }
 
@@ -175,6 +179,11 @@ impl Directory for BuiltinDirectory {
 
     async fn set_password(&self, user: &DirUser, password: &SecretString) -> Result<(), DirError> {
         let password = password.clone();
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| DirError::Other(e.to_string()))?;
         let hash = tokio::task::spawn_blocking(move || hash_password(password.expose_secret()))
             .await
             .map_err(|e| DirError::Other(e.to_string()))??;

@@ -200,7 +200,7 @@ impl FlowService {
 
         let real = match (&user, &decision) {
             (Some(u), Some(d)) if d.allowed => {
-                let methods = self.real_methods(u, d, &registrations);
+                let methods = self.real_methods(d, &registrations);
                 (methods.len() >= d.required as usize).then_some((u, d, methods))
             }
             _ => None,
@@ -288,7 +288,6 @@ impl FlowService {
 
     fn real_methods(
         &self,
-        user: &DirUser,
         decision: &policy::Decision,
         registrations: &[crate::store::Registration],
     ) -> Vec<FlowMethod> {
@@ -310,7 +309,6 @@ impl FlowService {
                 break;
             }
         }
-        let _ = user;
         out
     }
 

@@ -89,8 +89,6 @@ async fn correlate(State(_state): State<AppState>, mut request: Request, next: N
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
-    let _enter = span.enter();
-    drop(_enter);
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     tracing::debug!(parent: &span, status = response.status().as_u16(), "response");
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -1,0 +1,254 @@
+//! The server under test: the release `sspr-server` binary with its own folder, a
+//! configuration for benching, people imported into the built-in directory, serving on a
+//! free loopback port. It is stopped (and its folder removed) when dropped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// Every throttle limit of the server, raised out of the way: the bench is one kiosk
+/// resetting hundreds of people a minute, which the defaults rightly refuse.
+pub const THROTTLE_MAX: u32 = 1_000_000;
+
+/// One person in the built-in directory, with an email method and an authenticator.
+pub struct Person {
+    pub username: String,
+    /// Where their codes go; nobody else's codes go there.
+    pub address: String,
+    /// Base32, 160 bits.
+    pub totp: String,
+}
+
+pub fn people(n: usize) -> Vec<Person> {
+    (1..=n)
+        .map(|i| {
+            let username = format!("bench{i:07}");
+            Person {
+                address: format!("{username}@home.example.net"),
+                totp: sspr_server::methods::totp::new_secret(),
+                username,
+            }
+        })
+        .collect()
+}
+
+/// The import file (docs/directory-import.example.toml's format).
+fn people_toml(people: &[Person]) -> String {
+    let mut out = String::new();
+    for p in people {
+        // Names that no password here contains, so the new password is accepted.
+        let _ = write!(
+            out,
+            "[[user]]\nusername = \"{u}\"\ngiven_name = \"Bench\"\nsurname = \"Person\"\n\
+             email = \"{u}@staff.example.org\"\ngroups = [\"Staff\"]\n\
+             [user.methods]\nemail = \"{a}\"\ntotp = \"{t}\"\n\n",
+            u = p.username,
+            a = p.address,
+            t = p.totp
+        );
+    }
+    out
+}
+
+fn config(dir: &Path, port: u16, smtp_port: u16) -> String {
+    let limit = |window: u32| format!("{{ max = {THROTTLE_MAX}, window_secs = {window} }}");
+    format!(
+        r#"# Written by `cargo xtask bench server`.
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+secret_file = "{dir}/secret.key"
+
+[store]
+url = "sqlite://{dir}/sspr.db"
+
+[organization]
+name = "Bench Org"
+
+[helpdesk]
+url = "https://help.example.org/password"
+
+[policy]
+# Every reset verifies an emailed code and an authenticator code.
+methods_required = 2
+
+[throttle]
+failed_verifications = {hour}
+phone_challenges = {hour}
+emails = {hour}
+resets = {hour}
+kiosk_failed_verifications = {hour}
+kiosk_phone_challenges = {hour}
+kiosk_emails = {hour}
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from = "SSPR <sspr@example.org>"
+"#,
+        dir = dir.display(),
+        hour = limit(3600),
+    )
+}
+
+pub struct ServerUnderTest {
+    binary: PathBuf,
+    dir: PathBuf,
+    config: PathBuf,
+    pub base: String,
+    child: Option<Child>,
+    keep: bool,
+}
+
+impl ServerUnderTest {
+    /// A fresh folder with the configuration; nothing runs yet.
+    pub fn prepare(binary: &Path, smtp_port: u16, keep: bool) -> anyhow::Result<ServerUnderTest> {
+        let dir = std::env::temp_dir().join(format!("sspr-bench-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let port = sspr_tests::free_port()?;
+        let config = dir.join("sspr-server.toml");
+        std::fs::write(&config, self::config(&dir, port, smtp_port))?;
+        Ok(ServerUnderTest {
+            binary: binary.to_path_buf(),
+            dir,
+            config,
+            base: format!("http://127.0.0.1:{port}"),
+            child: None,
+            keep,
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.arg("--config").arg(&self.config);
+        // SSPR_SECTION__KEY variables would override the bench's configuration.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("SSPR_") && name != "SSPR_LOG" {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+
+    fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self
+            .command()
+            .args(args)
+            .output()
+            .context("running sspr-server")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "sspr-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// A one-time enrollment code for the bench's kiosk. Run first: it also makes the
+    /// store and the server's key, which the imports then share.
+    pub fn enrollment_code(&self) -> anyhow::Result<String> {
+        let out = self.admin(&[
+            "kiosk",
+            "enroll-code",
+            "--name",
+            "Bench kiosk",
+            "--location",
+            "loopback",
+        ])?;
+        Ok(out.trim().to_string())
+    }
+
+    /// Imports the people in `processes` parallel imports (each hashes its people's
+    /// initial passwords one after another); returns how long it took.
+    pub fn import(&self, people: &[Person], processes: usize) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let chunk = people.len().div_ceil(processes.max(1)).max(1);
+        let mut imports = Vec::new();
+        for (i, part) in people.chunks(chunk).enumerate() {
+            let file = self.dir.join(format!("people-{i}.toml"));
+            std::fs::write(&file, people_toml(part))?;
+            let child = self
+                .command()
+                .args(["directory", "import"])
+                .arg(&file)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("starting sspr-server directory import")?;
+            imports.push(child);
+        }
+        for child in imports {
+            let out = child.wait_with_output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "directory import failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(started.elapsed())
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
+    /// Starts `serve` and waits until it answers /healthz.
+    pub async fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.log_path())?;
+        let child = self
+            .command()
+            .arg("serve")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting sspr-server serve")?;
+        self.child = Some(child);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                anyhow::bail!("sspr-server exited ({status}); log:\n{}", self.log());
+            }
+            let health = http.get(format!("{}/healthz", self.base)).send().await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("sspr-server did not start; log:\n{}", self.log())
+    }
+
+    /// The server's process id, once it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerUnderTest {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
