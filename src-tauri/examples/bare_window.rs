@@ -4,10 +4,14 @@
 fn main() -> std::process::ExitCode {
     let result = tauri::Builder::default()
         .setup(|app| {
-            tauri::WebviewWindowBuilder::new(app, "main", tauri::WebviewUrl::App("bare.html".into()))
-                .title("Bare Tauri window")
-                .inner_size(1280.0, 800.0)
-                .build()?;
+            tauri::WebviewWindowBuilder::new(
+                app,
+                "main",
+                tauri::WebviewUrl::App("bare.html".into()),
+            )
+            .title("Bare Tauri window")
+            .inner_size(1280.0, 800.0)
+            .build()?;
             Ok(())
         })
         .run(tauri::generate_context!());

@@ -59,7 +59,17 @@ fn build(root: &Path) -> anyhow::Result<()> {
         .success();
     anyhow::ensure!(ok, "npm run build failed");
     let ok = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "sspr-kiosk", "--bins", "--example", "bare_window", "-p", "sspr-server"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "sspr-kiosk",
+            "--bins",
+            "--example",
+            "bare_window",
+            "-p",
+            "sspr-server",
+        ])
         .current_dir(root)
         .status()?
         .success();
@@ -124,7 +134,11 @@ async fn inner(root: &Path) -> anyhow::Result<()> {
         }
         times.sort_by(f64::total_cmp);
         let median = (times[STARTS / 2 - 1] + times[STARTS / 2]) / 2.0;
-        eprintln!("{}: cold starts {:?} ms", app.name, times.iter().map(|t| t.round()).collect::<Vec<_>>());
+        eprintln!(
+            "{}: cold starts {:?} ms",
+            app.name,
+            times.iter().map(|t| t.round()).collect::<Vec<_>>()
+        );
 
         let (_, client) = cold_start(&driver, app, &app.starts[STARTS]).await?;
         eprintln!("{}: idle for {} s…", app.name, IDLE.as_secs());
@@ -135,7 +149,9 @@ async fn inner(root: &Path) -> anyhow::Result<()> {
         results.push((app.name, median, rss, pss));
     }
 
-    println!("kiosk bench (release, Xvfb 1280x800, through tauri-driver + WebKitWebDriver; same run):");
+    println!(
+        "kiosk bench (release, Xvfb 1280x800, through tauri-driver + WebKitWebDriver; same run):"
+    );
     for (name, median, rss, pss) in &results {
         println!(
             "  {name:<22} cold start to first interactive screen: {median:>7.0} ms (median of {STARTS})   \
@@ -157,7 +173,11 @@ async fn inner(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Milliseconds from asking for a session (which launches the app) to the ready element.
-async fn cold_start(driver: &Driver, app: &App, args: &[String]) -> anyhow::Result<(f64, fantoccini::Client)> {
+async fn cold_start(
+    driver: &Driver,
+    app: &App,
+    args: &[String],
+) -> anyhow::Result<(f64, fantoccini::Client)> {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
@@ -191,7 +211,11 @@ fn memory_of(binary: &Path) -> anyhow::Result<(f64, f64)> {
             Some((pid, ppid, exe))
         })
         .collect();
-    let mut tree: Vec<u32> = procs.iter().filter(|(_, _, exe)| exe == binary).map(|p| p.0).collect();
+    let mut tree: Vec<u32> = procs
+        .iter()
+        .filter(|(_, _, exe)| exe == binary)
+        .map(|p| p.0)
+        .collect();
     anyhow::ensure!(!tree.is_empty(), "{} is not running", binary.display());
     let mut i = 0;
     while i < tree.len() {
@@ -201,9 +225,15 @@ fn memory_of(binary: &Path) -> anyhow::Result<(f64, f64)> {
     }
     let (mut rss, mut pss) = (0.0, 0.0);
     for pid in tree {
-        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         for line in rollup.lines() {
-            let kb = |l: &str| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let kb = |l: &str| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
             if line.starts_with("Rss:") {
                 rss += kb(line) / 1024.0;
             } else if line.starts_with("Pss:") {

@@ -90,7 +90,9 @@ pub struct NewUser<'a> {
 
 impl BuiltinDirectory {
     pub fn new(name: impl Into<String>, pool: SqlitePool) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         BuiltinDirectory {
             name: name.into(),
             pool,
