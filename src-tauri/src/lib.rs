@@ -86,6 +86,15 @@ pub fn run() -> std::process::ExitCode {
                 })
                 .build()?;
             let _ = window.set_focus();
+            // Read the key from the keyring (or enroll) while the webview loads, so the
+            // first screen does not wait for D-Bus and TLS set-up.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri::Manager;
+                if let Err(e) = handle.state::<Kiosk>().client().await {
+                    tracing::warn!(code = e.code.as_str(), "connecting at start-up");
+                }
+            });
             Ok(())
         })
         .run(tauri::generate_context!());
