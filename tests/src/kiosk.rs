@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use crate::{free_port, target_dir, TestServer};
+use crate::{free_port, profile_dir, target_dir, TestServer};
 
 /// The kiosk binary: `SSPR_KIOSK_BIN`, else the workspace's debug build.
 pub fn kiosk_binary() -> anyhow::Result<PathBuf> {
     let path = std::env::var_os("SSPR_KIOSK_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug/sspr-kiosk"));
+        .unwrap_or_else(|| profile_dir().join("sspr-kiosk"));
     anyhow::ensure!(
         path.exists(),
         "{} is missing: build the UI and `cargo build -p sspr-kiosk` (the README's test command does)",
@@ -105,7 +105,12 @@ impl KioskWindow {
         test: &str,
         setup: KioskSetup<'_>,
     ) -> anyhow::Result<KioskWindow> {
-        let shots = target_dir().join("e2e").join(test);
+        let shots = profile_dir()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(target_dir)
+            .join("e2e")
+            .join(test);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots)?;
         let mut config = format!(

@@ -84,6 +84,15 @@ email = "barbara.liskov@example.org"
 groups = ["Staff"]
 "#;
 
+/// The profile folder the running test was built into (`target/debug`): test binaries
+/// live in its `deps/`. Found from the executable, so a shared CARGO_TARGET_DIR works.
+pub fn profile_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| target_dir().join("debug"))
+}
+
 /// The workspace's target folder.
 pub fn target_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
@@ -96,7 +105,7 @@ pub fn target_dir() -> PathBuf {
 pub fn server_binary() -> anyhow::Result<PathBuf> {
     let path = std::env::var_os("SSPR_SERVER_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug/sspr-server"));
+        .unwrap_or_else(|| profile_dir().join("sspr-server"));
     anyhow::ensure!(
         path.exists(),
         "{} is missing: run `cargo build -p sspr-server` first (the README's test command does)",
