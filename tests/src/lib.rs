@@ -164,6 +164,15 @@ impl TestServer {
         Self::start_with(Options::default()).await
     }
 
+    /// A server with `extra` appended to its configuration (whole TOML sections).
+    pub async fn with_config(extra: &str) -> anyhow::Result<TestServer> {
+        Self::start_with(Options {
+            extra_config: extra.to_string(),
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn start_with(options: Options) -> anyhow::Result<TestServer> {
         let binary = server_binary()?;
         let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;

@@ -17,7 +17,7 @@ const root = document.getElementById("app")!;
 
 // Errors a person can fix where they are; everything else goes to the help screen.
 const INLINE: Partial<Record<ErrorBody["code"], (e: ErrorBody) => string>> = {
-  code_invalid: (e) => (e.message.includes("used already") ? t("error.code_reused") : t("error.code_invalid")),
+  code_invalid: () => t("error.code_invalid"),
   code_expired: () => t("error.code_expired"),
   throttled: (e) => t("error.throttled", { secs: e.retry_after_secs ?? 30 }),
   bad_request: () => t("error.bad_request"),

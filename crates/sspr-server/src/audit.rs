@@ -55,6 +55,10 @@ pub enum Event {
         directory: String,
         reason: String,
     },
+    DirectoryUnavailable {
+        directory: String,
+        reason: String,
+    },
     FlowCancelled,
     StepRefused {
         step: &'static str,
@@ -98,6 +102,7 @@ impl Event {
             Event::PasswordReset { .. } => ("password_reset", "success"),
             Event::Unlocked { .. } => ("unlocked", "success"),
             Event::WritebackFailed { .. } => ("writeback_failed", "failure"),
+            Event::DirectoryUnavailable { .. } => ("directory_unavailable", "failure"),
             Event::FlowCancelled => ("flow_cancelled", "success"),
             Event::StepRefused { .. } => ("step_refused", "failure"),
             Event::NotificationSent { .. } => ("notification_sent", "success"),

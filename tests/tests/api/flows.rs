@@ -311,12 +311,9 @@ async fn codes_are_single_use_bound_to_their_flow_and_expire() {
 
 #[tokio::test]
 async fn authenticator_codes_take_one_step_either_side_and_never_twice() {
-    let server = TestServer::start_with(Options {
-        extra_config: "[policy]\nmethods_required = 1\n".into(),
-        ..Options::default()
-    })
-    .await
-    .expect("server");
+    let server = TestServer::with_config("[policy]\nmethods_required = 1\n")
+        .await
+        .expect("server");
     let kiosk = server.kiosk().await.expect("kiosk");
     let now = sspr_tests::unix_now();
 
@@ -434,12 +431,9 @@ async fn unknown_disabled_and_unregistered_logins_look_like_real_ones() {
 
 #[tokio::test]
 async fn flows_expire_and_belong_to_their_kiosk() {
-    let server = TestServer::start_with(Options {
-        extra_config: "[policy]\nflow_ttl_secs = 2\n".into(),
-        ..Options::default()
-    })
-    .await
-    .expect("server");
+    let server = TestServer::with_config("[policy]\nflow_ttl_secs = 2\n")
+        .await
+        .expect("server");
     let kiosk = server.kiosk().await.expect("kiosk");
     let other = server
         .kiosk_named("Other kiosk")

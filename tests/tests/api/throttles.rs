@@ -170,12 +170,9 @@ async fn counters_clear_after_a_successful_reset() {
 
 #[tokio::test]
 async fn email_and_authenticator_challenges_are_rate_limited() {
-    let server = TestServer::start_with(Options {
-        extra_config: "[policy]\nresend_after_secs = 0\n".into(),
-        ..Options::default()
-    })
-    .await
-    .expect("server");
+    let server = TestServer::with_config("[policy]\nresend_after_secs = 0\n")
+        .await
+        .expect("server");
     let kiosk = server.kiosk().await.expect("kiosk");
     let flow = kiosk
         .start_flow(&start("ada", Intent::Reset))
@@ -233,12 +230,9 @@ async fn resend_waits_for_the_cooldown() {
 
 #[tokio::test]
 async fn too_many_resets_of_one_account_block_it() {
-    let server = TestServer::start_with(Options {
-        extra_config: "[throttle]\nresets = { max = 2, window_secs = 3600 }\n".into(),
-        ..Options::default()
-    })
-    .await
-    .expect("server");
+    let server = TestServer::with_config("[throttle]\nresets = { max = 2, window_secs = 3600 }\n")
+        .await
+        .expect("server");
     let kiosk = server.kiosk().await.expect("kiosk");
     let passwords = [
         "violet kettle under maple rain",

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};
-use sspr_tests::{Options, TestServer, ADA_TOTP};
+use sspr_tests::{TestServer, ADA_TOTP};
 
 /// One kiosk window at a time: WebKitWebDriver sessions are not meant to overlap here.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -39,12 +39,9 @@ async fn enter_code(k: &mut KioskWindow, code: &str, name: &str) {
 #[tokio::test]
 async fn reset_with_an_email_code_and_an_authenticator_code() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let server = TestServer::start_with(Options {
-        extra_config: "[policy]\nmethods_required = 2\n".into(),
-        ..Options::default()
-    })
-    .await
-    .expect("server");
+    let server = TestServer::with_config("[policy]\nmethods_required = 2\n")
+        .await
+        .expect("server");
     let driver = Driver::start().await.expect("tauri-driver");
     let mut k = KioskWindow::open(&driver, &server, "reset", KioskSetup::default())
         .await

@@ -77,7 +77,6 @@ export const de: Record<Key, string> = {
   "help.referenceHint": "Nennen Sie dem Helpdesk diesen Code, damit er diesen Versuch findet.",
   "help.retry": "Erneut versuchen",
   "error.code_invalid": "Dieser Code ist nicht richtig. Prüfen Sie ihn und versuchen Sie es erneut.",
-  "error.code_reused": "Dieser Code wurde bereits verwendet. Warten Sie auf den nächsten.",
   "error.code_expired": "Dieser Code ist abgelaufen. Fordern Sie einen neuen an.",
   "error.throttled": "Zu viele Codes angefordert. Bitte warten Sie {secs} Sekunden oder wählen Sie eine andere Methode.",
   "error.bad_request": "Bitte prüfen Sie Ihre Eingabe.",

@@ -75,7 +75,6 @@ export const en = {
   "help.referenceHint": "Tell the helpdesk this code so they can find this attempt.",
   "help.retry": "Try again",
   "error.code_invalid": "That code isn't right. Check it and try again.",
-  "error.code_reused": "That code was used already. Wait for the next one.",
   "error.code_expired": "That code has expired. Ask for a new one.",
   "error.throttled": "Too many codes were requested. Please wait {secs} seconds, or use another method.",
   "error.bad_request": "Please check what you typed.",

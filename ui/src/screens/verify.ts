@@ -120,7 +120,7 @@ export function code(app: App): HTMLElement {
       const left = Math.ceil((until - Date.now()) / 1000);
       resend.disabled = left > 0;
       resend.textContent = left > 0 ? t("verify.resendIn", { secs: left }) : t("verify.resend");
-      if (left > 0 && resend.isConnected !== false) window.setTimeout(tick, 500);
+      if (left > 0 && resend.isConnected) window.setTimeout(tick, 500);
     };
     tick();
     resend.addEventListener("click", () => {

@@ -992,7 +992,7 @@ impl FlowService {
         self.audit
             .record(
                 &ctx,
-                Event::WritebackFailed {
+                Event::DirectoryUnavailable {
                     directory,
                     reason: e.to_string(),
                 },
