@@ -11,6 +11,8 @@ use anyhow::Context as _;
 use sspr_client::{Client, DeviceKey};
 use sspr_mailbox::{Mailbox, Received};
 
+pub mod dirs;
+pub mod graph;
 pub mod kiosk;
 
 pub use sspr_client;
@@ -157,6 +159,9 @@ pub struct Options {
     pub extra_config: String,
     /// SSPR_LOG filter for the server (default "info").
     pub log: Option<String>,
+    /// The configuration names a real directory: don't import the fixture people into
+    /// the built-in one.
+    pub real_directory: bool,
 }
 
 impl TestServer {
@@ -216,19 +221,21 @@ from = "SSPR <sspr@example.org>"
         );
         let config_path = dir.join("sspr-server.toml");
         std::fs::write(&config_path, config)?;
-        let people = dir.join("people.toml");
-        std::fs::write(&people, PEOPLE)?;
-        let out = Command::new(&binary)
-            .arg("--config")
-            .arg(&config_path)
-            .args(["directory", "import"])
-            .arg(&people)
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "directory import failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !options.real_directory {
+            let people = dir.join("people.toml");
+            std::fs::write(&people, PEOPLE)?;
+            let out = Command::new(&binary)
+                .arg("--config")
+                .arg(&config_path)
+                .args(["directory", "import"])
+                .arg(&people)
+                .output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "directory import failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
 
         let log_path = dir.join("server.log");
         let log = std::fs::File::create(&log_path)?;
@@ -269,6 +276,17 @@ from = "SSPR <sspr@example.org>"
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         anyhow::bail!("server did not start; log:\n{}", self.log())
+    }
+
+    /// Registers methods for people of the configured directories (`directory register`),
+    /// from `[[person]]` TOML.
+    pub fn register(&self, toml: &str) -> anyhow::Result<()> {
+        let file = self
+            .dir
+            .join(format!("register-{}.toml", rand::random::<u32>()));
+        std::fs::write(&file, toml)?;
+        let path = file.display().to_string();
+        self.admin(&["directory", "register", &path]).map(|_| ())
     }
 
     /// Runs an admin subcommand against this server's store; returns stdout.

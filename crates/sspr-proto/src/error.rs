@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::PasswordReason;
+use crate::{DirectoryResult, PasswordReason};
 
 /// Every error the API returns, as one closed set. Callers act on the code, never on the
 /// message, which is for people.
@@ -39,6 +39,9 @@ pub enum ErrorCode {
     PasswordRejected,
     /// The directory can't be reached; nothing was changed.
     DirectoryUnavailable,
+    /// Some linked directories hold the new password and some don't; `directories` says
+    /// which. Trying again with the same password finishes the rest.
+    PartiallyWritten,
     /// Self-service is not available for this request by policy.
     NotAllowed,
     /// Something went wrong on the server; nothing was changed.
@@ -63,9 +66,10 @@ impl ErrorCode {
             ErrorCode::CodeInvalid | ErrorCode::PasswordRejected => 422,
             ErrorCode::Throttled | ErrorCode::Blocked => 429,
             ErrorCode::Internal => 500,
-            ErrorCode::DirectoryUnavailable | ErrorCode::Unreachable | ErrorCode::NotEnrolled => {
-                503
-            }
+            ErrorCode::DirectoryUnavailable
+            | ErrorCode::PartiallyWritten
+            | ErrorCode::Unreachable
+            | ErrorCode::NotEnrolled => 503,
         }
     }
 
@@ -86,6 +90,7 @@ impl ErrorCode {
             ErrorCode::Blocked => "blocked",
             ErrorCode::PasswordRejected => "password_rejected",
             ErrorCode::DirectoryUnavailable => "directory_unavailable",
+            ErrorCode::PartiallyWritten => "partially_written",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Internal => "internal",
             ErrorCode::Unreachable => "unreachable",
@@ -112,6 +117,10 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[ts(optional, as = "Option<Vec<PasswordReason>>")]
     pub reasons: Vec<PasswordReason>,
+    /// Per directory, when a change reached some linked directories and not others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<DirectoryResult>>")]
+    pub directories: Vec<DirectoryResult>,
 }
 
 impl ErrorBody {
@@ -122,6 +131,7 @@ impl ErrorBody {
             reference: None,
             retry_after_secs: None,
             reasons: Vec::new(),
+            directories: Vec::new(),
         }
     }
 }

@@ -122,6 +122,11 @@ pub struct PasswordRules {
     pub no_names: bool,
     /// Common and banned passwords are refused.
     pub banned_list: bool,
+    /// Characters must come from at least this many of four kinds (upper case, lower
+    /// case, digits, symbols); 0 when the directories don't ask for it.
+    pub categories: u8,
+    /// The directory refuses this many of the person's previous passwords; 0 for none.
+    pub history: u32,
 }
 
 /// A flow as the kiosk sees it.
@@ -209,6 +214,10 @@ pub enum PasswordReasonCode {
     ContainsName,
     /// Control characters are not allowed.
     InvalidCharacters,
+    /// Needs characters of more kinds (upper case, lower case, digits, symbols).
+    NeedsVariety,
+    /// Used before: the directory keeps a history of old passwords.
+    UsedBefore,
     /// The directory refused it; the message says why.
     Directory,
 }
@@ -251,6 +260,7 @@ pub enum Outcome {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
 pub struct DirectoryResult {
     pub directory: String,
+    /// Whether this directory now holds the change.
     pub ok: bool,
     pub message: String,
 }
@@ -320,7 +330,12 @@ pub struct EnrollResponse {
 pub struct Health {
     pub ok: bool,
     pub store: bool,
+    /// Every directory answers.
     pub directory: bool,
+    /// Names of the directories that don't answer (why is in the server's log).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<String>>")]
+    pub unavailable: Vec<String>,
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ pub enum Event {
         directory: String,
         reason: String,
     },
+    /// Some linked directories took the change and some didn't.
+    PartiallyWritten {
+        intent: &'static str,
+        written: Vec<String>,
+        failed: Vec<String>,
+    },
     DirectoryUnavailable {
         directory: String,
         reason: String,
@@ -102,6 +108,7 @@ impl Event {
             Event::PasswordReset { .. } => ("password_reset", "success"),
             Event::Unlocked { .. } => ("unlocked", "success"),
             Event::WritebackFailed { .. } => ("writeback_failed", "failure"),
+            Event::PartiallyWritten { .. } => ("partially_written", "failure"),
             Event::DirectoryUnavailable { .. } => ("directory_unavailable", "failure"),
             Event::FlowCancelled => ("flow_cancelled", "success"),
             Event::StepRefused { .. } => ("step_refused", "failure"),

@@ -19,9 +19,7 @@ pub mod throttle;
 use std::sync::Arc;
 use std::time::Duration;
 
-use config::{Config, DirectoryKind};
-use directory::builtin::BuiltinDirectory;
-use directory::Directory;
+use config::Config;
 use flow::FlowService;
 use store::Store;
 
@@ -30,12 +28,14 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     let store = Store::open(&config.store.url).await?;
     store.migrate().await?;
     let key = secret::ServerKey::load_or_create(&config.server.secret_file)?;
-    let directory: Arc<dyn Directory> = match config.directory.kind {
-        DirectoryKind::Builtin => Arc::new(BuiltinDirectory::new(
-            config.directory.name.clone(),
-            store.pool().clone(),
-        )),
-    };
+    let directories = Arc::new(directory::open_all(&config.directory, &store)?);
+    // The rules shown before typing come from the directories: read them now (a directory
+    // that is down at start is read again in the background).
+    match tokio::time::timeout(Duration::from_secs(10), directories.refresh_rules()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "reading the directories' password rules"),
+        Err(_) => tracing::warn!("reading the directories' password rules timed out"),
+    }
     let passwords = policy::password::PasswordPolicy::new(&config.password)?;
     let mailer = notify::Mailer::new(&config.smtp)?;
     let flows = FlowService {
@@ -43,7 +43,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         throttle: throttle::Throttle::new(store.clone(), config.throttle.clone()),
         config: Arc::new(config),
         store,
-        directory,
+        directories,
         key: Arc::new(key),
         passwords,
         mailer,
@@ -61,10 +61,18 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
         .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
     tracing::info!(%listen, public_url = %state.flows.config.public_origin(), "serving");
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let rules = tokio::spawn(
+        state
+            .flows
+            .directories
+            .clone()
+            .keep_rules_fresh(Duration::from_secs(600)),
+    );
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     housekeeping.abort();
+    rules.abort();
     result.map_err(Into::into)
 }
 

@@ -42,7 +42,7 @@ enum Command {
         #[command(subcommand)]
         command: KioskCommand,
     },
-    /// The built-in directory: import people, show one.
+    /// The directories: import people (built-in), register their methods, show one.
     Directory {
         #[command(subcommand)]
         command: DirectoryCommand,
@@ -72,6 +72,9 @@ enum DirectoryCommand {
     Import { file: PathBuf },
     /// Show what the directory holds for a login (username or email).
     Show { login: String },
+    /// Register methods (alternate email, authenticator secret) for people of the
+    /// configured directories, from a TOML file of `[[person]]` entries.
+    Register { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -166,20 +169,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 DirectoryCommand::Import { file } => {
                     let text = std::fs::read_to_string(file)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                    let n = sspr_server::directory::import::import(
+                    let name = &svc.config.directory.name;
+                    anyhow::ensure!(
+                        svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin,
+                        "`directory import` loads people into the built-in directory; this server \
+                         uses {name}. To give people of a real directory their methods, use \
+                         `registrations import`."
+                    );
+                    let n = sspr_server::directory::import::import(&svc.store, name, &text, now())
+                        .await?;
+                    println!("imported {n} people into {name}");
+                }
+                DirectoryCommand::Register { file } => {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    let n = sspr_server::directory::import::register(
                         &svc.store,
-                        svc.directory.name(),
+                        &svc.directories,
                         &text,
                         now(),
                     )
                     .await?;
-                    println!("imported {n} people into {}", svc.directory.name());
+                    println!("registered methods for {n} people");
                 }
                 DirectoryCommand::Show { login } => {
-                    let user = svc.directory.find(login).await?;
-                    let Some(u) = user else {
-                        anyhow::bail!("no one with login {login:?} in {}", svc.directory.name());
+                    let user = svc.directories.find(login).await?;
+                    let Some((home, u)) = user else {
+                        anyhow::bail!("no one with login {login:?} in {}", svc.directories.names());
                     };
+                    let home = svc.directories.get(home).map(|d| d.name().to_string());
+                    println!("found in: {}", home.unwrap_or_default());
                     let methods: Vec<String> = svc
                         .store
                         .registrations(&u.id)
@@ -374,7 +393,7 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     config.policy.admin_groups = vec![demo::ADMIN_GROUP.into()];
     let state = sspr_server::build(config).await?;
     let svc = &state.flows;
-    let seeded = demo::seed(&svc.store, svc.directory.name()).await?;
+    let seeded = demo::seed(&svc.store, &svc.config.directory.name).await?;
 
     // A ready enrollment code for the demo kiosk, kept in the data folder.
     let code_file = data.join("kiosk-enrollment-code");

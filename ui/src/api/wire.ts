@@ -1,6 +1,6 @@
 // Generated from crates/sspr-proto by `cargo xtask gen`. Do not edit.
 
-export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "not_allowed" | "internal" | "unreachable" | "not_enrolled";
+export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "partially_written" | "not_allowed" | "internal" | "unreachable" | "not_enrolled";
 
 export type ErrorBody = { code: ErrorCode, 
 /**
@@ -18,7 +18,11 @@ retry_after_secs?: number,
 /**
  * Why a password was rejected.
  */
-reasons?: Array<PasswordReason>, };
+reasons?: Array<PasswordReason>, 
+/**
+ * Per directory, when a change reached some linked directories and not others.
+ */
+directories?: Array<DirectoryResult>, };
 
 export type Intent = "reset" | "unlock";
 
@@ -58,7 +62,16 @@ no_names: boolean,
 /**
  * Common and banned passwords are refused.
  */
-banned_list: boolean, };
+banned_list: boolean, 
+/**
+ * Characters must come from at least this many of four kinds (upper case, lower
+ * case, digits, symbols); 0 when the directories don't ask for it.
+ */
+categories: number, 
+/**
+ * The directory refuses this many of the person's previous passwords; 0 for none.
+ */
+history: number, };
 
 export type FlowView = { flow_id: string, 
 /**
@@ -110,7 +123,7 @@ export type VerifyRequest = { code?: string, answers?: Array<string>, };
 
 export type PasswordCheckRequest = { candidate: string, };
 
-export type PasswordReasonCode = "too_short" | "too_long" | "banned" | "contains_name" | "invalid_characters" | "directory";
+export type PasswordReasonCode = "too_short" | "too_long" | "banned" | "contains_name" | "invalid_characters" | "needs_variety" | "used_before" | "directory";
 
 export type PasswordReason = { code: PasswordReasonCode, message: string, };
 
@@ -120,7 +133,11 @@ export type SetPasswordRequest = { new_password: string, };
 
 export type Outcome = "password_reset" | "unlocked";
 
-export type DirectoryResult = { directory: string, ok: boolean, message: string, };
+export type DirectoryResult = { directory: string, 
+/**
+ * Whether this directory now holds the change.
+ */
+ok: boolean, message: string, };
 
 export type DoneView = { outcome: Outcome, reference: string, directories: Array<DirectoryResult>, };
 
@@ -144,4 +161,12 @@ public_key: string, };
 
 export type EnrollResponse = { kiosk_id: string, name: string, location: string, };
 
-export type Health = { ok: boolean, store: boolean, directory: boolean, };
+export type Health = { ok: boolean, store: boolean, 
+/**
+ * Every directory answers.
+ */
+directory: boolean, 
+/**
+ * Names of the directories that don't answer (why is in the server's log).
+ */
+unavailable?: Array<string>, };

@@ -19,6 +19,10 @@ export function reasonText(r: PasswordReason, rules: PasswordRules): string {
       return t("reason.contains_name");
     case "invalid_characters":
       return t("reason.invalid_characters");
+    case "needs_variety":
+      return t("reason.needs_variety", { n: Math.max(rules.categories, 3) });
+    case "used_before":
+      return rules.history > 0 ? t("reason.used_before_n", { n: rules.history }) : t("reason.used_before");
     default:
       // The directory's own words.
       return r.message;
@@ -109,6 +113,24 @@ export function password(app: App): HTMLElement {
     const done = await app.busy(
       () => api.setPassword(first.input.value),
       (e) => {
+        if (e.code === "partially_written") {
+          // Some linked directories hold the new password, some don't: say which, and let
+          // the same password be sent again to finish the rest.
+          serverReasons = [];
+          render();
+          reasons.replaceChildren(
+            h("li", { class: "reason-bad" }, t("password.partial")),
+            ...(e.directories ?? []).map((d) =>
+              h(
+                "li",
+                { class: d.ok ? "reason-ok" : "reason-bad" },
+                (d.ok ? "✓ " : "✗ ") + t(d.ok ? "password.partial.ok" : "password.partial.failed", { directory: d.directory }),
+              ),
+            ),
+          );
+          submitBtn.textContent = t("password.retry");
+          return true;
+        }
         if (e.code !== "password_rejected") return false;
         serverOk = false;
         serverReasons = (e.reasons ?? []).map((r) => reasonText(r, rules));
@@ -125,6 +147,8 @@ export function password(app: App): HTMLElement {
     h("li", {}, t("password.rule.length", { min: rules.min_length, max: rules.max_length })),
     rules.no_names ? h("li", {}, t("password.rule.names")) : null,
     rules.banned_list ? h("li", {}, t("password.rule.banned")) : null,
+    rules.categories > 0 ? h("li", {}, t("password.rule.categories", { n: rules.categories })) : null,
+    rules.history > 0 ? h("li", {}, t("password.rule.history", { n: rules.history })) : null,
   );
   return frame(
     app,

@@ -53,6 +53,7 @@ impl From<UserRow> for DirUser {
             .unwrap_or_default();
         groups.sort();
         DirUser {
+            dn: r.id.clone(),
             id: r.id,
             username: r.username,
             email: r.email,

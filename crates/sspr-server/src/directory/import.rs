@@ -90,3 +90,73 @@ pub async fn import(
     }
     Ok(file.user.len())
 }
+
+/// `directory register FILE`: methods for people of any configured directory, as an
+/// administrator pre-registers them (Entra ID's "authentication contact info").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterFile {
+    #[serde(default)]
+    pub person: Vec<RegisterPerson>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPerson {
+    /// Username or email, as the person would type it at the kiosk.
+    pub login: String,
+    /// Alternate email address for codes.
+    pub email: Option<String>,
+    /// Authenticator secret, base32.
+    pub totp: Option<String>,
+}
+
+/// Registers every person's methods against their id in the directory that holds them;
+/// returns how many people. Nothing is stored unless every login is found.
+pub async fn register(
+    store: &Store,
+    directories: &super::set::Directories,
+    text: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let file: RegisterFile =
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("register file: {e}"))?;
+    let mut found = Vec::new();
+    for p in &file.person {
+        if let Some(secret) = &p.totp {
+            anyhow::ensure!(
+                crate::methods::totp::current_code(secret, 0).is_some(),
+                "person {}: totp is not a usable base32 secret (at least 128 bits)",
+                p.login
+            );
+        }
+        if let Some(email) = &p.email {
+            anyhow::ensure!(
+                email.parse::<lettre::Address>().is_ok(),
+                "person {}: email {email:?} is not an email address",
+                p.login
+            );
+        }
+        let user = directories
+            .find(&p.login)
+            .await
+            .map_err(|e| anyhow::anyhow!("person {}: {e}", p.login))?
+            .ok_or_else(|| {
+                anyhow::anyhow!("person {}: not found in {}", p.login, directories.names())
+            })?;
+        found.push((p, user.1.id));
+    }
+    for (p, id) in found {
+        if let Some(email) = &p.email {
+            store
+                .add_registration(&id, MethodKind::Email, email, "Email", now)
+                .await?;
+        }
+        if let Some(secret) = &p.totp {
+            store
+                .add_registration(&id, MethodKind::Totp, secret, "Authenticator app", now)
+                .await?;
+        }
+    }
+    Ok(file.person.len())
+}

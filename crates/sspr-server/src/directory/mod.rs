@@ -2,17 +2,63 @@
 //! and unlocks back to it, synchronously. The built-in directory lives in the server's own
 //! store; LDAP, Active Directory and Entra ID sit behind the same trait.
 
+pub mod active_directory;
 pub mod builtin;
+pub mod entra;
 pub mod import;
+mod ldap;
+pub mod openldap;
+pub mod set;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
+use sspr_proto::PasswordReason;
+
+/// Opens the configured directory and the ones linked to it.
+pub fn open_all(
+    config: &crate::config::DirectoryConfig,
+    store: &crate::store::Store,
+) -> anyhow::Result<set::Directories> {
+    let mut members = vec![(open(config, store)?, config.link)];
+    for linked in &config.linked {
+        members.push((open(linked, store)?, linked.link));
+    }
+    let mut names: Vec<&str> = members.iter().map(|(d, _)| d.name()).collect();
+    names.sort();
+    let count = names.len();
+    names.dedup();
+    anyhow::ensure!(
+        names.len() == count,
+        "every directory needs a name of its own (directory.name)"
+    );
+    Ok(set::Directories::new(members))
+}
+
+fn open(
+    config: &crate::config::DirectoryConfig,
+    store: &crate::store::Store,
+) -> anyhow::Result<std::sync::Arc<dyn Directory>> {
+    use crate::config::DirectoryKind;
+    use std::sync::Arc;
+    Ok(match config.kind {
+        DirectoryKind::Builtin => Arc::new(builtin::BuiltinDirectory::new(
+            config.name.clone(),
+            store.pool().clone(),
+        )),
+        DirectoryKind::Ldap => Arc::new(openldap::OpenLdap::new(config)?),
+        DirectoryKind::ActiveDirectory => Arc::new(active_directory::ActiveDirectory::new(config)?),
+        DirectoryKind::Entra => Arc::new(entra::Entra::new(config)?),
+    })
+}
 
 /// A person as the directory knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirUser {
-    /// Stable id in the directory (registrations hang on it).
+    /// Stable id in the directory (registrations hang on it): entryUUID, objectGUID,
+    /// Entra object id.
     pub id: String,
+    /// Where the directory writes: the entry's DN for LDAP and AD, the object id for Entra.
+    pub dn: String,
     pub username: String,
     pub email: Option<String>,
     pub display_name: String,
@@ -28,11 +74,43 @@ pub enum DirError {
     /// Can't be reached, timed out, or refused our credentials: nothing was changed.
     #[error("directory unavailable: {0}")]
     Unavailable(String),
-    /// The directory refused the new password; each message is for the person.
+    /// The directory refused the new password; each reason is for the person.
     #[error("directory refused the password")]
-    Rejected(Vec<String>),
+    Rejected(Vec<PasswordReason>),
+    /// The directory won't let the service account change this person (a protected
+    /// administrator, say): self-service can't help, the helpdesk can.
+    #[error("directory denied the change: {0}")]
+    Denied(String),
+    /// The directory can't do this at all (Entra ID has no unlock).
+    #[error("not supported by this directory: {0}")]
+    Unsupported(String),
     #[error("directory error: {0}")]
     Other(String),
+}
+
+/// The directory's own password rules, shown before the person types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirRules {
+    pub min_length: u32,
+    /// Kinds of characters required out of four (upper, lower, digits, symbols).
+    pub categories: u8,
+    /// Previous passwords the directory refuses.
+    pub history: u32,
+    /// Active Directory's complexity rule also refuses the account name and any part of
+    /// the display name (three characters or more).
+    pub no_account_name: bool,
+}
+
+impl DirRules {
+    /// The strictest of both.
+    pub fn combine(self, other: DirRules) -> DirRules {
+        DirRules {
+            min_length: self.min_length.max(other.min_length),
+            categories: self.categories.max(other.categories),
+            history: self.history.max(other.history),
+            no_account_name: self.no_account_name || other.no_account_name,
+        }
+    }
 }
 
 #[async_trait]
@@ -54,4 +132,9 @@ pub trait Directory: Send + Sync {
 
     /// Whether the directory answers now.
     async fn ping(&self) -> Result<(), DirError>;
+
+    /// The directory's own password rules (read from the directory where it has them).
+    async fn rules(&self) -> Result<DirRules, DirError> {
+        Ok(DirRules::default())
+    }
 }

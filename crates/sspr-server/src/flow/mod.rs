@@ -10,13 +10,13 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use sspr_proto::{
     ChallengeView, DirectoryResult, DoneView, ErrorCode, FlowState, FlowView, Intent, MethodKind,
-    MethodView, Outcome, PasswordCheck, PasswordReason, PasswordReasonCode, StartFlowRequest,
-    VerifyRequest,
+    MethodView, Outcome, PasswordCheck, PasswordReason, StartFlowRequest, VerifyRequest,
 };
 
 use crate::audit::{self, Audit, Event};
 use crate::config::Config;
-use crate::directory::{DirError, DirUser, Directory};
+use crate::directory::set::Directories;
+use crate::directory::{DirError, DirUser};
 use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
 use crate::notify::{self, Mail, Mailer};
@@ -48,7 +48,7 @@ pub struct Caller {
 pub struct FlowService {
     pub config: Arc<Config>,
     pub store: Store,
-    pub directory: Arc<dyn Directory>,
+    pub directories: Arc<Directories>,
     pub key: Arc<ServerKey>,
     pub passwords: PasswordPolicy,
     pub mailer: Mailer,
@@ -153,7 +153,7 @@ impl FlowService {
             required: f.required as u8,
             done: done.len() as u8,
             expires_in_secs: (f.expires_at - now).max(0) as u32,
-            password_rules: self.passwords.rules(),
+            password_rules: self.passwords.rules_with(self.directories.rules()),
             unlock_allowed: intent == Intent::Unlock && self.config.policy.allow_unlock,
         }
     }
@@ -180,8 +180,8 @@ impl FlowService {
         let reference = reference_code();
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
 
-        let user = match self.directory.find(login).await {
-            Ok(user) => user,
+        let user = match self.directories.find(login).await {
+            Ok(found) => found.map(|(_, user)| user),
             Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
         };
         // Always read registrations, for an unknown login too, so both cost the same.
@@ -742,9 +742,10 @@ impl FlowService {
         }
     }
 
-    async fn current_user(&self, flow: &FlowRow) -> Result<Option<DirUser>, DirError> {
-        let found = self.directory.find(&flow.login).await?;
-        Ok(found.filter(|u| Some(&u.id) == flow.user_id.as_ref()))
+    /// The flow's person as the directories know them now, with their home directory.
+    async fn current_user(&self, flow: &FlowRow) -> Result<Option<(usize, DirUser)>, DirError> {
+        let found = self.directories.find_home(&flow.login).await?;
+        Ok(found.filter(|(_, u)| Some(&u.id) == flow.user_id.as_ref()))
     }
 
     /// Live feedback on a candidate password, once verified.
@@ -763,7 +764,11 @@ impl FlowService {
             Ok(u) => u,
             Err(e) => return Err(self.directory_down(caller, &flow.reference, e, now).await),
         };
-        let reasons = self.passwords.check(candidate, user.as_ref());
+        let reasons = self.passwords.check_with(
+            candidate,
+            user.as_ref().map(|(_, u)| u),
+            self.directories.rules(),
+        );
         Ok(PasswordCheck {
             acceptable: reasons.is_empty(),
             reasons,
@@ -784,10 +789,12 @@ impl FlowService {
             return Err(self.refuse_step(caller, &flow, "password", now).await);
         }
         let ctx = self.ctx(caller, Some(&flow));
-        let user = self.writable_user(caller, &flow, now).await?;
-        let reasons = self
-            .passwords
-            .check(new_password.expose_secret(), Some(&user));
+        let (home, user) = self.writable_user(caller, &flow, now).await?;
+        let reasons = self.passwords.check_with(
+            new_password.expose_secret(),
+            Some(&user),
+            self.directories.rules(),
+        );
         if !reasons.is_empty() {
             self.audit
                 .record(
@@ -814,31 +821,156 @@ impl FlowService {
             return Err(blocked(until - now).with_reference(&flow.reference));
         }
         self.begin_write(caller, &flow, "password", now).await?;
-        let directory = self.directory.name().to_string();
-        match self.directory.set_password(&user, new_password).await {
-            Ok(()) => {}
-            Err(e) => return Err(self.write_failed(caller, &flow, e, now).await),
+        let mac = self.key.mac_hex(
+            "flow-password",
+            &[flow.id.as_bytes(), new_password.expose_secret().as_bytes()],
+        );
+        // After a partial writeback, the directories that hold this very password already
+        // are skipped; a different password is written everywhere again.
+        let mut written: Vec<String> = Vec::new();
+        for (directory, stored) in self.store.written_directories(&flow.id).await? {
+            if crate::secret::constant_time_eq(stored.as_bytes(), mac.as_bytes()) {
+                written.push(directory);
+            }
         }
-        self.finish(caller, &flow, &user, Outcome::PasswordReset, now)
-            .await?;
+        let accounts = self.directories.accounts(home, &user).await;
+        let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
+        for account in accounts {
+            let outcome = match account.user {
+                Ok(None) => continue,
+                _ if written.contains(&account.directory) => Ok(false),
+                Err(e) => Err(e),
+                Ok(Some(u)) => match self.directories.get(account.index) {
+                    Some(dir) => dir.set_password(&u, new_password).await.map(|()| true),
+                    None => continue,
+                },
+            };
+            if let Ok(true) = outcome {
+                self.store
+                    .record_written(&flow.id, &account.directory, &mac, now)
+                    .await?;
+            }
+            results.push((account.directory, outcome));
+        }
+        self.conclude(caller, &flow, &user, Outcome::PasswordReset, results, now)
+            .await
+    }
+
+    /// Turns per-directory outcomes into the answer: done when every directory holding
+    /// the person took the change; a partial result names which did; when none did, the
+    /// first directory's refusal is the answer (nothing was changed).
+    async fn conclude(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        user: &DirUser,
+        outcome: Outcome,
+        results: Vec<(String, Result<bool, DirError>)>,
+        now: i64,
+    ) -> ApiResult<DoneView> {
+        let ctx = self.ctx(caller, Some(flow));
+        let any_ok = results.iter().any(|(_, r)| r.is_ok());
+        let all_ok = results.iter().all(|(_, r)| r.is_ok());
+        let done_message = |changed: bool| match (outcome, changed) {
+            (Outcome::PasswordReset, _) => "The new password is set.".to_string(),
+            (Outcome::Unlocked, true) => "The account is unlocked.".to_string(),
+            (Outcome::Unlocked, false) => {
+                "The account was not locked; nothing needed changing.".to_string()
+            }
+        };
+        if all_ok {
+            self.store.forget_written(&flow.id).await?;
+            self.finish(caller, flow, user, outcome, now).await?;
+            let mut directories = Vec::new();
+            for (directory, r) in results {
+                let changed = r.unwrap_or(false);
+                let event = match outcome {
+                    Outcome::PasswordReset => Event::PasswordReset {
+                        directory: directory.clone(),
+                    },
+                    Outcome::Unlocked => Event::Unlocked {
+                        directory: directory.clone(),
+                    },
+                };
+                self.audit.record(&ctx, event, now).await;
+                directories.push(DirectoryResult {
+                    directory,
+                    ok: true,
+                    message: done_message(changed || outcome == Outcome::PasswordReset),
+                });
+            }
+            return Ok(DoneView {
+                outcome,
+                reference: flow.reference.clone(),
+                directories,
+            });
+        }
+        // Back to verified: the person may try again.
+        if let Err(err) = self
+            .store
+            .update_flow_state(&flow.id, WRITING, VERIFIED, &flow.done, None)
+            .await
+        {
+            tracing::error!(error = %err, "restoring the flow after a failed writeback");
+        }
+        if !any_ok {
+            let first = results
+                .into_iter()
+                .find_map(|(directory, r)| r.err().map(|e| (directory, e)));
+            let (directory, e) = match first {
+                Some(f) => f,
+                None => (
+                    self.directories.names(),
+                    DirError::Other("no directory holds the person".into()),
+                ),
+            };
+            return Err(self.write_failed(caller, flow, &directory, e, now).await);
+        }
+        let mut directories = Vec::new();
+        let mut written_to = Vec::new();
+        let mut failed = Vec::new();
+        for (directory, r) in results {
+            let (ok, message) = match r {
+                Ok(changed) => {
+                    written_to.push(directory.clone());
+                    (
+                        true,
+                        done_message(changed || outcome == Outcome::PasswordReset),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(directory = %directory, error = %e, "writeback failed");
+                    failed.push(directory.clone());
+                    (false, failure_message(&e, outcome))
+                }
+            };
+            directories.push(DirectoryResult {
+                directory,
+                ok,
+                message,
+            });
+        }
         self.audit
             .record(
                 &ctx,
-                Event::PasswordReset {
-                    directory: directory.clone(),
+                Event::PartiallyWritten {
+                    intent: outcome_str(outcome),
+                    written: written_to,
+                    failed,
                 },
                 now,
             )
             .await;
-        Ok(DoneView {
-            outcome: Outcome::PasswordReset,
-            reference: flow.reference.clone(),
-            directories: vec![DirectoryResult {
-                directory,
-                ok: true,
-                message: "The new password is set.".into(),
-            }],
-        })
+        let mut error = ApiError::new(
+            ErrorCode::PartiallyWritten,
+            match outcome {
+                Outcome::PasswordReset => "Your new password is set in some places but not all. Try again with the same password to finish, or contact the helpdesk.",
+                Outcome::Unlocked => "Your account is unlocked in some places but not all. Try again, or contact the helpdesk.",
+            },
+        )
+        .with_reference(&flow.reference);
+        error.0.directories = directories;
+        Err(error)
     }
 
     /// Unlocks the account without changing the password.
@@ -864,41 +996,38 @@ impl FlowService {
             )
             .with_reference(&flow.reference));
         }
-        let user = self.writable_user(caller, &flow, now).await?;
+        let (home, user) = self.writable_user(caller, &flow, now).await?;
         self.begin_write(caller, &flow, "unlock", now).await?;
-        let directory = self.directory.name().to_string();
-        if let Err(e) = self.directory.unlock(&user).await {
-            return Err(self.write_failed(caller, &flow, e, now).await);
+        let accounts = self.directories.accounts(home, &user).await;
+        let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
+        for account in accounts {
+            let outcome = match account.user {
+                Ok(None) => continue,
+                Err(e) => Err(e),
+                Ok(Some(u)) => match self.directories.get(account.index) {
+                    Some(dir) => match dir.unlock(&u).await {
+                        Ok(()) => Ok(u.locked),
+                        // Nothing to unlock there (Entra ID), but another directory had.
+                        Err(DirError::Unsupported(_)) if self.directories.len() > 1 => Ok(false),
+                        Err(e) => Err(e),
+                    },
+                    None => continue,
+                },
+            };
+            results.push((account.directory, outcome));
         }
-        self.finish(caller, &flow, &user, Outcome::Unlocked, now)
-            .await?;
-        self.audit
-            .record(
-                &self.ctx(caller, Some(&flow)),
-                Event::Unlocked {
-                    directory: directory.clone(),
-                },
-                now,
-            )
-            .await;
-        Ok(DoneView {
-            outcome: Outcome::Unlocked,
-            reference: flow.reference.clone(),
-            directories: vec![DirectoryResult {
-                directory,
-                ok: true,
-                message: if user.locked {
-                    "The account is unlocked.".into()
-                } else {
-                    "The account was not locked; nothing needed changing.".into()
-                },
-            }],
-        })
+        self.conclude(caller, &flow, &user, Outcome::Unlocked, results, now)
+            .await
     }
 
-    async fn writable_user(&self, caller: &Caller, flow: &FlowRow, now: i64) -> ApiResult<DirUser> {
+    async fn writable_user(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        now: i64,
+    ) -> ApiResult<(usize, DirUser)> {
         match self.current_user(flow).await {
-            Ok(Some(u)) if !u.disabled => Ok(u),
+            Ok(Some((home, u))) if !u.disabled => Ok((home, u)),
             Ok(_) => Err(ApiError::new(
                 ErrorCode::NotAllowed,
                 "This account can't be changed by self-service now. Please contact the helpdesk.",
@@ -926,55 +1055,45 @@ impl FlowService {
         }
     }
 
+    /// Nothing was written: says why, for the person and the audit. The flow is back to
+    /// verified already, so the person may try again (another password, or later).
     async fn write_failed(
         &self,
         caller: &Caller,
         flow: &FlowRow,
+        directory: &str,
         e: DirError,
         now: i64,
     ) -> ApiError {
-        // Back to verified: the person may try again (another password, or later).
-        if let Err(err) = self
-            .store
-            .update_flow_state(&flow.id, WRITING, VERIFIED, &flow.done, None)
-            .await
-        {
-            tracing::error!(error = %err, "restoring the flow after a failed writeback");
-        }
-        let directory = self.directory.name().to_string();
         let ctx = self.ctx(caller, Some(flow));
+        let directory = directory.to_string();
+        let reason = match &e {
+            DirError::Rejected(_) => "rejected by the directory".to_string(),
+            DirError::Denied(why) => format!("denied: {why}"),
+            DirError::Unsupported(why) => format!("not supported: {why}"),
+            DirError::Unavailable(why) | DirError::Other(why) => why.clone(),
+        };
+        tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
+        self.audit
+            .record(&ctx, Event::WritebackFailed { directory, reason }, now)
+            .await;
         match e {
-            DirError::Rejected(messages) => {
-                self.audit
-                    .record(
-                        &ctx,
-                        Event::WritebackFailed {
-                            directory,
-                            reason: "rejected by the directory".into(),
-                        },
-                        now,
-                    )
-                    .await;
-                let reasons = messages
-                    .into_iter()
-                    .map(|message| PasswordReason {
-                        code: PasswordReasonCode::Directory,
-                        message,
-                    })
-                    .collect();
+            DirError::Rejected(reasons) => {
                 password_rejected(reasons).with_reference(&flow.reference)
             }
-            DirError::Unavailable(reason) | DirError::Other(reason) => {
-                tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
-                self.audit
-                    .record(&ctx, Event::WritebackFailed { directory, reason }, now)
-                    .await;
-                ApiError::new(
-                    ErrorCode::DirectoryUnavailable,
-                    "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
-                )
-                .with_reference(&flow.reference)
+            DirError::Denied(_) => ApiError::new(
+                ErrorCode::NotAllowed,
+                "This account can't be changed by self-service. Please contact the helpdesk.",
+            )
+            .with_reference(&flow.reference),
+            DirError::Unsupported(why) => {
+                ApiError::new(ErrorCode::NotAllowed, why).with_reference(&flow.reference)
             }
+            DirError::Unavailable(_) | DirError::Other(_) => ApiError::new(
+                ErrorCode::DirectoryUnavailable,
+                "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
+            )
+            .with_reference(&flow.reference),
         }
     }
 
@@ -985,7 +1104,7 @@ impl FlowService {
         e: DirError,
         now: i64,
     ) -> ApiError {
-        let directory = self.directory.name().to_string();
+        let directory = self.directories.names();
         tracing::warn!(directory = %directory, error = %e, "directory unavailable");
         let mut ctx = self.ctx(caller, None);
         ctx.reference = Some(reference.to_string());
@@ -1076,7 +1195,7 @@ impl FlowService {
         {
             let mut admins: Vec<String> = Vec::new();
             for group in &policy.admin_groups {
-                match self.directory.members(group).await {
+                match self.directories.members(group).await {
                     Ok(members) => admins.extend(members.into_iter().filter_map(|m| m.email)),
                     Err(e) => tracing::warn!(error = %e, "listing administrators failed"),
                 }
@@ -1148,6 +1267,34 @@ fn blocked(retry_after: i64) -> ApiError {
         format!("Too many attempts. Self-service is blocked for now; try again {when}, or contact the helpdesk."),
     )
     .with_retry_after(retry_after)
+}
+
+/// For the person, per directory, after a partial writeback.
+fn failure_message(e: &DirError, outcome: Outcome) -> String {
+    let what = match outcome {
+        Outcome::PasswordReset => "The new password is not set here",
+        Outcome::Unlocked => "Not unlocked here",
+    };
+    match e {
+        DirError::Rejected(reasons) => {
+            let why: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
+            format!("{what}: {}", why.join(" "))
+        }
+        DirError::Denied(_) => {
+            format!("{what}: self-service may not change this account; the helpdesk can.")
+        }
+        DirError::Unsupported(why) => format!("{what}: {why}"),
+        DirError::Unavailable(_) | DirError::Other(_) => {
+            format!("{what}: we couldn't reach it. Try again.")
+        }
+    }
+}
+
+fn outcome_str(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::PasswordReset => "reset",
+        Outcome::Unlocked => "unlock",
+    }
 }
 
 fn password_rejected(reasons: Vec<PasswordReason>) -> ApiError {

@@ -256,6 +256,7 @@ pub async fn healthz() -> axum::Json<Health> {
         ok: true,
         store: true,
         directory: true,
+        unavailable: Vec::new(),
     })
 }
 
@@ -264,7 +265,11 @@ pub async fn healthz() -> axum::Json<Health> {
         (status = 503, description = "Store or directory unreachable", body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
     let store = state.flows.store.ping().await;
-    let directory = state.flows.directory.ping().await.is_ok();
+    let down = state.flows.directories.ping().await;
+    for (name, e) in &down {
+        tracing::warn!(directory = %name, error = %e, "readiness: directory unavailable");
+    }
+    let directory = down.is_empty();
     let ok = store && directory;
     let status = if ok {
         StatusCode::OK
@@ -277,6 +282,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<He
             ok,
             store,
             directory,
+            unavailable: down.into_iter().map(|(name, _)| name).collect(),
         }),
     )
 }

@@ -65,6 +65,7 @@ mod tests {
     fn user(groups: &[&str]) -> DirUser {
         DirUser {
             id: "u1".into(),
+            dn: "u1".into(),
             username: "ada".into(),
             email: None,
             display_name: "Ada Lovelace".into(),

@@ -7,7 +7,7 @@ use sspr_proto::{PasswordReason, PasswordReasonCode, PasswordRules};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::PasswordConfig;
-use crate::directory::DirUser;
+use crate::directory::{DirRules, DirUser};
 
 const SHIPPED: &str = include_str!("banned.txt");
 
@@ -55,6 +55,8 @@ impl PasswordPolicy {
             max_length: self.max_length,
             no_names: true,
             banned_list: true,
+            categories: 0,
+            history: 0,
         }
     }
 
@@ -106,6 +108,63 @@ impl PasswordPolicy {
         reasons
     }
 
+    /// The rules as shown before typing: ours combined with the directories'.
+    pub fn rules_with(&self, dir: DirRules) -> PasswordRules {
+        PasswordRules {
+            min_length: self.min_length.max(dir.min_length),
+            categories: dir.categories,
+            history: dir.history,
+            ..self.rules()
+        }
+    }
+
+    /// Every reason, ours and the directories' known rules (history can only be checked by
+    /// the directory itself, when it writes).
+    pub fn check_with(
+        &self,
+        candidate: &str,
+        user: Option<&DirUser>,
+        dir: DirRules,
+    ) -> Vec<PasswordReason> {
+        let mut reasons = self.check(candidate, user);
+        if reasons
+            .iter()
+            .any(|r| r.code == PasswordReasonCode::TooLong)
+        {
+            return reasons;
+        }
+        let normalized: String = candidate.nfkc().collect();
+        let has = |reasons: &[PasswordReason], code| reasons.iter().any(|r| r.code == code);
+        if dir.min_length > self.min_length && (normalized.chars().count() as u32) < dir.min_length
+        {
+            reasons.retain(|r| r.code != PasswordReasonCode::TooShort);
+            reasons.push(PasswordReason {
+                code: PasswordReasonCode::TooShort,
+                message: format!("Use at least {} characters.", dir.min_length),
+            });
+        }
+        if dir.categories > 0 && categories(&normalized) < dir.categories {
+            reasons.push(PasswordReason {
+                code: PasswordReasonCode::NeedsVariety,
+                message: format!(
+                    "Mix at least {} of: upper-case letters, lower-case letters, digits, symbols.",
+                    dir.categories
+                ),
+            });
+        }
+        if dir.no_account_name && !has(&reasons, PasswordReasonCode::ContainsName) {
+            if let Some(user) = user {
+                if contains_account_name(&normalized, user) {
+                    reasons.push(PasswordReason {
+                        code: PasswordReasonCode::ContainsName,
+                        message: "Don't use your name, username or email address.".into(),
+                    });
+                }
+            }
+        }
+        reasons
+    }
+
     fn too_long(&self) -> PasswordReason {
         PasswordReason {
             code: PasswordReasonCode::TooLong,
@@ -124,6 +183,33 @@ impl PasswordPolicy {
         }
         found && rest.chars().count() < MIN_LETTERS_BEYOND_BANNED
     }
+}
+
+/// Kinds of characters used, out of upper case, lower case, digits and anything else.
+fn categories(s: &str) -> u8 {
+    let kinds = [
+        s.chars().any(char::is_uppercase),
+        s.chars().any(char::is_lowercase),
+        s.chars().any(|c| c.is_ascii_digit()),
+        s.chars()
+            .any(|c| !c.is_uppercase() && !c.is_lowercase() && !c.is_ascii_digit()),
+    ];
+    kinds.iter().filter(|k| **k).count() as u8
+}
+
+/// Active Directory's complexity rule: the account name (three characters or more), or
+/// any part of the display name of three characters or more, anywhere, in any case.
+fn contains_account_name(candidate: &str, user: &DirUser) -> bool {
+    let lower = candidate.to_lowercase();
+    let account = user.username.to_lowercase();
+    if account.chars().count() >= 3 && lower.contains(&account) {
+        return true;
+    }
+    user.display_name
+        .split([',', '.', '-', '_', '#', ' ', '\t'])
+        .map(str::to_lowercase)
+        .filter(|t| t.chars().count() >= 3)
+        .any(|t| lower.contains(&t))
 }
 
 /// Lower case, common substitutions undone, letters only: "P@ssw0rd!2024" → "password".
@@ -189,6 +275,7 @@ mod tests {
     fn ada() -> DirUser {
         DirUser {
             id: "1".into(),
+            dn: "1".into(),
             username: "alovelace".into(),
             email: Some("ada.lovelace@example.org".into()),
             display_name: "Ada Lovelace".into(),

@@ -6,6 +6,7 @@ mod flows;
 mod kiosks;
 mod registrations;
 mod throttle;
+mod writes;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use flows::{ChallengeRow, FlowMethod, FlowRow};

@@ -1,0 +1,300 @@
+//! What OpenLDAP and Active Directory share: TLS rules, a small pool of bound service
+//! connections, timeouts, and turning ldap3's errors into `DirError`s.
+//!
+//! Each pooled connection is an ldap3 handle that multiplexes operations, so a few bound
+//! connections serve many requests at once; a broken one is dropped and made again on
+//! next use. Every operation has a timeout.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchEntry};
+use tokio::sync::Mutex;
+
+use super::DirError;
+use crate::config::{DirectoryConfig, SecretValue};
+
+/// LDAP result codes we act on.
+pub const RC_CONSTRAINT_VIOLATION: u32 = 19;
+pub const RC_INVALID_CREDENTIALS: u32 = 49;
+pub const RC_INSUFFICIENT_ACCESS: u32 = 50;
+pub const RC_UNWILLING: u32 = 53;
+pub const RC_NO_SUCH_OBJECT: u32 = 32;
+
+pub struct Pool {
+    directory: String,
+    url: String,
+    settings: LdapConnSettings,
+    bind_dn: String,
+    bind_password: SecretValue,
+    pub timeout: Duration,
+    slots: Vec<Mutex<Option<Ldap>>>,
+    next: AtomicUsize,
+}
+
+/// A search result: text attributes by lower-case name, binary ones likewise.
+pub struct Entry {
+    pub dn: String,
+    pub attrs: HashMap<String, Vec<String>>,
+    pub bin: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl Entry {
+    fn from(e: SearchEntry) -> Entry {
+        Entry {
+            dn: e.dn,
+            attrs: e
+                .attrs
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+            bin: e
+                .bin_attrs
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+        }
+    }
+
+    pub fn first(&self, attr: &str) -> Option<&str> {
+        self.attrs
+            .get(&attr.to_ascii_lowercase())
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+
+    pub fn all(&self, attr: &str) -> &[String] {
+        self.attrs
+            .get(&attr.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    pub fn int(&self, attr: &str) -> Option<i64> {
+        self.first(attr).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn binary(&self, attr: &str) -> Option<&[u8]> {
+        self.bin
+            .get(&attr.to_ascii_lowercase())
+            .and_then(|v| v.first())
+            .map(Vec::as_slice)
+    }
+}
+
+impl Pool {
+    pub fn new(config: &DirectoryConfig) -> anyhow::Result<Pool> {
+        let name = &config.name;
+        let url = config
+            .url
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("directory {name:?}: url is required"))?;
+        let plain = url.starts_with("ldap://") && !config.starttls;
+        if plain {
+            let loopback = host_of(&url)
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
+            anyhow::ensure!(
+                config.allow_plain_loopback && loopback,
+                "directory {name:?}: plain LDAP sends passwords in the clear; use ldaps:// or \
+                 starttls = true (plain LDAP is allowed only to a loopback address with \
+                 allow_plain_loopback = true)"
+            );
+        }
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(timeout)
+            .set_starttls(config.starttls && url.starts_with("ldap://"));
+        if let Some(ca) = &config.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| {
+                anyhow::anyhow!("directory {name:?}: ca_file {}: {e}", ca.display())
+            })?;
+            let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                anyhow::anyhow!("directory {name:?}: ca_file {}: {e}", ca.display())
+            })?;
+            let connector = native_tls::TlsConnector::builder()
+                .add_root_certificate(cert)
+                .build()
+                .map_err(|e| anyhow::anyhow!("directory {name:?}: TLS set-up: {e}"))?;
+            settings = settings.set_connector(connector);
+        }
+        let bind_password = config.bind_password()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "directory {name:?}: the service account's password is missing (set \
+                 SSPR_DIRECTORY__BIND_PASSWORD or bind_password_file)"
+            )
+        })?;
+        Ok(Pool {
+            directory: name.clone(),
+            url,
+            settings,
+            bind_dn: config.bind_dn.clone().unwrap_or_default(),
+            bind_password,
+            timeout,
+            slots: (0..config.pool_size).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// A bound connection from the pool, made (and bound) if needed.
+    pub async fn get(&self) -> Result<(usize, Ldap), DirError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        let Some(slot) = self.slots.get(i) else {
+            return Err(DirError::Other("empty connection pool".into()));
+        };
+        let mut slot = slot.lock().await;
+        if let Some(ldap) = slot.as_mut() {
+            if !ldap.is_closed() {
+                return Ok((i, ldap.clone()));
+            }
+        }
+        let ldap = self.connect().await?;
+        *slot = Some(ldap.clone());
+        Ok((i, ldap))
+    }
+
+    /// Drops a connection that failed, so the next use makes a fresh one.
+    pub async fn discard(&self, i: usize) {
+        if let Some(slot) = self.slots.get(i) {
+            if let Some(mut ldap) = slot.lock().await.take() {
+                let _ = ldap.unbind().await;
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<Ldap, DirError> {
+        let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)
+            .await
+            .map_err(|e| self.unreachable("connecting", e))?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(self.timeout);
+        let result = ldap
+            .simple_bind(&self.bind_dn, &self.bind_password.0)
+            .await
+            .map_err(|e| self.unreachable("binding as the service account", e))?;
+        if result.rc != 0 {
+            let why = if result.rc == RC_INVALID_CREDENTIALS {
+                "the service account's password was refused".to_string()
+            } else {
+                format!("binding as the service account: {}", describe(&result))
+            };
+            return Err(DirError::Unavailable(why));
+        }
+        Ok(ldap)
+    }
+
+    pub fn unreachable(&self, doing: &str, e: LdapError) -> DirError {
+        DirError::Unavailable(format!("{}: {doing}: {e}", self.directory))
+    }
+
+    /// Runs a search, retrying once on a fresh connection if the pooled one had died.
+    pub async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[&str],
+    ) -> Result<Vec<Entry>, DirError> {
+        let mut last = None;
+        for _ in 0..2 {
+            let (i, mut ldap) = self.get().await?;
+            ldap.with_timeout(self.timeout);
+            match ldap.search(base, scope, filter, attrs.to_vec()).await {
+                Ok(result) => {
+                    let (entries, res) = (result.0, result.1);
+                    if res.rc == RC_NO_SUCH_OBJECT {
+                        return Ok(Vec::new());
+                    }
+                    if res.rc != 0 {
+                        return Err(DirError::Other(format!("search: {}", describe(&res))));
+                    }
+                    return Ok(entries
+                        .into_iter()
+                        .map(|e| Entry::from(SearchEntry::construct(e)))
+                        .collect());
+                }
+                Err(e) => {
+                    self.discard(i).await;
+                    last = Some(e);
+                }
+            }
+        }
+        Err(match last {
+            Some(e) => self.unreachable("searching", e),
+            None => DirError::Unavailable("searching failed".into()),
+        })
+    }
+
+    /// A connection for one write: not retried, because a write whose answer was lost may
+    /// have happened.
+    pub async fn writer(&self) -> Result<(usize, Ldap), DirError> {
+        let (i, mut ldap) = self.get().await?;
+        ldap.with_timeout(self.timeout);
+        Ok((i, ldap))
+    }
+}
+
+/// The host part of an LDAP URL.
+fn host_of(url: &str) -> &str {
+    let rest = url.split("://").nth(1).unwrap_or_default();
+    let authority = rest.split('/').next().unwrap_or_default();
+    if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
+    }
+}
+
+/// "rc 19 (constraint violation): text" without bound values.
+pub fn describe(r: &LdapResult) -> String {
+    let text = r.text.trim();
+    if text.is_empty() {
+        format!("result {}", r.rc)
+    } else {
+        format!("result {}: {text}", r.rc)
+    }
+}
+
+/// An LDAP filter value, escaped.
+pub fn escape(value: &str) -> String {
+    ldap3::ldap_escape(value).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_found_in_urls() {
+        assert_eq!(host_of("ldaps://127.0.0.2:636"), "127.0.0.2");
+        assert_eq!(host_of("ldap://dc1.example.org"), "dc1.example.org");
+        assert_eq!(host_of("ldap://[::1]:389/"), "::1");
+    }
+
+    #[test]
+    fn plain_ldap_is_refused_unless_loopback_and_allowed() {
+        let mut c = DirectoryConfig {
+            kind: crate::config::DirectoryKind::Ldap,
+            url: Some("ldap://10.0.0.5:389".into()),
+            bind_dn: Some("cn=sspr".into()),
+            bind_password: Some(SecretValue("x".into())),
+            base_dn: Some("dc=example".into()),
+            ..DirectoryConfig::default()
+        };
+        assert!(Pool::new(&c).is_err());
+        c.allow_plain_loopback = true;
+        assert!(Pool::new(&c).is_err(), "not loopback");
+        c.url = Some("ldap://127.0.0.1:389".into());
+        assert!(Pool::new(&c).is_ok());
+        c.allow_plain_loopback = false;
+        assert!(Pool::new(&c).is_err());
+        c.starttls = true;
+        assert!(Pool::new(&c).is_ok(), "StartTLS is fine");
+    }
+}

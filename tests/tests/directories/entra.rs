@@ -1,0 +1,156 @@
+//! Microsoft Entra ID through Microsoft Graph, against a local replay of Graph's documented
+//! requests and answers (no live tenant is reachable here).
+
+use sspr_tests::graph::{GraphReplay, GraphUser, CLIENT_ID, CLIENT_SECRET, TENANT};
+use sspr_tests::sspr_proto::{ErrorCode, Intent, Outcome, PasswordReasonCode};
+
+use super::*;
+
+const NEW_PASSWORD: &str = "Cobalt harbour sunrise 58";
+
+pub fn config(graph: &GraphReplay, section: &str, name: &str, secret: &str) -> String {
+    format!(
+        r#"
+[{section}]
+kind = "entra"
+name = "{name}"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = "{secret}"
+authority_url = "{url}"
+graph_url = "{url}"
+timeout_secs = 3
+"#,
+        url = graph.url(),
+    )
+}
+
+pub fn cloud_user(login: &str, groups: &[&str]) -> GraphUser {
+    GraphUser {
+        id: format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            rand::random::<u32>(),
+            rand::random::<u32>()
+        ),
+        upn: format!("{login}@example.onmicrosoft.com"),
+        mail: Some(format!("{login}@example.org")),
+        given_name: "Cloud".into(),
+        surname: "Person".into(),
+        enabled: true,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        protected: false,
+    }
+}
+
+// Several threads: the Graph replay answers while the test waits on admin commands.
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_through_graph_and_its_refusals() {
+    let mut admin = cloud_user("cadmin", &["Global Administrators"]);
+    admin.protected = true;
+    let person = cloud_user("cperson", &["Staff"]);
+    let graph = GraphReplay::start(vec![person.clone(), admin.clone()])
+        .await
+        .expect("graph replay");
+    let server = server_with(&format!(
+        "{}\n[policy]\nadmin_groups = [\"Global Administrators\"]\nmethods_required = 1\n",
+        config(&graph, "directory", "Entra ID", CLIENT_SECRET)
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    let flow = verified_flow(&server, &kiosk, &person.upn, Intent::Reset).await;
+    assert_eq!(
+        flow.password_rules.categories, 3,
+        "Entra ID's rule, shown first"
+    );
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert!(all_ok(&done));
+    assert_eq!(graph.password_of(&person.id).as_deref(), Some(NEW_PASSWORD));
+    assert!(graph
+        .requests()
+        .iter()
+        .any(|r| r == &format!("PATCH /v1.0/users/{}", person.id)));
+
+    // Too plain for Entra ID: refused live, before any call to Graph.
+    let flow = verified_flow(&server, &kiosk, &person.upn, Intent::Reset).await;
+    let check = kiosk
+        .password_check(&flow.flow_id, "cobalt harbour sunrise")
+        .await
+        .expect("check");
+    assert!(check
+        .reasons
+        .iter()
+        .any(|r| r.code == PasswordReasonCode::NeedsVariety));
+
+    // Unlock: Entra ID has none; the person is told what to do instead.
+    let flow2 = verified_flow(&server, &kiosk, &person.upn, Intent::Unlock).await;
+    let e = error_of(kiosk.unlock(&flow2.flow_id).await);
+    assert_eq!(e.code, ErrorCode::NotAllowed);
+    assert!(e.message.contains("reset your password"), "{e:?}");
+
+    // A privileged administrator: Graph says 403, self-service can't, the helpdesk can.
+    server
+        .register(&format!(
+            "[[person]]\nlogin = \"{}\"\ntotp = \"{}\"\n",
+            admin.upn,
+            sspr_tests::ADA_TOTP
+        ))
+        .expect("register totp");
+    let aflow = verified_flow(&server, &kiosk, &admin.upn, Intent::Reset).await;
+    assert_eq!(aflow.required, 2, "administrators need two methods");
+    let ch = kiosk
+        .challenge(
+            &aflow.flow_id,
+            &aflow
+                .methods
+                .iter()
+                .find(|m| m.kind == sspr_tests::sspr_proto::MethodKind::Totp)
+                .expect("totp")
+                .id,
+        )
+        .await
+        .expect("challenge");
+    let aflow = kiosk
+        .verify(
+            &aflow.flow_id,
+            &ch.challenge_id,
+            &sspr_tests::totp_now(sspr_tests::ADA_TOTP),
+        )
+        .await
+        .expect("totp");
+    let e = error_of(kiosk.set_password(&aflow.flow_id, NEW_PASSWORD).await);
+    assert_eq!(e.code, ErrorCode::NotAllowed, "{e:?}");
+    assert!(e.message.contains("helpdesk"));
+    assert_eq!(graph.password_of(&admin.id), None);
+
+    // Graph down: nothing changed, said plainly, and /readyz knows.
+    graph.set_down(true);
+    let e = error_of(kiosk.set_password(&flow.flow_id, NEW_PASSWORD).await);
+    assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["unavailable"][0], "Entra ID");
+}
+
+// Several threads: the Graph replay answers while the test waits on admin commands.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_client_secret_is_a_directory_outage_not_a_crash() {
+    let person = cloud_user("csecret", &[]);
+    let graph = GraphReplay::start(vec![person.clone()])
+        .await
+        .expect("graph replay");
+    let server = server_with(&config(&graph, "directory", "Entra ID", "wrong-secret")).await;
+    let (status, _) = readyz(&server).await;
+    assert_eq!(status, 503);
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let e = error_of(kiosk.start_flow(&start(&person.upn, Intent::Reset)).await);
+    assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+    assert!(
+        !server.log().contains("wrong-secret"),
+        "the secret never reaches the log"
+    );
+}

@@ -1,0 +1,266 @@
+//! OpenLDAP with ppolicy: Password Modify as a `write` service account over StartTLS.
+
+use sspr_tests::dirs::{NewUser, Slapd};
+use sspr_tests::sspr_proto::{ErrorCode, FlowState, Intent, Outcome, PasswordReasonCode};
+
+use super::*;
+
+const NEW_PASSWORD: &str = "lantern orchard velvet 42";
+
+pub fn config(slapd: &Slapd, extra: &str) -> String {
+    format!(
+        r#"
+[directory]
+kind = "ldap"
+name = "OpenLDAP"
+url = "{url}"
+starttls = true
+ca_file = "{ca}"
+bind_dn = "{bind_dn}"
+bind_password = "{bind_pw}"
+base_dn = "{base}"
+policy_dn = "{policy}"
+timeout_secs = 3
+{extra}
+"#,
+        url = slapd.ldap_url,
+        ca = slapd.ca_file.display(),
+        bind_dn = slapd.service_dn,
+        bind_pw = slapd.service_password,
+        base = slapd.base_dn,
+        policy = slapd.policy_dn,
+    )
+}
+
+fn person(slapd: &Slapd, login: &str) -> String {
+    slapd
+        .add_user(&NewUser {
+            login,
+            given_name: "Lin",
+            surname: "Dap",
+            email: Some(&format!("{login}@example.org")),
+            password: "first Passw0rd here",
+        })
+        .expect("add user")
+}
+
+#[tokio::test]
+async fn reset_lands_in_slapd_and_the_new_password_binds() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("lreset");
+    let dn = person(slapd, &login);
+    let server = server_with(&config(slapd, "")).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    // The rules pre-check shows the policy entry's history before anyone types.
+    let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+    assert_eq!(flow.state, FlowState::Verified);
+    assert_eq!(
+        flow.password_rules.history,
+        sspr_tests::dirs::SLAPD_IN_HISTORY
+    );
+    assert_eq!(
+        flow.password_rules.min_length,
+        15.max(sspr_tests::dirs::SLAPD_MIN_LENGTH)
+    );
+
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert!(all_ok(&done), "{done:?}");
+    assert_eq!(done.directories[0].directory, "OpenLDAP");
+    assert!(slapd.bind_ok(&dn, NEW_PASSWORD), "new password binds");
+    assert!(
+        !slapd.bind_ok(&dn, "first Passw0rd here"),
+        "old one doesn't"
+    );
+    assert_eq!(events(&server, "password_reset").len(), 1);
+}
+
+#[tokio::test]
+async fn a_password_in_history_is_refused_with_its_reason() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("lhist");
+    let dn = person(slapd, &login);
+    let server = server_with(&config(slapd, "")).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+    kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("first reset");
+
+    // Again, the same password: ppolicy refuses it (history), and the person is told so.
+    let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+    let refused = error_of(kiosk.set_password(&flow.flow_id, NEW_PASSWORD).await);
+    assert_eq!(refused.code, ErrorCode::PasswordRejected);
+    assert!(
+        refused
+            .reasons
+            .iter()
+            .any(|r| r.code == PasswordReasonCode::UsedBefore),
+        "{refused:?}"
+    );
+    // Nothing changed, and the flow is still open for another password.
+    assert!(slapd.bind_ok(&dn, NEW_PASSWORD));
+    let done = kiosk
+        .set_password(&flow.flow_id, "another lantern orchard 43")
+        .await
+        .expect("second password");
+    assert!(all_ok(&done));
+    assert!(slapd.bind_ok(&dn, "another lantern orchard 43"));
+}
+
+#[tokio::test]
+async fn unlock_after_a_real_lockout_keeps_the_password() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("llock");
+    let dn = person(slapd, &login);
+    slapd.lock_out(&dn).expect("lock out");
+    assert!(slapd.is_locked(&dn).expect("read lock"));
+    assert!(!slapd.bind_ok(&dn, "first Passw0rd here"), "locked");
+
+    let server = server_with(&config(slapd, "")).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = verified_flow(&server, &kiosk, &login, Intent::Unlock).await;
+    assert!(flow.unlock_allowed);
+    let done = kiosk.unlock(&flow.flow_id).await.expect("unlock");
+    assert_eq!(done.outcome, Outcome::Unlocked);
+    assert_eq!(done.directories[0].message, "The account is unlocked.");
+    assert!(!slapd.is_locked(&dn).expect("read lock"));
+    assert!(
+        slapd.bind_ok(&dn, "first Passw0rd here"),
+        "old password works again"
+    );
+}
+
+#[tokio::test]
+async fn disabled_accounts_get_the_decoy_shape() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("ldis");
+    let dn = person(slapd, &login);
+    let server = server_with(&config(slapd, "")).await;
+    server
+        .register(&format!(
+            "[[person]]\nlogin = \"{login}\"\nemail = \"{login}@home.example.net\"\n"
+        ))
+        .expect("register");
+    slapd.disable(&dn).expect("disable");
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    let disabled = kiosk
+        .start_flow(&start(&login, Intent::Reset))
+        .await
+        .expect("flow");
+    let unknown = kiosk
+        .start_flow(&start("nobody-here-at-all", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(disabled.methods.len(), unknown.methods.len());
+    assert_eq!(disabled.required, unknown.required);
+    assert_eq!(disabled.state, unknown.state);
+    let started = events(&server, "flow_started");
+    assert!(
+        started.iter().any(|e| e["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("disabled")),
+        "{started:?}"
+    );
+}
+
+#[tokio::test]
+async fn nested_admin_group_members_need_two_methods() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("ladm");
+    let dn = person(slapd, &login);
+    let inner = unique("Tier0-");
+    let outer = unique("Server Admins ");
+    let inner_dn = slapd.add_group(&inner, &[&dn]).expect("inner group");
+    slapd.add_group(&outer, &[&inner_dn]).expect("outer group");
+    let server = server_with(&format!(
+        "{}\n[policy]\nadmin_groups = [\"{outer}\"]\nmethods = [\"email\", \"totp\"]\n",
+        config(slapd, "")
+    ))
+    .await;
+    server
+        .register(&format!(
+            "[[person]]\nlogin = \"{login}\"\nemail = \"{login}@home.example.net\"\ntotp = \"{}\"\n",
+            sspr_tests::ADA_TOTP
+        ))
+        .expect("register");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start(&login, Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(flow.required, 2, "an administrator through a nested group");
+}
+
+#[tokio::test]
+async fn a_directory_that_dies_mid_session_changes_nothing_and_says_so() {
+    let slapd = Slapd::start().expect("private slapd");
+    let login = unique("lkill");
+    let dn = person(&slapd, &login);
+    let server = server_with(&config(&slapd, "")).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+    let (status, _) = readyz(&server).await;
+    assert_eq!(status, 200);
+
+    slapd.kill();
+    let failed = error_of(kiosk.set_password(&flow.flow_id, NEW_PASSWORD).await);
+    assert_eq!(failed.code, ErrorCode::DirectoryUnavailable);
+    assert!(failed.message.contains("nothing was changed"), "{failed:?}");
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["unavailable"][0], "OpenLDAP");
+    let outages = events(&server, "directory_unavailable");
+    assert_eq!(outages.len(), 1, "{outages:?}");
+    assert!(events(&server, "password_reset").is_empty());
+    // Back up: the same flow finishes, and the password is the new one.
+    slapd.restart().expect("restart slapd");
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset after the outage");
+    assert!(all_ok(&done));
+    assert!(slapd.bind_ok(&dn, NEW_PASSWORD));
+}
+
+#[tokio::test]
+async fn wrong_service_password_and_plain_ldap_are_refused_clearly() {
+    // A slapd of its own: ppolicy locks the service account after three bad binds, which
+    // would lock every other test out of the shared one.
+    let own = Slapd::start().expect("private slapd");
+    let slapd = &own;
+    let server = server_with(&config(slapd, "").replace(
+        &format!("bind_password = \"{}\"", slapd.service_password),
+        "bind_password = \"not-the-password\"",
+    ))
+    .await;
+    let (status, body) = readyz(&server).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(server
+        .log()
+        .contains("service account's password was refused"));
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let e = error_of(kiosk.start_flow(&start("anyone", Intent::Reset)).await);
+    assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+
+    // Plain LDAP without TLS to a directory elsewhere: the server won't start.
+    let config = config(slapd, "")
+        .replace("starttls = true", "starttls = false")
+        .replace(&slapd.ldap_url, "ldap://192.0.2.10:389");
+    let refused = sspr_tests::TestServer::start_with(sspr_tests::Options {
+        extra_config: config,
+        real_directory: true,
+        ..Default::default()
+    })
+    .await;
+    let err = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("plain LDAP"), "{err}");
+}
