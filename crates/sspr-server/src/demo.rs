@@ -12,6 +12,7 @@ use sspr_mailbox::{Mailbox, Received};
 use sspr_proto::MethodKind;
 
 use crate::directory::builtin::{BuiltinDirectory, NewUser};
+use crate::directory::set::Directories;
 use crate::http::{now, AppState};
 use crate::methods::totp;
 use crate::secret::random_id;
@@ -21,15 +22,40 @@ pub const ADMIN_GROUP: &str = "Domain Admins";
 pub const PILOT_GROUP: &str = "SSPR Pilot";
 
 /// A demo person: username, given name, surname, groups, state, and what they registered.
-struct Person {
-    username: &'static str,
-    given: &'static str,
-    surname: &'static str,
-    admin: bool,
-    pilot: bool,
-    locked: bool,
-    disabled: bool,
-    registered: bool,
+pub struct Person {
+    pub username: &'static str,
+    pub given: &'static str,
+    pub surname: &'static str,
+    pub admin: bool,
+    pub pilot: bool,
+    pub locked: bool,
+    pub disabled: bool,
+    pub registered: bool,
+}
+
+impl Person {
+    pub fn email(&self) -> String {
+        format!(
+            "{}.{}@example.org",
+            self.given.to_lowercase(),
+            self.surname.to_lowercase().replace(' ', "")
+        )
+    }
+
+    pub fn groups(&self) -> Vec<&'static str> {
+        let mut groups = vec!["Staff"];
+        if self.admin {
+            groups.push(ADMIN_GROUP);
+        }
+        if self.pilot {
+            groups.push(PILOT_GROUP);
+        }
+        groups
+    }
+
+    fn alternate_email(&self) -> String {
+        format!("{}@home.example.net", self.username)
+    }
 }
 
 const fn p(username: &'static str, given: &'static str, surname: &'static str) -> Person {
@@ -45,7 +71,8 @@ const fn p(username: &'static str, given: &'static str, surname: &'static str) -
     }
 }
 
-const PEOPLE: &[Person] = &[
+/// The demo people; `./run demo ldap` puts the same people into a real slapd.
+pub const PEOPLE: &[Person] = &[
     Person {
         pilot: true,
         ..p("ada", "Ada", "Lovelace")
@@ -112,18 +139,8 @@ pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
     let now = now();
     for person in PEOPLE {
         let id = random_id();
-        let email = format!(
-            "{}.{}@example.org",
-            person.given.to_lowercase(),
-            person.surname.to_lowercase().replace(' ', "")
-        );
-        let mut groups = vec!["Staff"];
-        if person.admin {
-            groups.push(ADMIN_GROUP);
-        }
-        if person.pilot {
-            groups.push(PILOT_GROUP);
-        }
+        let email = person.email();
+        let groups = person.groups();
         // Nobody knows this password: the demo is about setting a new one.
         let password = random_id();
         dir.add_user(&NewUser {
@@ -139,22 +156,42 @@ pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
         })
         .await?;
         if person.registered {
-            let alternate = format!("{}@home.example.net", person.username);
-            store
-                .add_registration(&id, MethodKind::Email, &alternate, "Email", now)
-                .await?;
-            store
-                .add_registration(
-                    &id,
-                    MethodKind::Totp,
-                    &totp::new_secret(),
-                    "Authenticator app",
-                    now,
-                )
-                .await?;
+            register(store, &id, person, now).await?;
         }
     }
     Ok(true)
+}
+
+async fn register(store: &Store, id: &str, person: &Person, now: i64) -> anyhow::Result<()> {
+    store
+        .add_registration(id, MethodKind::Email, &person.alternate_email(), "Email", now)
+        .await?;
+    store
+        .add_registration(
+            id,
+            MethodKind::Totp,
+            &totp::new_secret(),
+            "Authenticator app",
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// With a real directory: registers methods for the demo people it holds (once).
+pub async fn seed_registrations(store: &Store, directories: &Directories) -> anyhow::Result<bool> {
+    let now = now();
+    let mut seeded = false;
+    for person in PEOPLE.iter().filter(|p| p.registered) {
+        let Some((_, user)) = directories.find(person.username).await? else {
+            continue;
+        };
+        if store.registrations(&user.id).await?.is_empty() {
+            register(store, &user.id, person, now).await?;
+            seeded = true;
+        }
+    }
+    Ok(seeded)
 }
 
 #[derive(Clone)]
@@ -188,16 +225,6 @@ pub fn print_mail(mailbox: &Mailbox) {
     });
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    username: String,
-    display_name: String,
-    disabled: bool,
-    locked: bool,
-    groups: Option<String>,
-}
-
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -207,18 +234,14 @@ fn esc(s: &str) -> String {
 
 async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
     let store = &demo.app.flows.store;
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, u.disabled, u.locked,
-                (SELECT group_concat(group_name, ', ') FROM dir_groups g WHERE g.user_id = u.id) AS groups
-         FROM dir_users u ORDER BY u.rowid",
-    )
-    .fetch_all(store.pool())
-    .await
-    .unwrap_or_default();
+    let directories = &demo.app.flows.directories;
     let now = now();
     let mut people = String::new();
-    for r in &rows {
-        let regs = store.registrations(&r.id).await.unwrap_or_default();
+    for person in PEOPLE {
+        let Ok(Some((_, user))) = directories.find(person.username).await else {
+            continue;
+        };
+        let regs = store.registrations(&user.id).await.unwrap_or_default();
         let email = regs
             .iter()
             .find(|g| g.kind() == Some(MethodKind::Email))
@@ -230,7 +253,7 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
             .and_then(|g| totp::current_code(&g.value, now as u64))
             .map(|c| format!("<code>{c}</code>"))
             .unwrap_or_else(|| "—".into());
-        let status = match (r.disabled, r.locked, regs.is_empty()) {
+        let status = match (user.disabled, user.locked, regs.is_empty()) {
             (true, _, _) => "disabled",
             (_, true, _) => "locked",
             (_, _, true) => "nothing registered",
@@ -238,9 +261,9 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
         };
         people.push_str(&format!(
             "<tr><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&r.username),
-            esc(&r.display_name),
-            esc(r.groups.as_deref().unwrap_or("")),
+            esc(&user.username),
+            esc(&user.display_name),
+            esc(&user.groups.join(", ")),
             status,
             email,
             code
@@ -254,6 +277,7 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
         mail.push_str("<p class=muted>No mail yet. Ask for an email code at the kiosk.</p>");
     }
     let org = esc(&demo.app.flows.config.organization.name);
+    let directory = esc(&directories.names());
     Html(format!(
         r#"<!doctype html><html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width,initial-scale=1">
@@ -268,9 +292,9 @@ code{{font-size:1.15rem;background:#eef3fb;padding:.1rem .4rem;border-radius:4px
 .muted{{color:#667}} pre{{white-space:pre-wrap;margin:.3rem 0 0}}
 </style></head><body>
 <h1>{org}: SSPR demo</h1>
-<p class=muted>Demo only: this page shows what a real deployment never would — the people in the
-built-in directory, their current authenticator codes, and every email the server sent.
-It refreshes every 5 seconds.</p>
+<p class=muted>Demo only: this page shows what a real deployment never would — the demo people
+as {directory} holds them now, their current authenticator codes, and every email the server
+sent. It refreshes every 5 seconds.</p>
 <h2>People</h2>
 <table><tr><th>Username</th><th>Name</th><th>Groups</th><th>Status</th><th>Email method</th><th>Authenticator code</th></tr>
 {people}</table>

@@ -393,7 +393,11 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     config.policy.admin_groups = vec![demo::ADMIN_GROUP.into()];
     let state = sspr_server::build(config).await?;
     let svc = &state.flows;
-    let seeded = demo::seed(&svc.store, &svc.config.directory.name).await?;
+    let seeded = if svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin {
+        demo::seed(&svc.store, &svc.config.directory.name).await?
+    } else {
+        demo::seed_registrations(&svc.store, &svc.directories).await?
+    };
 
     // A ready enrollment code for the demo kiosk, kept in the data folder.
     let code_file = data.join("kiosk-enrollment-code");
@@ -419,7 +423,7 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     let origin = svc.config.public_origin();
     println!(
         "SSPR demo server on {origin}{}",
-        if seeded { " (directory seeded)" } else { "" }
+        if seeded { " (demo people seeded)" } else { "" }
     );
     println!("  demo page (people, authenticator codes, mailbox): {origin}/demo");
     println!(

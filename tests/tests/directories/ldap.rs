@@ -232,7 +232,7 @@ async fn a_directory_that_dies_mid_session_changes_nothing_and_says_so() {
 }
 
 #[tokio::test]
-async fn wrong_service_password_and_plain_ldap_are_refused_clearly() {
+async fn wrong_service_password_untrusted_certificates_and_plain_ldap_are_refused_clearly() {
     // A slapd of its own: ppolicy locks the service account after three bad binds, which
     // would lock every other test out of the shared one.
     let own = Slapd::start().expect("private slapd");
@@ -250,6 +250,20 @@ async fn wrong_service_password_and_plain_ldap_are_refused_clearly() {
     let kiosk = server.kiosk().await.expect("kiosk");
     let e = error_of(kiosk.start_flow(&start("anyone", Intent::Reset)).await);
     assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+
+    // A certificate the configured CA didn't sign: TLS fails, nothing is sent in clear.
+    let untrusted = server_with(&config(slapd, "").replace(
+        &format!("ca_file = \"{}\"", slapd.ca_file.display()),
+        "ca_file = \"/etc/ssl/certs/ca-certificates.crt\"",
+    ))
+    .await;
+    let (status, _) = readyz(&untrusted).await;
+    assert_eq!(status, 503);
+    let kiosk = untrusted.kiosk().await.expect("kiosk");
+    let e = error_of(kiosk.start_flow(&start("anyone", Intent::Reset)).await);
+    assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+    let audit = events(&untrusted, "directory_unavailable");
+    assert_eq!(audit.len(), 1, "{audit:?}");
 
     // Plain LDAP without TLS to a directory elsewhere: the server won't start.
     let config = config(slapd, "")

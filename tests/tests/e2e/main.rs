@@ -316,3 +316,143 @@ async fn a_revoked_kiosk_is_out_of_service() {
     );
     k.close().await.expect("close");
 }
+
+/// OpenLDAP linked to Entra ID: the password screen shows both directories' rules, a
+/// partial write says which directory holds the new password, and "Try again" finishes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn linked_directories_partial_write_is_shown_and_finished() {
+    use sspr_tests::dirs::{NewUser, Slapd};
+    use sspr_tests::graph::{GraphReplay, GraphUser, CLIENT_ID, CLIENT_SECRET, TENANT};
+
+    let _one = ONE_AT_A_TIME.lock().await;
+    let slapd = Slapd::start().expect("slapd");
+    let login = "linda";
+    let email = "linda.linked@example.org";
+    let dn = slapd
+        .add_user(&NewUser {
+            login,
+            given_name: "Linda",
+            surname: "Linked",
+            email: Some(email),
+            password: "first Passw0rd here",
+        })
+        .expect("ldap user");
+    let cloud = GraphUser {
+        id: "5f0c1d2e-0000-4000-8000-00000000abcd".into(),
+        upn: "linda@example.onmicrosoft.com".into(),
+        mail: Some(email.into()),
+        given_name: "Linda".into(),
+        surname: "Linked".into(),
+        enabled: true,
+        groups: Vec::new(),
+        protected: false,
+    };
+    let graph = GraphReplay::start(vec![cloud.clone()]).await.expect("graph");
+    let server = TestServer::start_with(sspr_tests::Options {
+        extra_config: format!(
+            r#"
+[directory]
+kind = "ldap"
+name = "OpenLDAP"
+url = "{url}"
+starttls = true
+ca_file = "{ca}"
+bind_dn = "{bind_dn}"
+bind_password = "{bind_pw}"
+base_dn = "{base}"
+policy_dn = "{policy}"
+
+[[directory.linked]]
+kind = "entra"
+name = "Entra ID"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+authority_url = "{graph}"
+graph_url = "{graph}"
+link = "email"
+"#,
+            url = slapd.ldap_url,
+            ca = slapd.ca_file.display(),
+            bind_dn = slapd.service_dn,
+            bind_pw = slapd.service_password,
+            base = slapd.base_dn,
+            policy = slapd.policy_dn,
+            graph = graph.url(),
+        ),
+        real_directory: true,
+        ..Default::default()
+    })
+    .await
+    .expect("server");
+    server
+        .register(&format!(
+            "[[person]]\nlogin = \"{login}\"\nemail = \"linda@home.example.net\"\n"
+        ))
+        .expect("register");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "linked", KioskSetup::default())
+        .await
+        .expect("kiosk");
+
+    identify(&mut k, "reset", login).await;
+    let seen = server.code_mails_to("linda@home.example.net").len();
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    let code = server
+        .code_mail("linda@home.example.net", seen)
+        .await
+        .expect("code mail");
+    enter_code(&mut k, &code, "email-code").await;
+
+    k.screen("password", 10).await.expect("password screen");
+    // OpenLDAP's history and Entra ID's character kinds, before anything is typed.
+    k.wait_text(
+        &format!(
+            "isn't one of your last {} passwords",
+            sspr_tests::dirs::SLAPD_IN_HISTORY
+        ),
+        5,
+    )
+    .await
+    .expect("history rule");
+    k.wait_text("mixes 3 of", 5).await.expect("variety rule");
+    k.shoot("password-rules").await.expect("shot");
+    let password = "Saffron glacier 19 Tundra";
+    k.type_into("#new-password", password).await.expect("type");
+    k.type_into("#confirm-password", password)
+        .await
+        .expect("type");
+    k.wait("#password-submit:not([disabled])", 10)
+        .await
+        .expect("submit enabled");
+
+    graph.set_down(true);
+    k.click("#password-submit").await.expect("submit");
+    k.wait_text("set in some places but not all", 15)
+        .await
+        .expect("partial message");
+    k.wait_text("OpenLDAP: the new password is set", 5)
+        .await
+        .expect("per directory");
+    k.wait_text("Entra ID: not set yet", 5)
+        .await
+        .expect("per directory");
+    k.shoot("partial").await.expect("shot");
+    assert!(slapd.bind_ok(&dn, password));
+    assert_eq!(graph.password_of(&cloud.id), None);
+
+    graph.set_down(false);
+    k.wait_text("Try again with this password", 5)
+        .await
+        .expect("retry button");
+    k.click("#password-submit").await.expect("retry");
+    k.screen("done", 15).await.expect("done screen");
+    k.wait_text("Changed in: OpenLDAP, Entra ID", 5)
+        .await
+        .expect("both directories named");
+    k.shoot("done").await.expect("shot");
+    assert_eq!(graph.password_of(&cloud.id).as_deref(), Some(password));
+    k.close().await.expect("close");
+}
