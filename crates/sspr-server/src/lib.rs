@@ -33,7 +33,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     let directory: Arc<dyn Directory> = match config.directory.kind {
         DirectoryKind::Builtin => Arc::new(BuiltinDirectory::new(
             config.directory.name.clone(),
-            store.pool().clone(),
+            store.read_pool().clone(),
         )),
     };
     let passwords = policy::password::PasswordPolicy::new(&config.password)?;
@@ -50,6 +50,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     };
     Ok(http::AppState {
         flows: Arc::new(flows),
+        kiosks: Arc::default(),
     })
 }
 
@@ -61,11 +62,26 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
         .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
     tracing::info!(%listen, public_url = %state.flows.config.public_origin(), "serving");
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     housekeeping.abort();
+    checkpoints.abort();
+    // Audit rows are written in batches: the last ones are committed before exiting.
+    state.flows.store.flush().await;
     result.map_err(Into::into)
+}
+
+/// Copies the WAL into the database file once a second, off the request path (the
+/// store turns SQLite's automatic checkpoints, which run inside a commit, off).
+async fn checkpoints(store: store::Store) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "checkpointing the store failed");
+        }
+    }
 }
 
 /// Forgets what is no longer needed: spent nonces, old flows, old throttle counters.
