@@ -143,7 +143,8 @@ impl Audit {
         Audit { store }
     }
 
-    /// Writes the event; a failed write is logged, never dropped silently.
+    /// Writes the event; a failed write is logged, never dropped silently. The row is
+    /// committed by the store's batching writer: `flush` waits for it.
     pub async fn record(&self, ctx: &Context, event: Event, now: i64) {
         let (name, outcome) = event.name_and_outcome();
         let detail = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
@@ -168,9 +169,16 @@ impl Audit {
             reference = row.reference.as_deref().unwrap_or("-"),
             "audit"
         );
-        if let Err(e) = self.store.insert_audit(&row, now).await {
+        if let Err(e) = self.store.insert_audit(row, now).await {
             tracing::error!(error = %e, event = name, "writing the audit row failed");
         }
+    }
+}
+
+impl Audit {
+    /// Waits until every event recorded so far is in the store.
+    pub async fn flush(&self) {
+        self.store.flush().await;
     }
 }
 

@@ -164,7 +164,13 @@ pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
 
 async fn register(store: &Store, id: &str, person: &Person, now: i64) -> anyhow::Result<()> {
     store
-        .add_registration(id, MethodKind::Email, &person.alternate_email(), "Email", now)
+        .add_registration(
+            id,
+            MethodKind::Email,
+            &person.alternate_email(),
+            "Email",
+            now,
+        )
         .await?;
     store
         .add_registration(

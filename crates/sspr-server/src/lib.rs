@@ -50,6 +50,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     };
     Ok(http::AppState {
         flows: Arc::new(flows),
+        kiosks: Arc::default(),
     })
 }
 
@@ -68,12 +69,27 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
             .clone()
             .keep_rules_fresh(Duration::from_secs(600)),
     );
+    let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     housekeeping.abort();
     rules.abort();
+    checkpoints.abort();
+    // Audit rows are written in batches: the last ones are committed before exiting.
+    state.flows.store.flush().await;
     result.map_err(Into::into)
+}
+
+/// Copies the WAL into the database file once a second, off the request path (the
+/// store turns SQLite's automatic checkpoints, which run inside a commit, off).
+async fn checkpoints(store: store::Store) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "checkpointing the store failed");
+        }
+    }
 }
 
 /// Forgets what is no longer needed: spent nonces, old flows, old throttle counters.

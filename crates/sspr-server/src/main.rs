@@ -338,6 +338,8 @@ async fn kiosk_command(
             println!("kiosk {id} revoked");
         }
     }
+    // The audit's writer batches: wait for the rows above before the process ends.
+    audit.flush().await;
     Ok(())
 }
 

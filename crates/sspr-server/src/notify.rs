@@ -1,19 +1,70 @@
 //! Email out over SMTP (lettre): codes, and notices after a reset or unlock. Texts in
 //! English and German; the flow's locale picks one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{SmtpConfig, SmtpTls};
 
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
+}
+
+#[derive(Clone)]
+enum Transport {
+    /// Plain or STARTTLS: our own socket, with TCP_NODELAY (see `Relay`).
+    Relay(Arc<Relay>),
+    /// Implicit TLS: lettre's transport opens the socket, so Nagle stays on there.
+    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// lettre (0.11.23) writes a message's body and its final "\r\n.\r\n" as two writes
+/// and never sets TCP_NODELAY, so the last five bytes wait for the relay's delayed ACK
+/// (40 ms on Linux) on every message. We open the socket ourselves, with TCP_NODELAY,
+/// and let lettre speak SMTP over it.
+struct Relay {
+    host: String,
+    port: u16,
+    timeout: Duration,
+    starttls: bool,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+}
+
+impl Relay {
+    async fn send(&self, envelope: &lettre::address::Envelope, email: &[u8]) -> Result<(), String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("smtp: connecting to {}:{}: {e}", self.host, self.port))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| format!("smtp: setting TCP_NODELAY: {e}"))?;
+        let smtp = |e: lettre::transport::smtp::Error| format!("smtp: {e}");
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+            .await
+            .map_err(smtp)?;
+        if self.starttls {
+            let tls = TlsParameters::new(self.host.clone()).map_err(smtp)?;
+            conn.starttls(tls, &self.hello).await.map_err(smtp)?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials)
+                .await
+                .map_err(smtp)?;
+        }
+        let sent = conn.send(envelope, email).await.map_err(smtp);
+        // The relay has the message (or refused it); QUIT is a courtesy.
+        conn.abort().await;
+        sent.map(|_| ())
+    }
 }
 
 /// One email, ready to send.
@@ -25,25 +76,41 @@ pub struct Mail {
 
 impl Mailer {
     pub fn new(c: &SmtpConfig) -> anyhow::Result<Mailer> {
-        let builder = match c.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.host)?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)?,
+        let credentials = match (&c.username, &c.password) {
+            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
+            _ => None,
         };
-        let mut builder = builder
-            .port(c.port)
-            .timeout(Some(Duration::from_secs(c.timeout_secs)));
-        if let (Some(u), Some(p)) = (&c.username, &c.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
-        }
+        let timeout = Duration::from_secs(c.timeout_secs);
+        let transport = match c.tls {
+            SmtpTls::None | SmtpTls::Starttls => {
+                if c.tls == SmtpTls::Starttls {
+                    // Fails here, at start, on a host name TLS can't use.
+                    TlsParameters::new(c.host.clone())?;
+                }
+                Transport::Relay(Arc::new(Relay {
+                    host: c.host.clone(),
+                    port: c.port,
+                    timeout,
+                    starttls: c.tls == SmtpTls::Starttls,
+                    credentials,
+                    hello: ClientId::default(),
+                }))
+            }
+            SmtpTls::Tls => {
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)?
+                    .port(c.port)
+                    .timeout(Some(timeout));
+                if let Some(credentials) = credentials {
+                    builder = builder.credentials(credentials);
+                }
+                Transport::Lettre(builder.build())
+            }
+        };
         let from = c
             .from
             .parse()
             .map_err(|e| anyhow::anyhow!("smtp.from {:?}: {e}", c.from))?;
-        Ok(Mailer {
-            transport: builder.build(),
-            from,
-        })
+        Ok(Mailer { transport, from })
     }
 
     /// Sends one message. Errors name the relay's complaint, never the body.
@@ -56,11 +123,21 @@ impl Mailer {
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
             .map_err(|e| format!("building the message: {e}"))?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("smtp: {e}"))
+        match &self.transport {
+            Transport::Relay(relay) => {
+                let email = message.formatted();
+                let send = relay.send(message.envelope(), &email);
+                // The whole exchange is bounded, not just the connect.
+                tokio::time::timeout(relay.timeout, send)
+                    .await
+                    .map_err(|_| format!("smtp: no answer within {} s", relay.timeout.as_secs()))?
+            }
+            Transport::Lettre(transport) => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("smtp: {e}")),
+        }
     }
 }
 

@@ -40,9 +40,7 @@ impl Throttle {
         kiosk: &str,
         now: i64,
     ) -> StoreResult<Option<i64>> {
-        let u = self.store.blocked_until(user, now).await?;
-        let k = self.store.blocked_until(kiosk, now).await?;
-        Ok(u.max(k))
+        self.store.blocked_until_either(user, kiosk, now).await
     }
 
     /// Seconds until one more `kind` event is allowed for the person and the kiosk, or None
@@ -61,9 +59,28 @@ impl Throttle {
                 self.config.kiosk_phone_challenges,
             ),
         };
-        let a = self.over(user, kind, ul, now).await?;
-        let b = self.over(kiosk, kind, kl, now).await?;
+        let [a, b] = self.over_both(kind, (user, ul), (kiosk, kl), now).await?;
         Ok(a.max(b))
+    }
+
+    /// `over` for a person and a kiosk, in one trip to the store.
+    async fn over_both(
+        &self,
+        kind: &str,
+        (a, al): (&str, Limit),
+        (b, bl): (&str, Limit),
+        now: i64,
+    ) -> StoreResult<[Option<i64>; 2]> {
+        let since = |l: Limit| now - l.window_secs as i64;
+        let windows = self
+            .store
+            .windows(kind, (a, since(al)), (b, since(bl)))
+            .await?;
+        let wait = |(count, oldest): (i64, Option<i64>), limit: Limit| {
+            (count >= i64::from(limit.max))
+                .then(|| (oldest.unwrap_or(now) + limit.window_secs as i64 - now).max(1))
+        };
+        Ok([wait(windows[0], al), wait(windows[1], bl)])
     }
 
     async fn over(
@@ -87,8 +104,9 @@ impl Throttle {
     }
 
     pub async fn record(&self, user: &str, kiosk: &str, kind: &str, now: i64) -> StoreResult<()> {
-        self.store.add_event(user, kind, now).await?;
-        self.store.add_event(kiosk, kind, now).await
+        self.store
+            .add_events(&[(user, kind, now), (kiosk, kind, now)])
+            .await
     }
 
     /// Counts a failed verification; returns which scope it blocked, and until when.
@@ -100,25 +118,20 @@ impl Throttle {
     ) -> StoreResult<Option<(&'static str, i64)>> {
         self.record(user, kiosk, FAILED_VERIFICATION, now).await?;
         let c = &self.config;
-        if self
-            .over(user, FAILED_VERIFICATION, c.failed_verifications, now)
-            .await?
-            .is_some()
-        {
+        let [user_over, kiosk_over] = self
+            .over_both(
+                FAILED_VERIFICATION,
+                (user, c.failed_verifications),
+                (kiosk, c.kiosk_failed_verifications),
+                now,
+            )
+            .await?;
+        if user_over.is_some() {
             let until = now + c.block_secs as i64;
             self.store.block(user, BLOCK_VERIFY, until).await?;
             return Ok(Some(("user", until)));
         }
-        if self
-            .over(
-                kiosk,
-                FAILED_VERIFICATION,
-                c.kiosk_failed_verifications,
-                now,
-            )
-            .await?
-            .is_some()
-        {
+        if kiosk_over.is_some() {
             let until = now + c.kiosk_block_secs as i64;
             self.store.block(kiosk, BLOCK_VERIFY, until).await?;
             return Ok(Some(("kiosk", until)));

@@ -347,7 +347,9 @@ async fn linked_directories_partial_write_is_shown_and_finished() {
         groups: Vec::new(),
         protected: false,
     };
-    let graph = GraphReplay::start(vec![cloud.clone()]).await.expect("graph");
+    let graph = GraphReplay::start(vec![cloud.clone()])
+        .await
+        .expect("graph");
     let server = TestServer::start_with(sspr_tests::Options {
         extra_config: format!(
             r#"

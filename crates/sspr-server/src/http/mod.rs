@@ -23,6 +23,8 @@ use crate::secret::random_id;
 #[derive(Clone)]
 pub struct AppState {
     pub flows: Arc<FlowService>,
+    /// Enrolled kiosks, so the signature gate reads none from the store.
+    pub kiosks: Arc<crate::kiosks::KioskCache>,
 }
 
 /// Ties a request's log lines and audit rows together; sent back as `x-correlation-id`.

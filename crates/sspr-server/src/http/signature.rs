@@ -8,7 +8,6 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
-use httpsig_hyper::prelude::{AlgorithmName, PublicKey};
 use httpsig_hyper::{MessageSignature, MessageSignatureReq, RequestContentDigest};
 use sspr_proto::ErrorCode;
 
@@ -159,34 +158,34 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
         .filter(|n| !n.is_empty() && n.len() <= 128)
         .ok_or_else(|| unauthorized("The request signature has no nonce.", "no_nonce", kid))?;
 
-    let kiosk = state
-        .flows
-        .store
-        .kiosk(&kiosk_id)
+    let cached = state
+        .kiosks
+        .get(&state.flows.store, &kiosk_id, now)
         .await
         .map_err(|e| (ApiError::from(e), None, None))?;
-    let Some(kiosk) = kiosk else {
+    let Some(cached) = cached else {
         return Err(unauthorized(
             "This kiosk is not enrolled.",
             "unknown_kiosk",
             None,
         ));
     };
+    let kiosk = &*cached.row;
     if kiosk.revoked_at.is_some() {
         return Err((
             ApiError::new(ErrorCode::KioskRevoked, "This kiosk is out of service."),
             Some("kiosk_revoked"),
-            Some(kiosk.id),
+            Some(kiosk.id.clone()),
         ));
     }
-    let Some(public_key) = kiosk.public_key.as_deref() else {
+    if kiosk.public_key.is_none() {
         return Err(unauthorized(
             "This kiosk is not enrolled.",
             "not_enrolled",
             kid,
         ));
     };
-    let key = PublicKey::from_bytes(&AlgorithmName::Ed25519, public_key).map_err(|_| {
+    let key = cached.key.as_ref().ok_or_else(|| {
         unauthorized(
             "This kiosk's key is unusable; enroll it again.",
             "bad_key",
@@ -194,7 +193,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
         )
     })?;
     if signed
-        .verify_message_signature(&key, Some(&kiosk_id))
+        .verify_message_signature(key, Some(&kiosk_id))
         .await
         .is_err()
     {
@@ -215,7 +214,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
     let fresh = state
         .flows
         .store
-        .remember_nonce(&kiosk.id, &nonce, now)
+        .remember_nonce(&kiosk.id, &nonce, now, 2 * skew + 60)
         .await
         .map_err(|e| (ApiError::from(e), None, None))?;
     if !fresh {
@@ -228,9 +227,9 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
 
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(Caller {
-        kiosk_id: kiosk.id,
-        kiosk_name: kiosk.name,
-        kiosk_location: kiosk.location,
+        kiosk_id: kiosk.id.clone(),
+        kiosk_name: kiosk.name.clone(),
+        kiosk_location: kiosk.location.clone(),
         correlation_id: correlation.to_string(),
     });
     Ok(request)

@@ -24,24 +24,13 @@ pub struct AuditQuery {
 }
 
 impl Store {
-    pub async fn insert_audit(&self, row: &AuditRow, at_unix: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, at_unix, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&row.at)
-        .bind(at_unix)
-        .bind(&row.event)
-        .bind(&row.outcome)
-        .bind(&row.correlation_id)
-        .bind(&row.kiosk_id)
-        .bind(&row.reference)
-        .bind(&row.login)
-        .bind(&row.user_id)
-        .bind(&row.detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    /// Hands the row to the batching writer; it is committed within moments (at once when
+    /// the writer is idle), and before the process exits if `flush` is awaited.
+    pub async fn insert_audit(&self, row: AuditRow, at_unix: i64) -> StoreResult<()> {
+        self.batch
+            .send(super::batch::Job::Audit(Box::new(row), at_unix))
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)
     }
 
     pub async fn audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
@@ -58,7 +47,7 @@ impl Store {
         .bind(q.since)
         .bind(&q.reference)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await
         .map(|mut rows| {
             rows.reverse();

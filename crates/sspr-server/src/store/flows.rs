@@ -94,7 +94,7 @@ impl Store {
     pub async fn flow(&self, id: &str) -> StoreResult<Option<FlowRow>> {
         sqlx::query_as::<_, FlowRow>(&format!("SELECT {FLOW_COLUMNS} FROM flows WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await
     }
 
@@ -145,7 +145,7 @@ impl Store {
         ))
         .bind(id)
         .bind(flow_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 
@@ -161,7 +161,7 @@ impl Store {
         ))
         .bind(flow_id)
         .bind(method_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 

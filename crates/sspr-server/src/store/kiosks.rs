@@ -1,4 +1,63 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::batch::Job;
 use super::{Store, StoreResult};
+
+/// The file beside the store that a revocation replaces (see `Store::kiosks_changed`).
+pub(super) fn signal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-kiosks");
+    PathBuf::from(name)
+}
+
+/// Signature nonces seen lately, in memory: a replay is refused without a trip to the
+/// store. Every nonce is also committed to the store before its request is let through,
+/// and the store's are loaded at start, so a replay is refused across a restart too.
+#[derive(Default)]
+pub(super) struct Nonces {
+    loaded: tokio::sync::OnceCell<()>,
+    seen: Mutex<NonceMap>,
+}
+
+#[derive(Default)]
+struct NonceMap {
+    /// A digest of (kiosk, nonce) → when it was seen.
+    seen: HashMap<[u8; 16], i64>,
+    pruned_at: i64,
+}
+
+fn nonce_key(kiosk_id: &str, nonce: &str) -> [u8; 16] {
+    let digest = Sha256::new()
+        .chain_update(kiosk_id.as_bytes())
+        .chain_update([0u8])
+        .chain_update(nonce.as_bytes())
+        .finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+impl NonceMap {
+    /// False when the nonce was seen already.
+    fn insert(&mut self, key: [u8; 16], now: i64, keep_secs: i64) -> bool {
+        // Forget what can't pass the staleness check any more, now and then.
+        if now - self.pruned_at >= 10 {
+            self.seen.retain(|_, at| *at >= now - keep_secs);
+            self.pruned_at = now;
+        }
+        match self.seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now);
+                true
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KioskRow {
@@ -9,6 +68,35 @@ pub struct KioskRow {
     pub created_at: i64,
     pub enrolled_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// See `Store::kiosks_changed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KiosksVersion(u64, FileVersion);
+
+/// What tells one version of the signal file from the next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FileVersion(u64, i64, i64, u64);
+
+#[cfg(unix)]
+fn file_version(m: &std::fs::Metadata) -> FileVersion {
+    use std::os::unix::fs::MetadataExt;
+    FileVersion(m.ino(), m.mtime(), m.mtime_nsec(), m.size())
+}
+
+#[cfg(not(unix))]
+fn file_version(m: &std::fs::Metadata) -> FileVersion {
+    let modified = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    FileVersion(
+        0,
+        modified.as_secs() as i64,
+        i64::from(modified.subsec_nanos()),
+        m.len(),
+    )
 }
 
 const COLUMNS: &str = "id, name, location, public_key, created_at, enrolled_at, revoked_at";
@@ -56,19 +144,58 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
+        if row.is_some() {
+            self.signal_kiosks_changed();
+        }
         Ok(row)
     }
 
     pub async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>> {
         sqlx::query_as::<_, KioskRow>(&format!("SELECT {COLUMNS} FROM kiosks WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await
+    }
+
+    /// Something that changes whenever a kiosk was revoked, by this process or another
+    /// (the `kiosk revoke` command): a cache of kiosks compares it on every request. None
+    /// when the store has no file beside it to look at.
+    pub fn kiosks_changed(&self) -> Option<KiosksVersion> {
+        use std::sync::atomic::Ordering;
+        let generation = self.kiosk_generation.load(Ordering::Acquire);
+        let Some(path) = self.kiosk_signal.as_ref() else {
+            // No file, so no other process can revoke: this process's count is enough.
+            return Some(KiosksVersion(generation, FileVersion::default()));
+        };
+        match std::fs::metadata(path) {
+            Ok(m) => Some(KiosksVersion(generation, file_version(&m))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Some(KiosksVersion(generation, FileVersion::default()))
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Replaces the signal file (a new inode each time, so no clock granularity hides it).
+    fn signal_kiosks_changed(&self) {
+        self.kiosk_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let Some(path) = &self.kiosk_signal else {
+            return;
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let stamp = format!("{:?}\n", std::time::SystemTime::now());
+        let result = std::fs::write(&tmp, stamp).and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, path = %path.display(), "signalling a kiosk change failed");
+        }
     }
 
     pub async fn kiosks(&self) -> StoreResult<Vec<KioskRow>> {
         sqlx::query_as::<_, KioskRow>(&format!("SELECT {COLUMNS} FROM kiosks ORDER BY created_at"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await
     }
 
@@ -80,28 +207,74 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        // Signalled even when nothing changed here: harmless, and never missed.
+        self.signal_kiosks_changed();
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a signature nonce; false when it was seen before (a replay).
-    pub async fn remember_nonce(&self, kiosk_id: &str, nonce: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES (?, ?, ?)
-             ON CONFLICT (kiosk_id, nonce) DO NOTHING",
-        )
-        .bind(kiosk_id)
-        .bind(nonce)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    /// Records a signature nonce; false when it was seen before (a replay). Returns once
+    /// the nonce is committed (batched with other requests'), so a crash right after
+    /// can't make the request replayable. Nonces older than `keep_secs` are forgotten.
+    pub async fn remember_nonce(
+        &self,
+        kiosk_id: &str,
+        nonce: &str,
+        now: i64,
+        keep_secs: i64,
+    ) -> StoreResult<bool> {
+        self.nonces
+            .loaded
+            .get_or_try_init(|| self.load_nonces(now - keep_secs))
+            .await?;
+        let fresh = match self.nonces.seen.lock() {
+            Ok(mut seen) => seen.insert(nonce_key(kiosk_id, nonce), now, keep_secs),
+            Err(_) => return Err(sqlx::Error::Protocol("nonce set poisoned".into())),
+        };
+        if !fresh {
+            return Ok(false);
+        }
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let job = Job::Nonce {
+            kiosk_id: kiosk_id.to_string(),
+            nonce: nonce.to_string(),
+            seen_at: now,
+            done,
+        };
+        if self.batch.send(job).await.is_err() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        committed.await.map_err(|_| sqlx::Error::PoolClosed)??;
+        Ok(true)
     }
 
+    /// The nonces the store holds (from before a restart) into memory.
+    async fn load_nonces(&self, since: i64) -> StoreResult<()> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT kiosk_id, nonce, seen_at FROM nonces WHERE seen_at >= ?")
+                .bind(since)
+                .fetch_all(&self.read)
+                .await?;
+        if let Ok(mut seen) = self.nonces.seen.lock() {
+            for (kiosk, nonce, at) in rows {
+                seen.seen.insert(nonce_key(&kiosk, &nonce), at);
+            }
+        }
+        Ok(())
+    }
+
+    /// In slices, so the writer is never held for long (the table grows with every request).
     pub async fn forget_nonces_before(&self, before: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM nonces WHERE seen_at < ?")
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM nonces WHERE rowid IN
+                 (SELECT rowid FROM nonces WHERE seen_at < ? LIMIT 2000)",
+            )
             .bind(before)
             .execute(&self.pool)
             .await?;
-        Ok(())
+            if done.rows_affected() < 2000 {
+                return Ok(());
+            }
+        }
     }
 }

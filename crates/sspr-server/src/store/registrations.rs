@@ -35,7 +35,7 @@ impl Store {
             "SELECT id, user_id, kind, value, label FROM registrations WHERE user_id = ? ORDER BY id",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await
     }
 
@@ -44,7 +44,7 @@ impl Store {
             "SELECT id, user_id, kind, value, label FROM registrations WHERE id = ?",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await
     }
 
