@@ -327,6 +327,10 @@ impl Directory for ActiveDirectory {
             if entries.len() > 1 {
                 tracing::warn!(directory = %self.name, "a login matched more than one account");
             }
+            // The same group search as for a real person, so an unknown login costs the
+            // same (on a DN that can't exist).
+            self.groups_of(&format!("CN={},{}", escape(login), self.base_dn))
+                .await?;
             return Ok(None);
         };
         let groups = self.groups_of(&entry.dn).await?;

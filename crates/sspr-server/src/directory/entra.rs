@@ -271,18 +271,28 @@ impl Directory for Entra {
             .map(|p| p.value)
             .unwrap_or_default();
         let mut users = users.into_iter();
-        let (Some(user), None) = (users.next(), users.next()) else {
-            return Ok(None);
+        let found = match (users.next(), users.next()) {
+            (Some(user), None) => Some(user),
+            _ => None,
         };
+        // The groups are asked for an unknown login too (of an id that can't exist), so
+        // both cost the same round trips.
+        let id = found
+            .as_ref()
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
         let groups: Vec<GraphGroup> = self
             .all(
                 &format!(
-                    "{}/users/{}/transitiveMemberOf/microsoft.graph.group",
-                    self.graph, user.id
+                    "{}/users/{id}/transitiveMemberOf/microsoft.graph.group",
+                    self.graph
                 ),
                 &[("$select", "id,displayName")],
             )
             .await?;
+        let Some(user) = found else {
+            return Ok(None);
+        };
         let mut names: Vec<String> = groups.into_iter().filter_map(|g| g.display_name).collect();
         names.sort();
         Ok(Some(Entra::user_from(user, names)))

@@ -261,6 +261,10 @@ impl Directory for OpenLdap {
             if entries.len() > 1 {
                 tracing::warn!(directory = %self.name, "a login matched more than one entry");
             }
+            // The same group search as for a real person, so an unknown login costs the
+            // same (on a DN that can't exist).
+            self.groups_of(&format!("uid={},{}", escape(login), self.base_dn))
+                .await?;
             return Ok(None);
         };
         let groups = self.groups_of(&entry.dn).await?;
