@@ -2,6 +2,8 @@
 //! everywhere.
 
 mod bench;
+mod demo_ldap;
+mod dir_bench;
 mod kiosk_bench;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +20,9 @@ fn usage() -> anyhow::Result<()> {
         "usage: cargo xtask <command>\n\
          \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code\n\
          \x20 bench server   release build, server on loopback, load generator; prints figures\n\
-         \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory"
+         \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory\n\
+         \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
+         \x20 demo-ldap      the demo server against a private slapd (`./run demo ldap` adds the kiosk)"
     )
 }
 
@@ -33,6 +37,8 @@ fn main() -> anyhow::Result<()> {
         ["gen"] => gen(),
         ["bench", "server", rest @ ..] => bench::server(&root(), rest),
         ["bench", "kiosk", rest @ ..] => kiosk_bench::run(&root(), rest),
+        ["bench", "directory", rest @ ..] => dir_bench::run(&root(), rest),
+        ["demo-ldap", rest @ ..] => demo_ldap::run(rest),
         _ => usage(),
     }
 }
