@@ -118,6 +118,8 @@ export function password(app: App): HTMLElement {
           // the same password be sent again to finish the rest.
           serverReasons = [];
           render();
+          // Room for the per-directory list, with the keyboard still in view.
+          tip.hidden = true;
           reasons.replaceChildren(
             h("li", { class: "reason-bad" }, t("password.partial")),
             ...(e.directories ?? []).map((d) =>
@@ -141,6 +143,7 @@ export function password(app: App): HTMLElement {
     if (done) doneScreen(app, done);
   };
 
+  const tip = h("p", { class: "tip" }, t("password.rule.tip"));
   const ruleList = h(
     "ul",
     { class: "rules" },
@@ -170,7 +173,7 @@ export function password(app: App): HTMLElement {
           { class: "rules-box" },
           h("p", { class: "label" }, t("password.rules")),
           ruleList,
-          h("p", { class: "tip" }, t("password.rule.tip")),
+          tip,
           reasons,
         ),
         h(

@@ -827,10 +827,14 @@ impl FlowService {
         );
         // After a partial writeback, the directories that hold this very password already
         // are skipped; a different password is written everywhere again.
+        // With one directory there is no partial write to remember.
+        let linked = self.directories.len() > 1;
         let mut written: Vec<String> = Vec::new();
-        for (directory, stored) in self.store.written_directories(&flow.id).await? {
-            if crate::secret::constant_time_eq(stored.as_bytes(), mac.as_bytes()) {
-                written.push(directory);
+        if linked {
+            for (directory, stored) in self.store.written_directories(&flow.id).await? {
+                if crate::secret::constant_time_eq(stored.as_bytes(), mac.as_bytes()) {
+                    written.push(directory);
+                }
             }
         }
         let accounts = self.directories.accounts(home, &user).await;
@@ -845,7 +849,7 @@ impl FlowService {
                     None => continue,
                 },
             };
-            if let Ok(true) = outcome {
+            if let (Ok(true), true) = (&outcome, linked) {
                 self.store
                     .record_written(&flow.id, &account.directory, &mac, now)
                     .await?;
@@ -879,7 +883,9 @@ impl FlowService {
             }
         };
         if all_ok {
-            self.store.forget_written(&flow.id).await?;
+            if self.directories.len() > 1 {
+                self.store.forget_written(&flow.id).await?;
+            }
             self.finish(caller, flow, user, outcome, now).await?;
             let mut directories = Vec::new();
             for (directory, r) in results {
