@@ -337,6 +337,22 @@ impl Directory for ActiveDirectory {
         Ok(Some(self.user_from(entry, groups)))
     }
 
+    async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        let entries = self
+            .pool
+            .search(
+                &self.base_dn,
+                Scope::Subtree,
+                &self.login_filter(login),
+                USER_ATTRS,
+            )
+            .await?;
+        Ok(match entries.as_slice() {
+            [entry] => Some(self.user_from(entry, Vec::new())),
+            _ => None,
+        })
+    }
+
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
         let value = escape(group);
         let groups = self

@@ -298,6 +298,24 @@ impl Directory for Entra {
         Ok(Some(Entra::user_from(user, names)))
     }
 
+    async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        let value = odata_quote(login);
+        let filter = format!("userPrincipalName eq '{value}' or mail eq '{value}'");
+        let users: Vec<GraphUser> = self
+            .get::<Page<GraphUser>>(
+                &format!("{}/users", self.graph),
+                &[("$filter", &filter), ("$select", USER_SELECT)],
+            )
+            .await?
+            .map(|p| p.value)
+            .unwrap_or_default();
+        let mut users = users.into_iter();
+        Ok(match (users.next(), users.next()) {
+            (Some(user), None) => Some(Entra::user_from(user, Vec::new())),
+            _ => None,
+        })
+    }
+
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
         let filter = format!("displayName eq '{}'", odata_quote(group));
         let groups: Vec<GraphGroup> = self

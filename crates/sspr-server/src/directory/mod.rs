@@ -122,6 +122,12 @@ pub trait Directory: Send + Sync {
     /// Finds a person by username or email (case-insensitive).
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError>;
 
+    /// Like `find`, without the groups: for writing to someone already verified, whose
+    /// policy (administrator or not) was settled when the flow started.
+    async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        self.find(login).await
+    }
+
     /// Members of a group (for notifying administrators).
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError>;
 

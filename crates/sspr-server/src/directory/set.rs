@@ -72,21 +72,29 @@ impl Directories {
     /// count too (an administrator anywhere is an administrator). Any directory that
     /// doesn't answer makes this an error: its groups might have asked for more methods.
     pub async fn find(&self, login: &str) -> Result<Option<(usize, DirUser)>, DirError> {
-        self.lookup(login, true).await
+        self.search(login, true).await
     }
 
-    /// Finds a person already verified, to write to: the home directory must answer; a
+    /// Finds a person already verified, to write to (their state now, without groups:
+    /// the policy was settled when the flow started). The home directory must answer; a
     /// linked one that is down is reported per directory when writing.
     pub async fn find_home(&self, login: &str) -> Result<Option<(usize, DirUser)>, DirError> {
-        self.lookup(login, false).await
+        self.search(login, false).await
     }
 
-    async fn lookup(
+    async fn search(
         &self,
         login: &str,
         strict: bool,
     ) -> Result<Option<(usize, DirUser)>, DirError> {
-        let answers = join_all(self.members.iter().map(|m| m.dir.find(login))).await;
+        let answers = join_all(self.members.iter().map(|m| async move {
+            if strict {
+                m.dir.find(login).await
+            } else {
+                m.dir.lookup(login).await
+            }
+        }))
+        .await;
         let mut home: Option<(usize, DirUser)> = None;
         let mut extra_groups = Vec::new();
         let mut failure = None;
@@ -127,7 +135,7 @@ impl Directories {
                     LinkBy::Email => user.email.as_deref(),
                 };
                 match key {
-                    Some(key) if !key.is_empty() => m.dir.find(key).await,
+                    Some(key) if !key.is_empty() => m.dir.lookup(key).await,
                     _ => Ok(None),
                 }
             };
