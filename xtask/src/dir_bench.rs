@@ -341,7 +341,7 @@ fn report(
             raw.errors_note(),
         ),
         format!(
-            "{pad}   diagnosis: raw+lookup (the server's search + group search + write) {:.0} \
+            "{pad}   diagnosis: raw+lookup (the server's search + write) {:.0} \
              resets/s, p50 {:.1} ms, p99 {:.1} ms{}; cpu ms/reset: {} | {} | {}",
             lookup.per_sec(),
             lookup.ms(50.0),

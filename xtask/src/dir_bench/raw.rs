@@ -2,8 +2,8 @@
 //! over the same transport, on as many connections as the server pools, doing the write
 //! the server does (Password Modify with the ppolicy control to slapd; `unicodePwd` and
 //! `lockoutTime` in one modify, with the policy-hints control when offered, to Samba).
-//! With `lookup`, each reset first does the server's searches too: the person's entry by
-//! login and their groups.
+//! With `lookup`, each reset first does the server's search too: the person's entry by
+//! login.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -228,30 +228,22 @@ impl Op {
         Ok(())
     }
 
-    /// The server's `find`: the entry by login (one match), then its groups.
-    async fn find(&self, ldap: &mut Ldap, login: &str, dn: &str) -> anyhow::Result<()> {
+    /// The server's lookup before writing: the entry by login (one match). (Groups are
+    /// read when the flow starts, not when it writes.)
+    async fn find(&self, ldap: &mut Ldap, login: &str, _dn: &str) -> anyhow::Result<()> {
         let value = ldap_escape(login);
-        let (filter, attrs, groups) = if self.samba {
+        let (filter, attrs) = if self.samba {
             (
                 format!(
                     "(&(&(objectCategory=person)(objectClass=user))\
                      (|(sAMAccountName={value})(userPrincipalName={value})(mail={value})))"
                 ),
                 AD_ATTRS,
-                format!(
-                    "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={}))",
-                    ldap_escape(dn)
-                ),
             )
         } else {
             (
                 format!("(&(objectClass=inetOrgPerson)(|(uid={value})(mail={value})))"),
                 SLAPD_ATTRS,
-                format!(
-                    "(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))\
-                     (|(member={})))",
-                    ldap_escape(dn)
-                ),
             )
         };
         let (entries, _) = ldap
@@ -261,10 +253,6 @@ impl Op {
             .success()?;
         let found = entries.iter().filter(|e| !e.is_ref()).count();
         anyhow::ensure!(found == 1, "{login}: {found} entries");
-        ldap.with_timeout(TIMEOUT)
-            .search(&self.base_dn, Scope::Subtree, &groups, vec!["cn"])
-            .await?
-            .success()?;
         Ok(())
     }
 }
