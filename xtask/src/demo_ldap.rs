@@ -59,24 +59,9 @@ pub fn run(args: &[&str]) -> anyhow::Result<()> {
     std::fs::write(
         &config,
         format!(
-            r#"# Written by `cargo xtask demo-ldap`: the demo against a private slapd.
-[directory]
-kind = "ldap"
-name = "OpenLDAP (demo)"
-url = "{url}"
-starttls = true
-ca_file = "{ca}"
-bind_dn = "{bind_dn}"
-bind_password = "{bind_pw}"
-base_dn = "{base}"
-policy_dn = "{policy}"
-"#,
-            url = slapd.ldap_url,
-            ca = slapd.ca_file.display(),
-            bind_dn = slapd.service_dn,
-            bind_pw = slapd.service_password,
-            base = slapd.base_dn,
-            policy = slapd.policy_dn,
+            "# Written by `cargo xtask demo-ldap`: the demo against a private slapd.\n\
+             [directory]\n{}",
+            slapd.directory_settings("OpenLDAP (demo)")
         ),
     )?;
     println!(

@@ -72,6 +72,29 @@ pub struct Slapd {
 static SHARED: OnceLock<Result<Slapd, String>> = OnceLock::new();
 
 impl Slapd {
+    /// The server's settings for this slapd (StartTLS, the CA, the write-only service
+    /// account, the ppolicy entry), to put under `[directory]` or `[[directory.linked]]`.
+    pub fn directory_settings(&self, name: &str) -> String {
+        format!(
+            r#"kind = "ldap"
+name = "{name}"
+url = "{url}"
+starttls = true
+ca_file = "{ca}"
+bind_dn = "{bind_dn}"
+bind_password = "{bind_pw}"
+base_dn = "{base}"
+policy_dn = "{policy}"
+"#,
+            url = self.ldap_url,
+            ca = self.ca_file.display(),
+            bind_dn = self.service_dn,
+            bind_pw = self.service_password,
+            base = self.base_dn,
+            policy = self.policy_dn,
+        )
+    }
+
     /// The slapd shared by this test process, started on first use and stopped when the
     /// process exits. Tests sharing it should create their own people.
     pub fn shared() -> anyhow::Result<&'static Slapd> {

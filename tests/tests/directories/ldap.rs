@@ -9,26 +9,8 @@ const NEW_PASSWORD: &str = "lantern orchard velvet 42";
 
 pub fn config(slapd: &Slapd, extra: &str) -> String {
     format!(
-        r#"
-[directory]
-kind = "ldap"
-name = "OpenLDAP"
-url = "{url}"
-starttls = true
-ca_file = "{ca}"
-bind_dn = "{bind_dn}"
-bind_password = "{bind_pw}"
-base_dn = "{base}"
-policy_dn = "{policy}"
-timeout_secs = 3
-{extra}
-"#,
-        url = slapd.ldap_url,
-        ca = slapd.ca_file.display(),
-        bind_dn = slapd.service_dn,
-        bind_pw = slapd.service_password,
-        base = slapd.base_dn,
-        policy = slapd.policy_dn,
+        "\n[directory]\n{}timeout_secs = 3\n{extra}\n",
+        slapd.directory_settings("OpenLDAP")
     )
 }
 

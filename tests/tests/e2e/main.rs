@@ -354,16 +354,7 @@ async fn linked_directories_partial_write_is_shown_and_finished() {
         extra_config: format!(
             r#"
 [directory]
-kind = "ldap"
-name = "OpenLDAP"
-url = "{url}"
-starttls = true
-ca_file = "{ca}"
-bind_dn = "{bind_dn}"
-bind_password = "{bind_pw}"
-base_dn = "{base}"
-policy_dn = "{policy}"
-
+{ldap}
 [[directory.linked]]
 kind = "entra"
 name = "Entra ID"
@@ -374,12 +365,7 @@ authority_url = "{graph}"
 graph_url = "{graph}"
 link = "email"
 "#,
-            url = slapd.ldap_url,
-            ca = slapd.ca_file.display(),
-            bind_dn = slapd.service_dn,
-            bind_pw = slapd.service_password,
-            base = slapd.base_dn,
-            policy = slapd.policy_dn,
+            ldap = slapd.directory_settings("OpenLDAP"),
             graph = graph.url(),
         ),
         real_directory: true,

@@ -117,6 +117,28 @@ impl ActiveDirectory {
             .cloned()
     }
 
+    /// The one entry a login names. Two entries for one login is ambiguous: treated as
+    /// nobody, like an unknown login.
+    async fn entry_for(&self, login: &str) -> Result<Option<Entry>, DirError> {
+        let mut entries = self
+            .pool
+            .search(
+                &self.base_dn,
+                Scope::Subtree,
+                &self.login_filter(login),
+                USER_ATTRS,
+            )
+            .await?;
+        if entries.len() > 1 {
+            tracing::warn!(directory = %self.name, "a login matched more than one account");
+        }
+        Ok(if entries.len() == 1 {
+            entries.pop()
+        } else {
+            None
+        })
+    }
+
     fn login_filter(&self, login: &str) -> String {
         let value = escape(login);
         let any: String = self
@@ -314,19 +336,7 @@ impl Directory for ActiveDirectory {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        let [entry] = entries.as_slice() else {
-            if entries.len() > 1 {
-                tracing::warn!(directory = %self.name, "a login matched more than one account");
-            }
+        let Some(entry) = self.entry_for(login).await? else {
             // The same group search as for a real person, so an unknown login costs the
             // same (on a DN that can't exist).
             self.groups_of(&format!("CN={},{}", escape(login), self.base_dn))
@@ -334,23 +344,14 @@ impl Directory for ActiveDirectory {
             return Ok(None);
         };
         let groups = self.groups_of(&entry.dn).await?;
-        Ok(Some(self.user_from(entry, groups)))
+        Ok(Some(self.user_from(&entry, groups)))
     }
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        Ok(match entries.as_slice() {
-            [entry] => Some(self.user_from(entry, Vec::new())),
-            _ => None,
-        })
+        Ok(self
+            .entry_for(login)
+            .await?
+            .map(|entry| self.user_from(&entry, Vec::new())))
     }
 
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {

@@ -67,6 +67,28 @@ impl OpenLdap {
         })
     }
 
+    /// The one entry a login names. Two entries for one login is ambiguous: treated as
+    /// nobody, like an unknown login.
+    async fn entry_for(&self, login: &str) -> Result<Option<Entry>, DirError> {
+        let mut entries = self
+            .pool
+            .search(
+                &self.base_dn,
+                Scope::Subtree,
+                &self.login_filter(login),
+                USER_ATTRS,
+            )
+            .await?;
+        if entries.len() > 1 {
+            tracing::warn!(directory = %self.name, "a login matched more than one entry");
+        }
+        Ok(if entries.len() == 1 {
+            entries.pop()
+        } else {
+            None
+        })
+    }
+
     fn login_filter(&self, login: &str) -> String {
         let value = escape(login);
         let any: String = self
@@ -247,20 +269,7 @@ impl Directory for OpenLdap {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        // Two entries for one login is ambiguous: treat it as nobody, like an unknown login.
-        let [entry] = entries.as_slice() else {
-            if entries.len() > 1 {
-                tracing::warn!(directory = %self.name, "a login matched more than one entry");
-            }
+        let Some(entry) = self.entry_for(login).await? else {
             // The same group search as for a real person, so an unknown login costs the
             // same (on a DN that can't exist).
             self.groups_of(&format!("uid={},{}", escape(login), self.base_dn))
@@ -268,23 +277,14 @@ impl Directory for OpenLdap {
             return Ok(None);
         };
         let groups = self.groups_of(&entry.dn).await?;
-        Ok(Some(self.user_from(entry, groups)))
+        Ok(Some(self.user_from(&entry, groups)))
     }
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        Ok(match entries.as_slice() {
-            [entry] => Some(self.user_from(entry, Vec::new())),
-            _ => None,
-        })
+        Ok(self
+            .entry_for(login)
+            .await?
+            .map(|entry| self.user_from(&entry, Vec::new())))
     }
 
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {

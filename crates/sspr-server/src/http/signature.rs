@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use httpsig_hyper::{MessageSignature, MessageSignatureReq, RequestContentDigest};
 use sspr_proto::ErrorCode;
 
@@ -63,6 +63,29 @@ fn unauthorized(message: &str, reason: &'static str, kiosk: Option<&str>) -> Ref
     )
 }
 
+/// Bodies over the limit are still read (and dropped) up to this much, so the client has
+/// sent everything and reads the 413 rather than a reset connection.
+const DRAIN_MAX: usize = 4 * 1024 * 1024;
+
+/// The body, or None when it is over `MAX_BODY` (or broken).
+async fn read_body(mut body: axum::body::Body) -> Option<Bytes> {
+    use http_body_util::BodyExt as _;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return None };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_MAX {
+                return None;
+            }
+        }
+    }
+    (seen <= MAX_BODY).then(|| buf.freeze())
+}
+
 async fn verify(state: &AppState, request: Request, correlation: &str) -> Result<Request, Refusal> {
     let (parts, body) = request.into_parts();
     if !parts.headers.contains_key("signature") || !parts.headers.contains_key("signature-input") {
@@ -72,9 +95,9 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
             None,
         ));
     }
-    let bytes: Bytes = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    let bytes = match read_body(body).await {
+        Some(bytes) => bytes,
+        None => {
             return Err((
                 ApiError::new(
                     ErrorCode::PayloadTooLarge,
