@@ -182,8 +182,24 @@ async fn the_domains_refusal_names_the_domains_rule() {
 
     dc.set_min_length(30).expect("raise minimum");
     let refused = kiosk.set_password(&flow.flow_id, NEW_PASSWORD).await;
+    // The refusal makes the server read the domain's rules again: the next look at the
+    // flow shows the new minimum before anything is typed.
+    let mut shown = 0;
+    for _ in 0..50 {
+        let view = kiosk
+            .start_flow(&start(&login, Intent::Reset))
+            .await
+            .expect("flow");
+        shown = view.password_rules.min_length;
+        kiosk.cancel(&view.flow_id).await.expect("cancel");
+        if shown == 30 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     dc.set_min_length(sspr_tests::dirs::SAMBA_MIN_LENGTH)
         .expect("restore minimum");
+    assert_eq!(shown, 30, "rules read again after the refusal");
     let refused = error_of(refused);
     assert_eq!(refused.code, ErrorCode::PasswordRejected);
     let short = refused

@@ -1085,6 +1085,14 @@ impl FlowService {
             .await;
         match e {
             DirError::Rejected(reasons) => {
+                // The directory's rules may have changed since they were read: read them
+                // again, so the next person (and this one's next try) sees them first.
+                let directories = self.directories.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = directories.refresh_rules().await {
+                        tracing::warn!(error = %e, "reading the directories' password rules");
+                    }
+                });
                 password_rejected(reasons).with_reference(&flow.reference)
             }
             DirError::Denied(_) => ApiError::new(
