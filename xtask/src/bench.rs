@@ -84,24 +84,9 @@ impl Options {
 
 pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
-    let target_dir = target_dir(root)?;
-    if cfg!(debug_assertions) {
-        // The load generator and both floors run in this process: a debug build would
-        // measure itself. Build the release xtask and let it do the work. (Separately
-        // from the server: built together, cargo would unify their dependencies' features
-        // and the server would not be the binary `-p sspr-server` alone makes.)
-        cargo_build(root, &target_dir, "xtask")?;
-        let status = Command::new(target_dir.join("release/xtask"))
-            .args(["bench", "server"])
-            .args(args)
-            .status()
-            .context("running the release build of xtask")?;
-        anyhow::ensure!(status.success(), "the release bench failed ({status})");
+    let Some(binary) = release_server(root, "server", args)? else {
         return Ok(());
-    }
-    cargo_build(root, &target_dir, "sspr-server")?;
-    let binary = target_dir.join("release/sspr-server");
-    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+    };
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -125,6 +110,30 @@ pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
 }
 
 /// `CARGO_TARGET_DIR` (made absolute, as cargo does) or the workspace's `target`.
+/// Benches run in a release build of xtask beside a release server. From a debug build
+/// this builds the release xtask and runs `bench <name> args` in it (None: done); in
+/// the release build it builds the server and returns its path. (Built separately: built
+/// together, cargo would unify their dependencies' features and the server would not be
+/// the binary `-p sspr-server` alone makes.)
+pub fn release_server(root: &Path, name: &str, args: &[&str]) -> anyhow::Result<Option<PathBuf>> {
+    let target_dir = target_dir(root)?;
+    if cfg!(debug_assertions) {
+        // The load generators run in this process: a debug build would measure itself.
+        cargo_build(root, &target_dir, "xtask")?;
+        let status = Command::new(target_dir.join("release/xtask"))
+            .args(["bench", name])
+            .args(args)
+            .status()
+            .context("running the release build of xtask")?;
+        anyhow::ensure!(status.success(), "the release bench failed ({status})");
+        return Ok(None);
+    }
+    cargo_build(root, &target_dir, "sspr-server")?;
+    let binary = target_dir.join("release/sspr-server");
+    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+    Ok(Some(binary))
+}
+
 fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => Ok(std::env::current_dir()?.join(dir)),
@@ -145,7 +154,7 @@ fn cargo_build(root: &Path, target_dir: &Path, package: &str) -> anyhow::Result<
     Ok(())
 }
 
-fn progress(line: impl std::fmt::Display) {
+pub fn progress(line: impl std::fmt::Display) {
     eprintln!("bench: {line}");
 }
 

@@ -19,8 +19,7 @@ mod raw;
 mod through;
 mod users;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -109,23 +108,9 @@ impl Options {
 
 pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
-    let target_dir = target_dir(root)?;
-    if cfg!(debug_assertions) {
-        // The kiosk client and the raw loops run in this process: a debug build would
-        // measure itself. Build the release xtask and let it do the work (separately from
-        // the server, so cargo doesn't unify their dependencies' features).
-        cargo_build(root, &target_dir, "xtask")?;
-        let status = Command::new(target_dir.join("release/xtask"))
-            .args(["bench", "directory"])
-            .args(args)
-            .status()
-            .context("running the release build of xtask")?;
-        anyhow::ensure!(status.success(), "the release bench failed ({status})");
+    let Some(binary) = crate::bench::release_server(root, "directory", args)? else {
         return Ok(());
-    }
-    cargo_build(root, &target_dir, "sspr-server")?;
-    let binary = target_dir.join("release/sspr-server");
-    anyhow::ensure!(binary.exists(), "{} is missing", binary.display());
+    };
     // The test kit starts this binary (it would look beside a test executable otherwise).
     std::env::set_var("SSPR_SERVER_BIN", &binary);
 
@@ -361,27 +346,4 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// `CARGO_TARGET_DIR` (made absolute, as cargo does) or the workspace's `target`.
-fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => Ok(std::env::current_dir()?.join(dir)),
-        None => Ok(root.join("target")),
-    }
-}
-
-fn cargo_build(root: &Path, target_dir: &Path, package: &str) -> anyhow::Result<()> {
-    progress(format!("cargo build --release -p {package}"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .args(["build", "--release", "-p", package])
-        .status()
-        .context("running cargo")?;
-    anyhow::ensure!(status.success(), "cargo build failed ({status})");
-    Ok(())
-}
-
-pub fn progress(line: impl std::fmt::Display) {
-    eprintln!("bench: {line}");
-}
+pub use crate::bench::progress;

@@ -119,6 +119,26 @@ pub struct SambaDc {
 static SHARED: OnceLock<Result<SambaDc, String>> = OnceLock::new();
 
 impl SambaDc {
+    /// The server's settings for this DC (LDAPS, the CA, the delegated service account),
+    /// to put under `[directory]` or `[[directory.linked]]`.
+    pub fn directory_settings(&self, name: &str) -> String {
+        format!(
+            r#"kind = "active_directory"
+name = "{name}"
+url = "{url}"
+ca_file = "{ca}"
+bind_dn = "{bind_dn}"
+bind_password = "{bind_pw}"
+base_dn = "{base}"
+"#,
+            url = self.ldaps_url,
+            ca = self.ca_file.display(),
+            bind_dn = self.service_dn,
+            bind_pw = self.service_password,
+            base = self.base_dn,
+        )
+    }
+
     /// The DC shared by this test process: provisioned and started on first use, stopped
     /// and removed when the process exits.
     pub fn shared() -> anyhow::Result<&'static SambaDc> {

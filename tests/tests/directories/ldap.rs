@@ -133,25 +133,7 @@ async fn disabled_accounts_get_the_decoy_shape() {
     slapd.disable(&dn).expect("disable");
     let kiosk = server.kiosk().await.expect("kiosk");
 
-    let disabled = kiosk
-        .start_flow(&start(&login, Intent::Reset))
-        .await
-        .expect("flow");
-    let unknown = kiosk
-        .start_flow(&start("nobody-here-at-all", Intent::Reset))
-        .await
-        .expect("flow");
-    assert_eq!(disabled.methods.len(), unknown.methods.len());
-    assert_eq!(disabled.required, unknown.required);
-    assert_eq!(disabled.state, unknown.state);
-    let started = events(&server, "flow_started");
-    assert!(
-        started.iter().any(|e| e["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("disabled")),
-        "{started:?}"
-    );
+    assert_disabled_looks_unknown(&server, &kiosk, &login).await;
 }
 
 #[tokio::test]

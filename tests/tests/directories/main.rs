@@ -9,9 +9,7 @@ mod ldap;
 mod linked;
 
 use sspr_tests::sspr_client::{Client, ClientError};
-use sspr_tests::sspr_proto::{
-    DoneView, ErrorBody, ErrorCode, FlowView, Intent, MethodKind, StartFlowRequest,
-};
+use sspr_tests::sspr_proto::{DoneView, ErrorBody, FlowView, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::{Options, TestServer};
 
 /// A fresh name for this test's people, so tests sharing one directory don't meet.
@@ -88,6 +86,29 @@ pub async fn verify_email(
         .expect("email code accepted")
 }
 
+/// A disabled person gets a flow shaped like an unknown login's, and the audit says why.
+pub async fn assert_disabled_looks_unknown(server: &TestServer, kiosk: &Client, login: &str) {
+    let disabled = kiosk
+        .start_flow(&start(login, Intent::Reset))
+        .await
+        .expect("flow");
+    let unknown = kiosk
+        .start_flow(&start("nobody-here-at-all", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(disabled.methods.len(), unknown.methods.len());
+    assert_eq!(disabled.required, unknown.required);
+    assert_eq!(disabled.state, unknown.state);
+    let started = events(server, "flow_started");
+    assert!(
+        started.iter().any(|e| e["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("disabled")),
+        "{started:?}"
+    );
+}
+
 pub fn all_ok(done: &DoneView) -> bool {
     !done.directories.is_empty() && done.directories.iter().all(|d| d.ok)
 }
@@ -108,8 +129,4 @@ pub async fn readyz(server: &TestServer) -> (u16, serde_json::Value) {
         .expect("readyz");
     let status = r.status().as_u16();
     (status, r.json().await.expect("readyz json"))
-}
-
-pub fn code(e: &ErrorBody) -> ErrorCode {
-    e.code
 }

@@ -58,49 +58,13 @@ impl Target {
         Ok(Target { dir })
     }
 
-    /// The `[directory]` section, as tests/tests/directories/{ldap,ad}.rs write it.
+    /// The `[directory]` section, from the test kit's fixture.
     pub fn server_toml(&self) -> String {
-        match &self.dir {
-            Dir::Slapd(s) => format!(
-                r#"
-[directory]
-kind = "ldap"
-name = "OpenLDAP"
-url = "{url}"
-starttls = true
-ca_file = "{ca}"
-bind_dn = "{bind_dn}"
-bind_password = "{bind_pw}"
-base_dn = "{base}"
-policy_dn = "{policy}"
-timeout_secs = 10
-"#,
-                url = s.ldap_url,
-                ca = s.ca_file.display(),
-                bind_dn = s.service_dn,
-                bind_pw = s.service_password,
-                base = s.base_dn,
-                policy = s.policy_dn,
-            ),
-            Dir::Samba(d) => format!(
-                r#"
-[directory]
-kind = "active_directory"
-name = "Active Directory"
-url = "{url}"
-ca_file = "{ca}"
-bind_dn = "{bind_dn}"
-bind_password = "{bind_pw}"
-base_dn = "{base}"
-timeout_secs = 10
-"#,
-                url = d.ldaps_url,
-                ca = d.ca_file.display(),
-                bind_dn = d.service_dn,
-                bind_pw = d.service_password,
-                base = d.base_dn,
-            ),
-        }
+        let settings = match &self.dir {
+            Dir::Slapd(s) => s.directory_settings("OpenLDAP"),
+            Dir::Samba(d) => d.directory_settings("Active Directory"),
+        };
+        format!("\n[directory]\n{settings}timeout_secs = 10\n")
     }
 
     /// The service account over the transport the server uses: StartTLS to slapd,

@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sspr_proto::{PasswordReason, PasswordReasonCode};
 use tokio::sync::OnceCell;
 
-use super::ldap::{self, describe, escape, Entry, Pool};
+use super::ldap::{self, describe, escape, Entry, People, Pool};
 use super::{DirError, DirRules, DirUser, Directory};
 use crate::config::DirectoryConfig;
 
@@ -44,10 +44,7 @@ const USER_ATTRS: &[&str] = &[
 pub struct ActiveDirectory {
     name: String,
     pool: Pool,
-    base_dn: String,
-    group_base_dn: String,
-    login_attributes: Vec<String>,
-    user_filter: String,
+    people: People,
     root: OnceCell<RootDse>,
 }
 
@@ -60,28 +57,14 @@ struct RootDse {
 
 impl ActiveDirectory {
     pub fn new(config: &DirectoryConfig) -> anyhow::Result<ActiveDirectory> {
-        let base_dn = config.base_dn.clone().unwrap_or_default();
         Ok(ActiveDirectory {
             name: config.name.clone(),
             pool: Pool::new(config)?,
-            group_base_dn: config
-                .group_base_dn
-                .clone()
-                .unwrap_or_else(|| base_dn.clone()),
-            base_dn,
-            login_attributes: if config.login_attributes.is_empty() {
-                vec![
-                    "sAMAccountName".into(),
-                    "userPrincipalName".into(),
-                    "mail".into(),
-                ]
-            } else {
-                config.login_attributes.clone()
-            },
-            user_filter: config
-                .user_filter
-                .clone()
-                .unwrap_or_else(|| "(&(objectCategory=person)(objectClass=user))".into()),
+            people: People::new(
+                config,
+                "(&(objectCategory=person)(objectClass=user))",
+                &["sAMAccountName", "userPrincipalName", "mail"],
+            ),
             root: OnceCell::new(),
         })
     }
@@ -110,50 +93,18 @@ impl ActiveDirectory {
                     domain_dn: root
                         .first("defaultNamingContext")
                         .map(str::to_string)
-                        .unwrap_or_else(|| self.base_dn.clone()),
+                        .unwrap_or_else(|| self.people.base_dn.clone()),
                 })
             })
             .await
             .cloned()
     }
 
-    /// The one entry a login names. Two entries for one login is ambiguous: treated as
-    /// nobody, like an unknown login.
-    async fn entry_for(&self, login: &str) -> Result<Option<Entry>, DirError> {
-        let mut entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        if entries.len() > 1 {
-            tracing::warn!(directory = %self.name, "a login matched more than one account");
-        }
-        Ok(if entries.len() == 1 {
-            entries.pop()
-        } else {
-            None
-        })
-    }
-
-    fn login_filter(&self, login: &str) -> String {
-        let value = escape(login);
-        let any: String = self
-            .login_attributes
-            .iter()
-            .map(|a| format!("({a}={value})"))
-            .collect();
-        format!("(&{}(|{any}))", self.user_filter)
-    }
-
     async fn groups_of(&self, dn: &str) -> Result<Vec<String>, DirError> {
         let filter = format!("(&(objectClass=group)(member:{IN_CHAIN}:={}))", escape(dn));
         let mut names: Vec<String> = self
             .pool
-            .search(&self.group_base_dn, Scope::Subtree, &filter, &["cn"])
+            .search(&self.people.group_base_dn, Scope::Subtree, &filter, &["cn"])
             .await?
             .iter()
             .filter_map(|g| g.first("cn").map(str::to_string))
@@ -336,10 +287,14 @@ impl Directory for ActiveDirectory {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let Some(entry) = self.entry_for(login).await? else {
+        let Some(entry) = self
+            .pool
+            .one_person(&self.people, login, USER_ATTRS)
+            .await?
+        else {
             // The same group search as for a real person, so an unknown login costs the
             // same (on a DN that can't exist).
-            self.groups_of(&format!("CN={},{}", escape(login), self.base_dn))
+            self.groups_of(&format!("CN={},{}", escape(login), self.people.base_dn))
                 .await?;
             return Ok(None);
         };
@@ -349,7 +304,8 @@ impl Directory for ActiveDirectory {
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
         Ok(self
-            .entry_for(login)
+            .pool
+            .one_person(&self.people, login, USER_ATTRS)
             .await?
             .map(|entry| self.user_from(&entry, Vec::new())))
     }
@@ -359,7 +315,7 @@ impl Directory for ActiveDirectory {
         let groups = self
             .pool
             .search(
-                &self.group_base_dn,
+                &self.people.group_base_dn,
                 Scope::Subtree,
                 &format!("(&(objectClass=group)(|(cn={value})(sAMAccountName={value})))"),
                 &["1.1"],
@@ -370,12 +326,12 @@ impl Directory for ActiveDirectory {
         for g in groups {
             let filter = format!(
                 "(&{}(memberOf:{IN_CHAIN}:={}))",
-                self.user_filter,
+                self.people.user_filter,
                 escape(&g.dn)
             );
             for e in self
                 .pool
-                .search(&self.base_dn, Scope::Subtree, &filter, USER_ATTRS)
+                .search(&self.people.base_dn, Scope::Subtree, &filter, USER_ATTRS)
                 .await?
             {
                 if seen.insert(e.dn.clone()) {
@@ -408,7 +364,12 @@ impl Directory for ActiveDirectory {
     async fn ping(&self) -> Result<(), DirError> {
         self.root().await?;
         self.pool
-            .search(&self.base_dn, Scope::Base, "(objectClass=*)", &["1.1"])
+            .search(
+                &self.people.base_dn,
+                Scope::Base,
+                "(objectClass=*)",
+                &["1.1"],
+            )
             .await
             .map(|_| ())
     }

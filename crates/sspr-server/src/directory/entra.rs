@@ -227,6 +227,25 @@ impl Entra {
         }
     }
 
+    /// The one user whose UPN or mail is `login` (two is ambiguous: nobody).
+    async fn user_by_login(&self, login: &str) -> Result<Option<GraphUser>, DirError> {
+        let value = odata_quote(login);
+        let filter = format!("userPrincipalName eq '{value}' or mail eq '{value}'");
+        let users: Vec<GraphUser> = self
+            .get::<Page<GraphUser>>(
+                &format!("{}/users", self.graph),
+                &[("$filter", &filter), ("$select", USER_SELECT)],
+            )
+            .await?
+            .map(|p| p.value)
+            .unwrap_or_default();
+        let mut users = users.into_iter();
+        Ok(match (users.next(), users.next()) {
+            (Some(user), None) => Some(user),
+            _ => None,
+        })
+    }
+
     fn user_from(u: GraphUser, groups: Vec<String>) -> DirUser {
         let upn = u.user_principal_name.unwrap_or_default();
         let given = u.given_name.unwrap_or_default();
@@ -260,21 +279,7 @@ impl Directory for Entra {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let value = odata_quote(login);
-        let filter = format!("userPrincipalName eq '{value}' or mail eq '{value}'");
-        let users: Vec<GraphUser> = self
-            .get::<Page<GraphUser>>(
-                &format!("{}/users", self.graph),
-                &[("$filter", &filter), ("$select", USER_SELECT)],
-            )
-            .await?
-            .map(|p| p.value)
-            .unwrap_or_default();
-        let mut users = users.into_iter();
-        let found = match (users.next(), users.next()) {
-            (Some(user), None) => Some(user),
-            _ => None,
-        };
+        let found = self.user_by_login(login).await?;
         // The groups are asked for an unknown login too (of an id that can't exist), so
         // both cost the same round trips.
         let id = found
@@ -299,21 +304,10 @@ impl Directory for Entra {
     }
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let value = odata_quote(login);
-        let filter = format!("userPrincipalName eq '{value}' or mail eq '{value}'");
-        let users: Vec<GraphUser> = self
-            .get::<Page<GraphUser>>(
-                &format!("{}/users", self.graph),
-                &[("$filter", &filter), ("$select", USER_SELECT)],
-            )
+        Ok(self
+            .user_by_login(login)
             .await?
-            .map(|p| p.value)
-            .unwrap_or_default();
-        let mut users = users.into_iter();
-        Ok(match (users.next(), users.next()) {
-            (Some(user), None) => Some(Entra::user_from(user, Vec::new())),
-            _ => None,
-        })
+            .map(|user| Entra::user_from(user, Vec::new())))
     }
 
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {

@@ -84,6 +84,47 @@ impl Entry {
     }
 }
 
+/// Where and how people are searched: the base, the filter every person matches and the
+/// attributes a login is matched against (each directory kind brings its defaults).
+pub struct People {
+    pub base_dn: String,
+    pub group_base_dn: String,
+    pub user_filter: String,
+    login_attributes: Vec<String>,
+}
+
+impl People {
+    pub fn new(config: &DirectoryConfig, user_filter: &str, login_attributes: &[&str]) -> People {
+        let base_dn = config.base_dn.clone().unwrap_or_default();
+        People {
+            group_base_dn: config
+                .group_base_dn
+                .clone()
+                .unwrap_or_else(|| base_dn.clone()),
+            base_dn,
+            user_filter: config
+                .user_filter
+                .clone()
+                .unwrap_or_else(|| user_filter.to_string()),
+            login_attributes: if config.login_attributes.is_empty() {
+                login_attributes.iter().map(|a| a.to_string()).collect()
+            } else {
+                config.login_attributes.clone()
+            },
+        }
+    }
+
+    fn login_filter(&self, login: &str) -> String {
+        let value = escape(login);
+        let any: String = self
+            .login_attributes
+            .iter()
+            .map(|a| format!("({a}={value})"))
+            .collect();
+        format!("(&{}(|{any}))", self.user_filter)
+    }
+}
+
 impl Pool {
     pub fn new(config: &DirectoryConfig) -> anyhow::Result<Pool> {
         let name = &config.name;
@@ -225,6 +266,32 @@ impl Pool {
         Err(match last {
             Some(e) => self.unreachable("searching", e),
             None => DirError::Unavailable("searching failed".into()),
+        })
+    }
+
+    /// The one entry a login names. Two entries for one login is ambiguous: treated as
+    /// nobody, like an unknown login.
+    pub async fn one_person(
+        &self,
+        people: &People,
+        login: &str,
+        attrs: &[&str],
+    ) -> Result<Option<Entry>, DirError> {
+        let mut entries = self
+            .search(
+                &people.base_dn,
+                Scope::Subtree,
+                &people.login_filter(login),
+                attrs,
+            )
+            .await?;
+        if entries.len() > 1 {
+            tracing::warn!(directory = %self.directory, "a login matched more than one entry");
+        }
+        Ok(if entries.len() == 1 {
+            entries.pop()
+        } else {
+            None
         })
     }
 

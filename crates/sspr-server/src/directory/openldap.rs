@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sspr_proto::{PasswordReason, PasswordReasonCode};
 use std::collections::HashSet;
 
-use super::ldap::{self, describe, escape, Entry, Pool};
+use super::ldap::{self, describe, escape, Entry, People, Pool};
 use super::{DirError, DirRules, DirUser, Directory};
 use crate::config::DirectoryConfig;
 
@@ -36,67 +36,18 @@ const USER_ATTRS: &[&str] = &[
 pub struct OpenLdap {
     name: String,
     pool: Pool,
-    base_dn: String,
-    group_base_dn: String,
-    login_attributes: Vec<String>,
-    user_filter: String,
+    people: People,
     policy_dn: Option<String>,
 }
 
 impl OpenLdap {
     pub fn new(config: &DirectoryConfig) -> anyhow::Result<OpenLdap> {
-        let base_dn = config.base_dn.clone().unwrap_or_default();
         Ok(OpenLdap {
             name: config.name.clone(),
             pool: Pool::new(config)?,
-            group_base_dn: config
-                .group_base_dn
-                .clone()
-                .unwrap_or_else(|| base_dn.clone()),
-            base_dn,
-            login_attributes: if config.login_attributes.is_empty() {
-                vec!["uid".into(), "mail".into()]
-            } else {
-                config.login_attributes.clone()
-            },
-            user_filter: config
-                .user_filter
-                .clone()
-                .unwrap_or_else(|| "(objectClass=inetOrgPerson)".into()),
+            people: People::new(config, "(objectClass=inetOrgPerson)", &["uid", "mail"]),
             policy_dn: config.policy_dn.clone(),
         })
-    }
-
-    /// The one entry a login names. Two entries for one login is ambiguous: treated as
-    /// nobody, like an unknown login.
-    async fn entry_for(&self, login: &str) -> Result<Option<Entry>, DirError> {
-        let mut entries = self
-            .pool
-            .search(
-                &self.base_dn,
-                Scope::Subtree,
-                &self.login_filter(login),
-                USER_ATTRS,
-            )
-            .await?;
-        if entries.len() > 1 {
-            tracing::warn!(directory = %self.name, "a login matched more than one entry");
-        }
-        Ok(if entries.len() == 1 {
-            entries.pop()
-        } else {
-            None
-        })
-    }
-
-    fn login_filter(&self, login: &str) -> String {
-        let value = escape(login);
-        let any: String = self
-            .login_attributes
-            .iter()
-            .map(|a| format!("({a}={value})"))
-            .collect();
-        format!("(&{}(|{any}))", self.user_filter)
     }
 
     /// Names (cn) of every group the entry is in, nested groups included.
@@ -117,7 +68,7 @@ impl OpenLdap {
                 format!("(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|{any}))");
             let groups = self
                 .pool
-                .search(&self.group_base_dn, Scope::Subtree, &filter, &["cn"])
+                .search(&self.people.group_base_dn, Scope::Subtree, &filter, &["cn"])
                 .await?;
             frontier = Vec::new();
             for g in groups {
@@ -269,10 +220,14 @@ impl Directory for OpenLdap {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let Some(entry) = self.entry_for(login).await? else {
+        let Some(entry) = self
+            .pool
+            .one_person(&self.people, login, USER_ATTRS)
+            .await?
+        else {
             // The same group search as for a real person, so an unknown login costs the
             // same (on a DN that can't exist).
-            self.groups_of(&format!("uid={},{}", escape(login), self.base_dn))
+            self.groups_of(&format!("uid={},{}", escape(login), self.people.base_dn))
                 .await?;
             return Ok(None);
         };
@@ -282,7 +237,8 @@ impl Directory for OpenLdap {
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {
         Ok(self
-            .entry_for(login)
+            .pool
+            .one_person(&self.people, login, USER_ATTRS)
             .await?
             .map(|entry| self.user_from(&entry, Vec::new())))
     }
@@ -294,7 +250,12 @@ impl Directory for OpenLdap {
         );
         let mut queue: Vec<String> = self
             .pool
-            .search(&self.group_base_dn, Scope::Subtree, &filter, &["member"])
+            .search(
+                &self.people.group_base_dn,
+                Scope::Subtree,
+                &filter,
+                &["member"],
+            )
             .await?
             .iter()
             .flat_map(|g| g.all("member").to_vec())
@@ -389,7 +350,12 @@ impl Directory for OpenLdap {
 
     async fn ping(&self) -> Result<(), DirError> {
         self.pool
-            .search(&self.base_dn, Scope::Base, "(objectClass=*)", &["1.1"])
+            .search(
+                &self.people.base_dn,
+                Scope::Base,
+                "(objectClass=*)",
+                &["1.1"],
+            )
             .await
             .map(|_| ())
     }

@@ -97,21 +97,15 @@ impl Directories {
         .await;
         let mut home: Option<(usize, DirUser)> = None;
         let mut extra_groups = Vec::new();
-        let mut failure = None;
         for (i, answer) in answers.into_iter().enumerate() {
             match answer {
-                Ok(Some(user)) => match home {
-                    None if failure.is_none() => home = Some((i, user)),
-                    None => {}
-                    Some(_) => extra_groups.extend(user.groups),
-                },
+                Ok(Some(user)) if home.is_none() => home = Some((i, user)),
+                Ok(Some(user)) => extra_groups.extend(user.groups),
                 Ok(None) => {}
-                Err(e) => {
-                    if strict || home.is_none() {
-                        return Err(e);
-                    }
-                    failure.get_or_insert(e);
-                }
+                // Before the home is known, any directory may be it; once it is, a linked
+                // one that is down matters only when it must decide the policy.
+                Err(e) if strict || home.is_none() => return Err(e),
+                Err(_) => {}
             }
         }
         Ok(home.map(|(i, mut user)| {
