@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "cancel_flow",
     "wipe",
     "qr_matrix",
+    "start_approval",
+    "stop_approval",
 ];
 
 fn main() {

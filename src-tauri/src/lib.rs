@@ -28,6 +28,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, config: KioskConfig) -> t
             commands::flow::set_password,
             commands::flow::unlock_account,
             commands::flow::cancel_flow,
+            commands::approval::start_approval,
+            commands::approval::stop_approval,
         ])
 }
 

@@ -13,6 +13,8 @@ pub struct Kiosk {
     pub config: KioskConfig,
     client: tokio::sync::Mutex<Option<Arc<Client>>>,
     flow: Mutex<Option<String>>,
+    /// Forwards an approval's events to the UI while one runs.
+    listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 /// A client error as the UI gets it: `{code, message}` from the one closed set.
@@ -42,6 +44,7 @@ impl Kiosk {
             config,
             client: tokio::sync::Mutex::new(None),
             flow: Mutex::new(None),
+            listener: Mutex::new(None),
         }
     }
 
@@ -106,7 +109,17 @@ impl Kiosk {
     }
 
     pub fn take_flow(&self) -> Option<String> {
+        self.set_listener(None);
         self.flow.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Replaces (and stops) the approval listener.
+    pub fn set_listener(&self, task: Option<tauri::async_runtime::JoinHandle<()>>) {
+        if let Ok(mut l) = self.listener.lock() {
+            if let Some(old) = std::mem::replace(&mut *l, task) {
+                old.abort();
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use sspr_mailbox::{Mailbox, Received};
 pub mod dirs;
 pub mod graph;
 pub mod kiosk;
+pub mod phone;
 
 pub use sspr_client;
 pub use sspr_mailbox;
@@ -23,6 +24,9 @@ pub use sspr_proto;
 pub const ADA_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 pub const ALAN_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
 pub const GRACE_TOTP: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
+/// Current directory passwords (for "My security info" sign-ins).
+pub const ADA_PASSWORD: &str = "Ada-current-password-1";
+pub const BARBARA_PASSWORD: &str = "Barbara-current-password-1";
 
 /// The fixture directory: ada (staff), alan and margaret (administrators), grace
 /// (locked), edsger (disabled), barbara (nothing registered).
@@ -33,6 +37,7 @@ given_name = "Ada"
 surname = "Lovelace"
 email = "ada.lovelace@example.org"
 groups = ["Staff"]
+password = "Ada-current-password-1"
 [user.methods]
 email = "ada@home.example.net"
 totp = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -84,6 +89,7 @@ given_name = "Barbara"
 surname = "Liskov"
 email = "barbara.liskov@example.org"
 groups = ["Staff"]
+password = "Barbara-current-password-1"
 "#;
 
 /// The profile folder the running test was built into (`target/debug`): test binaries
@@ -146,6 +152,8 @@ pub fn totp_at(secret: &str, unix: u64) -> String {
 pub struct TestServer {
     child: Child,
     pub base: String,
+    /// Where phones reach the server (`http://localhost:PORT`: passkeys need a host name).
+    pub phone_base: String,
     pub addr: SocketAddr,
     pub mailbox: Mailbox,
     pub dir: PathBuf,
@@ -229,6 +237,10 @@ from = "SSPR <sspr@example.org>"
                 .arg(&config_path)
                 .args(["directory", "import"])
                 .arg(&people)
+                .env(
+                    "SSPR_APPROVAL__PUBLIC_URL",
+                    format!("http://localhost:{port}"),
+                )
                 .output()?;
             anyhow::ensure!(
                 out.status.success(),
@@ -244,6 +256,10 @@ from = "SSPR <sspr@example.org>"
             .arg(&config_path)
             .arg("serve")
             .env("SSPR_LOG", options.log.as_deref().unwrap_or("info"))
+            .env(
+                "SSPR_APPROVAL__PUBLIC_URL",
+                format!("http://localhost:{port}"),
+            )
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
@@ -251,6 +267,7 @@ from = "SSPR <sspr@example.org>"
         let mut server = TestServer {
             child,
             base,
+            phone_base: format!("http://localhost:{port}"),
             addr,
             mailbox,
             dir,
@@ -295,6 +312,7 @@ from = "SSPR <sspr@example.org>"
             .arg("--config")
             .arg(&self.config_path)
             .args(args)
+            .env("SSPR_APPROVAL__PUBLIC_URL", &self.phone_base)
             .output()?;
         anyhow::ensure!(
             out.status.success(),

@@ -8,6 +8,9 @@ export type Screen =
   | { name: "identify" }
   | { name: "verify" }
   | { name: "code" }
+  | { name: "approve-choice"; methodId: string }
+  | { name: "approve" }
+  | { name: "phone-password" }
   | { name: "password" }
   | { name: "unlock" }
   | { name: "done"; done: DoneView }

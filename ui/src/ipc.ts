@@ -1,9 +1,11 @@
 // The kiosk's commands (src-tauri/src/commands). The webview never sees keys or flow ids.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   ChallengeView,
   DoneView,
   ErrorBody,
+  FlowEvent,
   FlowView,
   Intent,
   KioskSettings,
@@ -37,6 +39,17 @@ export const api = {
   startFlow: (login: string, intent: Intent, locale: string) =>
     call<FlowView>("start_flow", { login, intent, locale }),
   requestCode: (methodId: string) => call<ChallengeView>("request_code", { methodId }),
+  startApproval: (methodId: string, finishOnPhone: boolean) =>
+    call<ChallengeView>("start_approval", { methodId, finishOnPhone }),
+  stopApproval: () => call<void>("stop_approval"),
+  /** What the phone does while an approval runs (the kiosk's "flow-event"). */
+  onFlowEvent: async (cb: (event: FlowEvent) => void): Promise<UnlistenFn> => {
+    try {
+      return await listen<FlowEvent>("flow-event", (e) => cb(e.payload));
+    } catch (e) {
+      throw asError(e);
+    }
+  },
   verifyCode: (challengeId: string, code: string) =>
     call<FlowView>("verify_code", { challengeId, code }),
   checkPassword: (candidate: string) => call<PasswordCheck>("check_password", { candidate }),

@@ -5,6 +5,7 @@ import { mount, h } from "./dom";
 import { setLocale, t } from "./i18n";
 import { watchIdle } from "./idle";
 import { api, asError } from "./ipc";
+import { approve, approveChoice, endApproval, isPhoneScreen, phonePassword, waitingForPhone } from "./screens/approve";
 import { done } from "./screens/done";
 import { help } from "./screens/help";
 import { identify } from "./screens/identify";
@@ -33,6 +34,8 @@ const app: App = {
   notice: null,
   screen: { name: "start" },
   go(screen: Screen) {
+    // Any screen but the phone's own ends a running approval: the kiosk stops listening.
+    if (!isPhoneScreen(screen.name)) void endApproval();
     app.screen = screen;
     render();
     app.notice = null;
@@ -96,6 +99,12 @@ function render(): void {
         return verify(app);
       case "code":
         return code(app);
+      case "approve-choice":
+        return approveChoice(app, s.methodId);
+      case "approve":
+        return approve(app);
+      case "phone-password":
+        return phonePassword(app);
       case "password":
         return password(app);
       case "unlock":
@@ -121,6 +130,7 @@ function applyBranding(): void {
 /** Forgets everything: the flow on the server, the webview's storage, this page's state. */
 async function wipe(): Promise<void> {
   try {
+    await endApproval();
     await api.wipe();
   } finally {
     location.reload();
@@ -143,7 +153,11 @@ async function boot(): Promise<void> {
   }
   watchIdle(
     () => app.status?.idle_timeout_secs ?? 90,
-    () => app.screen.name === "start" || (app.screen.name === "help" && app.flow === null && app.login === ""),
+    () =>
+      app.screen.name === "start" ||
+      (app.screen.name === "help" && app.flow === null && app.login === "") ||
+      // The person works on their phone meanwhile: not idle until the approval's (or flow's) own expiry.
+      waitingForPhone(),
     () => void wipe(),
   );
 }

@@ -7,6 +7,7 @@ mod dir_bench;
 mod kiosk_bench;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +19,9 @@ fn root() -> PathBuf {
 fn usage() -> anyhow::Result<()> {
     anyhow::bail!(
         "usage: cargo xtask <command>\n\
-         \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code\n\
+         \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code, and build\n\
+         \x20                the server's web pages (crates/sspr-server/web/dist)\n\
+         \x20 gen --check    fail if any of those committed files differs from a fresh build\n\
          \x20 bench server   release build, server on loopback, load generator; prints figures\n\
          \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory\n\
          \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
@@ -34,7 +37,8 @@ fn main() -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["gen"] => gen(),
+        ["gen"] => gen(false),
+        ["gen", "--check"] => gen(true),
         ["bench", "server", rest @ ..] => bench::server(&root(), rest),
         ["bench", "kiosk", rest @ ..] => kiosk_bench::run(&root(), rest),
         ["bench", "directory", rest @ ..] => dir_bench::run(&root(), rest),
@@ -57,15 +61,98 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn gen() -> anyhow::Result<()> {
+/// The server's own pages (phone approval, "My security info"), bundled from
+/// crates/sspr-server/web/src; the server embeds the bundles from web/dist.
+const WEB_PAGES: [&str; 2] = ["phone", "my"];
+
+fn gen(check: bool) -> anyhow::Result<()> {
     let root = root();
-    write(
-        &root.join("docs/openapi.json"),
-        &sspr_server::http::openapi::document(),
-    )?;
-    write(
-        &root.join("ui/src/api/wire.ts"),
-        &sspr_proto::typescript_bindings(),
-    )?;
+    let generated = [
+        (
+            root.join("docs/openapi.json"),
+            sspr_server::http::openapi::document(),
+        ),
+        (
+            root.join("ui/src/api/wire.ts"),
+            sspr_proto::typescript_bindings(),
+        ),
+    ];
+    if check {
+        let mut stale = Vec::new();
+        for (path, text) in generated.into_iter().chain(build_web(&root)?) {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(
+                    path.strip_prefix(&root)
+                        .unwrap_or(path.as_path())
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+        anyhow::ensure!(
+            stale.is_empty(),
+            "stale, run `cargo xtask gen`: {}",
+            stale.join(", ")
+        );
+        println!("generated files are current");
+        return Ok(());
+    }
+    for (path, text) in &generated {
+        write(path, text)?;
+    }
+    // After wire.ts: the pages type-check against it.
+    for (path, text) in build_web(&root)? {
+        write(&path, &text)?;
+    }
     Ok(())
+}
+
+/// Type-checks the pages with tsc and bundles each with esbuild (both from ui/node_modules)
+/// into a temporary directory; answers each bundle's dist path and text.
+fn build_web(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let bin = root.join("ui/node_modules/.bin");
+    let web = root.join("crates/sspr-server/web");
+    for tool in ["tsc", "esbuild"] {
+        if !bin.join(tool).exists() {
+            anyhow::bail!(
+                "{} is missing: install the UI's packages first (`npm ci` in ui/, which ./run does)",
+                bin.join(tool).display()
+            );
+        }
+    }
+    let run = |cmd: &mut Command, what: &str| -> anyhow::Result<()> {
+        let status = cmd.status()?;
+        anyhow::ensure!(status.success(), "{what} failed ({status})");
+        Ok(())
+    };
+    run(
+        Command::new(bin.join("tsc"))
+            .arg("--noEmit")
+            .arg("-p")
+            .arg(&web),
+        "type-checking crates/sspr-server/web",
+    )?;
+    let tmp = std::env::temp_dir().join(format!("sspr-web-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let built = WEB_PAGES
+        .iter()
+        .map(|page| -> anyhow::Result<(PathBuf, String)> {
+            let file = tmp.join(format!("{page}.js"));
+            run(
+                Command::new(bin.join("esbuild"))
+                    .current_dir(&web)
+                    .arg(format!("src/{page}.ts"))
+                    .args(["--bundle", "--format=iife", "--target=es2019,safari13"])
+                    .args(["--minify", "--log-level=warning"])
+                    .arg(format!("--outfile={}", file.display())),
+                &format!("bundling crates/sspr-server/web/src/{page}.ts"),
+            )?;
+            Ok((
+                web.join(format!("dist/{page}.js")),
+                std::fs::read_to_string(&file)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>();
+    let _ = std::fs::remove_dir_all(&tmp);
+    built
 }

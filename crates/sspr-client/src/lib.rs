@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_proto::{
     ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
-    FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
+    FlowEvent, FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
     StartFlowRequest, VerifyRequest,
 };
 use zeroize::Zeroizing;
@@ -162,8 +162,19 @@ impl Client {
         flow_id: &str,
         method_id: &str,
     ) -> Result<ChallengeView, ClientError> {
+        self.challenge_with(flow_id, method_id, false).await
+    }
+
+    /// A challenge; for an approval, `finish_on_phone` asks for the password on the phone.
+    pub async fn challenge_with(
+        &self,
+        flow_id: &str,
+        method_id: &str,
+        finish_on_phone: bool,
+    ) -> Result<ChallengeView, ClientError> {
         let body = ChallengeRequest {
             method_id: method_id.to_string(),
+            finish_on_phone,
         };
         self.call(
             http::Method::POST,
@@ -247,6 +258,33 @@ impl Client {
         } else {
             Err(api_error(response).await)
         }
+    }
+
+    /// The flow's server-sent events (what the phone does during an approval): the latest
+    /// event first, then each new one, until the flow is over.
+    pub async fn events(&self, flow_id: &str) -> Result<EventStream, ClientError> {
+        let mut request = self
+            .signed(
+                http::Method::GET,
+                &format!("/v1/flows/{flow_id}/events"),
+                None,
+                &SignOptions::default(),
+            )
+            .await?;
+        // A stream outlives the client's per-request timeout; the flow's life bounds it.
+        *request.timeout_mut() = Some(Duration::from_secs(20 * 60));
+        request.headers_mut().insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("text/event-stream"),
+        );
+        let response = self.execute(request).await?;
+        if !response.status().is_success() {
+            return Err(api_error(response).await);
+        }
+        Ok(EventStream {
+            response,
+            buffer: Vec::new(),
+        })
     }
 
     async fn call<B: Serialize, T: DeserializeOwned>(
@@ -348,6 +386,50 @@ impl Client {
     }
 }
 
+/// Server-sent events of a flow, read as they arrive.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    /// The next event; None when the server ended the stream.
+    pub async fn next(&mut self) -> Option<Result<FlowEvent, ClientError>> {
+        loop {
+            while let Some(block) = take_block(&mut self.buffer) {
+                if let Some(data) = sse_data(&block) {
+                    return Some(
+                        serde_json::from_str(&data).map_err(|e| ClientError::Decode(e.to_string())),
+                    );
+                }
+            }
+            match self.response.chunk().await {
+                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(ClientError::Transport(e.to_string()))),
+            }
+        }
+    }
+}
+
+/// One event's lines, up to the blank line that ends it (bytes, so a character split
+/// across chunks stays whole).
+fn take_block(buffer: &mut Vec<u8>) -> Option<String> {
+    let end = buffer.windows(2).position(|w| w == b"\n\n")?;
+    let block: Vec<u8> = buffer.drain(..end + 2).collect();
+    Some(String::from_utf8_lossy(&block[..end]).replace('\r', ""))
+}
+
+/// The `data:` of an event (several lines joined); None for a comment or keep-alive.
+fn sse_data(block: &str) -> Option<String> {
+    let lines: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 async fn api_error(response: reqwest::Response) -> ClientError {
     let status = response.status().as_u16();
     match response.json::<ErrorBody>().await {
@@ -370,6 +452,18 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, C
 #[allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_sent_events_are_split_and_keep_alives_skipped() {
+        let mut buf =
+            b": keep-alive\n\nevent: scanned\ndata: {\"a\":\ndata: 1}\n\nevent: x\nda".to_vec();
+        let first = take_block(&mut buf).unwrap_or_default();
+        assert_eq!(sse_data(&first), None);
+        let second = take_block(&mut buf).unwrap_or_default();
+        assert_eq!(sse_data(&second).as_deref(), Some("{\"a\":\n1}"));
+        assert_eq!(take_block(&mut buf), None);
+        assert_eq!(buf, b"event: x\nda");
+    }
 
     #[test]
     fn public_key_is_32_bytes_base64url() {

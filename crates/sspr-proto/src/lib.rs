@@ -2,10 +2,14 @@
 //! the tests. The TypeScript bindings (`ui/src/api/wire.ts`) and the OpenAPI document are
 //! generated from these types; CI fails when either committed copy is stale.
 
+mod approval;
 mod error;
+mod security_info;
 mod typescript;
 
+pub use approval::*;
 pub use error::{ErrorBody, ErrorCode};
+pub use security_info::*;
 pub use typescript::typescript_bindings;
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +158,11 @@ pub struct FlowView {
 pub struct ChallengeRequest {
     /// A `MethodView::id` of this flow.
     pub method_id: String,
+    /// Approval only: after approving, the person types the new password on the phone,
+    /// not on the kiosk (when policy offers it).
+    #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
+    pub finish_on_phone: bool,
 }
 
 /// A challenge was made: a code was sent, or the person is asked for one.
@@ -171,6 +180,13 @@ pub struct ChallengeView {
     pub expires_in_secs: u32,
     /// Seconds before another code may be requested for this method.
     pub resend_after_secs: u32,
+    /// Approval only: the URL the kiosk shows as a QR code (`<public URL>/a/<token>`).
+    /// Follow `GET /v1/flows/{id}/events` for what the phone does.
+    #[ts(optional)]
+    pub approval_url: Option<String>,
+    /// Approval only: the password will be typed on the phone.
+    #[serde(default)]
+    pub finish_on_phone: bool,
 }
 
 /// `POST /v1/flows/{id}/challenges/{cid}/verify`
@@ -298,6 +314,19 @@ pub struct KioskSettings {
     pub default_locale: String,
     pub locales: Vec<String>,
     pub unlock_enabled: bool,
+    /// After approving on the phone, whether the new password may (or must) be typed there.
+    pub password_on_phone: PasswordOnPhone,
+}
+
+/// Policy: the new password typed on the phone after an approval, never on the kiosk.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordOnPhone {
+    Off,
+    /// The kiosk offers the choice.
+    #[default]
+    Offer,
+    Always,
 }
 
 /// `POST /v1/kiosks/enroll` (the only kiosk request that is not signed).

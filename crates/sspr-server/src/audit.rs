@@ -92,6 +92,22 @@ pub enum Event {
         reason: &'static str,
         path: String,
     },
+    /// The phone opened an approval page (the kiosk is shown the number).
+    ApprovalOpened,
+    /// Someone signed in to "My security info" (step: password or second factor).
+    SecurityInfoSignIn {
+        step: &'static str,
+    },
+    SecurityInfoSignInFailed {
+        step: &'static str,
+        reason: &'static str,
+    },
+    MethodRegistered {
+        method: MethodKind,
+    },
+    MethodRemoved {
+        method: MethodKind,
+    },
 }
 
 impl Event {
@@ -119,6 +135,11 @@ impl Event {
             Event::KioskEnrollmentRefused => ("kiosk_enrollment_refused", "failure"),
             Event::KioskRevoked => ("kiosk_revoked", "success"),
             Event::RequestRefused { .. } => ("request_refused", "failure"),
+            Event::ApprovalOpened => ("approval_opened", "success"),
+            Event::SecurityInfoSignIn { .. } => ("security_info_sign_in", "success"),
+            Event::SecurityInfoSignInFailed { .. } => ("security_info_sign_in_failed", "failure"),
+            Event::MethodRegistered { .. } => ("method_registered", "success"),
+            Event::MethodRemoved { .. } => ("method_removed", "success"),
         }
     }
 }

@@ -21,6 +21,30 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub smtp: SmtpConfig,
     pub directory: DirectoryConfig,
+    pub approval: ApprovalConfig,
+}
+
+/// Approval by QR code on the phone, and the passkeys it uses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// The URL phones reach the server at (defaults to `server.public_url`). Its host is
+    /// the passkeys' relying party id: a domain name, https (or http://localhost to try).
+    pub public_url: Option<String>,
+    /// The new password typed on the phone after approving: "off", "offer", "always".
+    pub password_on_phone: sspr_proto::PasswordOnPhone,
+    /// Seconds an approval QR code is good for.
+    pub ttl_secs: u32,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            public_url: None,
+            password_on_phone: sspr_proto::PasswordOnPhone::Offer,
+            ttl_secs: 120,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -550,8 +574,8 @@ impl Config {
         );
         for m in &p.methods {
             anyhow::ensure!(
-                matches!(m.as_str(), "email" | "totp"),
-                "policy.methods: unknown or not yet available method {m:?} (use email, totp)"
+                matches!(m.as_str(), "email" | "totp" | "approval"),
+                "policy.methods: unknown or not yet available method {m:?} (use email, totp, approval)"
             );
         }
         let pw = &self.password;
@@ -570,6 +594,14 @@ impl Config {
     }
 
     /// Scheme and authority the kiosks sign, without a trailing slash.
+    /// Where phones reach the server: the approval QR codes and the passkeys' origin.
+    pub fn phone_origin(&self) -> String {
+        match &self.approval.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => self.public_origin(),
+        }
+    }
+
     pub fn public_origin(&self) -> String {
         match &self.server.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod secret;
 pub mod store;
 pub mod throttle;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +39,10 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     }
     let passwords = policy::password::PasswordPolicy::new(&config.password)?;
     let mailer = notify::Mailer::new(&config.smtp)?;
+    let passkeys = passkeys(&config)?;
     let flows = FlowService {
+        passkeys,
+        approvals: flow::approval::Approvals::default(),
         audit: audit::Audit::new(store.clone()),
         throttle: throttle::Throttle::new(store.clone(), config.throttle.clone()),
         config: Arc::new(config),
@@ -51,7 +55,21 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     Ok(http::AppState {
         flows: Arc::new(flows),
         kiosks: Arc::default(),
+        my: web::my::Sessions::default(),
     })
+}
+
+/// Passkeys need the host phones use; approval can't be offered without them.
+fn passkeys(config: &Config) -> anyhow::Result<Option<methods::passkey::Passkeys>> {
+    let origin = config.phone_origin();
+    match methods::passkey::Passkeys::new(&origin, &config.organization.name) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if config.policy.methods.iter().any(|m| m == "approval") => Err(e),
+        Err(e) => {
+            tracing::info!(reason = %e, "passkeys are off");
+            Ok(None)
+        }
+    }
 }
 
 /// Serves `router` until SIGINT or SIGTERM, with housekeeping in the background.
@@ -70,12 +88,14 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
             .keep_rules_fresh(Duration::from_secs(600)),
     );
     let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
+    let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     housekeeping.abort();
     rules.abort();
     checkpoints.abort();
+    approvals.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
     state.flows.store.flush().await;
     result.map_err(Into::into)
@@ -89,6 +109,14 @@ async fn checkpoints(store: store::Store) {
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "checkpointing the store failed");
         }
+    }
+}
+
+/// Ends approvals nobody finished in time, so the kiosk is told at once.
+async fn expire_approvals(flows: Arc<FlowService>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        flows.expire_approvals(http::now()).await;
     }
 }
 

@@ -2,6 +2,7 @@
 //! Black-box tests of the real server binary over HTTP, with a real SMTP listener and real
 //! TOTP. One binary; each module is one concern.
 
+mod approval;
 mod bad_input;
 mod flows;
 mod secrets;

@@ -99,7 +99,12 @@ export type ChallengeRequest = {
 /**
  * A `MethodView::id` of this flow.
  */
-method_id: string, };
+method_id: string, 
+/**
+ * Approval only: after approving, the person types the new password on the phone,
+ * not on the kiosk (when policy offers it).
+ */
+finish_on_phone?: boolean, };
 
 export type ChallengeView = { challenge_id: string, method_id: string, kind: MethodKind, 
 /**
@@ -117,7 +122,16 @@ expires_in_secs: number,
 /**
  * Seconds before another code may be requested for this method.
  */
-resend_after_secs: number, };
+resend_after_secs: number, 
+/**
+ * Approval only: the URL the kiosk shows as a QR code (`<public URL>/a/<token>`).
+ * Follow `GET /v1/flows/{id}/events` for what the phone does.
+ */
+approval_url?: string, 
+/**
+ * Approval only: the password will be typed on the phone.
+ */
+finish_on_phone: boolean, };
 
 export type VerifyRequest = { code?: string, answers?: Array<string>, };
 
@@ -147,7 +161,13 @@ export type KioskSettings = { organization: string,
 /**
  * CSS colour, e.g. "#0b5cad".
  */
-accent_color: string, helpdesk: Helpdesk, idle_timeout_secs: number, kiosk_id: string, kiosk_name: string, kiosk_location: string, default_locale: string, locales: Array<string>, unlock_enabled: boolean, };
+accent_color: string, helpdesk: Helpdesk, idle_timeout_secs: number, kiosk_id: string, kiosk_name: string, kiosk_location: string, default_locale: string, locales: Array<string>, unlock_enabled: boolean, 
+/**
+ * After approving on the phone, whether the new password may (or must) be typed there.
+ */
+password_on_phone: PasswordOnPhone, };
+
+export type PasswordOnPhone = "off" | "offer" | "always";
 
 export type EnrollRequest = { 
 /**
@@ -170,3 +190,75 @@ directory: boolean,
  * Names of the directories that don't answer (why is in the server's log).
  */
 unavailable?: Array<string>, };
+
+export type ApprovalFailure = "denied" | "wrong_number" | "expired" | "passkey_failed" | "blocked";
+
+export type FlowEvent = { "type": "scanned", challenge_id: string, number: string, } | { "type": "approved", challenge_id: string, flow: FlowView, } | { "type": "finish_on_phone", challenge_id: string, flow: FlowView, } | { "type": "completed", done: DoneView, } | { "type": "failed", challenge_id: string, reason: ApprovalFailure, message: string, };
+
+export type ApprovalTokenRequest = { token: string, };
+
+export type ApprovalInfo = { organization: string, accent_color: string, kiosk_name: string, kiosk_location: string, 
+/**
+ * The account, masked ("a•••a").
+ */
+account: string, intent: Intent, expires_in_secs: number, helpdesk: Helpdesk, };
+
+export type ApprovalNumberRequest = { token: string, number: string, };
+
+export type PasskeyRequest = { options: any, };
+
+export type ApprovalFinishRequest = { token: string, credential: any, };
+
+export type ApprovalGranted = { finish_on_phone: boolean, password_rules?: PasswordRules, };
+
+export type ApprovalPasswordCheckRequest = { token: string, candidate: string, };
+
+export type ApprovalPasswordRequest = { token: string, new_password: string, };
+
+export type SignInRequest = { login: string, password: string, };
+
+export type MyMethod = { id: string, kind: MethodKind, 
+/**
+ * The name the person gave it ("Pixel 8"), or what it is ("Authenticator app").
+ */
+label: string, 
+/**
+ * The address for an email, else empty.
+ */
+detail: string, 
+/**
+ * When it was added (RFC 3339, UTC).
+ */
+added_at: string, };
+
+export type MySession = { display_name: string, username: string, organization: string, signed_in: boolean, second_factor: Array<MethodView>, methods: Array<MyMethod>, };
+
+export type SecondFactorStart = { method_id: string, };
+
+export type SecondFactorChallenge = { kind: MethodKind, sent_to?: string, passkey?: PasskeyRequest, };
+
+export type SecondFactorFinish = { code?: string, credential?: any, };
+
+export type PasskeyFinish = { 
+/**
+ * A name for this passkey ("My phone").
+ */
+name: string, credential: any, };
+
+export type AuthenticatorSetup = { 
+/**
+ * Base32, grouped in fours for typing.
+ */
+secret: string, 
+/**
+ * `otpauth://totp/...`, what the QR code holds.
+ */
+uri: string, 
+/**
+ * The QR code as an SVG document.
+ */
+qr_svg: string, };
+
+export type ConfirmCode = { code: string, };
+
+export type EmailStart = { email: string, };

@@ -1,13 +1,14 @@
 import type { App } from "../app";
-import type { FlowView, MethodView } from "../api/wire";
+import type { FlowView, MethodKind, MethodView } from "../api/wire";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { api } from "../ipc";
 import { keyboard } from "../keyboard";
 import { icon } from "../icons";
+import { chooseApproval } from "./approve";
 import { frame } from "./chrome";
 
-function step(flow: FlowView): HTMLElement | null {
+export function step(flow: FlowView): HTMLElement | null {
   if (flow.required < 2) return null;
   return h(
     "p",
@@ -20,7 +21,13 @@ function step(flow: FlowView): HTMLElement | null {
 }
 
 function methodLabel(m: MethodView): string {
+  if (m.kind === "approval") return t("verify.method.approval");
   return m.kind === "email" ? t("verify.method.email", { masked: m.masked }) : t("verify.method.totp");
+}
+
+function methodIcon(kind: MethodKind): SVGSVGElement {
+  if (kind === "approval") return icon("phone");
+  return icon(kind === "email" ? "mail" : "clock");
 }
 
 /** After a successful verification: the next method, or the last step. */
@@ -37,6 +44,7 @@ export function afterVerified(app: App, flow: FlowView): void {
 }
 
 async function choose(app: App, m: MethodView): Promise<void> {
+  if (m.kind === "approval") return chooseApproval(app, m);
   const ch = await app.busy(() => api.requestCode(m.id));
   if (!ch) return;
   app.challenge = ch;
@@ -57,8 +65,13 @@ export function verify(app: App): HTMLElement {
           "data-method": m.kind,
           onclick: () => void choose(app, m),
         },
-        h("span", { class: "method-icon", "aria-hidden": "true" }, icon(m.kind === "email" ? "mail" : "clock")),
-        h("span", { class: "method-label" }, methodLabel(m)),
+        h("span", { class: "method-icon", "aria-hidden": "true" }, methodIcon(m.kind)),
+        h(
+          "span",
+          { class: "method-label" },
+          methodLabel(m),
+          m.kind === "approval" && !m.done ? h("span", { class: "method-hint" }, t("verify.method.approval.hint")) : null,
+        ),
         m.done ? h("span", { class: "method-state" }, icon("check", "icon icon-small"), t("verify.method.done")) : null,
       ),
     );

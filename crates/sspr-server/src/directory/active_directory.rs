@@ -361,6 +361,16 @@ impl Directory for ActiveDirectory {
         self.write(&user.dn, mods, "unlocking").await
     }
 
+    async fn check_password(
+        &self,
+        user: &DirUser,
+        password: &SecretString,
+    ) -> Result<bool, DirError> {
+        self.pool
+            .check_bind(&user.dn, password.expose_secret())
+            .await
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         self.root().await?;
         self.pool

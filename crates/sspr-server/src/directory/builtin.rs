@@ -217,6 +217,16 @@ impl Directory for BuiltinDirectory {
         Ok(())
     }
 
+    async fn check_password(
+        &self,
+        user: &DirUser,
+        password: &SecretString,
+    ) -> Result<bool, DirError> {
+        self.verify_password(&user.username, password.expose_secret())
+            .await
+            .map_err(|e| DirError::Unavailable(e.to_string()))
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         sqlx::query("SELECT 1 FROM dir_users LIMIT 1")
             .execute(&self.pool)

@@ -227,6 +227,33 @@ impl Pool {
         Ok(ldap)
     }
 
+    /// Binds as the person on a connection of its own (never a pooled one): whether the
+    /// password is theirs.
+    pub async fn check_bind(&self, dn: &str, password: &str) -> Result<bool, DirError> {
+        if password.is_empty() {
+            // An empty password would be an unauthenticated bind, which "succeeds".
+            return Ok(false);
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)
+            .await
+            .map_err(|e| self.unreachable("connecting", e))?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(self.timeout);
+        let result = ldap
+            .simple_bind(dn, password)
+            .await
+            .map_err(|e| self.unreachable("binding as the person", e))?;
+        let _ = ldap.unbind().await;
+        match result.rc {
+            0 => Ok(true),
+            RC_INVALID_CREDENTIALS => Ok(false),
+            _ => Err(DirError::Other(format!(
+                "binding as the person: {}",
+                describe(&result)
+            ))),
+        }
+    }
+
     pub fn unreachable(&self, doing: &str, e: LdapError) -> DirError {
         DirError::Unavailable(format!("{}: {doing}: {e}", self.directory))
     }

@@ -140,6 +140,19 @@ pub trait Directory: Send + Sync {
     /// Whether the directory answers now.
     async fn ping(&self) -> Result<(), DirError>;
 
+    /// Whether `password` is the person's current password (a sign-in, as the person):
+    /// for "My security info". A wrong password may count against the directory's own
+    /// lockout, as any sign-in does.
+    async fn check_password(
+        &self,
+        _user: &DirUser,
+        _password: &SecretString,
+    ) -> Result<bool, DirError> {
+        Err(DirError::Unsupported(
+            "signing in with this directory's password is not supported here".into(),
+        ))
+    }
+
     /// The directory's own password rules (read from the directory where it has them).
     async fn rules(&self) -> Result<DirRules, DirError> {
         Ok(DirRules::default())

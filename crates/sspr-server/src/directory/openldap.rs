@@ -348,6 +348,16 @@ impl Directory for OpenLdap {
         }
     }
 
+    async fn check_password(
+        &self,
+        user: &DirUser,
+        password: &SecretString,
+    ) -> Result<bool, DirError> {
+        self.pool
+            .check_bind(&user.dn, password.expose_secret())
+            .await
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         self.pool
             .search(

@@ -16,6 +16,20 @@ pub fn email(address: &str) -> String {
     }
 }
 
+/// A login as the phone page names it: an email masked as above, a username as its first
+/// and last letters ("a•••a").
+pub fn login(login: &str) -> String {
+    if login.contains('@') {
+        return email(login);
+    }
+    let mut chars = login.trim().chars();
+    match (chars.next(), chars.next_back()) {
+        (Some(first), Some(last)) => format!("{first}•••{last}"),
+        (Some(first), None) => format!("{first}•••"),
+        _ => "•••".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -23,5 +37,7 @@ mod tests {
         assert_eq!(super::email("ada.lovelace@example.org"), "a•••@e•••.org");
         assert_eq!(super::email("x@localhost"), "x•••@l•••");
         assert_eq!(super::email("nonsense"), "•••");
+        assert_eq!(super::login("ada"), "a•••a");
+        assert_eq!(super::login("ada@example.org"), "a•••@e•••.org");
     }
 }

@@ -2,6 +2,7 @@
 //! met) → new password or unlock → done. Every step is a call here; a skipped or repeated
 //! step is refused. Time comes in as `now` (unix seconds) so tests control it.
 
+pub mod approval;
 pub mod decoy;
 pub mod mask;
 
@@ -54,6 +55,9 @@ pub struct FlowService {
     pub mailer: Mailer,
     pub audit: Audit,
     pub throttle: Throttle,
+    /// Passkeys (None when phones reach the server by IP address: passkeys need a host).
+    pub passkeys: Option<crate::methods::passkey::Passkeys>,
+    pub approvals: approval::Approvals,
 }
 
 pub fn method_id(kind: MethodKind, index: usize) -> String {
@@ -297,6 +301,9 @@ impl FlowService {
                 let (target, masked) = match kind {
                     MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
                     MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
+                    MethodKind::Approval if self.passkeys.is_some() => {
+                        (String::new(), method_label(*kind).to_string())
+                    }
                     _ => continue,
                 };
                 out.push(FlowMethod {
@@ -377,6 +384,7 @@ impl FlowService {
         caller: &Caller,
         flow_id: &str,
         method_id: &str,
+        finish_on_phone: bool,
         now: i64,
     ) -> ApiResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
@@ -456,6 +464,25 @@ impl FlowService {
             .with_reference(&flow.reference));
         }
 
+        if method.kind == MethodKind::Approval {
+            let (row, view) = self
+                .approval_challenge(caller, &flow, &method, finish_on_phone, now)
+                .await?;
+            self.store.insert_challenge(&row).await?;
+            self.throttle
+                .record(&flow.throttle_key, &kiosk_key, kind, now)
+                .await?;
+            self.audit
+                .record(
+                    &self.ctx(caller, Some(&flow)),
+                    Event::ChallengeSent {
+                        method: method.kind,
+                    },
+                    now,
+                )
+                .await;
+            return Ok(view);
+        }
         let challenge_id = random_id();
         let (code_hash, expires_at, code_length) = if sends_code {
             let code = code::new_code(policy.code_length);
@@ -509,6 +536,8 @@ impl FlowService {
             } else {
                 0
             },
+            approval_url: None,
+            finish_on_phone: false,
         })
     }
 
@@ -565,6 +594,12 @@ impl FlowService {
             .await?
             .ok_or_else(|| ApiError::not_found("challenge").with_reference(&flow.reference))?;
         let kind = MethodKind::parse(&challenge.kind).unwrap_or(MethodKind::Email);
+        if kind == MethodKind::Approval {
+            return Err(
+                ApiError::step("An approval is answered on the phone, not with a code.")
+                    .with_reference(&flow.reference),
+            );
+        }
         let ctx = self.ctx(caller, Some(&flow));
         if challenge.used_at.is_some() || flow.done().contains(&challenge.method_id) {
             self.audit
@@ -628,33 +663,10 @@ impl FlowService {
         };
 
         if let Some(reason) = failure {
-            self.store.fail_challenge(&challenge.id).await?;
-            let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
-            let blocked_now = self
-                .throttle
-                .failed_verification(&flow.throttle_key, &kiosk_key, now)
-                .await?;
-            self.audit
-                .record(
-                    &ctx,
-                    Event::VerifyFailed {
-                        method: kind,
-                        reason,
-                    },
-                    now,
-                )
-                .await;
-            if let Some((scope, until)) = blocked_now {
-                self.audit
-                    .record(
-                        &ctx,
-                        Event::Blocked {
-                            scope,
-                            until: audit::rfc3339(until),
-                        },
-                        now,
-                    )
-                    .await;
+            if let Some(until) = self
+                .fail_method(caller, &flow, &challenge.id, kind, reason, now)
+                .await?
+            {
                 return Err(blocked(until - now).with_reference(&flow.reference));
             }
             let message = if reason == "code_reused" {
@@ -666,14 +678,74 @@ impl FlowService {
                 ApiError::new(ErrorCode::CodeInvalid, message).with_reference(&flow.reference)
             );
         }
+        let updated = self
+            .mark_verified(caller, flow, &challenge.id, &challenge.method_id, kind, now)
+            .await?;
+        Ok(self.view(&updated, now))
+    }
 
-        if !self.store.use_challenge(&challenge.id, now).await? {
+    /// A failed verification: the challenge's failure, the throttles, the audit. Returns
+    /// when the person is blocked until, if this failure blocked them.
+    async fn fail_method(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        challenge_id: &str,
+        kind: MethodKind,
+        reason: &'static str,
+        now: i64,
+    ) -> ApiResult<Option<i64>> {
+        let ctx = self.ctx(caller, Some(flow));
+        self.store.fail_challenge(challenge_id).await?;
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+        let blocked_now = self
+            .throttle
+            .failed_verification(&flow.throttle_key, &kiosk_key, now)
+            .await?;
+        self.audit
+            .record(
+                &ctx,
+                Event::VerifyFailed {
+                    method: kind,
+                    reason,
+                },
+                now,
+            )
+            .await;
+        if let Some((scope, until)) = blocked_now {
+            self.audit
+                .record(
+                    &ctx,
+                    Event::Blocked {
+                        scope,
+                        until: audit::rfc3339(until),
+                    },
+                    now,
+                )
+                .await;
+            return Ok(Some(until));
+        }
+        Ok(None)
+    }
+
+    /// A verified method: the challenge is used, the method done, and the flow verified
+    /// once enough are. Returns the flow as it now stands.
+    async fn mark_verified(
+        &self,
+        caller: &Caller,
+        flow: FlowRow,
+        challenge_id: &str,
+        method_id: &str,
+        kind: MethodKind,
+        now: i64,
+    ) -> ApiResult<FlowRow> {
+        if !self.store.use_challenge(challenge_id, now).await? {
             return Err(
                 ApiError::step("That code was used already.").with_reference(&flow.reference)
             );
         }
         let mut done = flow.done();
-        done.push(challenge.method_id.clone());
+        done.push(method_id.to_string());
         let next = if done.len() as i64 >= flow.required {
             VERIFIED
         } else {
@@ -692,7 +764,7 @@ impl FlowService {
         }
         self.audit
             .record(
-                &ctx,
+                &self.ctx(caller, Some(&flow)),
                 Event::VerifySucceeded {
                     method: kind,
                     done: done.len() as u8,
@@ -704,7 +776,7 @@ impl FlowService {
         let mut updated = flow;
         updated.state = next.to_string();
         updated.done = done_json;
-        Ok(self.view(&updated, now))
+        Ok(updated)
     }
 
     /// None when the authenticator code is right and fresh; else why not.

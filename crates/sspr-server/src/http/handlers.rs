@@ -19,7 +19,7 @@ use crate::flow::Caller;
 use crate::kiosks;
 
 /// Flow and challenge ids are 32 hex digits; anything else is not one of ours.
-fn check_id(id: &str, what: &str) -> ApiResult<()> {
+pub(crate) fn check_id(id: &str, what: &str) -> ApiResult<()> {
     if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
@@ -61,7 +61,13 @@ pub async fn create_challenge(
     check_id(&flow_id, "flow")?;
     let view = state
         .flows
-        .challenge(&caller, &flow_id, &req.method_id, now())
+        .challenge(
+            &caller,
+            &flow_id,
+            &req.method_id,
+            req.finish_on_phone,
+            now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -190,6 +196,7 @@ pub async fn kiosk_settings(
         default_locale: c.organization.default_locale.clone(),
         locales: vec!["en".into(), "de".into()],
         unlock_enabled: c.policy.allow_unlock,
+        password_on_phone: c.approval.password_on_phone,
     })
 }
 

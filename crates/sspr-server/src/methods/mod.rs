@@ -2,4 +2,5 @@
 //! decides when.
 
 pub mod code;
+pub mod passkey;
 pub mod totp;

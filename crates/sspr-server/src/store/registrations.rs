@@ -10,6 +10,7 @@ pub struct Registration {
     pub kind: String,
     pub value: String,
     pub label: String,
+    pub created_at: i64,
 }
 
 impl Registration {
@@ -32,16 +33,26 @@ impl std::fmt::Debug for Registration {
 impl Store {
     pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
         sqlx::query_as::<_, Registration>(
-            "SELECT id, user_id, kind, value, label FROM registrations WHERE user_id = ? ORDER BY id",
+            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE user_id = ? ORDER BY id",
         )
         .bind(user_id)
         .fetch_all(&self.read)
         .await
     }
 
+    /// Every registration of a kind (to keep a passkey to one person).
+    pub async fn registrations_of_kind(&self, kind: MethodKind) -> StoreResult<Vec<Registration>> {
+        sqlx::query_as::<_, Registration>(
+            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE kind = ?",
+        )
+        .bind(kind.as_str())
+        .fetch_all(&self.read)
+        .await
+    }
+
     pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
         sqlx::query_as::<_, Registration>(
-            "SELECT id, user_id, kind, value, label FROM registrations WHERE id = ?",
+            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -68,6 +79,26 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Replaces a registration's value (a passkey whose signature counter moved).
+    pub async fn update_registration(&self, id: i64, value: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE registrations SET value = ? WHERE id = ?")
+            .bind(value)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes one of a person's registrations; false when they have no such one.
+    pub async fn remove_registration(&self, user_id: &str, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM registrations WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Marks an authenticator time step used; false when it was used before.

@@ -1,0 +1,684 @@
+//! Approval by QR code: the kiosk shows `<phone URL>/a/<token>`; the phone opens it, the
+//! kiosk is pushed a two-digit number, the person types it on the phone and answers with
+//! their passkey; the kiosk is pushed the result. The token is random (128 bits), bound to
+//! one flow and kiosk, single use and short-lived; only its keyed hash is kept.
+//!
+//! Pending approvals and the kiosks' event channels live in memory: an approval lasts two
+//! minutes and the kiosk that waits for it is connected to this process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sspr_proto::{
+    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, ErrorCode, FlowEvent,
+    Helpdesk, MethodKind, PasskeyRequest, PasswordCheck,
+};
+use tokio::sync::watch;
+use webauthn_rs::prelude::{Passkey, PasskeyAuthentication};
+
+use super::{intent_of, mask, Caller, FlowService, VERIFIED, VERIFYING};
+use crate::audit::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::methods::passkey;
+use crate::store::{ChallengeRow, FlowMethod, FlowRow};
+
+/// Where an approval stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    /// The QR code is shown; the phone may open it.
+    Shown,
+    /// The number was right: the passkey was asked for.
+    Asked,
+    /// Approved; the new password is typed on the phone.
+    PasswordOnPhone,
+}
+
+struct Pending {
+    flow_id: String,
+    challenge_id: String,
+    method_id: String,
+    number: String,
+    opened: bool,
+    stage: Stage,
+    finish_on_phone: bool,
+    expires_at: i64,
+    /// The passkey request's state, taken (once) by the answer.
+    auth: Option<PasskeyAuthentication>,
+}
+
+struct Channel {
+    tx: watch::Sender<Option<FlowEvent>>,
+    /// Dropped after this (the flow's end), which ends the kiosk's event stream.
+    until: i64,
+}
+
+#[derive(Default)]
+struct Hub {
+    /// By the token's keyed hash.
+    pending: HashMap<String, Pending>,
+    /// By flow id.
+    channels: HashMap<String, Channel>,
+}
+
+/// The approvals under way and the kiosks' event channels.
+#[derive(Default, Clone)]
+pub struct Approvals(Arc<Mutex<Hub>>);
+
+impl Approvals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Hub> {
+        // A panic while holding the lock leaves plain data behind; keep using it.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pushes an event to the flow's kiosk (kept as the latest, for a kiosk that connects
+    /// later).
+    fn push(&self, flow_id: &str, until: i64, event: Option<FlowEvent>) {
+        let mut hub = self.lock();
+        let channel = hub
+            .channels
+            .entry(flow_id.to_string())
+            .or_insert_with(|| Channel {
+                tx: watch::channel(None).0,
+                until,
+            });
+        channel.tx.send_replace(event);
+    }
+
+    /// The flow's events: the latest first, then each new one.
+    pub fn subscribe(&self, flow_id: &str, until: i64) -> watch::Receiver<Option<FlowEvent>> {
+        let mut hub = self.lock();
+        hub.channels
+            .entry(flow_id.to_string())
+            .or_insert_with(|| Channel {
+                tx: watch::channel(None).0,
+                until,
+            })
+            .tx
+            .subscribe()
+    }
+
+    /// How many kiosks are listening (for tests of the hub).
+    #[cfg(test)]
+    fn listeners(&self, flow_id: &str) -> usize {
+        self.lock()
+            .channels
+            .get(flow_id)
+            .map(|c| c.tx.receiver_count())
+            .unwrap_or(0)
+    }
+}
+
+/// A token as typed into a URL: 22 base64url characters (128 bits).
+fn token_ok(token: &str) -> bool {
+    token.len() == 22
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn gone() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "This approval code is unknown or was used already. Start again at the kiosk.",
+    )
+}
+
+fn failure_message(reason: ApprovalFailure) -> &'static str {
+    match reason {
+        ApprovalFailure::Denied => "The approval was denied on the phone. Nothing was changed.",
+        ApprovalFailure::WrongNumber => {
+            "The number typed on the phone wasn't the one shown here. Nothing was approved."
+        }
+        ApprovalFailure::Expired => "The approval code expired. Choose a method again.",
+        ApprovalFailure::PasskeyFailed => {
+            "The phone's passkey could not be verified. Nothing was approved."
+        }
+        ApprovalFailure::Blocked => {
+            "Too many failed attempts. Verification is blocked for now: contact the helpdesk."
+        }
+    }
+}
+
+impl FlowService {
+    fn token_mac(&self, token: &str) -> String {
+        self.key.mac_hex("approval-token", &[token.as_bytes()])
+    }
+
+    /// Makes the approval challenge for a chosen approval method (throttles passed).
+    pub(super) async fn approval_challenge(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> ApiResult<(ChallengeRow, ChallengeView)> {
+        use base64::Engine;
+        use sspr_proto::{Intent, PasswordOnPhone};
+        let token =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+        let mac = self.token_mac(&token);
+        let ttl = i64::from(self.config.approval.ttl_secs);
+        let expires_at = (now + ttl).min(flow.expires_at);
+        // The password goes on the phone only when this approval finishes verification.
+        let finishes = flow.done().len() as i64 + 1 >= flow.required;
+        let finish_on_phone = finishes
+            && intent_of(&flow.intent) == Intent::Reset
+            && match self.config.approval.password_on_phone {
+                PasswordOnPhone::Off => false,
+                PasswordOnPhone::Offer => finish_on_phone,
+                PasswordOnPhone::Always => true,
+            };
+        let challenge = ChallengeRow {
+            id: crate::secret::random_id(),
+            flow_id: flow.id.clone(),
+            method_id: method.id.clone(),
+            kind: MethodKind::Approval.as_str().to_string(),
+            code_hash: Some(mac.clone()),
+            created_at: now,
+            expires_at,
+            used_at: None,
+            failures: 0,
+        };
+        let number = format!("{}", 10 + rand::random::<u8>() % 90);
+        {
+            let mut hub = self.approvals.lock();
+            // A new approval replaces the flow's earlier one: its token stops working.
+            hub.pending.retain(|_, p| p.flow_id != flow.id);
+            hub.pending.insert(
+                mac,
+                Pending {
+                    flow_id: flow.id.clone(),
+                    challenge_id: challenge.id.clone(),
+                    method_id: method.id.clone(),
+                    number,
+                    opened: false,
+                    stage: Stage::Shown,
+                    finish_on_phone,
+                    expires_at,
+                    auth: None,
+                },
+            );
+        }
+        self.approvals.push(&flow.id, flow.expires_at + 60, None);
+        let _ = caller;
+        let view = ChallengeView {
+            challenge_id: challenge.id.clone(),
+            method_id: method.id.clone(),
+            kind: MethodKind::Approval,
+            sent_to: None,
+            code_length: 2,
+            expires_in_secs: (expires_at - now).max(0) as u32,
+            resend_after_secs: 0,
+            approval_url: Some(format!("{}/a/{token}", self.config.phone_origin())),
+            finish_on_phone,
+        };
+        Ok((challenge, view))
+    }
+
+    /// The kiosk's event stream for its flow.
+    pub async fn subscribe(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        now: i64,
+    ) -> ApiResult<watch::Receiver<Option<FlowEvent>>> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        Ok(self.approvals.subscribe(&flow.id, flow.expires_at + 60))
+    }
+
+    /// The kiosk a phone request acts for, so its audit rows name the kiosk of the flow.
+    async fn phone_caller(&self, flow: &FlowRow, correlation_id: &str) -> ApiResult<Caller> {
+        let kiosk = self.store.kiosk(&flow.kiosk_id).await?;
+        Ok(Caller {
+            kiosk_id: flow.kiosk_id.clone(),
+            kiosk_name: kiosk.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
+            kiosk_location: kiosk.map(|k| k.location).unwrap_or_default(),
+            correlation_id: correlation_id.to_string(),
+        })
+    }
+
+    /// Looks a token up: its hash, what it stands for, and the flow (still verifying,
+    /// unless the password is being typed on the phone). An expired one is ended here.
+    async fn pending(
+        &self,
+        token: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<(String, FlowRow, Caller, Stage)> {
+        if !token_ok(token) {
+            return Err(gone());
+        }
+        let mac = self.token_mac(token);
+        let (flow_id, expires_at, stage) = {
+            let hub = self.approvals.lock();
+            let p = hub.pending.get(&mac).ok_or_else(gone)?;
+            (p.flow_id.clone(), p.expires_at, p.stage)
+        };
+        let flow = self.store.flow(&flow_id).await?.ok_or_else(gone)?;
+        let caller = self.phone_caller(&flow, correlation_id).await?;
+        let deadline = if stage == Stage::PasswordOnPhone {
+            flow.expires_at
+        } else {
+            expires_at
+        };
+        if deadline <= now {
+            self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
+                .await?;
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "This approval code has expired. Start again at the kiosk.",
+            ));
+        }
+        let state_ok = match stage {
+            Stage::PasswordOnPhone => flow.state == VERIFIED,
+            _ => flow.state == VERIFYING,
+        };
+        if !state_ok {
+            self.approvals.lock().pending.remove(&mac);
+            return Err(ApiError::step(
+                "This attempt at the kiosk has ended. Start again at the kiosk.",
+            ));
+        }
+        Ok((mac, flow, caller, stage))
+    }
+
+    /// Ends an approval that failed: the method fails (audited; counted, except for an
+    /// expiry) and the kiosk is told. Returns the failure the kiosk was shown.
+    async fn end_approval(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        mac: &str,
+        reason: ApprovalFailure,
+        now: i64,
+    ) -> ApiResult<ApprovalFailure> {
+        let Some(p) = self.approvals.lock().pending.remove(mac) else {
+            return Ok(reason);
+        };
+        let why = match reason {
+            ApprovalFailure::Denied => "denied",
+            ApprovalFailure::WrongNumber => "wrong_number",
+            ApprovalFailure::Expired => "expired",
+            ApprovalFailure::PasskeyFailed => "passkey_failed",
+            ApprovalFailure::Blocked => "blocked",
+        };
+        let mut shown = reason;
+        if reason == ApprovalFailure::Expired {
+            self.store.fail_challenge(&p.challenge_id).await?;
+            self.audit
+                .record(
+                    &self.ctx(caller, Some(flow)),
+                    Event::VerifyFailed {
+                        method: MethodKind::Approval,
+                        reason: why,
+                    },
+                    now,
+                )
+                .await;
+        } else if self
+            .fail_method(
+                caller,
+                flow,
+                &p.challenge_id,
+                MethodKind::Approval,
+                why,
+                now,
+            )
+            .await?
+            .is_some()
+        {
+            shown = ApprovalFailure::Blocked;
+        }
+        self.approvals.push(
+            &flow.id,
+            flow.expires_at + 60,
+            Some(FlowEvent::Failed {
+                challenge_id: p.challenge_id,
+                reason: shown,
+                message: failure_message(shown).to_string(),
+            }),
+        );
+        Ok(shown)
+    }
+
+    /// The phone opened the page: what it shows, and the kiosk is shown the number.
+    pub async fn approval_open(
+        &self,
+        token: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<ApprovalInfo> {
+        let (mac, flow, caller, _) = self.pending(token, correlation_id, now).await?;
+        let (first, event, expires_at) = {
+            let mut hub = self.approvals.lock();
+            let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
+            let first = !p.opened;
+            p.opened = true;
+            let event = FlowEvent::Scanned {
+                challenge_id: p.challenge_id.clone(),
+                number: p.number.clone(),
+            };
+            (first, event, p.expires_at)
+        };
+        if first {
+            self.approvals
+                .push(&flow.id, flow.expires_at + 60, Some(event));
+            self.audit
+                .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
+                .await;
+        }
+        let c = &self.config;
+        Ok(ApprovalInfo {
+            organization: c.organization.name.clone(),
+            accent_color: c.organization.accent_color.clone(),
+            kiosk_name: caller.kiosk_name.clone(),
+            kiosk_location: caller.kiosk_location.clone(),
+            account: mask::login(&flow.login),
+            intent: intent_of(&flow.intent),
+            expires_in_secs: (expires_at - now).max(0) as u32,
+            helpdesk: Helpdesk {
+                url: c.helpdesk.url.clone(),
+                phone: c.helpdesk.phone.clone(),
+                email: c.helpdesk.email.clone(),
+            },
+        })
+    }
+
+    /// The person's passkeys (registration id, passkey).
+    async fn passkeys_of(&self, user_id: &str) -> ApiResult<Vec<(i64, Passkey)>> {
+        Ok(self
+            .store
+            .registrations(user_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.kind() == Some(MethodKind::Approval))
+            .filter_map(|r| passkey::parse(&r.value).map(|p| (r.id, p)))
+            .collect())
+    }
+
+    /// The number typed on the phone: right → the passkey request; wrong → the end.
+    pub async fn approval_number(
+        &self,
+        token: &str,
+        number: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<PasskeyRequest> {
+        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        let (opened, expected) = {
+            let hub = self.approvals.lock();
+            let p = hub.pending.get(&mac).ok_or_else(gone)?;
+            (p.opened, p.number.clone())
+        };
+        if stage != Stage::Shown || !opened {
+            return Err(ApiError::step(
+                "This approval is past that step. Start again at the kiosk.",
+            ));
+        }
+        let typed = number.trim();
+        if !crate::secret::constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
+            let shown = self
+                .end_approval(&caller, &flow, &mac, ApprovalFailure::WrongNumber, now)
+                .await?;
+            return Err(ApiError::new(
+                if shown == ApprovalFailure::Blocked {
+                    ErrorCode::Blocked
+                } else {
+                    ErrorCode::CodeInvalid
+                },
+                "That isn't the number the kiosk shows. Nothing was approved: start again at the kiosk.",
+            ));
+        }
+        let passkeys = match &flow.user_id {
+            Some(uid) => self.passkeys_of(uid).await?,
+            None => Vec::new(),
+        };
+        let Some(webauthn) = self.passkeys.as_ref() else {
+            return Err(ApiError::new(
+                ErrorCode::MethodUnavailable,
+                "Approval on the phone is not set up on this server.",
+            ));
+        };
+        let (request, auth) = if passkeys.is_empty() {
+            // A decoy (or someone whose passkeys were removed meanwhile): the same shape.
+            (webauthn.decoy_request(&self.key, &flow.login), None)
+        } else {
+            let list: Vec<Passkey> = passkeys.into_iter().map(|(_, p)| p).collect();
+            let (request, auth) = webauthn
+                .start_authentication(&list)
+                .map_err(ApiError::internal)?;
+            (request, Some(auth))
+        };
+        let mut hub = self.approvals.lock();
+        let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
+        p.stage = Stage::Asked;
+        p.auth = auth;
+        Ok(request)
+    }
+
+    /// The passkey's answer: verified → the method is done and the kiosk moves on.
+    pub async fn approval_finish(
+        &self,
+        token: &str,
+        credential: &serde_json::Value,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<ApprovalGranted> {
+        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        if stage != Stage::Asked {
+            return Err(ApiError::step(
+                "Type the number the kiosk shows first, or start again at the kiosk.",
+            ));
+        }
+        // Taken once: a second answer to the same request finds nothing to check against.
+        let (auth, challenge_id, method_id, finish_on_phone) = {
+            let mut hub = self.approvals.lock();
+            let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
+            (
+                p.auth.take(),
+                p.challenge_id.clone(),
+                p.method_id.clone(),
+                p.finish_on_phone,
+            )
+        };
+        let mut passkeys = match &flow.user_id {
+            Some(uid) => self.passkeys_of(uid).await?,
+            None => Vec::new(),
+        };
+        let verified = match (auth, self.passkeys.as_ref()) {
+            (Some(auth), Some(webauthn)) => webauthn
+                .finish_authentication(credential, &auth, &mut passkeys)
+                .map_err(|e| e.to_string()),
+            _ => Err("no passkey request to answer".to_string()),
+        };
+        let changed = match verified {
+            Ok(changed) => changed,
+            Err(why) => {
+                tracing::info!(reason = %why, "an approval's passkey answer was refused");
+                let shown = self
+                    .end_approval(&caller, &flow, &mac, ApprovalFailure::PasskeyFailed, now)
+                    .await?;
+                return Err(ApiError::new(
+                    if shown == ApprovalFailure::Blocked {
+                        ErrorCode::Blocked
+                    } else {
+                        ErrorCode::CodeInvalid
+                    },
+                    "Your passkey could not be verified. Nothing was approved: start again at the kiosk.",
+                ));
+            }
+        };
+        for (id, passkey) in changed {
+            let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+            self.store.update_registration(id, &value).await?;
+        }
+        let updated = self
+            .mark_verified(
+                &caller,
+                flow,
+                &challenge_id,
+                &method_id,
+                MethodKind::Approval,
+                now,
+            )
+            .await?;
+        let view = self.view(&updated, now);
+        let on_phone = finish_on_phone && updated.state == VERIFIED;
+        let event = if on_phone {
+            if let Some(p) = self.approvals.lock().pending.get_mut(&mac) {
+                p.stage = Stage::PasswordOnPhone;
+            }
+            FlowEvent::FinishOnPhone {
+                challenge_id,
+                flow: view.clone(),
+            }
+        } else {
+            self.approvals.lock().pending.remove(&mac);
+            FlowEvent::Approved {
+                challenge_id,
+                flow: view.clone(),
+            }
+        };
+        self.approvals
+            .push(&updated.id, updated.expires_at + 60, Some(event));
+        Ok(ApprovalGranted {
+            finish_on_phone: on_phone,
+            password_rules: on_phone.then_some(view.password_rules),
+        })
+    }
+
+    /// Deny on the phone.
+    pub async fn approval_deny(
+        &self,
+        token: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        if stage == Stage::PasswordOnPhone {
+            return Err(ApiError::step(
+                "This was approved already. To stop, cancel at the kiosk.",
+            ));
+        }
+        self.end_approval(&caller, &flow, &mac, ApprovalFailure::Denied, now)
+            .await?;
+        Ok(())
+    }
+
+    async fn phone_password_step(
+        &self,
+        token: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<(String, FlowRow, Caller)> {
+        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        if stage != Stage::PasswordOnPhone {
+            return Err(ApiError::step(
+                "Approve first; the new password comes after.",
+            ));
+        }
+        Ok((mac, flow, caller))
+    }
+
+    pub async fn approval_password_check(
+        &self,
+        token: &str,
+        candidate: &str,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<PasswordCheck> {
+        let (_, flow, caller) = self.phone_password_step(token, correlation_id, now).await?;
+        self.password_check(&caller, &flow.id, candidate, now).await
+    }
+
+    /// The new password typed on the phone: set it as the kiosk would, and tell the kiosk.
+    pub async fn approval_password(
+        &self,
+        token: &str,
+        new_password: &secrecy::SecretString,
+        correlation_id: &str,
+        now: i64,
+    ) -> ApiResult<DoneView> {
+        let (mac, flow, caller) = self.phone_password_step(token, correlation_id, now).await?;
+        let done = self
+            .set_password(&caller, &flow.id, new_password, now)
+            .await?;
+        self.approvals.lock().pending.remove(&mac);
+        self.approvals.push(
+            &flow.id,
+            flow.expires_at + 60,
+            Some(FlowEvent::Completed { done: done.clone() }),
+        );
+        Ok(done)
+    }
+
+    /// Ends approvals nobody finished in time (the kiosk is told) and forgets the event
+    /// channels of flows that are over. Runs every second.
+    pub async fn expire_approvals(&self, now: i64) {
+        let expired: Vec<(String, String)> = {
+            let mut hub = self.approvals.lock();
+            hub.channels.retain(|_, c| c.until > now);
+            hub.pending
+                .iter()
+                .filter(|(_, p)| p.stage != Stage::PasswordOnPhone && p.expires_at <= now)
+                .map(|(mac, p)| (mac.clone(), p.flow_id.clone()))
+                .collect()
+        };
+        for (mac, flow_id) in expired {
+            let result = async {
+                let Some(flow) = self.store.flow(&flow_id).await? else {
+                    self.approvals.lock().pending.remove(&mac);
+                    return Ok(());
+                };
+                let caller = self.phone_caller(&flow, "expiry").await?;
+                self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
+                    .await
+                    .map(|_| ())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e.0.message, "ending an expired approval");
+            }
+        }
+        // Approvals whose flow ended (cancelled, or its time ran out) go too.
+        let mut hub = self.approvals.lock();
+        let live: std::collections::HashSet<String> = hub.channels.keys().cloned().collect();
+        hub.pending.retain(|_, p| live.contains(&p.flow_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_22_base64url_characters() {
+        assert!(token_ok("AAAAAAAAAAAAAAAAAAAAAA"));
+        assert!(token_ok("abc-_0123456789xyzABCD"));
+        assert!(!token_ok("abc"));
+        assert!(!token_ok("AAAAAAAAAAAAAAAAAAAA/A"));
+        assert!(!token_ok(&"A".repeat(23)));
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_that_connects_late_gets_the_latest_event() {
+        let hub = Approvals::default();
+        hub.push(
+            "f1",
+            100,
+            Some(FlowEvent::Scanned {
+                challenge_id: "c".into(),
+                number: "42".into(),
+            }),
+        );
+        let mut rx = hub.subscribe("f1", 100);
+        assert_eq!(hub.listeners("f1"), 1);
+        assert!(matches!(
+            rx.borrow_and_update().clone(),
+            Some(FlowEvent::Scanned { number, .. }) if number == "42"
+        ));
+        hub.push("f1", 100, None);
+        assert!(rx.changed().await.is_ok());
+    }
+}

@@ -1,0 +1,1067 @@
+//! "My security info": a person signs in with their directory password, plus one method
+//! they registered once they have one, and manages what the kiosk can use: a passkey on
+//! this phone, an authenticator app, an alternate email. Every change is audited and the
+//! person is told by email.
+//!
+//! Sessions live in memory (15 minutes), keyed by the keyed hash of an HttpOnly cookie.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use secrecy::SecretString;
+use sspr_proto::{
+    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, ErrorCode, MethodKind, MethodView,
+    MyMethod, MySession, PasskeyFinish, PasskeyRequest, SecondFactorChallenge, SecondFactorFinish,
+    SecondFactorStart, SignInRequest,
+};
+use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PasskeyRegistration};
+
+use crate::audit::{self, Event};
+use crate::directory::DirUser;
+use crate::error::{ApiError, ApiResult};
+use crate::flow::{mask, method_label, validate_login, FlowService};
+use crate::http::json::Json;
+use crate::http::{now, AppState, CorrelationId};
+use crate::methods::{code, passkey, totp};
+use crate::notify;
+use crate::secret::random_id;
+use crate::store::Registration;
+use crate::throttle;
+
+const COOKIE: &str = "sspr_my";
+const SESSION_SECS: i64 = 15 * 60;
+const CODE_SECS: i64 = 5 * 60;
+/// Wrong codes a setup or second factor tolerates before it must be started again.
+const CODE_TRIES: u8 = 3;
+
+/// A code sent by email, waiting for the person to type it.
+struct SentCode {
+    hash: String,
+    expires_at: i64,
+    tries: u8,
+}
+
+enum Second {
+    Code {
+        method_id: String,
+        kind: MethodKind,
+        sent: Option<SentCode>,
+    },
+    Passkey(PasskeyAuthentication),
+}
+
+struct Session {
+    user: DirUser,
+    signed_in: bool,
+    expires_at: i64,
+    second: Option<Second>,
+    passkey: Option<PasskeyRegistration>,
+    totp: Option<String>,
+    email: Option<(String, SentCode)>,
+}
+
+#[derive(Default, Clone)]
+pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+fn no_session() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "Please sign in (sessions end after 15 minutes).",
+    )
+}
+
+fn wrong_sign_in() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "That username or password isn't right.",
+    )
+}
+
+fn second_factor_needed() -> ApiError {
+    ApiError::new(
+        ErrorCode::StepNotAllowed,
+        "Verify one of your methods first.",
+    )
+}
+
+fn audit_ctx(flows: &FlowService, correlation: &str, user: &DirUser) -> audit::Context {
+    let _ = flows;
+    audit::Context {
+        correlation_id: correlation.to_string(),
+        kiosk_id: None,
+        reference: None,
+        login: Some(user.username.clone()),
+        user_id: Some(user.id.clone()),
+    }
+}
+
+/// A method as its owner sees it.
+fn my_method(r: &Registration) -> Option<MyMethod> {
+    let kind = r.kind()?;
+    Some(MyMethod {
+        id: r.id.to_string(),
+        kind,
+        label: r.label.clone(),
+        detail: if kind == MethodKind::Email {
+            r.value.clone()
+        } else {
+            String::new()
+        },
+        added_at: audit::rfc3339(r.created_at),
+    })
+}
+
+/// The methods that may serve as the second step of a sign-in, with ids for the page.
+fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
+    registrations
+        .iter()
+        .filter_map(|r| {
+            let kind = r.kind()?;
+            let masked = match kind {
+                MethodKind::Email => mask::email(&r.value),
+                MethodKind::Totp => method_label(kind).to_string(),
+                MethodKind::Approval => format!("Passkey: {}", r.label),
+                _ => return None,
+            };
+            Some((
+                MethodView {
+                    id: format!("m{}", r.id),
+                    kind,
+                    masked,
+                    done: false,
+                },
+                r.id,
+            ))
+        })
+        .collect()
+}
+
+impl FlowService {
+    async fn my_view(&self, s_user: &DirUser, signed_in: bool) -> ApiResult<MySession> {
+        let registrations = self.store.registrations(&s_user.id).await?;
+        Ok(MySession {
+            display_name: s_user.display_name.clone(),
+            username: s_user.username.clone(),
+            organization: self.config.organization.name.clone(),
+            signed_in,
+            second_factor: if signed_in {
+                Vec::new()
+            } else {
+                second_methods(&registrations)
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .collect()
+            },
+            methods: if signed_in {
+                registrations.iter().filter_map(my_method).collect()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    /// Tells the person (their directory address and alternate addresses) what changed.
+    async fn tell_owner(&self, user: &DirUser, what: &str) {
+        let mut to: Vec<String> = user.email.iter().cloned().collect();
+        if let Ok(regs) = self.store.registrations(&user.id).await {
+            for r in regs {
+                if r.kind() == Some(MethodKind::Email) && !to.contains(&r.value) {
+                    to.push(r.value);
+                }
+            }
+        }
+        let org = &self.config.organization.name;
+        for address in to {
+            let mail = notify::Mail {
+                to: address,
+                subject: format!("{org}: your security info changed"),
+                body: format!(
+                    "Hello {name},\n\n{what} (\"My security info\", {when} UTC).\n\n\
+                     If this wasn't you, contact the helpdesk at once{helpdesk}.\n",
+                    name = user.display_name,
+                    when = audit::rfc3339(now()),
+                    helpdesk = self
+                        .config
+                        .helpdesk
+                        .phone
+                        .as_deref()
+                        .map(|p| format!(": {p}"))
+                        .unwrap_or_default(),
+                ),
+            };
+            if let Err(reason) = self.mailer.send(&mail).await {
+                tracing::warn!(reason = %reason, "telling a person about a security info change failed");
+            }
+        }
+    }
+
+    fn send_my_code(&self, to: &str, code: &str) {
+        let mail = notify::code_mail(
+            to,
+            &notify::CodeMail {
+                locale: &self.config.organization.default_locale,
+                organization: &self.config.organization.name,
+                code,
+                minutes: (CODE_SECS / 60) as u32,
+                kiosk: "My security info",
+            },
+        );
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = mailer.send(&mail).await {
+                tracing::warn!(reason = %reason, "sending a security info code failed");
+            }
+        });
+    }
+}
+
+type Jar = (HeaderMap, axum::Json<MySession>);
+
+fn with_cookie(id: &str, secure: bool, view: MySession) -> Jar {
+    let mut headers = HeaderMap::new();
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/v1/my; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, v);
+    }
+    (headers, axum::Json(view))
+}
+
+impl AppState {
+    fn session_key(&self, cookie: &str) -> String {
+        self.flows.key.mac_hex("my-session", &[cookie.as_bytes()])
+    }
+
+    /// Runs `f` on the caller's session (signed in fully when `full`).
+    fn with_session<T>(
+        &self,
+        headers: &HeaderMap,
+        full: bool,
+        f: impl FnOnce(&mut Session) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        let cookie = cookie_value(headers).ok_or_else(no_session)?;
+        let key = self.session_key(&cookie);
+        let now = now();
+        let mut sessions = self.my.lock();
+        sessions.retain(|_, s| s.expires_at > now);
+        let session = sessions.get_mut(&key).ok_or_else(no_session)?;
+        if full && !session.signed_in {
+            return Err(second_factor_needed());
+        }
+        f(session)
+    }
+
+    fn session_user(&self, headers: &HeaderMap, full: bool) -> ApiResult<(DirUser, bool)> {
+        self.with_session(headers, full, |s| Ok((s.user.clone(), s.signed_in)))
+    }
+}
+
+#[utoipa::path(post, path = "/v1/my/sign-in", tag = "security info",
+    request_body = SignInRequest,
+    responses((status = 200, description = "Signed in (maybe one method still to verify); sets the session cookie", body = MySession),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    Json(req): Json<SignInRequest>,
+) -> ApiResult<Jar> {
+    let flows = &state.flows;
+    let now = now();
+    let login = validate_login(&req.login)?;
+    if req.password.is_empty() || req.password.chars().count() > 1024 {
+        return Err(wrong_sign_in());
+    }
+    let password = SecretString::from(req.password);
+    let found = flows
+        .directories
+        .find_home(login)
+        .await
+        .map_err(|_| directory_down())?;
+    let Some((home, user)) = found.filter(|(_, u)| !u.disabled) else {
+        return Err(wrong_sign_in());
+    };
+    let key = throttle::user_key(&user.id);
+    let my_key = format!("my:{}", user.id);
+    if let Some(until) = flows.throttle.blocked_until(&key, &my_key, now).await? {
+        return Err(blocked(until - now));
+    }
+    let ctx = audit_ctx(flows, &correlation.0, &user);
+    let directory = flows.directories.get(home).ok_or_else(directory_down)?;
+    let ok = match directory.check_password(&user, &password).await {
+        Ok(ok) => ok,
+        Err(crate::directory::DirError::Unsupported(why)) => {
+            return Err(ApiError::new(
+                ErrorCode::NotAllowed,
+                format!("Signing in here isn't possible for this account: {why}."),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "security info sign-in: directory unavailable");
+            return Err(directory_down());
+        }
+    };
+    if !ok {
+        let blocked_now = flows
+            .throttle
+            .failed_verification(&key, &my_key, now)
+            .await?;
+        flows
+            .audit
+            .record(
+                &ctx,
+                Event::SecurityInfoSignInFailed {
+                    step: "password",
+                    reason: "wrong_password",
+                },
+                now,
+            )
+            .await;
+        if let Some((_, until)) = blocked_now {
+            return Err(blocked(until - now));
+        }
+        return Err(wrong_sign_in());
+    }
+    let view = flows.my_view(&user, false).await?;
+    let signed_in = view.second_factor.is_empty();
+    let view = if signed_in {
+        flows.my_view(&user, true).await?
+    } else {
+        view
+    };
+    flows
+        .audit
+        .record(&ctx, Event::SecurityInfoSignIn { step: "password" }, now)
+        .await;
+    let cookie = random_id();
+    state.my.lock().insert(
+        state.session_key(&cookie),
+        Session {
+            user,
+            signed_in,
+            expires_at: now + SESSION_SECS,
+            second: None,
+            passkey: None,
+            totp: None,
+            email: None,
+        },
+    );
+    Ok(with_cookie(
+        &cookie,
+        flows.config.phone_origin().starts_with("https://"),
+        view,
+    ))
+}
+
+fn directory_down() -> ApiError {
+    ApiError::new(
+        ErrorCode::DirectoryUnavailable,
+        "We can't reach the directory right now. Please try again later.",
+    )
+}
+
+fn blocked(secs: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::Blocked,
+        "Too many failed attempts. Try again later, or contact the helpdesk.",
+    )
+    .with_retry_after(secs)
+}
+
+#[utoipa::path(get, path = "/v1/my/session", tag = "security info",
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody)))]
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<MySession>> {
+    let (user, signed_in) = state.session_user(&headers, false)?;
+    Ok(axum::Json(state.flows.my_view(&user, signed_in).await?))
+}
+
+#[utoipa::path(post, path = "/v1/my/sign-out", tag = "security info",
+    responses((status = 204, description = "Signed out")))]
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(cookie) = cookie_value(&headers) {
+        let key = state.session_key(&cookie);
+        state.my.lock().remove(&key);
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/v1/my; HttpOnly; SameSite=Strict; Max-Age=0"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[utoipa::path(post, path = "/v1/my/second-factor/start", tag = "security info",
+    request_body = SecondFactorStart,
+    responses((status = 200, body = SecondFactorChallenge), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn second_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<SecondFactorStart>,
+) -> ApiResult<axum::Json<SecondFactorChallenge>> {
+    let flows = &state.flows;
+    let now = now();
+    let (user, signed_in) = state.session_user(&headers, false)?;
+    if signed_in {
+        return Err(ApiError::step("You are signed in already."));
+    }
+    let registrations = flows.store.registrations(&user.id).await?;
+    let (view, reg_id) = second_methods(&registrations)
+        .into_iter()
+        .find(|(v, _)| v.id == req.method_id)
+        .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "That method isn't yours."))?;
+    let registration = registrations.iter().find(|r| r.id == reg_id);
+    let key = throttle::user_key(&user.id);
+    let my_key = format!("my:{}", user.id);
+    let (second, challenge) = match view.kind {
+        MethodKind::Email => {
+            if let Some(wait) = flows
+                .throttle
+                .rate_limited(&key, &my_key, throttle::EMAIL, now)
+                .await?
+            {
+                return Err(ApiError::new(
+                    ErrorCode::Throttled,
+                    "Too many codes were requested. Please wait, or use another method.",
+                )
+                .with_retry_after(wait));
+            }
+            let code = code::new_code(flows.config.policy.code_length);
+            let hash = code::hash(&flows.key, "my", &view.id, &code);
+            if let Some(r) = registration {
+                flows.send_my_code(&r.value, &code);
+            }
+            flows
+                .throttle
+                .record(&key, &my_key, throttle::EMAIL, now)
+                .await?;
+            (
+                Second::Code {
+                    method_id: view.id.clone(),
+                    kind: MethodKind::Email,
+                    sent: Some(SentCode {
+                        hash,
+                        expires_at: now + CODE_SECS,
+                        tries: 0,
+                    }),
+                },
+                SecondFactorChallenge {
+                    kind: MethodKind::Email,
+                    sent_to: Some(view.masked.clone()),
+                    passkey: None,
+                },
+            )
+        }
+        MethodKind::Totp => (
+            Second::Code {
+                method_id: view.id.clone(),
+                kind: MethodKind::Totp,
+                sent: None,
+            },
+            SecondFactorChallenge {
+                kind: MethodKind::Totp,
+                sent_to: None,
+                passkey: None,
+            },
+        ),
+        _ => {
+            let webauthn = flows.passkeys.as_ref().ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::MethodUnavailable,
+                    "Passkeys are not set up here.",
+                )
+            })?;
+            let list: Vec<Passkey> = registrations
+                .iter()
+                .filter(|r| r.kind() == Some(MethodKind::Approval))
+                .filter_map(|r| passkey::parse(&r.value))
+                .collect();
+            let (request, auth) = webauthn
+                .start_authentication(&list)
+                .map_err(ApiError::internal)?;
+            (
+                Second::Passkey(auth),
+                SecondFactorChallenge {
+                    kind: MethodKind::Approval,
+                    sent_to: None,
+                    passkey: Some(request),
+                },
+            )
+        }
+    };
+    state.with_session(&headers, false, |s| {
+        s.second = Some(second);
+        Ok(())
+    })?;
+    Ok(axum::Json(challenge))
+}
+
+#[utoipa::path(post, path = "/v1/my/second-factor/finish", tag = "security info",
+    request_body = SecondFactorFinish,
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn second_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<SecondFactorFinish>,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let now = now();
+    let (user, signed_in) = state.session_user(&headers, false)?;
+    if signed_in {
+        return Err(ApiError::step("You are signed in already."));
+    }
+    let second = state.with_session(&headers, false, |s| {
+        s.second
+            .take()
+            .ok_or_else(|| ApiError::step("Choose a method first."))
+    })?;
+    let ctx = audit_ctx(flows, &correlation.0, &user);
+    let ok = match second {
+        Second::Code {
+            method_id,
+            kind,
+            sent,
+        } => {
+            let answer = req.code.as_deref().map(str::trim).unwrap_or_default();
+            match (kind, sent) {
+                (MethodKind::Email, Some(sent)) => {
+                    if sent.expires_at <= now {
+                        return Err(ApiError::new(
+                            ErrorCode::CodeExpired,
+                            "That code has expired. Ask for a new one.",
+                        ));
+                    }
+                    let ok = code::matches(&flows.key, "my", &method_id, answer, &sent.hash);
+                    if !ok && sent.tries + 1 < CODE_TRIES {
+                        // Keep the code for another try.
+                        let again = Second::Code {
+                            method_id,
+                            kind,
+                            sent: Some(SentCode {
+                                tries: sent.tries + 1,
+                                ..sent
+                            }),
+                        };
+                        state.with_session(&headers, false, |s| {
+                            s.second = Some(again);
+                            Ok(())
+                        })?;
+                    }
+                    ok
+                }
+                _ => {
+                    let secret = flows
+                        .store
+                        .registrations(&user.id)
+                        .await?
+                        .into_iter()
+                        .find(|r| format!("m{}", r.id) == method_id)
+                        .map(|r| r.value);
+                    let step = secret.and_then(|s| totp::matching_step(&s, answer, now as u64));
+                    let fresh = match step {
+                        Some(step) => {
+                            flows
+                                .store
+                                .use_totp_step(&user.id, step as i64, now)
+                                .await?
+                        }
+                        None => false,
+                    };
+                    if !fresh {
+                        state.with_session(&headers, false, |s| {
+                            s.second = Some(Second::Code {
+                                method_id,
+                                kind,
+                                sent: None,
+                            });
+                            Ok(())
+                        })?;
+                    }
+                    fresh
+                }
+            }
+        }
+        Second::Passkey(auth) => {
+            let mut passkeys: Vec<(i64, Passkey)> = flows
+                .store
+                .registrations(&user.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.kind() == Some(MethodKind::Approval))
+                .filter_map(|r| passkey::parse(&r.value).map(|p| (r.id, p)))
+                .collect();
+            let credential = req.credential.clone().unwrap_or_default();
+            match flows
+                .passkeys
+                .as_ref()
+                .map(|w| w.finish_authentication(&credential, &auth, &mut passkeys))
+            {
+                Some(Ok(changed)) => {
+                    for (id, p) in changed {
+                        let value = serde_json::to_string(&p).map_err(ApiError::internal)?;
+                        flows.store.update_registration(id, &value).await?;
+                    }
+                    true
+                }
+                _ => false,
+            }
+        }
+    };
+    if !ok {
+        let key = throttle::user_key(&user.id);
+        let my_key = format!("my:{}", user.id);
+        let blocked_now = flows
+            .throttle
+            .failed_verification(&key, &my_key, now)
+            .await?;
+        flows
+            .audit
+            .record(
+                &ctx,
+                Event::SecurityInfoSignInFailed {
+                    step: "second_factor",
+                    reason: "wrong_code",
+                },
+                now,
+            )
+            .await;
+        if let Some((_, until)) = blocked_now {
+            return Err(blocked(until - now));
+        }
+        return Err(ApiError::new(
+            ErrorCode::CodeInvalid,
+            "That didn't verify. Check it and try again, or choose another method.",
+        ));
+    }
+    state.with_session(&headers, false, |s| {
+        s.signed_in = true;
+        s.expires_at = now + SESSION_SECS;
+        Ok(())
+    })?;
+    flows
+        .audit
+        .record(
+            &ctx,
+            Event::SecurityInfoSignIn {
+                step: "second_factor",
+            },
+            now,
+        )
+        .await;
+    Ok(axum::Json(flows.my_view(&user, true).await?))
+}
+
+async fn registered(
+    state: &AppState,
+    correlation: &str,
+    user: &DirUser,
+    kind: MethodKind,
+    what: &str,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    flows
+        .audit
+        .record(
+            &audit_ctx(flows, correlation, user),
+            Event::MethodRegistered { method: kind },
+            now(),
+        )
+        .await;
+    flows.tell_owner(user, what).await;
+    Ok(axum::Json(flows.my_view(user, true).await?))
+}
+
+#[utoipa::path(post, path = "/v1/my/passkeys/start", tag = "security info",
+    responses((status = 200, description = "WebAuthn creation options", body = PasskeyRequest),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn passkey_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<PasskeyRequest>> {
+    let flows = &state.flows;
+    let (user, _) = state.session_user(&headers, true)?;
+    let webauthn = flows.passkeys.as_ref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::MethodUnavailable,
+            "Passkeys need the server to be reached by a host name; ask IT.",
+        )
+    })?;
+    let existing: Vec<Passkey> = flows
+        .store
+        .registrations(&user.id)
+        .await?
+        .iter()
+        .filter(|r| r.kind() == Some(MethodKind::Approval))
+        .filter_map(|r| passkey::parse(&r.value))
+        .collect();
+    let handle = passkey::Passkeys::user_handle(&flows.key, &user.id);
+    let (request, reg) = webauthn
+        .start_registration(handle, &user.username, &user.display_name, &existing)
+        .map_err(ApiError::internal)?;
+    state.with_session(&headers, true, |s| {
+        s.passkey = Some(reg);
+        Ok(())
+    })?;
+    Ok(axum::Json(request))
+}
+
+#[utoipa::path(post, path = "/v1/my/passkeys/finish", tag = "security info",
+    request_body = PasskeyFinish,
+    responses((status = 200, body = MySession), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn passkey_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<PasskeyFinish>,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let (user, _) = state.session_user(&headers, true)?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "Give the passkey a name of up to 64 characters, such as \"My phone\".",
+        ));
+    }
+    let reg = state.with_session(&headers, true, |s| {
+        s.passkey
+            .take()
+            .ok_or_else(|| ApiError::step("Start adding a passkey first."))
+    })?;
+    let webauthn = flows
+        .passkeys
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "Passkeys are off."))?;
+    let passkey = webauthn
+        .finish_registration(&req.credential, &reg)
+        .map_err(|e| {
+            tracing::info!(reason = %e, "a passkey registration was refused");
+            ApiError::new(
+                ErrorCode::CodeInvalid,
+                "The passkey could not be added. Please try again.",
+            )
+        })?;
+    // A credential belongs to one person only.
+    let id = passkey.cred_id().clone();
+    if flows
+        .store
+        .registrations_of_kind(MethodKind::Approval)
+        .await?
+        .iter()
+        .filter_map(|r| passkey::parse(&r.value))
+        .any(|p| p.cred_id() == &id)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "This passkey is registered already.",
+        ));
+    }
+    let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+    flows
+        .store
+        .add_registration(&user.id, MethodKind::Approval, &value, name, now())
+        .await?;
+    registered(
+        &state,
+        &correlation.0,
+        &user,
+        MethodKind::Approval,
+        &format!("A passkey named \"{name}\" was added to your account"),
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/my/authenticator/start", tag = "security info",
+    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn authenticator_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<AuthenticatorSetup>> {
+    let flows = &state.flows;
+    let (user, _) = state.session_user(&headers, true)?;
+    let secret = totp::new_secret();
+    let org = &flows.config.organization.name;
+    let label = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let uri = format!(
+        "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        label(org),
+        label(&user.username),
+        label(org)
+    );
+    let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+        .map_err(ApiError::internal)?;
+    let qr_svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    let grouped = secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    state.with_session(&headers, true, |s| {
+        s.totp = Some(secret.clone());
+        Ok(())
+    })?;
+    Ok(axum::Json(AuthenticatorSetup {
+        secret: grouped,
+        uri,
+        qr_svg,
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/my/authenticator/finish", tag = "security info",
+    request_body = ConfirmCode,
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn authenticator_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<ConfirmCode>,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let now = now();
+    let (user, _) = state.session_user(&headers, true)?;
+    let secret = state.with_session(&headers, true, |s| {
+        s.totp
+            .clone()
+            .ok_or_else(|| ApiError::step("Start adding an authenticator app first."))
+    })?;
+    let Some(step) = totp::matching_step(&secret, &req.code, now as u64) else {
+        return Err(ApiError::new(
+            ErrorCode::CodeInvalid,
+            "That code isn't right. Type the code the app shows now.",
+        ));
+    };
+    // The confirming code can't be used again at a kiosk.
+    flows
+        .store
+        .use_totp_step(&user.id, step as i64, now)
+        .await?;
+    state.with_session(&headers, true, |s| {
+        s.totp = None;
+        Ok(())
+    })?;
+    flows
+        .store
+        .add_registration(
+            &user.id,
+            MethodKind::Totp,
+            &secret,
+            method_label(MethodKind::Totp),
+            now,
+        )
+        .await?;
+    registered(
+        &state,
+        &correlation.0,
+        &user,
+        MethodKind::Totp,
+        "An authenticator app was added to your account",
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/my/email/start", tag = "security info",
+    request_body = EmailStart,
+    responses((status = 204, description = "A code was sent there"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn email_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<EmailStart>,
+) -> ApiResult<StatusCode> {
+    let flows = &state.flows;
+    let now = now();
+    let (user, _) = state.session_user(&headers, true)?;
+    let address = req.email.trim().to_string();
+    let valid = address.len() <= 254
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+        && address.rsplit_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        });
+    if !valid {
+        return Err(ApiError::bad_request(
+            "Enter an email address such as name@example.org.",
+        ));
+    }
+    let key = throttle::user_key(&user.id);
+    let my_key = format!("my:{}", user.id);
+    if let Some(wait) = flows
+        .throttle
+        .rate_limited(&key, &my_key, throttle::EMAIL, now)
+        .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::Throttled,
+            "Too many codes were requested. Please wait a few minutes.",
+        )
+        .with_retry_after(wait));
+    }
+    let code = code::new_code(flows.config.policy.code_length);
+    let hash = code::hash(&flows.key, "my-email", &address, &code);
+    flows.send_my_code(&address, &code);
+    flows
+        .throttle
+        .record(&key, &my_key, throttle::EMAIL, now)
+        .await?;
+    state.with_session(&headers, true, |s| {
+        s.email = Some((
+            address,
+            SentCode {
+                hash,
+                expires_at: now + CODE_SECS,
+                tries: 0,
+            },
+        ));
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/my/email/finish", tag = "security info",
+    request_body = ConfirmCode,
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn email_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<ConfirmCode>,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let now = now();
+    let (user, _) = state.session_user(&headers, true)?;
+    let key = flows.key.clone();
+    let address = state.with_session(&headers, true, |s| {
+        let Some((address, sent)) = s.email.as_mut() else {
+            return Err(ApiError::step("Enter the address first."));
+        };
+        if sent.expires_at <= now {
+            s.email = None;
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "That code has expired. Enter the address again for a new one.",
+            ));
+        }
+        if !code::matches(&key, "my-email", address, req.code.trim(), &sent.hash) {
+            sent.tries += 1;
+            if sent.tries >= CODE_TRIES {
+                s.email = None;
+            }
+            return Err(ApiError::new(
+                ErrorCode::CodeInvalid,
+                "That code isn't right. Check the latest email and try again.",
+            ));
+        }
+        let address = address.clone();
+        s.email = None;
+        Ok(address)
+    })?;
+    flows
+        .store
+        .add_registration(&user.id, MethodKind::Email, &address, &address, now)
+        .await?;
+    registered(
+        &state,
+        &correlation.0,
+        &user,
+        MethodKind::Email,
+        &format!(
+            "The alternate email {} was added to your account",
+            mask::email(&address)
+        ),
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/v1/my/methods/{id}", tag = "security info",
+    params(("id" = String, Path)),
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let (user, _) = state.session_user(&headers, true)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found("method"))?;
+    let registration = flows
+        .store
+        .registration(id)
+        .await?
+        .filter(|r| r.user_id == user.id)
+        .ok_or_else(|| ApiError::not_found("method"))?;
+    let kind = registration.kind().unwrap_or(MethodKind::Email);
+    // Told before it goes, so a removed alternate address hears of it too.
+    let what = match kind {
+        MethodKind::Approval => format!("The passkey \"{}\" was removed", registration.label),
+        MethodKind::Totp => "An authenticator app was removed".to_string(),
+        _ => format!(
+            "The alternate email {} was removed",
+            mask::email(&registration.value)
+        ),
+    };
+    flows.tell_owner(&user, &what).await;
+    if !flows.store.remove_registration(&user.id, id).await? {
+        return Err(ApiError::not_found("method"));
+    }
+    flows
+        .audit
+        .record(
+            &audit_ctx(flows, &correlation.0, &user),
+            Event::MethodRemoved { method: kind },
+            now(),
+        )
+        .await;
+    Ok(axum::Json(flows.my_view(&user, true).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; sspr_my=abc123; b=2"),
+        );
+        assert_eq!(cookie_value(&h).as_deref(), Some("abc123"));
+        let empty = HeaderMap::new();
+        assert_eq!(cookie_value(&empty), None);
+    }
+}

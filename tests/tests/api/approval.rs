@@ -1,0 +1,631 @@
+//! Approval by QR code with a software passkey: registered on "My security info", then
+//! approve, deny, expiry, a wrong number, a replayed answer, another flow's token, and the
+//! new password typed on the phone. The kiosk side listens to the real event stream.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sspr_tests::phone::{token_of, Phone};
+use sspr_tests::sspr_client::{Client, EventStream};
+use sspr_tests::sspr_proto::{
+    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, ErrorCode, FlowEvent,
+    FlowState, FlowView, Intent, MethodKind, MySession,
+};
+use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
+
+use super::{code_of, method, start};
+
+const APPROVAL: &str = r#"
+[policy]
+methods = ["email", "totp", "approval"]
+"#;
+
+async fn server(extra: &str) -> TestServer {
+    TestServer::with_config(&format!("{APPROVAL}\n{extra}"))
+        .await
+        .expect("server")
+}
+
+/// Ada signs in on her phone (password, then her authenticator app) and adds a passkey.
+async fn ada_with_passkey(server: &TestServer) -> Phone {
+    let mut phone = Phone::new(server).expect("phone");
+    let session: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    assert!(!session.signed_in, "a registered method is needed too");
+    let totp = session
+        .second_factor
+        .iter()
+        .find(|m| m.kind == MethodKind::Totp)
+        .expect("authenticator offered")
+        .id
+        .clone();
+    phone
+        .post("/v1/my/second-factor/start", json!({ "method_id": totp }))
+        .await
+        .expect("start");
+    let session: MySession = phone
+        .post(
+            "/v1/my/second-factor/finish",
+            json!({ "code": sspr_tests::totp_now(ADA_TOTP) }),
+        )
+        .await
+        .expect("finish")
+        .into();
+    assert!(session.signed_in);
+    let session = phone
+        .register_passkey("Ada's phone")
+        .await
+        .expect("passkey");
+    assert!(session
+        .methods
+        .iter()
+        .any(|m| m.kind == MethodKind::Approval && m.label == "Ada's phone"));
+    phone
+}
+
+async fn next_event(events: &mut EventStream) -> FlowEvent {
+    tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("a valid event")
+}
+
+struct Approval {
+    flow: FlowView,
+    challenge: ChallengeView,
+    token: String,
+    events: EventStream,
+}
+
+async fn start_approval(kiosk: &Client, finish_on_phone: bool) -> Approval {
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    approve_in(kiosk, flow, finish_on_phone).await
+}
+
+async fn approve_in(kiosk: &Client, flow: FlowView, finish_on_phone: bool) -> Approval {
+    let challenge = kiosk
+        .challenge_with(
+            &flow.flow_id,
+            &method(&flow, MethodKind::Approval),
+            finish_on_phone,
+        )
+        .await
+        .expect("approval challenge");
+    let url = challenge.approval_url.clone().expect("a QR payload");
+    let events = kiosk.events(&flow.flow_id).await.expect("events");
+    Approval {
+        flow,
+        challenge,
+        token: token_of(&url),
+        events,
+    }
+}
+
+/// The phone opens the page; the kiosk is shown the number, which the phone types.
+async fn scan(phone: &mut Phone, a: &mut Approval) -> (ApprovalInfo, String) {
+    let info: ApprovalInfo = phone.open(&a.token).await.expect("open").into();
+    let FlowEvent::Scanned {
+        number,
+        challenge_id,
+    } = next_event(&mut a.events).await
+    else {
+        panic!("the kiosk is shown the number first")
+    };
+    assert_eq!(challenge_id, a.challenge.challenge_id);
+    (info, number)
+}
+
+fn failed(event: FlowEvent) -> ApprovalFailure {
+    match event {
+        FlowEvent::Failed {
+            reason, message, ..
+        } => {
+            assert!(!message.is_empty());
+            reason
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_from_my_security_info_approves_a_kiosk_flow() {
+    let server = server("").await;
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let mut a = start_approval(&kiosk, false).await;
+    assert_eq!(a.challenge.kind, MethodKind::Approval);
+    assert!(a.challenge.expires_in_secs <= 120 && a.challenge.expires_in_secs > 100);
+    let url = a.challenge.approval_url.clone().unwrap_or_default();
+    assert!(
+        url.starts_with(&format!("{}/a/", server.phone_base)),
+        "{url}"
+    );
+    assert_eq!(a.token.len(), 22, "128 random bits, base64url");
+
+    let (info, number) = scan(&mut phone, &mut a).await;
+    assert_eq!(info.kiosk_name, "Test kiosk");
+    assert_eq!(info.kiosk_location, "Test lab");
+    assert_eq!(info.account, "a•••a");
+    assert_eq!(info.intent, Intent::Reset);
+    assert_eq!(number.len(), 2);
+    // A reload of the page shows the same, and doesn't make a new number.
+    let again: ApprovalInfo = phone.open(&a.token).await.expect("reopen").into();
+    assert_eq!(again.account, info.account);
+
+    let options = phone.number(&a.token, &number).await.expect("number");
+    assert!(options.ok(), "{options:?}");
+    let options = options.body["options"].clone();
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    let credential = phone.assert(&options).expect("assertion");
+    let granted: ApprovalGranted = phone
+        .finish(&a.token, &credential)
+        .await
+        .expect("finish")
+        .into();
+    assert!(!granted.finish_on_phone);
+
+    let FlowEvent::Approved { flow, .. } = next_event(&mut a.events).await else {
+        panic!("the kiosk is told at once")
+    };
+    assert_eq!(flow.state, FlowState::Verified);
+    assert!(flow
+        .methods
+        .iter()
+        .any(|m| m.kind == MethodKind::Approval && m.done));
+    let done = kiosk
+        .set_password(
+            &a.flow.flow_id,
+            "a brand new passphrase, scanned and approved",
+        )
+        .await
+        .expect("password set");
+    assert_eq!(done.reference, a.flow.reference);
+
+    // The token is single use: the same answer again finds nothing.
+    let replay = phone.finish(&a.token, &credential).await.expect("replay");
+    assert_eq!(replay.error().code, ErrorCode::NotFound);
+
+    let trail: Vec<String> = server
+        .audit(&["--ref", &a.flow.reference])
+        .expect("audit")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["event"].as_str().unwrap_or_default(),
+                r["detail"]
+            )
+        })
+        .collect();
+    assert!(
+        trail.iter().any(|t| t.starts_with("approval_opened")),
+        "{trail:?}"
+    );
+    assert!(
+        trail
+            .iter()
+            .any(|t| t.starts_with("verify_succeeded") && t.contains("approval")),
+        "{trail:?}"
+    );
+    // Registering told Ada by email, and was audited.
+    server
+        .mail_to("ada.lovelace@example.org", "security info changed")
+        .await
+        .expect("notice of the new passkey");
+    let registered = server.audit(&["--user", "ada"]).expect("audit");
+    assert!(
+        registered
+            .iter()
+            .any(|r| r["event"] == "method_registered"
+                && r["detail"].to_string().contains("approval"))
+    );
+    // The token never reaches the log or the audit.
+    assert!(!server.log().contains(&a.token), "the token is in the log");
+    let all = server.audit(&[]).expect("audit");
+    assert!(!serde_json::to_string(&all)
+        .unwrap_or_default()
+        .contains(&a.token));
+}
+
+#[tokio::test]
+async fn deny_a_wrong_number_and_an_answer_for_another_flow_each_fail_the_method() {
+    let server = server("").await;
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+
+    // Deny.
+    let mut a = start_approval(&kiosk, false).await;
+    let _ = scan(&mut phone, &mut a).await;
+    let denied = phone
+        .post("/v1/approval/deny", json!({ "token": a.token }))
+        .await
+        .expect("deny");
+    assert_eq!(denied.status, 204);
+    assert_eq!(
+        failed(next_event(&mut a.events).await),
+        ApprovalFailure::Denied
+    );
+    let reused = phone.open(&a.token).await.expect("reuse");
+    assert_eq!(reused.error().code, ErrorCode::NotFound);
+
+    // A wrong number ends it at once.
+    let mut b = approve_in(&kiosk, a.flow.clone(), false).await;
+    let (_, number) = scan(&mut phone, &mut b).await;
+    let wrong = if number == "10" { "11" } else { "10" };
+    let refused = phone.number(&b.token, wrong).await.expect("number");
+    assert_eq!(refused.error().code, ErrorCode::CodeInvalid);
+    assert_eq!(
+        failed(next_event(&mut b.events).await),
+        ApprovalFailure::WrongNumber
+    );
+    let late = phone.number(&b.token, &number).await.expect("late");
+    assert_eq!(late.error().code, ErrorCode::NotFound);
+
+    // An answer made for one flow's approval doesn't approve another flow.
+    let other_kiosk = server.kiosk_named("Lobby").await.expect("kiosk");
+    let mut c = approve_in(&kiosk, b.flow.clone(), false).await;
+    let mut d = start_approval(&other_kiosk, false).await;
+    let (_, nc) = scan(&mut phone, &mut c).await;
+    let (_, nd) = scan(&mut phone, &mut d).await;
+    let oc = phone.number(&c.token, &nc).await.expect("c").body["options"].clone();
+    let _od = phone.number(&d.token, &nd).await.expect("d");
+    let for_c = phone.assert(&oc).expect("assertion for c");
+    let crossed = phone.finish(&d.token, &for_c).await.expect("crossed");
+    assert_eq!(crossed.error().code, ErrorCode::CodeInvalid);
+    assert_eq!(
+        failed(next_event(&mut d.events).await),
+        ApprovalFailure::PasskeyFailed
+    );
+    // ... while it still approves its own.
+    let granted: ApprovalGranted = phone.finish(&c.token, &for_c).await.expect("c").into();
+    assert!(!granted.finish_on_phone);
+    assert!(matches!(
+        next_event(&mut c.events).await,
+        FlowEvent::Approved { .. }
+    ));
+
+    let rows = server.audit(&["--user", "ada"]).expect("audit");
+    let reasons: Vec<String> = rows
+        .iter()
+        .filter(|r| r["event"] == "verify_failed")
+        .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for r in ["denied", "wrong_number", "passkey_failed"] {
+        let want = format!("\"reason\":\"{r}\"");
+        assert!(
+            reasons.iter().any(|x| x.contains(&want)),
+            "{r} missing from {reasons:?}"
+        );
+    }
+    // The kiosk can't answer an approval with a code.
+    let ch = c.challenge.challenge_id.clone();
+    let by_code = kiosk.verify(&c.flow.flow_id, &ch, "123456").await;
+    assert_eq!(code_of(by_code), ErrorCode::StepNotAllowed);
+}
+
+#[tokio::test]
+async fn an_approval_nobody_answers_expires_and_the_kiosk_is_told() {
+    let server = server("[approval]\nttl_secs = 2\n").await;
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let mut a = start_approval(&kiosk, false).await;
+    assert_eq!(a.challenge.expires_in_secs, 2);
+    assert_eq!(
+        failed(next_event(&mut a.events).await),
+        ApprovalFailure::Expired
+    );
+    let late = phone.open(&a.token).await.expect("late");
+    assert_eq!(late.error().code, ErrorCode::NotFound);
+    let rows = server.audit(&["--ref", &a.flow.reference]).expect("audit");
+    assert!(rows.iter().any(|r| r["event"] == "verify_failed"
+        && r["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"reason\":\"expired\"")));
+}
+
+#[tokio::test]
+async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
+    let server = server("").await;
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let settings = kiosk.settings().await.expect("settings");
+    assert_eq!(
+        settings.password_on_phone,
+        sspr_tests::sspr_proto::PasswordOnPhone::Offer
+    );
+    let mut a = start_approval(&kiosk, true).await;
+    assert!(a.challenge.finish_on_phone);
+    let (_, number) = scan(&mut phone, &mut a).await;
+    let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
+    let credential = phone.assert(&options).expect("assertion");
+    let granted: ApprovalGranted = phone
+        .finish(&a.token, &credential)
+        .await
+        .expect("finish")
+        .into();
+    assert!(granted.finish_on_phone);
+    assert_eq!(granted.password_rules.map(|r| r.min_length), Some(15));
+    assert!(matches!(
+        next_event(&mut a.events).await,
+        FlowEvent::FinishOnPhone { .. }
+    ));
+    // The kiosk itself can't set it meanwhile? It may: the flow is verified. The phone's
+    // live check and its refusals work as the kiosk's do.
+    let check = phone
+        .post(
+            "/v1/approval/password-check",
+            json!({ "token": a.token, "candidate": "short" }),
+        )
+        .await
+        .expect("check");
+    assert_eq!(check.body["acceptable"], false);
+    let refused = phone
+        .post(
+            "/v1/approval/password",
+            json!({ "token": a.token, "new_password": "lovelace lovelace lovelace" }),
+        )
+        .await
+        .expect("refused");
+    assert_eq!(refused.error().code, ErrorCode::PasswordRejected);
+    let new_password = "typed on my own phone, nobody saw it";
+    let done: DoneView = phone
+        .post(
+            "/v1/approval/password",
+            json!({ "token": a.token, "new_password": new_password }),
+        )
+        .await
+        .expect("set")
+        .into();
+    let FlowEvent::Completed { done: shown } = next_event(&mut a.events).await else {
+        panic!("the kiosk shows Done")
+    };
+    assert_eq!(shown, done);
+    assert!(server
+        .password_is("ada", new_password)
+        .await
+        .expect("directory"));
+    let again = phone
+        .post(
+            "/v1/approval/password",
+            json!({ "token": a.token, "new_password": "and once more, another one" }),
+        )
+        .await
+        .expect("again");
+    assert_eq!(again.error().code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn approvals_count_against_the_hourly_limit_and_decoys_look_the_same() {
+    let server = server("").await;
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let id = method(&flow, MethodKind::Approval);
+    for _ in 0..5 {
+        kiosk
+            .challenge_with(&flow.flow_id, &id, false)
+            .await
+            .expect("within the limit");
+    }
+    let sixth = kiosk.challenge_with(&flow.flow_id, &id, false).await;
+    assert_eq!(code_of(sixth), ErrorCode::Throttled);
+
+    // Someone unknown gets an approval that opens and asks for a passkey the same way.
+    let decoy = kiosk
+        .start_flow(&start("nobody-here", Intent::Reset))
+        .await
+        .expect("decoy flow");
+    let mut d = approve_in(&kiosk, decoy, false).await;
+    let (info, number) = scan(&mut phone, &mut d).await;
+    assert_eq!(info.account, "n•••e");
+    let options = phone.number(&d.token, &number).await.expect("number");
+    assert!(options.ok(), "{options:?}");
+    assert_eq!(
+        options.body["options"]["publicKey"]["allowCredentials"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Ada's passkey is not the one asked for: the phone has nothing to answer with.
+    assert!(phone.assert(&options.body["options"]).is_err());
+}
+
+#[tokio::test]
+async fn my_security_info_asks_for_a_method_and_tells_of_every_change() {
+    let server = server("").await;
+    let mut phone = Phone::new(&server).expect("phone");
+    let wrong = phone
+        .sign_in("ada", "not her password")
+        .await
+        .expect("wrong");
+    assert_eq!(wrong.error().code, ErrorCode::Unauthorized);
+    let unknown = phone
+        .sign_in("nobody", "whatever it is")
+        .await
+        .expect("unknown");
+    assert_eq!(
+        unknown.error(),
+        wrong.error(),
+        "unknown logins look the same"
+    );
+    let no_session = phone
+        .send(reqwest::Method::GET, "/v1/my/session", None)
+        .await
+        .expect("session");
+    assert_eq!(no_session.status, 401);
+
+    let session: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    assert!(!session.signed_in && session.methods.is_empty());
+    // Nothing can be changed with the password alone.
+    let early = phone
+        .post("/v1/my/authenticator/start", json!({}))
+        .await
+        .expect("early");
+    assert_eq!(early.error().code, ErrorCode::StepNotAllowed);
+    let email = session
+        .second_factor
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("email offered")
+        .id
+        .clone();
+    let seen = server.code_mails_to("ada@home.example.net").len();
+    let challenge = phone
+        .post("/v1/my/second-factor/start", json!({ "method_id": email }))
+        .await
+        .expect("start");
+    assert_eq!(challenge.body["sent_to"], "a•••@h•••.net");
+    let code = server
+        .code_mail("ada@home.example.net", seen)
+        .await
+        .expect("code");
+    let session: MySession = phone
+        .post("/v1/my/second-factor/finish", json!({ "code": code }))
+        .await
+        .expect("finish")
+        .into();
+    assert!(session.signed_in);
+    assert_eq!(session.methods.len(), 2);
+
+    // An authenticator app: shown once, confirmed with one code.
+    let setup = phone
+        .post("/v1/my/authenticator/start", json!({}))
+        .await
+        .expect("setup");
+    let secret = setup.body["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(' ', "");
+    assert!(setup.body["uri"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("otpauth://totp/"));
+    assert!(setup.body["qr_svg"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("<svg"));
+    let bad = phone
+        .post("/v1/my/authenticator/finish", json!({ "code": "000000" }))
+        .await
+        .expect("bad");
+    assert_eq!(bad.error().code, ErrorCode::CodeInvalid);
+    let session: MySession = phone
+        .post(
+            "/v1/my/authenticator/finish",
+            json!({ "code": sspr_tests::totp_now(&secret) }),
+        )
+        .await
+        .expect("confirm")
+        .into();
+    assert_eq!(session.methods.len(), 3);
+
+    // An alternate email, confirmed with the code sent there.
+    let bad_address = phone
+        .post("/v1/my/email/start", json!({ "email": "not an address" }))
+        .await
+        .expect("bad address");
+    assert_eq!(bad_address.error().code, ErrorCode::BadRequest);
+    let started = phone
+        .post(
+            "/v1/my/email/start",
+            json!({ "email": "ada@work.example.com" }),
+        )
+        .await
+        .expect("email");
+    assert_eq!(started.status, 204);
+    let code = server
+        .code_mail("ada@work.example.com", 0)
+        .await
+        .expect("code");
+    let session: MySession = phone
+        .post("/v1/my/email/finish", json!({ "code": code }))
+        .await
+        .expect("confirm email")
+        .into();
+    let added = session
+        .methods
+        .iter()
+        .find(|m| m.detail == "ada@work.example.com")
+        .expect("listed")
+        .id
+        .clone();
+
+    // Removing it is told to that address too.
+    let session: MySession = phone
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/my/methods/{added}"),
+            None,
+        )
+        .await
+        .expect("remove")
+        .into();
+    assert_eq!(session.methods.len(), 3);
+    server
+        .mailbox
+        .wait_for(
+            |m| m.to.iter().any(|t| t == "ada@work.example.com") && m.text.contains("removed"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the removed address hears of it");
+    let alans: i64 = sqlx::query_scalar(
+        "SELECT r.id FROM registrations r JOIN dir_users u ON u.id = r.user_id WHERE u.username = 'alan' LIMIT 1",
+    )
+    .fetch_one(&super::db(&server).await)
+    .await
+    .expect("alan's registration");
+    let not_hers = phone
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/my/methods/{alans}"),
+            None,
+        )
+        .await
+        .expect("other");
+    assert_eq!(not_hers.status, 404, "that method is Alan's");
+
+    let events: Vec<String> = server
+        .audit(&["--user", "ada"])
+        .expect("audit")
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for e in [
+        "security_info_sign_in_failed",
+        "security_info_sign_in",
+        "method_registered",
+        "method_removed",
+    ] {
+        assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
+    }
+    let log = server.log();
+    for secret in [ADA_PASSWORD, secret.as_str(), code.as_str()] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    let signed_out = phone
+        .post("/v1/my/sign-out", json!({}))
+        .await
+        .expect("sign out");
+    assert_eq!(signed_out.status, 204);
+    let gone = phone
+        .send(reqwest::Method::GET, "/v1/my/session", None)
+        .await
+        .expect("session");
+    assert_eq!(gone.status, 401);
+}
