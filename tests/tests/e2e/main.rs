@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod approval;
+
 use std::time::Duration;
 
 use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};

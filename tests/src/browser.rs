@@ -1,0 +1,200 @@
+//! A phone's browser: headless Chromium through chromedriver (Debian's `chromium` and
+//! `chromium-driver`), phone-sized, with WebDriver's virtual authenticator standing in for
+//! the phone's passkey (internal transport, user verification by "screen lock").
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::free_port;
+
+pub struct Browser {
+    pub client: Client,
+    chromedriver: Child,
+    profile: PathBuf,
+    shots: PathBuf,
+    shot: usize,
+}
+
+/// `POST /session/{id}/webauthn/authenticator` (WebDriver's Web Authentication extension).
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver and a phone-sized headless Chromium with a fresh profile and a
+    /// virtual passkey authenticator. Screenshots go to `shots`.
+    pub async fn phone(shots: &Path) -> anyhow::Result<Browser> {
+        let port = free_port()?;
+        let chromedriver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so Chromium goes with it when the test ends.
+            .process_group(0)
+            .spawn()
+            .context("starting chromedriver (Debian: apt-get install chromium-driver)")?;
+        let profile = std::env::temp_dir().join(format!("sspr-chromium-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&profile)?;
+        std::fs::create_dir_all(shots)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--window-size=390,844",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(anyhow::anyhow!("no Chromium session: {e}"))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        client
+            .issue_cmd(AddVirtualAuthenticator)
+            .await
+            .context("adding a virtual authenticator")?;
+        Ok(Browser {
+            client,
+            chromedriver,
+            profile,
+            shots: shots.to_path_buf(),
+            shot: 0,
+        })
+    }
+
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.client.goto(url).await?;
+        Ok(())
+    }
+
+    /// Waits until `<body data-state>` is `state`; the body's text on failure.
+    pub async fn state(&self, state: &str, secs: u64) -> anyhow::Result<()> {
+        let css = format!("body[data-state=\"{state}\"]");
+        if self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(&css))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let body = self.text("body").await.unwrap_or_default();
+        anyhow::bail!("the page never reached {state:?}; it says:\n{body}")
+    }
+
+    pub async fn text(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.client.find(Locator::Css(css)).await?.text().await?)
+    }
+
+    pub async fn wait_text(&self, css: &str, text: &str, secs: u64) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let now = self.text(css).await.unwrap_or_default();
+            if now.contains(text) {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{text:?} never appeared in {css}: {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))?;
+        el.clear().await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Saves a screenshot as `phone-NN-name.png`.
+    pub async fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
+        self.shot += 1;
+        let png = self.client.screenshot().await?;
+        let path = self
+            .shots
+            .join(format!("phone-{:02}-{name}.png", self.shot));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.chromedriver.id()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}

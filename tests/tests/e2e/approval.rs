@@ -1,0 +1,219 @@
+//! Approval by QR code end to end: the real "My security info" page and approval page in
+//! headless Chromium with WebDriver's virtual authenticator as the phone's passkey, and the
+//! real kiosk window showing the QR code (decoded from its screenshot) and the number.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sspr_tests::browser::Browser;
+use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};
+use sspr_tests::sspr_client::EventStream;
+use sspr_tests::sspr_proto::{FlowEvent, FlowState, Intent, MethodKind, StartFlowRequest};
+use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
+
+use super::{identify, ONE_AT_A_TIME};
+
+const APPROVAL: &str = "[policy]\nmethods = [\"email\", \"totp\", \"approval\"]\n";
+
+fn shots(test: &str) -> PathBuf {
+    sspr_tests::profile_dir()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(sspr_tests::target_dir)
+        .join("e2e")
+        .join(test)
+}
+
+/// Ada signs in to "My security info" on her phone (password, then her authenticator
+/// app's code) and adds the phone's passkey.
+async fn register_passkey(phone: &mut Browser, server: &TestServer) {
+    phone
+        .goto(&format!("{}/my", server.phone_base))
+        .await
+        .expect("my page");
+    phone.state("sign-in", 15).await.expect("sign-in form");
+    phone.shoot("sign-in").await.expect("shot");
+    phone.type_into("#login", "ada").await.expect("login");
+    phone
+        .type_into("#password", ADA_PASSWORD)
+        .await
+        .expect("password");
+    phone.click("#sign-in").await.expect("sign in");
+    phone
+        .state("second-factor", 10)
+        .await
+        .expect("one more step");
+    phone.shoot("second-factor").await.expect("shot");
+    phone
+        .click("button[data-method-id][data-kind=\"totp\"]")
+        .await
+        .expect("the authenticator app as the second step");
+    phone
+        .type_into("#code", &sspr_tests::totp_now(ADA_TOTP))
+        .await
+        .expect("code");
+    phone.click("#verify").await.expect("verify");
+    phone.state("signed-in", 10).await.expect("signed in");
+    phone
+        .type_into("#passkey-name", "Ada's phone")
+        .await
+        .expect("name");
+    phone.click("#add-passkey").await.expect("add passkey");
+    phone
+        .wait_text("#methods", "Ada's phone", 15)
+        .await
+        .expect("the passkey is listed");
+    phone.shoot("passkey-added").await.expect("shot");
+}
+
+async fn next_event(events: &mut EventStream) -> FlowEvent {
+    tokio::time::timeout(Duration::from_secs(15), events.next())
+        .await
+        .expect("an event in time")
+        .expect("the stream is open")
+        .expect("a valid event")
+}
+
+#[tokio::test]
+async fn the_phone_pages_register_a_passkey_and_approve_a_flow_started_over_the_api() {
+    let server = TestServer::with_config(APPROVAL).await.expect("server");
+    let mut phone = Browser::phone(&shots("phone-pages"))
+        .await
+        .expect("chromium");
+    register_passkey(&mut phone, &server).await;
+
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&StartFlowRequest {
+            login: "ada".into(),
+            intent: Intent::Reset,
+            locale: None,
+        })
+        .await
+        .expect("flow");
+    let method = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Approval)
+        .expect("approval offered once a passkey is registered")
+        .id
+        .clone();
+    let challenge = kiosk
+        .challenge_with(&flow.flow_id, &method, false)
+        .await
+        .expect("challenge");
+    let mut events = kiosk.events(&flow.flow_id).await.expect("events");
+    phone
+        .goto(&challenge.approval_url.expect("url"))
+        .await
+        .expect("approval page");
+    phone.state("ask", 15).await.expect("the question");
+    phone
+        .wait_text("body", "Test kiosk", 5)
+        .await
+        .expect("names the kiosk");
+    phone
+        .wait_text("body", "a•••a", 5)
+        .await
+        .expect("names the account");
+    let FlowEvent::Scanned { number, .. } = next_event(&mut events).await else {
+        panic!("the kiosk is shown the number")
+    };
+    phone.shoot("ask").await.expect("shot");
+    phone.type_into("#number", &number).await.expect("number");
+    phone.click("#approve").await.expect("approve");
+    phone.state("approved", 20).await.expect("approved");
+    phone.shoot("approved").await.expect("shot");
+    let FlowEvent::Approved { flow, .. } = next_event(&mut events).await else {
+        panic!("the kiosk moves on")
+    };
+    assert_eq!(flow.state, FlowState::Verified);
+}
+
+#[tokio::test]
+async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::with_config(APPROVAL).await.expect("server");
+    let dir = shots("approval-phone");
+    let mut phone = Browser::phone(&dir).await.expect("chromium");
+    register_passkey(&mut phone, &server).await;
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "approval", KioskSetup::default())
+        .await
+        .expect("kiosk");
+
+    for on_phone in [false, true] {
+        identify(&mut k, "reset", "ada").await;
+        k.click("button[data-method=\"approval\"]")
+            .await
+            .expect("approve on your phone");
+        k.screen("approve-choice", 10).await.expect("where to type");
+        k.shoot("choice").await.expect("shot");
+        k.click(if on_phone {
+            "button[data-choice=\"phone\"]"
+        } else {
+            "button[data-choice=\"kiosk\"]"
+        })
+        .await
+        .expect("choice");
+        k.screen("approve", 10).await.expect("approve screen");
+        k.wait("canvas[data-qr]", 10).await.expect("qr");
+        let shot = k.shoot("qr").await.expect("shot");
+        let urls = decode_qr(&shot).expect("decode");
+        let url = urls
+            .iter()
+            .find(|u| u.contains("/a/"))
+            .unwrap_or_else(|| panic!("no approval URL in the screenshot's QR codes: {urls:?}"))
+            .clone();
+        assert!(url.starts_with(&server.phone_base), "{url}");
+
+        phone.goto(&url).await.expect("scan");
+        phone.state("ask", 15).await.expect("the question");
+        k.wait(".approval-number", 10)
+            .await
+            .expect("the kiosk shows the number");
+        let number = k.text(".approval-number").await.expect("number");
+        assert_eq!(number.trim().len(), 2, "{number:?}");
+        k.shoot("number").await.expect("shot");
+        phone
+            .type_into("#number", number.trim())
+            .await
+            .expect("type");
+        phone.click("#approve").await.expect("approve");
+
+        if on_phone {
+            k.screen("phone-password", 15)
+                .await
+                .expect("finish on your phone");
+            k.shoot("finish-on-phone").await.expect("shot");
+            phone.state("password", 15).await.expect("password form");
+            let new_password = "typed on the phone where nobody sees";
+            phone
+                .type_into("#new-password", new_password)
+                .await
+                .expect("new");
+            phone
+                .type_into("#confirm-password", new_password)
+                .await
+                .expect("confirm");
+            phone.shoot("password").await.expect("shot");
+            phone.click("#set-password").await.expect("set");
+            phone.state("done", 20).await.expect("done on the phone");
+            phone.shoot("done").await.expect("shot");
+            k.screen("done", 15).await.expect("the kiosk shows Done");
+            k.shoot("done").await.expect("shot");
+            assert!(server
+                .password_is("ada", new_password)
+                .await
+                .expect("directory"));
+        } else {
+            phone.state("approved", 20).await.expect("approved");
+            k.screen("password", 15)
+                .await
+                .expect("the kiosk moves on to the new password");
+            k.shoot("password").await.expect("shot");
+            k.click("button.btn-quiet").await.expect("cancel");
+        }
+    }
+    k.close().await.expect("close");
+}
