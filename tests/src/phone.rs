@@ -73,6 +73,11 @@ impl Phone {
         })
     }
 
+    /// The session cookie ("name=value"), as the browser holds it.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     pub async fn send(
         &mut self,
         method: reqwest::Method,
@@ -116,6 +121,40 @@ impl Phone {
             serde_json::json!({ "login": login, "password": password }),
         )
         .await
+    }
+
+    /// Signs in to "My security info" with the password and the authenticator app's code
+    /// (the second step once a method is registered), and registers this phone's passkey.
+    pub async fn enroll(
+        &mut self,
+        login: &str,
+        password: &str,
+        totp_secret: &str,
+        name: &str,
+    ) -> anyhow::Result<MySession> {
+        let session: MySession = serde_json::from_value(self.sign_in(login, password).await?.body)?;
+        if !session.signed_in {
+            let totp = session
+                .second_factor
+                .iter()
+                .find(|m| m.kind == sspr_proto::MethodKind::Totp)
+                .ok_or_else(|| anyhow::anyhow!("{login} has no authenticator app"))?
+                .id
+                .clone();
+            self.post(
+                "/v1/my/second-factor/start",
+                serde_json::json!({ "method_id": totp }),
+            )
+            .await?;
+            let done = self
+                .post(
+                    "/v1/my/second-factor/finish",
+                    serde_json::json!({ "code": crate::totp_now(totp_secret) }),
+                )
+                .await?;
+            anyhow::ensure!(done.ok(), "second step: {done:?}");
+        }
+        self.register_passkey(name).await
     }
 
     /// Registers this phone's passkey on the signed-in account.

@@ -1,6 +1,7 @@
 //! `cargo xtask gen | bench server | bench kiosk` — project chores as Rust, so they run the same
 //! everywhere.
 
+mod approval_bench;
 mod bench;
 mod demo_ldap;
 mod dir_bench;
@@ -25,6 +26,7 @@ fn usage() -> anyhow::Result<()> {
          \x20 bench server   release build, server on loopback, load generator; prints figures\n\
          \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory\n\
          \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
+         \x20 bench approval   phone's final POST to the kiosk's SSE event, beside a bare SSE round trip\n\
          \x20 demo-ldap      the demo server against a private slapd (`./run demo ldap` adds the kiosk)"
     )
 }
@@ -42,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "server", rest @ ..] => bench::server(&root(), rest),
         ["bench", "kiosk", rest @ ..] => kiosk_bench::run(&root(), rest),
         ["bench", "directory", rest @ ..] => dir_bench::run(&root(), rest),
+        ["bench", "approval", rest @ ..] => approval_bench::run(&root(), rest),
         ["demo-ldap", rest @ ..] => demo_ldap::run(rest),
         _ => usage(),
     }

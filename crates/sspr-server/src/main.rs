@@ -393,6 +393,13 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
         config.organization.name = "Example Organisation (demo)".into();
     }
     config.policy.admin_groups = vec![demo::ADMIN_GROUP.into()];
+    // Passkeys need a host name: the demo's phone pages are on localhost.
+    if config.approval.public_url.is_none() && listen.ip().is_loopback() {
+        config.approval.public_url = Some(format!("http://localhost:{}", listen.port()));
+    }
+    if !config.policy.methods.iter().any(|m| m == "approval") {
+        config.policy.methods.push("approval".into());
+    }
     let state = sspr_server::build(config).await?;
     let svc = &state.flows;
     let seeded = if svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin {
@@ -430,6 +437,10 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     println!("  demo page (people, authenticator codes, mailbox): {origin}/demo");
     println!(
         "  try: ada (email + authenticator), alan (administrator: two methods), grace (locked)"
+    );
+    println!(
+        "  my security info (add a passkey, then 'Approve on your phone' at the kiosk): {}/my",
+        svc.config.phone_origin()
     );
     println!("  data: {} (delete it to start over)", data.display());
     if code_file.exists() {

@@ -29,34 +29,8 @@ async fn server(extra: &str) -> TestServer {
 /// Ada signs in on her phone (password, then her authenticator app) and adds a passkey.
 async fn ada_with_passkey(server: &TestServer) -> Phone {
     let mut phone = Phone::new(server).expect("phone");
-    let session: MySession = phone
-        .sign_in("ada", ADA_PASSWORD)
-        .await
-        .expect("sign in")
-        .into();
-    assert!(!session.signed_in, "a registered method is needed too");
-    let totp = session
-        .second_factor
-        .iter()
-        .find(|m| m.kind == MethodKind::Totp)
-        .expect("authenticator offered")
-        .id
-        .clone();
-    phone
-        .post("/v1/my/second-factor/start", json!({ "method_id": totp }))
-        .await
-        .expect("start");
-    let session: MySession = phone
-        .post(
-            "/v1/my/second-factor/finish",
-            json!({ "code": sspr_tests::totp_now(ADA_TOTP) }),
-        )
-        .await
-        .expect("finish")
-        .into();
-    assert!(session.signed_in);
     let session = phone
-        .register_passkey("Ada's phone")
+        .enroll("ada", ADA_PASSWORD, ADA_TOTP, "Ada's phone")
         .await
         .expect("passkey");
     assert!(session
@@ -628,4 +602,80 @@ async fn my_security_info_asks_for_a_method_and_tells_of_every_change() {
         .await
         .expect("session");
     assert_eq!(gone.status, 401);
+}
+
+#[tokio::test]
+async fn wrong_passwords_on_my_security_info_block_that_page_not_the_kiosk() {
+    let server = server("").await;
+    let mut phone = Phone::new(&server).expect("phone");
+    for _ in 0..4 {
+        let wrong = phone
+            .sign_in("ada", "a wrong guess here")
+            .await
+            .expect("wrong");
+        assert_eq!(wrong.error().code, ErrorCode::Unauthorized);
+    }
+    // The fifth failure blocks; then even the right password waits.
+    let fifth = phone
+        .sign_in("ada", "a wrong guess here")
+        .await
+        .expect("fifth");
+    assert_eq!(fifth.error().code, ErrorCode::Blocked);
+    let blocked = phone.sign_in("ada", ADA_PASSWORD).await.expect("blocked");
+    assert_eq!(blocked.error().code, ErrorCode::Blocked);
+    // Ada can still reset at a kiosk.
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("not blocked at the kiosk");
+    super::verify_email(&server, &kiosk, &flow, "ada@home.example.net").await;
+}
+
+#[tokio::test]
+async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
+    let server = TestServer::start_with(sspr_tests::Options {
+        extra_config: APPROVAL.to_string(),
+        log: Some("debug".into()),
+        ..sspr_tests::Options::default()
+    })
+    .await
+    .expect("server");
+    let mut phone = ada_with_passkey(&server).await;
+    let cookie = phone.cookie().unwrap_or_default().to_string();
+    let session_id = cookie.split('=').nth(1).unwrap_or_default().to_string();
+    assert!(session_id.len() >= 16, "{cookie}");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let mut a = start_approval(&kiosk, true).await;
+    let (_, number) = scan(&mut phone, &mut a).await;
+    let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
+    let credential = phone.assert(&options).expect("assertion");
+    phone.finish(&a.token, &credential).await.expect("finish");
+    let new_password = "only the phone ever saw this one";
+    let done = phone
+        .post(
+            "/v1/approval/password",
+            json!({ "token": a.token, "new_password": new_password }),
+        )
+        .await
+        .expect("set");
+    assert!(done.ok(), "{done:?}");
+    let signature = credential["response"]["signature"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let log = server.log();
+    assert!(log.contains("DEBUG"), "debug logging is on");
+    let audit = serde_json::to_string(&server.audit(&[]).expect("audit")).unwrap_or_default();
+    for secret in [
+        a.token.as_str(),
+        ADA_PASSWORD,
+        new_password,
+        session_id.as_str(),
+        signature.as_str(),
+    ] {
+        assert!(!secret.is_empty());
+        assert!(!log.contains(secret), "{secret:?} reached the log");
+        assert!(!audit.contains(secret), "{secret:?} reached the audit");
+    }
 }

@@ -147,7 +147,6 @@ impl FlowService {
     /// Makes the approval challenge for a chosen approval method (throttles passed).
     pub(super) async fn approval_challenge(
         &self,
-        caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
         finish_on_phone: bool,
@@ -201,7 +200,6 @@ impl FlowService {
             );
         }
         self.approvals.push(&flow.id, flow.expires_at + 60, None);
-        let _ = caller;
         let view = ChallengeView {
             challenge_id: challenge.id.clone(),
             method_id: method.id.clone(),
@@ -482,6 +480,10 @@ impl FlowService {
                 p.finish_on_phone,
             )
         };
+        if auth.is_none() && flow.user_id.is_some() {
+            // Another answer to this request is being checked right now.
+            return Err(ApiError::step("This approval is being answered already."));
+        }
         let mut passkeys = match &flow.user_id {
             Some(uid) => self.passkeys_of(uid).await?,
             None => Vec::new(),

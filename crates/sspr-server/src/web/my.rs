@@ -236,6 +236,13 @@ impl FlowService {
     }
 }
 
+/// This page's own counters (as person and as "kiosk"): failures here block signing in
+/// here, not the person's resets at a kiosk, so nobody can lock someone out of
+/// self-service by mistyping their password on this page.
+fn throttle_keys(user: &DirUser) -> (String, String) {
+    (format!("my:{}", user.id), format!("my-page:{}", user.id))
+}
+
 type Jar = (HeaderMap, axum::Json<MySession>);
 
 fn with_cookie(id: &str, secure: bool, view: MySession) -> Jar {
@@ -303,8 +310,7 @@ pub async fn sign_in(
     let Some((home, user)) = found.filter(|(_, u)| !u.disabled) else {
         return Err(wrong_sign_in());
     };
-    let key = throttle::user_key(&user.id);
-    let my_key = format!("my:{}", user.id);
+    let (key, my_key) = throttle_keys(&user);
     if let Some(until) = flows.throttle.blocked_until(&key, &my_key, now).await? {
         return Err(blocked(until - now));
     }
@@ -437,8 +443,7 @@ pub async fn second_start(
         .find(|(v, _)| v.id == req.method_id)
         .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "That method isn't yours."))?;
     let registration = registrations.iter().find(|r| r.id == reg_id);
-    let key = throttle::user_key(&user.id);
-    let my_key = format!("my:{}", user.id);
+    let (key, my_key) = throttle_keys(&user);
     let (second, challenge) = match view.kind {
         MethodKind::Email => {
             if let Some(wait) = flows
@@ -636,8 +641,7 @@ pub async fn second_finish(
         }
     };
     if !ok {
-        let key = throttle::user_key(&user.id);
-        let my_key = format!("my:{}", user.id);
+        let (key, my_key) = throttle_keys(&user);
         let blocked_now = flows
             .throttle
             .failed_verification(&key, &my_key, now)
@@ -916,8 +920,7 @@ pub async fn email_start(
             "Enter an email address such as name@example.org.",
         ));
     }
-    let key = throttle::user_key(&user.id);
-    let my_key = format!("my:{}", user.id);
+    let (key, my_key) = throttle_keys(&user);
     if let Some(wait) = flows
         .throttle
         .rate_limited(&key, &my_key, throttle::EMAIL, now)
