@@ -118,7 +118,7 @@ fn build_web(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     for tool in ["tsc", "esbuild"] {
         if !bin.join(tool).exists() {
             anyhow::bail!(
-                "{} is missing: install the UI's packages first (`npm ci` in ui/, which ./run does)",
+                "{} is missing: install the UI's packages first (`npm install` in ui/, which ./run does)",
                 bin.join(tool).display()
             );
         }

@@ -20,7 +20,7 @@ export const de: Record<Key, string> = {
   "common.working": "Einen Moment …",
   "verify.heading": "Bestätigen Sie, dass Sie es sind",
   "verify.step": "Schritt {done} von {required}",
-  "verify.choose": "Wie möchten Sie einen Code erhalten?",
+  "verify.choose": "Wie möchten Sie sich ausweisen?",
   "verify.method.email": "Code per E-Mail an {masked}",
   "verify.method.totp": "Code aus Ihrer Authenticator-App eingeben",
   "verify.method.done": "Bestätigt",

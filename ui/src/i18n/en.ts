@@ -18,7 +18,7 @@ export const en = {
   "common.working": "One moment…",
   "verify.heading": "Verify it's you",
   "verify.step": "Step {done} of {required}",
-  "verify.choose": "Choose how to get a code:",
+  "verify.choose": "Choose how to prove it's you:",
   "verify.method.email": "Email a code to {masked}",
   "verify.method.totp": "Enter a code from your authenticator app",
   "verify.method.done": "Verified",

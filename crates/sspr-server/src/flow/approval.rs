@@ -44,6 +44,11 @@ struct Pending {
     expires_at: i64,
     /// The passkey request's state, taken (once) by the answer.
     auth: Option<PasskeyAuthentication>,
+    /// The passkeys asked for (registration id, passkey), so the answer reads none again.
+    passkeys: Vec<(i64, Passkey)>,
+    /// The kiosk that shows the QR code, for the page and the audit.
+    kiosk_name: String,
+    kiosk_location: String,
 }
 
 struct Channel {
@@ -147,6 +152,7 @@ impl FlowService {
     /// Makes the approval challenge for a chosen approval method (throttles passed).
     pub(super) async fn approval_challenge(
         &self,
+        caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
         finish_on_phone: bool,
@@ -196,6 +202,9 @@ impl FlowService {
                     finish_on_phone,
                     expires_at,
                     auth: None,
+                    passkeys: Vec::new(),
+                    kiosk_name: caller.kiosk_name.clone(),
+                    kiosk_location: caller.kiosk_location.clone(),
                 },
             );
         }
@@ -226,14 +235,13 @@ impl FlowService {
     }
 
     /// The kiosk a phone request acts for, so its audit rows name the kiosk of the flow.
-    async fn phone_caller(&self, flow: &FlowRow, correlation_id: &str) -> ApiResult<Caller> {
-        let kiosk = self.store.kiosk(&flow.kiosk_id).await?;
-        Ok(Caller {
+    fn phone_caller(flow: &FlowRow, p: &Pending, correlation_id: &str) -> Caller {
+        Caller {
             kiosk_id: flow.kiosk_id.clone(),
-            kiosk_name: kiosk.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
-            kiosk_location: kiosk.map(|k| k.location).unwrap_or_default(),
+            kiosk_name: p.kiosk_name.clone(),
+            kiosk_location: p.kiosk_location.clone(),
             correlation_id: correlation_id.to_string(),
-        })
+        }
     }
 
     /// Looks a token up: its hash, what it stands for, and the flow (still verifying,
@@ -248,13 +256,20 @@ impl FlowService {
             return Err(gone());
         }
         let mac = self.token_mac(token);
-        let (flow_id, expires_at, stage) = {
+        let flow_id = {
             let hub = self.approvals.lock();
-            let p = hub.pending.get(&mac).ok_or_else(gone)?;
-            (p.flow_id.clone(), p.expires_at, p.stage)
+            hub.pending.get(&mac).ok_or_else(gone)?.flow_id.clone()
         };
         let flow = self.store.flow(&flow_id).await?.ok_or_else(gone)?;
-        let caller = self.phone_caller(&flow, correlation_id).await?;
+        let (caller, expires_at, stage) = {
+            let hub = self.approvals.lock();
+            let p = hub.pending.get(&mac).ok_or_else(gone)?;
+            (
+                Self::phone_caller(&flow, p, correlation_id),
+                p.expires_at,
+                p.stage,
+            )
+        };
         let deadline = if stage == Stage::PasswordOnPhone {
             flow.expires_at
         } else {
@@ -438,6 +453,7 @@ impl FlowService {
                 "Approval on the phone is not set up on this server.",
             ));
         };
+        let asked = passkeys.clone();
         let (request, auth) = if passkeys.is_empty() {
             // A decoy (or someone whose passkeys were removed meanwhile): the same shape.
             (webauthn.decoy_request(&self.key, &flow.login), None)
@@ -452,6 +468,7 @@ impl FlowService {
         let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
         p.stage = Stage::Asked;
         p.auth = auth;
+        p.passkeys = asked;
         Ok(request)
     }
 
@@ -470,11 +487,12 @@ impl FlowService {
             ));
         }
         // Taken once: a second answer to the same request finds nothing to check against.
-        let (auth, challenge_id, method_id, finish_on_phone) = {
+        let (auth, mut passkeys, challenge_id, method_id, finish_on_phone) = {
             let mut hub = self.approvals.lock();
             let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
             (
                 p.auth.take(),
+                std::mem::take(&mut p.passkeys),
                 p.challenge_id.clone(),
                 p.method_id.clone(),
                 p.finish_on_phone,
@@ -484,10 +502,6 @@ impl FlowService {
             // Another answer to this request is being checked right now.
             return Err(ApiError::step("This approval is being answered already."));
         }
-        let mut passkeys = match &flow.user_id {
-            Some(uid) => self.passkeys_of(uid).await?,
-            None => Vec::new(),
-        };
         let verified = match (auth, self.passkeys.as_ref()) {
             (Some(auth), Some(webauthn)) => webauthn
                 .finish_authentication(credential, &auth, &mut passkeys)
@@ -511,10 +525,6 @@ impl FlowService {
                 ));
             }
         };
-        for (id, passkey) in changed {
-            let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-            self.store.update_registration(id, &value).await?;
-        }
         let updated = self
             .mark_verified(
                 &caller,
@@ -544,6 +554,11 @@ impl FlowService {
         };
         self.approvals
             .push(&updated.id, updated.expires_at + 60, Some(event));
+        // After the kiosk is told: the passkeys' signature counters.
+        for (id, passkey) in changed {
+            let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+            self.store.update_registration(id, &value).await?;
+        }
         Ok(ApprovalGranted {
             finish_on_phone: on_phone,
             password_rules: on_phone.then_some(view.password_rules),
@@ -633,7 +648,13 @@ impl FlowService {
                     self.approvals.lock().pending.remove(&mac);
                     return Ok(());
                 };
-                let caller = self.phone_caller(&flow, "expiry").await?;
+                let caller = {
+                    let hub = self.approvals.lock();
+                    match hub.pending.get(&mac) {
+                        Some(p) => Self::phone_caller(&flow, p, "expiry"),
+                        None => return Ok(()),
+                    }
+                };
                 self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
                     .await
                     .map(|_| ())

@@ -466,7 +466,7 @@ impl FlowService {
 
         if method.kind == MethodKind::Approval {
             let (row, view) = self
-                .approval_challenge(&flow, &method, finish_on_phone, now)
+                .approval_challenge(caller, &flow, &method, finish_on_phone, now)
                 .await?;
             self.store.insert_challenge(&row).await?;
             self.throttle
