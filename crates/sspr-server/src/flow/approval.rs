@@ -128,6 +128,15 @@ fn gone() -> ApiError {
     )
 }
 
+/// The phone's answer when its step ended the approval (or blocked the person).
+fn ended(shown: ApprovalFailure, message: &str) -> ApiError {
+    if shown == ApprovalFailure::Blocked {
+        ApiError::new(ErrorCode::Blocked, failure_message(shown))
+    } else {
+        ApiError::new(ErrorCode::CodeInvalid, message)
+    }
+}
+
 fn failure_message(reason: ApprovalFailure) -> &'static str {
     match reason {
         ApprovalFailure::Denied => "The approval was denied on the phone. Nothing was changed.",
@@ -400,14 +409,7 @@ impl FlowService {
 
     /// The person's passkeys (registration id, passkey).
     async fn passkeys_of(&self, user_id: &str) -> ApiResult<Vec<(i64, Passkey)>> {
-        Ok(self
-            .store
-            .registrations(user_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.kind() == Some(MethodKind::Approval))
-            .filter_map(|r| passkey::parse(&r.value).map(|p| (r.id, p)))
-            .collect())
+        Ok(passkey::of(&self.store.registrations(user_id).await?))
     }
 
     /// The number typed on the phone: right → the passkey request; wrong → the end.
@@ -434,12 +436,8 @@ impl FlowService {
             let shown = self
                 .end_approval(&caller, &flow, &mac, ApprovalFailure::WrongNumber, now)
                 .await?;
-            return Err(ApiError::new(
-                if shown == ApprovalFailure::Blocked {
-                    ErrorCode::Blocked
-                } else {
-                    ErrorCode::CodeInvalid
-                },
+            return Err(ended(
+                shown,
                 "That isn't the number the kiosk shows. Nothing was approved: start again at the kiosk.",
             ));
         }
@@ -515,12 +513,8 @@ impl FlowService {
                 let shown = self
                     .end_approval(&caller, &flow, &mac, ApprovalFailure::PasskeyFailed, now)
                     .await?;
-                return Err(ApiError::new(
-                    if shown == ApprovalFailure::Blocked {
-                        ErrorCode::Blocked
-                    } else {
-                        ErrorCode::CodeInvalid
-                    },
+                return Err(ended(
+                    shown,
                     "Your passkey could not be verified. Nothing was approved: start again at the kiosk.",
                 ));
             }

@@ -464,54 +464,13 @@ impl FlowService {
             .with_reference(&flow.reference));
         }
 
-        if method.kind == MethodKind::Approval {
-            let (row, view) = self
-                .approval_challenge(caller, &flow, &method, finish_on_phone, now)
-                .await?;
-            self.store.insert_challenge(&row).await?;
-            self.throttle
-                .record(&flow.throttle_key, &kiosk_key, kind, now)
-                .await?;
-            self.audit
-                .record(
-                    &self.ctx(caller, Some(&flow)),
-                    Event::ChallengeSent {
-                        method: method.kind,
-                    },
-                    now,
-                )
-                .await;
-            return Ok(view);
-        }
-        let challenge_id = random_id();
-        let (code_hash, expires_at, code_length) = if sends_code {
-            let code = code::new_code(policy.code_length);
-            let hash = code::hash(&self.key, &flow.id, &method.id, &code);
-            if flow.user_id.is_some() {
-                self.send_code(caller, &flow, &method.target, &code, now);
-            }
-            (
-                Some(hash),
-                now + i64::from(policy.code_ttl_secs),
-                policy.code_length,
-            )
+        let (row, view) = if method.kind == MethodKind::Approval {
+            self.approval_challenge(caller, &flow, &method, finish_on_phone, now)
+                .await?
         } else {
-            // An authenticator code is asked for, not sent; it is good for the flow's life.
-            (None, flow.expires_at, totp::DIGITS as u8)
+            self.code_challenge(caller, &flow, &method, now)
         };
-        self.store
-            .insert_challenge(&ChallengeRow {
-                id: challenge_id.clone(),
-                flow_id: flow.id.clone(),
-                method_id: method.id.clone(),
-                kind: method.kind.as_str().to_string(),
-                code_hash,
-                created_at: now,
-                expires_at,
-                used_at: None,
-                failures: 0,
-            })
-            .await?;
+        self.store.insert_challenge(&row).await?;
         self.throttle
             .record(&flow.throttle_key, &kiosk_key, kind, now)
             .await?;
@@ -524,7 +483,48 @@ impl FlowService {
                 now,
             )
             .await;
-        Ok(ChallengeView {
+        Ok(view)
+    }
+
+    /// A code challenge: an emailed code (sent now, kept as a keyed hash), or an
+    /// authenticator code asked for.
+    fn code_challenge(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        now: i64,
+    ) -> (ChallengeRow, ChallengeView) {
+        let policy = &self.config.policy;
+        let sends_code = method.kind == MethodKind::Email;
+        let challenge_id = random_id();
+        let (code_hash, expires_at, code_length) = if sends_code {
+            let code = code::new_code(policy.code_length);
+            let hash = code::hash(&self.key, &flow.id, &method.id, &code);
+            if flow.user_id.is_some() {
+                self.send_code(caller, flow, &method.target, &code, now);
+            }
+            (
+                Some(hash),
+                now + i64::from(policy.code_ttl_secs),
+                policy.code_length,
+            )
+        } else {
+            // An authenticator code is asked for, not sent; it is good for the flow's life.
+            (None, flow.expires_at, totp::DIGITS as u8)
+        };
+        let row = ChallengeRow {
+            id: challenge_id.clone(),
+            flow_id: flow.id.clone(),
+            method_id: method.id.clone(),
+            kind: method.kind.as_str().to_string(),
+            code_hash,
+            created_at: now,
+            expires_at,
+            used_at: None,
+            failures: 0,
+        };
+        let view = ChallengeView {
             challenge_id,
             method_id: method.id.clone(),
             kind: method.kind,
@@ -538,7 +538,8 @@ impl FlowService {
             },
             approval_url: None,
             finish_on_phone: false,
-        })
+        };
+        (row, view)
     }
 
     /// Sends the code in the background: the response must not wait on (or reveal, by its

@@ -150,3 +150,12 @@ impl Passkeys {
 pub fn parse(value: &str) -> Option<Passkey> {
     serde_json::from_str(value).ok()
 }
+
+/// A person's passkeys among their registrations: (registration id, passkey).
+pub fn of(registrations: &[crate::store::Registration]) -> Vec<(i64, Passkey)> {
+    registrations
+        .iter()
+        .filter(|r| r.kind() == Some(sspr_proto::MethodKind::Approval))
+        .filter_map(|r| parse(&r.value).map(|p| (r.id, p)))
+        .collect()
+}

@@ -330,25 +330,11 @@ pub async fn sign_in(
         }
     };
     if !ok {
-        let blocked_now = flows
-            .throttle
-            .failed_verification(&key, &my_key, now)
-            .await?;
-        flows
-            .audit
-            .record(
-                &ctx,
-                Event::SecurityInfoSignInFailed {
-                    step: "password",
-                    reason: "wrong_password",
-                },
-                now,
-            )
-            .await;
-        if let Some((_, until)) = blocked_now {
-            return Err(blocked(until - now));
-        }
-        return Err(wrong_sign_in());
+        return Err(
+            sign_in_failed(flows, &ctx, &user, "password", "wrong_password", now)
+                .await?
+                .unwrap_or_else(wrong_sign_in),
+        );
     }
     let view = flows.my_view(&user, false).await?;
     let signed_in = view.second_factor.is_empty();
@@ -379,6 +365,28 @@ pub async fn sign_in(
         flows.config.phone_origin().starts_with("https://"),
         view,
     ))
+}
+
+/// A failed sign-in step: counted (this page's own counters) and audited. Some(error)
+/// when it blocked the person from signing in here.
+async fn sign_in_failed(
+    flows: &FlowService,
+    ctx: &audit::Context,
+    user: &DirUser,
+    step: &'static str,
+    reason: &'static str,
+    now: i64,
+) -> ApiResult<Option<ApiError>> {
+    let (key, my_key) = throttle_keys(user);
+    let blocked_now = flows
+        .throttle
+        .failed_verification(&key, &my_key, now)
+        .await?;
+    flows
+        .audit
+        .record(ctx, Event::SecurityInfoSignInFailed { step, reason }, now)
+        .await;
+    Ok(blocked_now.map(|(_, until)| blocked(until - now)))
 }
 
 fn directory_down() -> ApiError {
@@ -502,10 +510,9 @@ pub async fn second_start(
                     "Passkeys are not set up here.",
                 )
             })?;
-            let list: Vec<Passkey> = registrations
-                .iter()
-                .filter(|r| r.kind() == Some(MethodKind::Approval))
-                .filter_map(|r| passkey::parse(&r.value))
+            let list: Vec<Passkey> = passkey::of(&registrations)
+                .into_iter()
+                .map(|(_, p)| p)
                 .collect();
             let (request, auth) = webauthn
                 .start_authentication(&list)
@@ -615,14 +622,7 @@ pub async fn second_finish(
             }
         }
         Second::Passkey(auth) => {
-            let mut passkeys: Vec<(i64, Passkey)> = flows
-                .store
-                .registrations(&user.id)
-                .await?
-                .into_iter()
-                .filter(|r| r.kind() == Some(MethodKind::Approval))
-                .filter_map(|r| passkey::parse(&r.value).map(|p| (r.id, p)))
-                .collect();
+            let mut passkeys = passkey::of(&flows.store.registrations(&user.id).await?);
             let credential = req.credential.clone().unwrap_or_default();
             match flows
                 .passkeys
@@ -641,29 +641,16 @@ pub async fn second_finish(
         }
     };
     if !ok {
-        let (key, my_key) = throttle_keys(&user);
-        let blocked_now = flows
-            .throttle
-            .failed_verification(&key, &my_key, now)
-            .await?;
-        flows
-            .audit
-            .record(
-                &ctx,
-                Event::SecurityInfoSignInFailed {
-                    step: "second_factor",
-                    reason: "wrong_code",
-                },
-                now,
-            )
-            .await;
-        if let Some((_, until)) = blocked_now {
-            return Err(blocked(until - now));
-        }
-        return Err(ApiError::new(
-            ErrorCode::CodeInvalid,
-            "That didn't verify. Check it and try again, or choose another method.",
-        ));
+        return Err(
+            sign_in_failed(flows, &ctx, &user, "second_factor", "wrong_code", now)
+                .await?
+                .unwrap_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::CodeInvalid,
+                        "That didn't verify. Check it and try again, or choose another method.",
+                    )
+                }),
+        );
     }
     state.with_session(&headers, false, |s| {
         s.signed_in = true;
@@ -718,13 +705,9 @@ pub async fn passkey_start(
             "Passkeys need the server to be reached by a host name; ask IT.",
         )
     })?;
-    let existing: Vec<Passkey> = flows
-        .store
-        .registrations(&user.id)
-        .await?
-        .iter()
-        .filter(|r| r.kind() == Some(MethodKind::Approval))
-        .filter_map(|r| passkey::parse(&r.value))
+    let existing: Vec<Passkey> = passkey::of(&flows.store.registrations(&user.id).await?)
+        .into_iter()
+        .map(|(_, p)| p)
         .collect();
     let handle = passkey::Passkeys::user_handle(&flows.key, &user.id);
     let (request, reg) = webauthn
