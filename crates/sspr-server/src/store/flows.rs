@@ -161,6 +161,42 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// `update_flow_state` to a finished state, with a successful reset's throttle events
+    /// in the same transaction; false (and nothing written) when another request moved
+    /// the flow first.
+    pub async fn complete_flow(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        done: &str,
+        finished_at: i64,
+        reset: Option<crate::throttle::Succeeded<'_>>,
+    ) -> StoreResult<bool> {
+        use crate::throttle::Succeeded;
+        let moved = self.db.transaction(|c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
+                )?
+                .execute(params![to, done, finished_at, id, from])?;
+            if n != 1 {
+                return Ok(false);
+            }
+            if let Some(r) = &reset {
+                let mut clear =
+                    c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
+                for kind in Succeeded::CLEARS {
+                    clear.execute([r.user, kind])?;
+                }
+                c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?
+                    .execute(params![r.user, Succeeded::COUNTS, r.at])?;
+            }
+            Ok(true)
+        })?;
+        Ok(moved)
+    }
+
     pub async fn insert_challenge(&self, ch: &ChallengeRow) -> StoreResult<()> {
         self.db.write(|c| {
             c.prepare_cached(&format!(
