@@ -64,7 +64,7 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// sqlx URL; `sqlite://FILE` (WAL) is the default.
+    /// `sqlite://FILE` (WAL) is the default; `sqlite:///abs/path` for an absolute path.
     pub url: String,
 }
 

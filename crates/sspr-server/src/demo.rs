@@ -129,13 +129,13 @@ pub const PEOPLE: &[Person] = &[
 
 /// Seeds the built-in directory and registrations once; later starts keep what is there.
 pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dir_users")
-        .fetch_one(store.pool())
-        .await?;
+    let count: i64 = store
+        .db()
+        .read(|c| c.query_row("SELECT COUNT(*) FROM dir_users", [], |r| r.get(0)))?;
     if count > 0 {
         return Ok(false);
     }
-    let dir = BuiltinDirectory::new(directory_name, store.pool().clone());
+    let dir = BuiltinDirectory::new(directory_name, store.clone());
     let now = now();
     for person in PEOPLE {
         let id = random_id();

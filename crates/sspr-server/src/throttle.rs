@@ -152,12 +152,18 @@ impl Throttle {
         }
         Ok(Ok(()))
     }
+}
 
-    /// After a successful reset: the failure counters clear; the reset is counted.
-    pub async fn succeeded(&self, user: &str, now: i64) -> StoreResult<()> {
-        self.store
-            .clear_events(user, &[FAILED_VERIFICATION])
-            .await?;
-        self.store.add_event(user, RESET, now).await
-    }
+/// After a successful reset: the person's failure counters clear and the reset is
+/// counted (written with the flow's end, `Store::complete_flow`).
+pub struct Succeeded<'a> {
+    pub user: &'a str,
+    pub at: i64,
+}
+
+impl Succeeded<'_> {
+    /// Event kinds that clear.
+    pub const CLEARS: &'static [&'static str] = &[FAILED_VERIFICATION];
+    /// The event kind counted.
+    pub const COUNTS: &'static str = RESET;
 }

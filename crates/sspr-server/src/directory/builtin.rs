@@ -6,10 +6,11 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, Row};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::SqlitePool;
 
 use super::{DirError, DirUser, Directory};
+use crate::store::{Store, StoreError};
 
 /// OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): the cost of every reset here.
 pub fn argon2() -> Argon2<'static> {
@@ -27,12 +28,11 @@ pub fn hash_password(password: &str) -> Result<String, DirError> {
 
 pub struct BuiltinDirectory {
     name: String,
-    pool: SqlitePool,
+    store: Store,
     /// One argon2 hash a core at a time: more only queue every other request behind them.
     hashing: tokio::sync::Semaphore,
 }
 
-#[derive(sqlx::FromRow)]
 struct UserRow {
     id: String,
     username: String,
@@ -43,6 +43,22 @@ struct UserRow {
     disabled: bool,
     locked: bool,
     groups: Option<String>,
+}
+
+impl UserRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+        Ok(UserRow {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            email: r.get(2)?,
+            display_name: r.get(3)?,
+            given_name: r.get(4)?,
+            surname: r.get(5)?,
+            disabled: r.get(6)?,
+            locked: r.get(7)?,
+            groups: r.get(8)?,
+        })
+    }
 }
 
 impl From<UserRow> for DirUser {
@@ -72,7 +88,7 @@ const SELECT_USER: &str = "SELECT u.id, u.username, u.email, u.display_name, u.g
         (SELECT group_concat(group_name, char(31)) FROM dir_groups g WHERE g.user_id = u.id) AS groups
     FROM dir_users u";
 
-fn unavailable(e: sqlx::Error) -> DirError {
+fn unavailable(e: StoreError) -> DirError {
     DirError::Unavailable(e.to_string())
 }
 
@@ -90,54 +106,54 @@ pub struct NewUser<'a> {
 }
 
 impl BuiltinDirectory {
-    pub fn new(name: impl Into<String>, pool: SqlitePool) -> Self {
+    /// The directory's rows live in `store`'s database.
+    pub fn new(name: impl Into<String>, store: Store) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
         BuiltinDirectory {
             name: name.into(),
-            pool,
+            store,
             hashing: tokio::sync::Semaphore::new(cores),
         }
     }
 
     pub async fn add_user(&self, u: &NewUser<'_>) -> anyhow::Result<()> {
         let hash = hash_password(u.password)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(u.id)
-        .bind(u.username)
-        .bind(u.email)
-        .bind(format!("{} {}", u.given_name, u.surname))
-        .bind(u.given_name)
-        .bind(u.surname)
-        .bind(u.disabled)
-        .bind(u.locked)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
-        for g in u.groups {
-            sqlx::query("INSERT INTO dir_groups (user_id, group_name) VALUES (?, ?)")
-                .bind(u.id)
-                .bind(g)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        self.store.db().transaction(|c| {
+            c.prepare_cached(
+                "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                u.id,
+                u.username,
+                u.email,
+                format!("{} {}", u.given_name, u.surname),
+                u.given_name,
+                u.surname,
+                u.disabled,
+                u.locked,
+                hash,
+            ])?;
+            let mut group =
+                c.prepare_cached("INSERT INTO dir_groups (user_id, group_name) VALUES (?, ?)")?;
+            for g in u.groups {
+                group.execute([u.id, g])?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
     /// Checks a password against the stored hash (what a sign-in to the directory does).
     pub async fn verify_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let hash: Option<Option<String>> =
-            sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
+        let hash: Option<Option<String>> = self.store.db().read(|c| {
+            c.prepare_cached("SELECT password_hash FROM dir_users WHERE username = ?")?
+                .query_row([username], |r| r.get(0))
+                .optional()
+        })?;
         let Some(Some(hash)) = hash else {
             return Ok(false);
         };
@@ -159,24 +175,32 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let row = sqlx::query_as::<_, UserRow>(&format!(
-            "{SELECT_USER} WHERE u.username = ?1 OR u.email = ?1 LIMIT 1"
-        ))
-        .bind(login)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let row = self
+            .store
+            .db()
+            .read(|c| {
+                c.prepare_cached(&format!(
+                    "{SELECT_USER} WHERE u.username = ?1 OR u.email = ?1 LIMIT 1"
+                ))?
+                .query_row([login], UserRow::from_row)
+                .optional()
+            })
+            .map_err(unavailable)?;
         Ok(row.map(DirUser::from))
     }
 
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
-        let rows = sqlx::query_as::<_, UserRow>(&format!(
-            "{SELECT_USER} WHERE u.id IN (SELECT user_id FROM dir_groups WHERE group_name = ?) ORDER BY u.username"
-        ))
-        .bind(group)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let rows: Vec<UserRow> = self
+            .store
+            .db()
+            .read(|c| {
+                c.prepare_cached(&format!(
+                    "{SELECT_USER} WHERE u.id IN (SELECT user_id FROM dir_groups WHERE group_name = ?) ORDER BY u.username"
+                ))?
+                .query_map([group], UserRow::from_row)?
+                .collect()
+            })
+            .map_err(unavailable)?;
         Ok(rows.into_iter().map(DirUser::from).collect())
     }
 
@@ -190,28 +214,33 @@ impl Directory for BuiltinDirectory {
         let hash = tokio::task::spawn_blocking(move || hash_password(password.expose_secret()))
             .await
             .map_err(|e| DirError::Other(e.to_string()))??;
-        let r = sqlx::query(
-            "UPDATE dir_users SET password_hash = ?, password_changed_at = strftime('%s','now'), locked = 0
-             WHERE id = ? AND disabled = 0",
-        )
-        .bind(hash)
-        .bind(&user.id)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        if r.rows_affected() != 1 {
+        let n = self
+            .store
+            .db()
+            .write(|c| {
+                c.prepare_cached(
+                    "UPDATE dir_users SET password_hash = ?, password_changed_at = strftime('%s','now'), locked = 0
+                     WHERE id = ? AND disabled = 0",
+                )?
+                .execute([&hash, &user.id])
+            })
+            .map_err(unavailable)?;
+        if n != 1 {
             return Err(DirError::Other("the account is gone or disabled".into()));
         }
         Ok(())
     }
 
     async fn unlock(&self, user: &DirUser) -> Result<(), DirError> {
-        let r = sqlx::query("UPDATE dir_users SET locked = 0 WHERE id = ? AND disabled = 0")
-            .bind(&user.id)
-            .execute(&self.pool)
-            .await
+        let n = self
+            .store
+            .db()
+            .write(|c| {
+                c.prepare_cached("UPDATE dir_users SET locked = 0 WHERE id = ? AND disabled = 0")?
+                    .execute([&user.id])
+            })
             .map_err(unavailable)?;
-        if r.rows_affected() != 1 {
+        if n != 1 {
             return Err(DirError::Other("the account is gone or disabled".into()));
         }
         Ok(())
@@ -228,10 +257,14 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn ping(&self) -> Result<(), DirError> {
-        sqlx::query("SELECT 1 FROM dir_users LIMIT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        self.store
+            .db()
+            .read(|c| {
+                c.prepare_cached("SELECT 1 FROM dir_users LIMIT 1")?
+                    .query([])?
+                    .next()
+                    .map(|_| ())
+            })
             .map_err(unavailable)
     }
 }

@@ -52,7 +52,7 @@ pub async fn import(
     now: i64,
 ) -> anyhow::Result<usize> {
     let file: ImportFile = toml::from_str(text).map_err(|e| anyhow::anyhow!("import file: {e}"))?;
-    let dir = BuiltinDirectory::new(directory_name, store.pool().clone());
+    let dir = BuiltinDirectory::new(directory_name, store.clone());
     for u in &file.user {
         if let Some(secret) = &u.methods.totp {
             anyhow::ensure!(

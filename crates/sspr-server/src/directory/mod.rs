@@ -41,10 +41,9 @@ fn open(
     use crate::config::DirectoryKind;
     use std::sync::Arc;
     Ok(match config.kind {
-        // Reads from the read pool; its rare write (a new password) waits for the writer.
         DirectoryKind::Builtin => Arc::new(builtin::BuiltinDirectory::new(
             config.name.clone(),
-            store.read_pool().clone(),
+            store.clone(),
         )),
         DirectoryKind::Ldap => Arc::new(openldap::OpenLdap::new(config)?),
         DirectoryKind::ActiveDirectory => Arc::new(active_directory::ActiveDirectory::new(config)?),

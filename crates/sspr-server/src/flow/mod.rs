@@ -1220,12 +1220,14 @@ impl FlowService {
         outcome: Outcome,
         now: i64,
     ) -> ApiResult<()> {
+        // One commit: the flow's end and, after a reset, the throttle's bookkeeping.
+        let reset = (outcome == Outcome::PasswordReset).then(|| throttle::Succeeded {
+            user: &flow.throttle_key,
+            at: now,
+        });
         self.store
-            .update_flow_state(&flow.id, WRITING, COMPLETED, &flow.done, Some(now))
+            .complete_flow(&flow.id, WRITING, COMPLETED, &flow.done, now, reset)
             .await?;
-        if outcome == Outcome::PasswordReset {
-            self.throttle.succeeded(&flow.throttle_key, now).await?;
-        }
         self.notify_done(caller, flow, user, outcome, now).await;
         Ok(())
     }

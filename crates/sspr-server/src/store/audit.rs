@@ -1,6 +1,8 @@
-use super::{Store, StoreResult};
+use rusqlite::params;
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+use super::{Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,
@@ -30,28 +32,37 @@ impl Store {
         self.batch
             .send(super::batch::Job::Audit(Box::new(row), at_unix))
             .await
-            .map_err(|_| sqlx::Error::PoolClosed)
+            .map_err(|_| StoreError::Other("the audit writer stopped".into()))
     }
 
     pub async fn audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
         let limit = if q.limit > 0 { q.limit } else { 1000 };
-        sqlx::query_as::<_, AuditRow>(
-            "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
-             FROM audit
-             WHERE (?1 IS NULL OR login = ?1 COLLATE NOCASE OR user_id = ?1)
-               AND (?2 IS NULL OR at_unix >= ?2)
-               AND (?3 IS NULL OR reference = ?3 COLLATE NOCASE)
-             ORDER BY id DESC LIMIT ?4",
-        )
-        .bind(&q.user)
-        .bind(q.since)
-        .bind(&q.reference)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await
-        .map(|mut rows| {
-            rows.reverse();
-            rows
-        })
+        let mut rows = self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
+                 FROM audit
+                 WHERE (?1 IS NULL OR login = ?1 COLLATE NOCASE OR user_id = ?1)
+                   AND (?2 IS NULL OR at_unix >= ?2)
+                   AND (?3 IS NULL OR reference = ?3 COLLATE NOCASE)
+                 ORDER BY id DESC LIMIT ?4",
+            )?
+            .query_map(params![q.user, q.since, q.reference, limit], |r| {
+                Ok(AuditRow {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    event: r.get(2)?,
+                    outcome: r.get(3)?,
+                    correlation_id: r.get(4)?,
+                    kiosk_id: r.get(5)?,
+                    reference: r.get(6)?,
+                    login: r.get(7)?,
+                    user_id: r.get(8)?,
+                    detail: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.reverse();
+        Ok(rows)
     }
 }

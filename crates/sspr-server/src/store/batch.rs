@@ -2,15 +2,16 @@
 //! in one transaction, as soon as the previous one committed (no timer: one request alone
 //! is written at once). Jobs are taken in order, so a flush covers everything before it.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 
-use super::{AuditRow, StoreResult};
+use super::{AuditRow, Db, StoreError, StoreResult};
 
 /// Jobs waiting beyond this make `record` wait: memory stays bounded under overload.
 const QUEUE: usize = 8192;
-/// Rows in one INSERT (SQLite allows 32766 bound values; an audit row binds 10).
-const ROWS_PER_INSERT: usize = 256;
+/// Jobs in one transaction at most.
+const PER_TRANSACTION: usize = 1024;
 
 pub(super) enum Job {
     Audit(Box<AuditRow>, i64),
@@ -30,9 +31,9 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    pub fn start(pool: SqlitePool) -> Batcher {
+    pub fn start(db: Arc<Db>) -> Batcher {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run(db, queue));
         Batcher { jobs }
     }
 
@@ -48,9 +49,9 @@ impl Batcher {
     }
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+async fn run(db: Arc<Db>, mut queue: mpsc::Receiver<Job>) {
     let mut jobs = Vec::new();
-    while queue.recv_many(&mut jobs, 4 * ROWS_PER_INSERT).await > 0 {
+    while queue.recv_many(&mut jobs, PER_TRANSACTION).await > 0 {
         let mut audit = Vec::new();
         let mut nonces = Vec::new();
         let mut acks = Vec::new();
@@ -70,14 +71,14 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
                 Job::Flush(done) => flushes.push(done),
             }
         }
-        let result = write(&pool, &audit, &nonces).await;
+        let result = write(&db, &audit, &nonces);
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = audit.len(), "writing audit rows failed");
         }
         for ack in acks {
             let _ = ack.send(match &result {
                 Ok(()) => Ok(()),
-                Err(e) => Err(sqlx::Error::Protocol(format!("storing the nonce: {e}"))),
+                Err(e) => Err(StoreError::Other(format!("storing the nonce: {e}"))),
             });
         }
         for done in flushes {
@@ -86,55 +87,45 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction for the lot; a lone statement needs none.
-async fn write(
-    pool: &SqlitePool,
+/// One transaction for the lot.
+fn write(
+    db: &Db,
     audit: &[(Box<AuditRow>, i64)],
     nonces: &[(String, String, i64)],
 ) -> StoreResult<()> {
-    let statements = audit.len().div_ceil(ROWS_PER_INSERT) + nonces.len().div_ceil(ROWS_PER_INSERT);
-    if statements == 0 {
+    if audit.is_empty() && nonces.is_empty() {
         return Ok(());
     }
-    if statements == 1 {
-        let mut conn = pool.acquire().await?;
-        return insert(&mut conn, audit, nonces).await;
-    }
-    let mut tx = pool.begin().await?;
-    insert(&mut tx, audit, nonces).await?;
-    tx.commit().await
-}
-
-async fn insert(
-    conn: &mut sqlx::SqliteConnection,
-    audit: &[(Box<AuditRow>, i64)],
-    nonces: &[(String, String, i64)],
-) -> StoreResult<()> {
-    for chunk in nonces.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO nonces (kiosk_id, nonce, seen_at) ");
-        q.push_values(chunk, |mut b, (kiosk, nonce, at)| {
-            b.push_bind(kiosk).push_bind(nonce).push_bind(*at);
-        });
-        q.push(" ON CONFLICT (kiosk_id, nonce) DO NOTHING");
-        q.build().execute(&mut *conn).await?;
-    }
-    for chunk in audit.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit (at, at_unix, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail) ",
-        );
-        q.push_values(chunk, |mut b, (row, at_unix)| {
-            b.push_bind(&row.at)
-                .push_bind(*at_unix)
-                .push_bind(&row.event)
-                .push_bind(&row.outcome)
-                .push_bind(&row.correlation_id)
-                .push_bind(&row.kiosk_id)
-                .push_bind(&row.reference)
-                .push_bind(&row.login)
-                .push_bind(&row.user_id)
-                .push_bind(&row.detail);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    db.transaction(|c| {
+        if !nonces.is_empty() {
+            let mut insert = c.prepare_cached(
+                "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES (?, ?, ?)
+                 ON CONFLICT (kiosk_id, nonce) DO NOTHING",
+            )?;
+            for (kiosk, nonce, at) in nonces {
+                insert.execute(rusqlite::params![kiosk, nonce, at])?;
+            }
+        }
+        if !audit.is_empty() {
+            let mut insert = c.prepare_cached(
+                "INSERT INTO audit (at, at_unix, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?;
+            for (row, at_unix) in audit {
+                insert.execute(rusqlite::params![
+                    row.at,
+                    at_unix,
+                    row.event,
+                    row.outcome,
+                    row.correlation_id,
+                    row.kiosk_id,
+                    row.reference,
+                    row.login,
+                    row.user_id,
+                    row.detail,
+                ])?;
+            }
+        }
+        Ok(())
+    })
 }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use sspr_proto::MethodKind;
 
+use rusqlite::{params, OptionalExtension, Row};
+
 use super::{Store, StoreResult};
 
 /// A method offered in a flow. `target` is where a code goes (an address) or which
@@ -13,7 +15,7 @@ pub struct FlowMethod {
     pub masked: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct FlowRow {
     pub id: String,
     pub reference: String,
@@ -46,7 +48,7 @@ impl FlowRow {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ChallengeRow {
     pub id: String,
     pub flow_id: String,
@@ -65,37 +67,79 @@ const FLOW_COLUMNS: &str =
 const CHALLENGE_COLUMNS: &str =
     "id, flow_id, method_id, kind, code_hash, created_at, expires_at, used_at, failures";
 
+impl FlowRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
+        Ok(FlowRow {
+            id: r.get(0)?,
+            reference: r.get(1)?,
+            kiosk_id: r.get(2)?,
+            login: r.get(3)?,
+            user_id: r.get(4)?,
+            throttle_key: r.get(5)?,
+            intent: r.get(6)?,
+            locale: r.get(7)?,
+            state: r.get(8)?,
+            required: r.get(9)?,
+            methods: r.get(10)?,
+            done: r.get(11)?,
+            is_admin: r.get(12)?,
+            created_at: r.get(13)?,
+            expires_at: r.get(14)?,
+            finished_at: r.get(15)?,
+        })
+    }
+}
+
+impl ChallengeRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<ChallengeRow> {
+        Ok(ChallengeRow {
+            id: r.get(0)?,
+            flow_id: r.get(1)?,
+            method_id: r.get(2)?,
+            kind: r.get(3)?,
+            code_hash: r.get(4)?,
+            created_at: r.get(5)?,
+            expires_at: r.get(6)?,
+            used_at: r.get(7)?,
+            failures: r.get(8)?,
+        })
+    }
+}
+
 impl Store {
     pub async fn insert_flow(&self, f: &FlowRow) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO flows ({FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&f.id)
-        .bind(&f.reference)
-        .bind(&f.kiosk_id)
-        .bind(&f.login)
-        .bind(&f.user_id)
-        .bind(&f.throttle_key)
-        .bind(&f.intent)
-        .bind(&f.locale)
-        .bind(&f.state)
-        .bind(f.required)
-        .bind(&f.methods)
-        .bind(&f.done)
-        .bind(f.is_admin)
-        .bind(f.created_at)
-        .bind(f.expires_at)
-        .bind(f.finished_at)
-        .execute(&self.pool)
-        .await?;
+        self.db.write(|c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO flows ({FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))?
+            .execute(params![
+                f.id,
+                f.reference,
+                f.kiosk_id,
+                f.login,
+                f.user_id,
+                f.throttle_key,
+                f.intent,
+                f.locale,
+                f.state,
+                f.required,
+                f.methods,
+                f.done,
+                f.is_admin,
+                f.created_at,
+                f.expires_at,
+                f.finished_at,
+            ])
+        })?;
         Ok(())
     }
 
     pub async fn flow(&self, id: &str) -> StoreResult<Option<FlowRow>> {
-        sqlx::query_as::<_, FlowRow>(&format!("SELECT {FLOW_COLUMNS} FROM flows WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!("SELECT {FLOW_COLUMNS} FROM flows WHERE id = ?"))?
+                .query_row([id], FlowRow::from_row)
+                .optional()
+        })
     }
 
     /// Moves a flow from `from` state to `to`, with its verified list; false when another
@@ -108,45 +152,79 @@ impl Store {
         done: &str,
         finished_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
-        )
-        .bind(to)
-        .bind(done)
-        .bind(finished_at)
-        .bind(id)
-        .bind(from)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let n = self.db.write(|c| {
+            c.prepare_cached(
+                "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
+            )?
+            .execute(params![to, done, finished_at, id, from])
+        })?;
+        Ok(n == 1)
     }
 
-    pub async fn insert_challenge(&self, c: &ChallengeRow) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&c.id)
-        .bind(&c.flow_id)
-        .bind(&c.method_id)
-        .bind(&c.kind)
-        .bind(&c.code_hash)
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .bind(c.used_at)
-        .bind(c.failures)
-        .execute(&self.pool)
-        .await?;
+    /// `update_flow_state` to a finished state, with a successful reset's throttle events
+    /// in the same transaction; false (and nothing written) when another request moved
+    /// the flow first.
+    pub async fn complete_flow(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        done: &str,
+        finished_at: i64,
+        reset: Option<crate::throttle::Succeeded<'_>>,
+    ) -> StoreResult<bool> {
+        use crate::throttle::Succeeded;
+        let moved = self.db.transaction(|c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
+                )?
+                .execute(params![to, done, finished_at, id, from])?;
+            if n != 1 {
+                return Ok(false);
+            }
+            if let Some(r) = &reset {
+                let mut clear =
+                    c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
+                for kind in Succeeded::CLEARS {
+                    clear.execute([r.user, kind])?;
+                }
+                c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?
+                    .execute(params![r.user, Succeeded::COUNTS, r.at])?;
+            }
+            Ok(true)
+        })?;
+        Ok(moved)
+    }
+
+    pub async fn insert_challenge(&self, ch: &ChallengeRow) -> StoreResult<()> {
+        self.db.write(|c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))?
+            .execute(params![
+                ch.id,
+                ch.flow_id,
+                ch.method_id,
+                ch.kind,
+                ch.code_hash,
+                ch.created_at,
+                ch.expires_at,
+                ch.used_at,
+                ch.failures,
+            ])
+        })?;
         Ok(())
     }
 
     pub async fn challenge(&self, flow_id: &str, id: &str) -> StoreResult<Option<ChallengeRow>> {
-        sqlx::query_as::<_, ChallengeRow>(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ? AND flow_id = ?"
-        ))
-        .bind(id)
-        .bind(flow_id)
-        .fetch_optional(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ? AND flow_id = ?"
+            ))?
+            .query_row([id, flow_id], ChallengeRow::from_row)
+            .optional()
+        })
     }
 
     /// The newest challenge of a method in a flow.
@@ -155,42 +233,40 @@ impl Store {
         flow_id: &str,
         method_id: &str,
     ) -> StoreResult<Option<ChallengeRow>> {
-        sqlx::query_as::<_, ChallengeRow>(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = ? AND method_id = ?
-             ORDER BY created_at DESC, rowid DESC LIMIT 1"
-        ))
-        .bind(flow_id)
-        .bind(method_id)
-        .fetch_optional(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = ? AND method_id = ?
+                 ORDER BY created_at DESC, rowid DESC LIMIT 1"
+            ))?
+            .query_row([flow_id, method_id], ChallengeRow::from_row)
+            .optional()
+        })
     }
 
     /// Spends a challenge; false when it was spent already.
     pub async fn use_challenge(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let n = self.db.write(|c| {
+            c.prepare_cached("UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")?
+                .execute(params![now, id])
+        })?;
+        Ok(n == 1)
     }
 
     pub async fn fail_challenge(&self, id: &str) -> StoreResult<i64> {
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE challenges SET failures = failures + 1 WHERE id = ? RETURNING failures",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(failures)
+        self.db.write(|c| {
+            c.prepare_cached(
+                "UPDATE challenges SET failures = failures + 1 WHERE id = ? RETURNING failures",
+            )?
+            .query_row([id], |r| r.get(0))
+        })
     }
 
     /// Expired flows and their challenges go after a day; the audit keeps the story.
     pub async fn purge_flows_before(&self, before: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM flows WHERE expires_at < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
+        self.db.write(|c| {
+            c.prepare_cached("DELETE FROM flows WHERE expires_at < ?")?
+                .execute([before])
+        })?;
         Ok(())
     }
 }

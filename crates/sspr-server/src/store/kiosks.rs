@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::batch::Job;
-use super::{Store, StoreResult};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{Store, StoreError, StoreResult};
 
 /// The file beside the store that a revocation replaces (see `Store::kiosks_changed`).
 pub(super) fn signal_path(db: &Path) -> PathBuf {
@@ -59,7 +61,7 @@ impl NonceMap {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct KioskRow {
     pub id: String,
     pub name: String,
@@ -101,6 +103,20 @@ fn file_version(m: &std::fs::Metadata) -> FileVersion {
 
 const COLUMNS: &str = "id, name, location, public_key, created_at, enrolled_at, revoked_at";
 
+impl KioskRow {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
+        Ok(KioskRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            location: r.get(2)?,
+            public_key: r.get(3)?,
+            created_at: r.get(4)?,
+            enrolled_at: r.get(5)?,
+            revoked_at: r.get(6)?,
+        })
+    }
+}
+
 impl Store {
     pub async fn create_pending_kiosk(
         &self,
@@ -111,18 +127,13 @@ impl Store {
         code_expires_at: i64,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO kiosks (id, name, location, code_hash, code_expires_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(location)
-        .bind(code_hash)
-        .bind(code_expires_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO kiosks (id, name, location, code_hash, code_expires_at, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![id, name, location, code_hash, code_expires_at, now])
+        })?;
         Ok(())
     }
 
@@ -133,17 +144,15 @@ impl Store {
         public_key: &[u8],
         now: i64,
     ) -> StoreResult<Option<KioskRow>> {
-        let row = sqlx::query_as::<_, KioskRow>(&format!(
-            "UPDATE kiosks SET public_key = ?, enrolled_at = ?, code_hash = NULL, code_expires_at = NULL
-             WHERE code_hash = ? AND code_expires_at > ? AND revoked_at IS NULL
-             RETURNING {COLUMNS}"
-        ))
-        .bind(public_key)
-        .bind(now)
-        .bind(code_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = self.db.write(|c| {
+            c.prepare_cached(&format!(
+                "UPDATE kiosks SET public_key = ?1, enrolled_at = ?2, code_hash = NULL, code_expires_at = NULL
+                 WHERE code_hash = ?3 AND code_expires_at > ?2 AND revoked_at IS NULL
+                 RETURNING {COLUMNS}"
+            ))?
+            .query_row(params![public_key, now, code_hash], KioskRow::from_row)
+            .optional()
+        })?;
         if row.is_some() {
             self.signal_kiosks_changed();
         }
@@ -151,10 +160,11 @@ impl Store {
     }
 
     pub async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>> {
-        sqlx::query_as::<_, KioskRow>(&format!("SELECT {COLUMNS} FROM kiosks WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks WHERE id = ?"))?
+                .query_row([id], KioskRow::from_row)
+                .optional()
+        })
     }
 
     /// Something that changes whenever a kiosk was revoked, by this process or another
@@ -194,22 +204,23 @@ impl Store {
     }
 
     pub async fn kiosks(&self) -> StoreResult<Vec<KioskRow>> {
-        sqlx::query_as::<_, KioskRow>(&format!("SELECT {COLUMNS} FROM kiosks ORDER BY created_at"))
-            .fetch_all(&self.read)
-            .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks ORDER BY created_at"))?
+                .query_map([], KioskRow::from_row)?
+                .collect()
+        })
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE kiosks SET revoked_at = ?, code_hash = NULL WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let done = self.db.write(|c| {
+            c.prepare_cached(
+                "UPDATE kiosks SET revoked_at = ?, code_hash = NULL WHERE id = ? AND revoked_at IS NULL",
+            )?
+            .execute(params![now, id])
+        });
         // Signalled even when nothing changed here: harmless, and never missed.
         self.signal_kiosks_changed();
-        Ok(done.rows_affected() == 1)
+        Ok(done? == 1)
     }
 
     /// Records a signature nonce; false when it was seen before (a replay). Returns once
@@ -228,7 +239,7 @@ impl Store {
             .await?;
         let fresh = match self.nonces.seen.lock() {
             Ok(mut seen) => seen.insert(nonce_key(kiosk_id, nonce), now, keep_secs),
-            Err(_) => return Err(sqlx::Error::Protocol("nonce set poisoned".into())),
+            Err(_) => return Err(StoreError::Other("nonce set poisoned".into())),
         };
         if !fresh {
             return Ok(false);
@@ -240,20 +251,21 @@ impl Store {
             seen_at: now,
             done,
         };
+        let stopped = || StoreError::Other("the nonce writer stopped".into());
         if self.batch.send(job).await.is_err() {
-            return Err(sqlx::Error::PoolClosed);
+            return Err(stopped());
         }
-        committed.await.map_err(|_| sqlx::Error::PoolClosed)??;
+        committed.await.map_err(|_| stopped())??;
         Ok(true)
     }
 
     /// The nonces the store holds (from before a restart) into memory.
     async fn load_nonces(&self, since: i64) -> StoreResult<()> {
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT kiosk_id, nonce, seen_at FROM nonces WHERE seen_at >= ?")
-                .bind(since)
-                .fetch_all(&self.read)
-                .await?;
+        let rows: Vec<(String, String, i64)> = self.db.read(|c| {
+            c.prepare("SELECT kiosk_id, nonce, seen_at FROM nonces WHERE seen_at >= ?")?
+                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
         if let Ok(mut seen) = self.nonces.seen.lock() {
             for (kiosk, nonce, at) in rows {
                 seen.seen.insert(nonce_key(&kiosk, &nonce), at);
@@ -265,16 +277,18 @@ impl Store {
     /// In slices, so the writer is never held for long (the table grows with every request).
     pub async fn forget_nonces_before(&self, before: i64) -> StoreResult<()> {
         loop {
-            let done = sqlx::query(
-                "DELETE FROM nonces WHERE rowid IN
-                 (SELECT rowid FROM nonces WHERE seen_at < ? LIMIT 2000)",
-            )
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-            if done.rows_affected() < 2000 {
+            let done = self.db.write(|c| {
+                c.prepare_cached(
+                    "DELETE FROM nonces WHERE rowid IN
+                     (SELECT rowid FROM nonces WHERE seen_at < ? LIMIT 2000)",
+                )?
+                .execute([before])
+            })?;
+            if done < 2000 {
                 return Ok(());
             }
+            // Let requests have the writer between slices.
+            tokio::task::yield_now().await;
         }
     }
 }

@@ -1,13 +1,17 @@
-//! Persistence: sqlx over SQLite (one file, WAL). The server keeps only registrations,
-//! flows, challenges, throttles, kiosks and audit; the directory keeps the users.
+//! Persistence: SQLite (one file, WAL), through rusqlite on the calling thread. The server
+//! keeps only registrations, flows, challenges, throttles, kiosks and audit; the
+//! directory keeps the users (the built-in directory keeps them here too).
 //!
-//! One connection writes and a small pool reads: SQLite allows one writer at a time, and
+//! One connection writes and a few read (`db`): SQLite allows one writer at a time, and
 //! writers racing on several connections sleep in SQLite's busy handler (milliseconds at
-//! a time). Audit rows and signature nonces go through a batching writer (`batch`), and
-//! the WAL is checkpointed in the background, never inside a request's commit.
+//! a time). Statements run on the request's own thread: handing each to a worker thread
+//! and back cost far more than running it. Audit rows and signature nonces go through a
+//! batching writer (`batch`), and the WAL is checkpointed in the background, never inside
+//! a request's commit.
 
 mod audit;
 mod batch;
+mod db;
 mod flows;
 mod kiosks;
 mod registrations;
@@ -15,29 +19,31 @@ mod throttle;
 mod writes;
 
 pub use audit::{AuditQuery, AuditRow};
+pub use db::{Db, StoreError, StoreResult};
 pub use flows::{ChallengeRow, FlowMethod, FlowRow};
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use registrations::Registration;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-
-pub type StoreResult<T> = Result<T, sqlx::Error>;
-
-/// Connections that only read (the writer is one more).
-const READERS: u32 = 4;
+/// The files of `migrations/`, in order (see `db::Migration`; a test checks the list).
+const MIGRATIONS: &[db::Migration] = &[
+    db::Migration {
+        version: 1,
+        description: "init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    db::Migration {
+        version: 3,
+        description: "flow writes",
+        sql: include_str!("../../migrations/0003_flow_writes.sql"),
+    },
+];
 
 #[derive(Clone)]
 pub struct Store {
-    /// The one connection that writes.
-    pool: SqlitePool,
-    /// Connections for reads; they see every write committed before they start.
-    read: SqlitePool,
+    db: Arc<Db>,
     batch: batch::Batcher,
     nonces: Arc<kiosks::Nonces>,
     /// Touched (replaced) whenever a kiosk is revoked, so a running server in another
@@ -48,42 +54,15 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (and creates) the store at a sqlx URL such as `sqlite:///var/lib/sspr/sspr.db`.
+    /// Opens (and creates) the store at a URL such as `sqlite:///var/lib/sspr/sspr.db`.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| anyhow::anyhow!("store.url {url:?}: {e}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // Checkpoints run in the background (`checkpoint`), not in a request's commit.
-            .pragma("wal_autocheckpoint", "0");
-        let in_memory = options
-            .get_filename()
-            .to_string_lossy()
-            .contains(":memory:")
-            || url.contains("mode=memory");
-        let kiosk_signal = (!in_memory).then(|| kiosks::signal_path(options.get_filename()));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("opening the store {url:?}: {e}"))?;
-        // An in-memory store is one connection's: readers share the writer there.
-        let read = if in_memory {
-            pool.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_lazy_with(options)
-        };
+        let path = db::parse_url(url)?;
+        let kiosk_signal = path.as_deref().map(kiosks::signal_path);
+        let db = Db::open(path).map_err(|e| anyhow::anyhow!("opening the store {url:?}: {e}"))?;
+        let db = Arc::new(db);
         Ok(Store {
-            batch: batch::Batcher::start(pool.clone()),
-            pool,
-            read,
+            batch: batch::Batcher::start(db.clone()),
+            db,
             nonces: Arc::default(),
             kiosk_signal,
             kiosk_generation: Arc::default(),
@@ -91,25 +70,20 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.pool)
-            .await
+        self.db
+            .migrate(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("migrating the store: {e}"))
     }
 
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+        self.db
+            .read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .is_ok()
     }
 
-    /// The writing connection.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Connections for reads (and for the rare write that may wait on the writer, such as
-    /// the built-in directory's).
-    pub fn read_pool(&self) -> &SqlitePool {
-        &self.read
+    /// The connections (for the built-in directory's statements).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Waits until every audit row and nonce handed over so far is committed. Call before
@@ -121,9 +95,69 @@ impl Store {
     /// Copies the WAL into the database file without blocking the writer. With
     /// `wal_autocheckpoint` off, the server calls this in the background.
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&self.read)
-            .await?;
-        Ok(())
+        self.db
+            .read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of `migrations/` is in `MIGRATIONS`, named as sqlx names it.
+    #[test]
+    fn migrations_listed() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter_map(|name| {
+                let stem = name.strip_suffix(".sql")?;
+                let (version, words) = stem.split_once('_')?;
+                Some((version.parse().ok()?, words.replace('_', " ")))
+            })
+            .collect();
+        files.sort();
+        let listed: Vec<(i64, String)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        assert_eq!(files, listed);
+    }
+
+    /// A store that sqlx migrated (every server before this one) takes our migrations as
+    /// applied, and sqlx takes ours: same table, versions and checksums.
+    #[tokio::test]
+    async fn migrations_agree_with_sqlx() {
+        let dir = std::env::temp_dir().join(format!("sspr-migrate-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, sqlx_first) in [true, false].into_iter().enumerate() {
+            let url = format!("sqlite://{}/store{i}.db", dir.display());
+            let by_sqlx = || async {
+                let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+                    .await
+                    .unwrap();
+                sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+                pool.close().await;
+            };
+            if sqlx_first {
+                by_sqlx().await;
+            }
+            let store = Store::open(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            assert!(store.kiosks().await.unwrap().is_empty());
+            drop(store);
+            by_sqlx().await;
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn migrates_twice_and_in_memory() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.ping().await);
+        assert!(store.kiosks().await.unwrap().is_empty());
     }
 }

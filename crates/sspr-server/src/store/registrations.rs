@@ -1,9 +1,11 @@
 use sspr_proto::MethodKind;
 
+use rusqlite::{params, OptionalExtension, Row};
+
 use super::{Store, StoreResult};
 
 /// A method a person registered. For TOTP, `value` is the base32 secret.
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Clone)]
 pub struct Registration {
     pub id: i64,
     pub user_id: String,
@@ -30,33 +32,49 @@ impl std::fmt::Debug for Registration {
     }
 }
 
+impl Registration {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Registration> {
+        Ok(Registration {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            kind: r.get(2)?,
+            value: r.get(3)?,
+            label: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, user_id, kind, value, label, created_at";
+
 impl Store {
     pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
-        sqlx::query_as::<_, Registration>(
-            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE user_id = ? ORDER BY id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM registrations WHERE user_id = ? ORDER BY id"
+            ))?
+            .query_map([user_id], Registration::from_row)?
+            .collect()
+        })
     }
 
     /// Every registration of a kind (to keep a passkey to one person).
     pub async fn registrations_of_kind(&self, kind: MethodKind) -> StoreResult<Vec<Registration>> {
-        sqlx::query_as::<_, Registration>(
-            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE kind = ?",
-        )
-        .bind(kind.as_str())
-        .fetch_all(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM registrations WHERE kind = ?"
+            ))?
+            .query_map([kind.as_str()], Registration::from_row)?
+            .collect()
+        })
     }
 
     pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
-        sqlx::query_as::<_, Registration>(
-            "SELECT id, user_id, kind, value, label, created_at FROM registrations WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM registrations WHERE id = ?"))?
+                .query_row([id], Registration::from_row)
+                .optional()
+        })
     }
 
     pub async fn add_registration(
@@ -67,51 +85,43 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO registrations (user_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (user_id, kind, value) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(kind.as_str())
-        .bind(value)
-        .bind(label)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO registrations (user_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (user_id, kind, value) DO NOTHING",
+            )?
+            .execute(params![user_id, kind.as_str(), value, label, now])
+        })?;
         Ok(())
     }
 
     /// Replaces a registration's value (a passkey whose signature counter moved).
     pub async fn update_registration(&self, id: i64, value: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE registrations SET value = ? WHERE id = ?")
-            .bind(value)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        self.db.write(|c| {
+            c.prepare_cached("UPDATE registrations SET value = ? WHERE id = ?")?
+                .execute(params![value, id])
+        })?;
         Ok(())
     }
 
     /// Removes one of a person's registrations; false when they have no such one.
     pub async fn remove_registration(&self, user_id: &str, id: i64) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM registrations WHERE id = ? AND user_id = ?")
-            .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let n = self.db.write(|c| {
+            c.prepare_cached("DELETE FROM registrations WHERE id = ? AND user_id = ?")?
+                .execute(params![id, user_id])
+        })?;
+        Ok(n == 1)
     }
 
     /// Marks an authenticator time step used; false when it was used before.
     pub async fn use_totp_step(&self, user_id: &str, step: i64, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO totp_used (user_id, step, used_at) VALUES (?, ?, ?)
-             ON CONFLICT (user_id, step) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(step)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let n = self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO totp_used (user_id, step, used_at) VALUES (?, ?, ?)
+                 ON CONFLICT (user_id, step) DO NOTHING",
+            )?
+            .execute(params![user_id, step, now])
+        })?;
+        Ok(n == 1)
     }
 }

@@ -1,15 +1,15 @@
+use rusqlite::params;
+
 use super::{Store, StoreResult};
 
 impl Store {
     pub async fn count_events(&self, key: &str, kind: &str, since: i64) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM throttle_events WHERE key = ? AND kind = ? AND at > ?",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(since)
-        .fetch_one(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM throttle_events WHERE key = ? AND kind = ? AND at > ?",
+            )?
+            .query_row(params![key, kind, since], |r| r.get(0))
+        })
     }
 
     /// The oldest event inside the window: when it leaves, one more is allowed.
@@ -19,14 +19,12 @@ impl Store {
         kind: &str,
         since: i64,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT MIN(at) FROM throttle_events WHERE key = ? AND kind = ? AND at > ?",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(since)
-        .fetch_one(&self.read)
-        .await
+        self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT MIN(at) FROM throttle_events WHERE key = ? AND kind = ? AND at > ?",
+            )?
+            .query_row(params![key, kind, since], |r| r.get(0))
+        })
     }
 
     /// For two keys at once, each with its own window start: (events in the window, the
@@ -37,69 +35,65 @@ impl Store {
         (a, a_since): (&str, i64),
         (b, b_since): (&str, i64),
     ) -> StoreResult<[(i64, Option<i64>); 2]> {
-        let (ac, ao, bc, bo): (i64, Option<i64>, i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*) FILTER (WHERE key = ?1 AND at > ?2),
-                    MIN(at) FILTER (WHERE key = ?1 AND at > ?2),
-                    COUNT(*) FILTER (WHERE key = ?3 AND at > ?4),
-                    MIN(at) FILTER (WHERE key = ?3 AND at > ?4)
-             FROM throttle_events
-             WHERE (key = ?1 AND kind = ?5 AND at > ?2) OR (key = ?3 AND kind = ?5 AND at > ?4)",
-        )
-        .bind(a)
-        .bind(a_since)
-        .bind(b)
-        .bind(b_since)
-        .bind(kind)
-        .fetch_one(&self.read)
-        .await?;
-        Ok([(ac, ao), (bc, bo)])
+        self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FILTER (WHERE key = ?1 AND at > ?2),
+                        MIN(at) FILTER (WHERE key = ?1 AND at > ?2),
+                        COUNT(*) FILTER (WHERE key = ?3 AND at > ?4),
+                        MIN(at) FILTER (WHERE key = ?3 AND at > ?4)
+                 FROM throttle_events
+                 WHERE (key = ?1 AND kind = ?5 AND at > ?2) OR (key = ?3 AND kind = ?5 AND at > ?4)",
+            )?
+            .query_row(params![a, a_since, b, b_since, kind], |r| {
+                Ok([(r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)])
+            })
+        })
     }
 
-    /// Several events in one statement.
+    /// Several events in one transaction.
     pub async fn add_events(&self, events: &[(&str, &str, i64)]) -> StoreResult<()> {
-        if events.is_empty() {
-            return Ok(());
+        match events {
+            [] => Ok(()),
+            [(key, kind, at)] => self.add_event(key, kind, *at).await,
+            _ => self.db.transaction(|c| {
+                let mut insert = c.prepare_cached(
+                    "INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)",
+                )?;
+                for (key, kind, at) in events {
+                    insert.execute(params![key, kind, at])?;
+                }
+                Ok(())
+            }),
         }
-        let mut q =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO throttle_events (key, kind, at) ");
-        q.push_values(events, |mut b, (key, kind, at)| {
-            b.push_bind(*key).push_bind(*kind).push_bind(*at);
-        });
-        q.build().execute(&self.pool).await?;
-        Ok(())
     }
 
     pub async fn add_event(&self, key: &str, kind: &str, at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")
-            .bind(key)
-            .bind(kind)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        self.db.write(|c| {
+            c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?
+                .execute(params![key, kind, at])
+        })?;
         Ok(())
     }
 
     pub async fn clear_events(&self, key: &str, kinds: &[&str]) -> StoreResult<()> {
-        for kind in kinds {
-            sqlx::query("DELETE FROM throttle_events WHERE key = ? AND kind = ?")
-                .bind(key)
-                .bind(kind)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
+        self.db.transaction(|c| {
+            let mut delete =
+                c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
+            for kind in kinds {
+                delete.execute([key, kind])?;
+            }
+            Ok(())
+        })
     }
 
     pub async fn block(&self, key: &str, kind: &str, until: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO blocks (key, kind, until) VALUES (?, ?, ?)
-             ON CONFLICT (key, kind) DO UPDATE SET until = MAX(until, excluded.until)",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(until)
-        .execute(&self.pool)
-        .await?;
+        self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO blocks (key, kind, until) VALUES (?, ?, ?)
+                 ON CONFLICT (key, kind) DO UPDATE SET until = MAX(until, excluded.until)",
+            )?
+            .execute(params![key, kind, until])
+        })?;
         Ok(())
     }
 
@@ -110,23 +104,19 @@ impl Store {
         b: &str,
         now: i64,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar("SELECT MAX(until) FROM blocks WHERE key IN (?, ?) AND until > ?")
-            .bind(a)
-            .bind(b)
-            .bind(now)
-            .fetch_one(&self.read)
-            .await
+        self.db.read(|c| {
+            c.prepare_cached("SELECT MAX(until) FROM blocks WHERE key IN (?, ?) AND until > ?")?
+                .query_row(params![a, b, now], |r| r.get(0))
+        })
     }
 
     pub async fn purge_events_before(&self, before: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttle_events WHERE at < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM blocks WHERE until < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
+        self.db.write(|c| {
+            c.prepare_cached("DELETE FROM throttle_events WHERE at < ?")?
+                .execute([before])?;
+            c.prepare_cached("DELETE FROM blocks WHERE until < ?")?
+                .execute([before])
+        })?;
         Ok(())
     }
 }

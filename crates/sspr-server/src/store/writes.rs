@@ -1,16 +1,20 @@
 //! Per-directory progress of a flow's writeback (linked directories).
 
+use rusqlite::params;
+
 use super::{Store, StoreResult};
 
 impl Store {
     /// Directories that hold this flow's new password already, with the password's mac.
     pub async fn written_directories(&self, flow_id: &str) -> StoreResult<Vec<(String, String)>> {
-        sqlx::query_as(
-            "SELECT directory, password_mac FROM flow_writes WHERE flow_id = ? ORDER BY directory",
-        )
-        .bind(flow_id)
-        .fetch_all(self.pool())
-        .await
+        // The writer: the rows were written there a moment ago.
+        self.db.write(|c| {
+            c.prepare_cached(
+                "SELECT directory, password_mac FROM flow_writes WHERE flow_id = ? ORDER BY directory",
+            )?
+            .query_map([flow_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
     }
 
     pub async fn record_written(
@@ -20,23 +24,20 @@ impl Store {
         password_mac: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO flow_writes (flow_id, directory, password_mac, written_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(flow_id)
-        .bind(directory)
-        .bind(password_mac)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(|_| ())
+        self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO flow_writes (flow_id, directory, password_mac, written_at) VALUES (?, ?, ?, ?)",
+            )?
+            .execute(params![flow_id, directory, password_mac, now])
+        })?;
+        Ok(())
     }
 
     pub async fn forget_written(&self, flow_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM flow_writes WHERE flow_id = ?")
-            .bind(flow_id)
-            .execute(self.pool())
-            .await
-            .map(|_| ())
+        self.db.write(|c| {
+            c.prepare_cached("DELETE FROM flow_writes WHERE flow_id = ?")?
+                .execute([flow_id])
+        })?;
+        Ok(())
     }
 }
