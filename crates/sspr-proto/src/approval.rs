@@ -106,12 +106,18 @@ pub struct ApprovalGranted {
     pub finish_on_phone: bool,
     #[ts(optional)]
     pub password_rules: Option<PasswordRules>,
+    /// With `finish_on_phone`: the key for the password calls. Only the phone that
+    /// approved holds it (the token was on the kiosk's screen for anyone to see).
+    #[ts(optional)]
+    pub password_key: Option<String>,
 }
 
 /// Phone page: `POST /v1/approval/password-check`.
 #[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
 pub struct ApprovalPasswordCheckRequest {
     pub token: String,
+    /// `ApprovalGranted::password_key`.
+    pub key: String,
     pub candidate: String,
 }
 
@@ -119,6 +125,8 @@ pub struct ApprovalPasswordCheckRequest {
 #[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
 pub struct ApprovalPasswordRequest {
     pub token: String,
+    /// `ApprovalGranted::password_key`.
+    pub key: String,
     pub new_password: String,
 }
 

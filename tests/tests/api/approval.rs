@@ -327,16 +327,34 @@ async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
         .into();
     assert!(granted.finish_on_phone);
     assert_eq!(granted.password_rules.map(|r| r.min_length), Some(15));
+    let key = granted.password_key.expect("the approving phone's key");
     assert!(matches!(
         next_event(&mut a.events).await,
         FlowEvent::FinishOnPhone { .. }
     ));
-    // The kiosk itself can't set it meanwhile? It may: the flow is verified. The phone's
-    // live check and its refusals work as the kiosk's do.
+    // Someone who photographed the QR code holds the token, not the key: they can't set
+    // (or even try) a password.
+    let mut bystander = Phone::new(&server).expect("bystander");
+    for (path, field) in [
+        ("/v1/approval/password", "new_password"),
+        ("/v1/approval/password-check", "candidate"),
+    ] {
+        for wrong in ["", "AAAAAAAAAAAAAAAAAAAAAA"] {
+            let taken = bystander
+                .post(
+                    path,
+                    json!({ "token": a.token, "key": wrong, field: "a bystander's own password" }),
+                )
+                .await
+                .expect("bystander");
+            assert_eq!(taken.error().code, ErrorCode::Unauthorized);
+        }
+    }
+    // The phone's live check and its refusals work as the kiosk's do.
     let check = phone
         .post(
             "/v1/approval/password-check",
-            json!({ "token": a.token, "candidate": "short" }),
+            json!({ "token": a.token, "key": key, "candidate": "short" }),
         )
         .await
         .expect("check");
@@ -344,7 +362,7 @@ async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
     let refused = phone
         .post(
             "/v1/approval/password",
-            json!({ "token": a.token, "new_password": "lovelace lovelace lovelace" }),
+            json!({ "token": a.token, "key": key, "new_password": "lovelace lovelace lovelace" }),
         )
         .await
         .expect("refused");
@@ -353,7 +371,7 @@ async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
     let done: DoneView = phone
         .post(
             "/v1/approval/password",
-            json!({ "token": a.token, "new_password": new_password }),
+            json!({ "token": a.token, "key": key, "new_password": new_password }),
         )
         .await
         .expect("set")
@@ -369,7 +387,7 @@ async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
     let again = phone
         .post(
             "/v1/approval/password",
-            json!({ "token": a.token, "new_password": "and once more, another one" }),
+            json!({ "token": a.token, "key": key, "new_password": "and once more, another one" }),
         )
         .await
         .expect("again");
@@ -650,12 +668,17 @@ async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
     let (_, number) = scan(&mut phone, &mut a).await;
     let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
     let credential = phone.assert(&options).expect("assertion");
-    phone.finish(&a.token, &credential).await.expect("finish");
+    let granted: ApprovalGranted = phone
+        .finish(&a.token, &credential)
+        .await
+        .expect("finish")
+        .into();
+    let key = granted.password_key.unwrap_or_default();
     let new_password = "only the phone ever saw this one";
     let done = phone
         .post(
             "/v1/approval/password",
-            json!({ "token": a.token, "new_password": new_password }),
+            json!({ "token": a.token, "key": key, "new_password": new_password }),
         )
         .await
         .expect("set");
@@ -669,6 +692,7 @@ async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
     let audit = serde_json::to_string(&server.audit(&[]).expect("audit")).unwrap_or_default();
     for secret in [
         a.token.as_str(),
+        key.as_str(),
         ADA_PASSWORD,
         new_password,
         session_id.as_str(),

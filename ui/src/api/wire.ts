@@ -209,11 +209,24 @@ export type PasskeyRequest = { options: any, };
 
 export type ApprovalFinishRequest = { token: string, credential: any, };
 
-export type ApprovalGranted = { finish_on_phone: boolean, password_rules?: PasswordRules, };
+export type ApprovalGranted = { finish_on_phone: boolean, password_rules?: PasswordRules, 
+/**
+ * With `finish_on_phone`: the key for the password calls. Only the phone that
+ * approved holds it (the token was on the kiosk's screen for anyone to see).
+ */
+password_key?: string, };
 
-export type ApprovalPasswordCheckRequest = { token: string, candidate: string, };
+export type ApprovalPasswordCheckRequest = { token: string, 
+/**
+ * `ApprovalGranted::password_key`.
+ */
+key: string, candidate: string, };
 
-export type ApprovalPasswordRequest = { token: string, new_password: string, };
+export type ApprovalPasswordRequest = { token: string, 
+/**
+ * `ApprovalGranted::password_key`.
+ */
+key: string, new_password: string, };
 
 export type SignInRequest = { login: string, password: string, };
 

@@ -44,6 +44,8 @@ struct Pending {
     expires_at: i64,
     /// The passkey request's state, taken (once) by the answer.
     auth: Option<PasskeyAuthentication>,
+    /// The keyed hash of the password step's key, once approved with `finish_on_phone`.
+    password_key: Option<String>,
     /// The passkeys asked for (registration id, passkey), so the answer reads none again.
     passkeys: Vec<(i64, Passkey)>,
     /// The kiosk that shows the QR code, for the page and the audit.
@@ -211,6 +213,7 @@ impl FlowService {
                     finish_on_phone,
                     expires_at,
                     auth: None,
+                    password_key: None,
                     passkeys: Vec::new(),
                     kiosk_name: caller.kiosk_name.clone(),
                     kiosk_location: caller.kiosk_location.clone(),
@@ -531,9 +534,14 @@ impl FlowService {
             .await?;
         let view = self.view(&updated, now);
         let on_phone = finish_on_phone && updated.state == VERIFIED;
-        let event = if on_phone {
+        let password_key = on_phone.then(|| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+        });
+        let event = if let Some(key) = &password_key {
             if let Some(p) = self.approvals.lock().pending.get_mut(&mac) {
                 p.stage = Stage::PasswordOnPhone;
+                p.password_key = Some(self.token_mac(key));
             }
             FlowEvent::FinishOnPhone {
                 challenge_id,
@@ -556,6 +564,7 @@ impl FlowService {
         Ok(ApprovalGranted {
             finish_on_phone: on_phone,
             password_rules: on_phone.then_some(view.password_rules),
+            password_key,
         })
     }
 
@@ -577,9 +586,12 @@ impl FlowService {
         Ok(())
     }
 
+    /// The password step: approved for the phone, and asked by the phone that approved
+    /// (its key), not by someone who saw the QR code.
     async fn phone_password_step(
         &self,
         token: &str,
+        key: &str,
         correlation_id: &str,
         now: i64,
     ) -> ApiResult<(String, FlowRow, Caller)> {
@@ -589,17 +601,34 @@ impl FlowService {
                 "Approve first; the new password comes after.",
             ));
         }
+        let expected = self
+            .approvals
+            .lock()
+            .pending
+            .get(&mac)
+            .and_then(|p| p.password_key.clone())
+            .unwrap_or_default();
+        let given = self.token_mac(key);
+        if !crate::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "Only the phone that approved can set the new password.",
+            ));
+        }
         Ok((mac, flow, caller))
     }
 
     pub async fn approval_password_check(
         &self,
         token: &str,
+        key: &str,
         candidate: &str,
         correlation_id: &str,
         now: i64,
     ) -> ApiResult<PasswordCheck> {
-        let (_, flow, caller) = self.phone_password_step(token, correlation_id, now).await?;
+        let (_, flow, caller) = self
+            .phone_password_step(token, key, correlation_id, now)
+            .await?;
         self.password_check(&caller, &flow.id, candidate, now).await
     }
 
@@ -607,11 +636,14 @@ impl FlowService {
     pub async fn approval_password(
         &self,
         token: &str,
+        key: &str,
         new_password: &secrecy::SecretString,
         correlation_id: &str,
         now: i64,
     ) -> ApiResult<DoneView> {
-        let (mac, flow, caller) = self.phone_password_step(token, correlation_id, now).await?;
+        let (mac, flow, caller) = self
+            .phone_password_step(token, key, correlation_id, now)
+            .await?;
         let done = self
             .set_password(&caller, &flow.id, new_password, now)
             .await?;

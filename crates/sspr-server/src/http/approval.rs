@@ -133,7 +133,8 @@ pub async fn deny(
 
 #[utoipa::path(post, path = "/v1/approval/password-check", tag = "approval",
     request_body = ApprovalPasswordCheckRequest,
-    responses((status = 200, body = PasswordCheck), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PasswordCheck), (status = 401, description = "Not the approving phone's key", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn password_check(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
@@ -141,7 +142,7 @@ pub async fn password_check(
 ) -> ApiResult<axum::Json<PasswordCheck>> {
     let check = state
         .flows
-        .approval_password_check(&req.token, &req.candidate, &correlation.0, now())
+        .approval_password_check(&req.token, &req.key, &req.candidate, &correlation.0, now())
         .await?;
     Ok(axum::Json(check))
 }
@@ -149,6 +150,7 @@ pub async fn password_check(
 #[utoipa::path(post, path = "/v1/approval/password", tag = "approval",
     request_body = ApprovalPasswordRequest,
     responses((status = 200, description = "Set; the kiosk shows Done", body = DoneView),
+        (status = 401, description = "Not the approving phone's key", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, description = "Refused, with reasons", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
@@ -160,7 +162,7 @@ pub async fn password(
     let password = SecretString::from(req.new_password);
     let done = state
         .flows
-        .approval_password(&req.token, &password, &correlation.0, now())
+        .approval_password(&req.token, &req.key, &password, &correlation.0, now())
         .await?;
     Ok(axum::Json(done))
 }

@@ -213,10 +213,12 @@ async function onDeny(info: ApprovalInfo): Promise<void> {
 }
 
 function newPassword(granted: ApprovalGranted): void {
+  // Only this phone holds the key: the token was on the kiosk's screen for all to see.
+  const key = granted.password_key ?? "";
   say("ok", t("pw.lead"));
   const form = passwordForm(granted.password_rules, {
-    check: (candidate) => api<PasswordCheck>("POST", "/v1/approval/password-check", { token, candidate } satisfies ApprovalPasswordCheckRequest),
-    set: (password) => api<DoneView>("POST", "/v1/approval/password", { token, new_password: password } satisfies ApprovalPasswordRequest),
+    check: (candidate) => api<PasswordCheck>("POST", "/v1/approval/password-check", { token, key, candidate } satisfies ApprovalPasswordCheckRequest),
+    set: (password) => api<DoneView>("POST", "/v1/approval/password", { token, key, new_password: password } satisfies ApprovalPasswordRequest),
     status: (kind, text) => say(kind, text),
     busy: (on) => setState(on ? "working" : "password"),
     done,
