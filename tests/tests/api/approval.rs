@@ -96,6 +96,19 @@ async fn scan(phone: &mut Phone, a: &mut Approval) -> (ApprovalInfo, String) {
     (info, number)
 }
 
+/// The phone's whole part: scan, type the kiosk's number, answer with the passkey.
+async fn approve(phone: &mut Phone, a: &mut Approval) -> (ApprovalGranted, serde_json::Value) {
+    let (_, number) = scan(phone, a).await;
+    let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
+    let credential = phone.assert(&options).expect("assertion");
+    let granted = phone
+        .finish(&a.token, &credential)
+        .await
+        .expect("finish")
+        .into();
+    (granted, credential)
+}
+
 fn failed(event: FlowEvent) -> ApprovalFailure {
     match event {
         FlowEvent::Failed {
@@ -317,14 +330,7 @@ async fn the_new_password_typed_on_the_phone_is_set_and_the_kiosk_shows_done() {
     );
     let mut a = start_approval(&kiosk, true).await;
     assert!(a.challenge.finish_on_phone);
-    let (_, number) = scan(&mut phone, &mut a).await;
-    let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
-    let credential = phone.assert(&options).expect("assertion");
-    let granted: ApprovalGranted = phone
-        .finish(&a.token, &credential)
-        .await
-        .expect("finish")
-        .into();
+    let (granted, _) = approve(&mut phone, &mut a).await;
     assert!(granted.finish_on_phone);
     assert_eq!(granted.password_rules.map(|r| r.min_length), Some(15));
     let key = granted.password_key.expect("the approving phone's key");
@@ -665,14 +671,7 @@ async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
     assert!(session_id.len() >= 16, "{cookie}");
     let kiosk = server.kiosk().await.expect("kiosk");
     let mut a = start_approval(&kiosk, true).await;
-    let (_, number) = scan(&mut phone, &mut a).await;
-    let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
-    let credential = phone.assert(&options).expect("assertion");
-    let granted: ApprovalGranted = phone
-        .finish(&a.token, &credential)
-        .await
-        .expect("finish")
-        .into();
+    let (granted, credential) = approve(&mut phone, &mut a).await;
     let key = granted.password_key.unwrap_or_default();
     let new_password = "only the phone ever saw this one";
     let done = phone

@@ -206,12 +206,18 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<Ldap, DirError> {
+    /// A fresh connection (TLS as configured, timeouts set), not yet bound.
+    async fn open(&self) -> Result<Ldap, DirError> {
         let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)
             .await
             .map_err(|e| self.unreachable("connecting", e))?;
         ldap3::drive!(conn);
         ldap.with_timeout(self.timeout);
+        Ok(ldap)
+    }
+
+    async fn connect(&self) -> Result<Ldap, DirError> {
+        let mut ldap = self.open().await?;
         let result = ldap
             .simple_bind(&self.bind_dn, &self.bind_password.0)
             .await
@@ -234,11 +240,7 @@ impl Pool {
             // An empty password would be an unauthenticated bind, which "succeeds".
             return Ok(false);
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(self.settings.clone(), &self.url)
-            .await
-            .map_err(|e| self.unreachable("connecting", e))?;
-        ldap3::drive!(conn);
-        ldap.with_timeout(self.timeout);
+        let mut ldap = self.open().await?;
         let result = ldap
             .simple_bind(dn, password)
             .await

@@ -80,6 +80,23 @@ impl Approvals {
     /// Pushes an event to the flow's kiosk (kept as the latest, for a kiosk that connects
     /// later).
     fn push(&self, flow_id: &str, until: i64, event: Option<FlowEvent>) {
+        self.with_channel(flow_id, until, |tx| {
+            tx.send_replace(event);
+        });
+    }
+
+    /// The flow's events: the latest first, then each new one.
+    pub fn subscribe(&self, flow_id: &str, until: i64) -> watch::Receiver<Option<FlowEvent>> {
+        self.with_channel(flow_id, until, watch::Sender::subscribe)
+    }
+
+    /// Runs `f` on the flow's channel, made (to live until `until`) if there is none.
+    fn with_channel<T>(
+        &self,
+        flow_id: &str,
+        until: i64,
+        f: impl FnOnce(&watch::Sender<Option<FlowEvent>>) -> T,
+    ) -> T {
         let mut hub = self.lock();
         let channel = hub
             .channels
@@ -88,20 +105,7 @@ impl Approvals {
                 tx: watch::channel(None).0,
                 until,
             });
-        channel.tx.send_replace(event);
-    }
-
-    /// The flow's events: the latest first, then each new one.
-    pub fn subscribe(&self, flow_id: &str, until: i64) -> watch::Receiver<Option<FlowEvent>> {
-        let mut hub = self.lock();
-        hub.channels
-            .entry(flow_id.to_string())
-            .or_insert_with(|| Channel {
-                tx: watch::channel(None).0,
-                until,
-            })
-            .tx
-            .subscribe()
+        f(&channel.tx)
     }
 
     /// How many kiosks are listening (for tests of the hub).

@@ -8,15 +8,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use secrecy::SecretString;
 use sspr_proto::{
-    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, ErrorCode, MethodKind, MethodView,
-    MyMethod, MySession, PasskeyFinish, PasskeyRequest, SecondFactorChallenge, SecondFactorFinish,
-    SecondFactorStart, SignInRequest,
+    ErrorBody, ErrorCode, MethodKind, MethodView, MyMethod, MySession, SecondFactorChallenge,
+    SecondFactorFinish, SecondFactorStart, SignInRequest,
 };
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication, PasskeyRegistration};
 
@@ -31,6 +30,9 @@ use crate::notify;
 use crate::secret::random_id;
 use crate::store::Registration;
 use crate::throttle;
+
+mod methods;
+pub use methods::*;
 
 const COOKIE: &str = "sspr_my";
 const SESSION_SECS: i64 = 15 * 60;
@@ -105,8 +107,7 @@ fn second_factor_needed() -> ApiError {
     )
 }
 
-fn audit_ctx(flows: &FlowService, correlation: &str, user: &DirUser) -> audit::Context {
-    let _ = flows;
+fn audit_ctx(correlation: &str, user: &DirUser) -> audit::Context {
     audit::Context {
         correlation_id: correlation.to_string(),
         kiosk_id: None,
@@ -216,7 +217,40 @@ impl FlowService {
         }
     }
 
-    fn send_my_code(&self, to: &str, code: &str) {
+    /// A code for this page, rate limited as the kiosk's emails are: mailed to `to` (when
+    /// there is an address) and kept as its keyed hash under `purpose` and `bound_to`.
+    async fn send_my_code(
+        &self,
+        user: &DirUser,
+        to: Option<&str>,
+        (purpose, bound_to): (&str, &str),
+        throttled: &str,
+        now: i64,
+    ) -> ApiResult<SentCode> {
+        let (key, my_key) = throttle_keys(user);
+        if let Some(wait) = self
+            .throttle
+            .rate_limited(&key, &my_key, throttle::EMAIL, now)
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::Throttled, throttled).with_retry_after(wait));
+        }
+        let code = code::new_code(self.config.policy.code_length);
+        let hash = code::hash(&self.key, purpose, bound_to, &code);
+        if let Some(to) = to {
+            self.mail_my_code(to, &code);
+        }
+        self.throttle
+            .record(&key, &my_key, throttle::EMAIL, now)
+            .await?;
+        Ok(SentCode {
+            hash,
+            expires_at: now + CODE_SECS,
+            tries: 0,
+        })
+    }
+
+    fn mail_my_code(&self, to: &str, code: &str) {
         let mail = notify::code_mail(
             to,
             &notify::CodeMail {
@@ -314,7 +348,7 @@ pub async fn sign_in(
     if let Some(until) = flows.throttle.blocked_until(&key, &my_key, now).await? {
         return Err(blocked(until - now));
     }
-    let ctx = audit_ctx(flows, &correlation.0, &user);
+    let ctx = audit_ctx(&correlation.0, &user);
     let directory = flows.directories.get(home).ok_or_else(directory_down)?;
     let ok = match directory.check_password(&user, &password).await {
         Ok(ok) => ok,
@@ -451,38 +485,22 @@ pub async fn second_start(
         .find(|(v, _)| v.id == req.method_id)
         .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "That method isn't yours."))?;
     let registration = registrations.iter().find(|r| r.id == reg_id);
-    let (key, my_key) = throttle_keys(&user);
     let (second, challenge) = match view.kind {
         MethodKind::Email => {
-            if let Some(wait) = flows
-                .throttle
-                .rate_limited(&key, &my_key, throttle::EMAIL, now)
-                .await?
-            {
-                return Err(ApiError::new(
-                    ErrorCode::Throttled,
+            let sent = flows
+                .send_my_code(
+                    &user,
+                    registration.map(|r| r.value.as_str()),
+                    ("my", &view.id),
                     "Too many codes were requested. Please wait, or use another method.",
+                    now,
                 )
-                .with_retry_after(wait));
-            }
-            let code = code::new_code(flows.config.policy.code_length);
-            let hash = code::hash(&flows.key, "my", &view.id, &code);
-            if let Some(r) = registration {
-                flows.send_my_code(&r.value, &code);
-            }
-            flows
-                .throttle
-                .record(&key, &my_key, throttle::EMAIL, now)
                 .await?;
             (
                 Second::Code {
                     method_id: view.id.clone(),
                     kind: MethodKind::Email,
-                    sent: Some(SentCode {
-                        hash,
-                        expires_at: now + CODE_SECS,
-                        tries: 0,
-                    }),
+                    sent: Some(sent),
                 },
                 SecondFactorChallenge {
                     kind: MethodKind::Email,
@@ -555,7 +573,7 @@ pub async fn second_finish(
             .take()
             .ok_or_else(|| ApiError::step("Choose a method first."))
     })?;
-    let ctx = audit_ctx(flows, &correlation.0, &user);
+    let ctx = audit_ctx(&correlation.0, &user);
     let ok = match second {
         Second::Code {
             method_id,
@@ -665,371 +683,6 @@ pub async fn second_finish(
                 step: "second_factor",
             },
             now,
-        )
-        .await;
-    Ok(axum::Json(flows.my_view(&user, true).await?))
-}
-
-async fn registered(
-    state: &AppState,
-    correlation: &str,
-    user: &DirUser,
-    kind: MethodKind,
-    what: &str,
-) -> ApiResult<axum::Json<MySession>> {
-    let flows = &state.flows;
-    flows
-        .audit
-        .record(
-            &audit_ctx(flows, correlation, user),
-            Event::MethodRegistered { method: kind },
-            now(),
-        )
-        .await;
-    flows.tell_owner(user, what).await;
-    Ok(axum::Json(flows.my_view(user, true).await?))
-}
-
-#[utoipa::path(post, path = "/v1/my/passkeys/start", tag = "security info",
-    responses((status = 200, description = "WebAuthn creation options", body = PasskeyRequest),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn passkey_start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<axum::Json<PasskeyRequest>> {
-    let flows = &state.flows;
-    let (user, _) = state.session_user(&headers, true)?;
-    let webauthn = flows.passkeys.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::MethodUnavailable,
-            "Passkeys need the server to be reached by a host name; ask IT.",
-        )
-    })?;
-    let existing: Vec<Passkey> = passkey::of(&flows.store.registrations(&user.id).await?)
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect();
-    let handle = passkey::Passkeys::user_handle(&flows.key, &user.id);
-    let (request, reg) = webauthn
-        .start_registration(handle, &user.username, &user.display_name, &existing)
-        .map_err(ApiError::internal)?;
-    state.with_session(&headers, true, |s| {
-        s.passkey = Some(reg);
-        Ok(())
-    })?;
-    Ok(axum::Json(request))
-}
-
-#[utoipa::path(post, path = "/v1/my/passkeys/finish", tag = "security info",
-    request_body = PasskeyFinish,
-    responses((status = 200, body = MySession), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn passkey_finish(
-    State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
-    headers: HeaderMap,
-    Json(req): Json<PasskeyFinish>,
-) -> ApiResult<axum::Json<MySession>> {
-    let flows = &state.flows;
-    let (user, _) = state.session_user(&headers, true)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "Give the passkey a name of up to 64 characters, such as \"My phone\".",
-        ));
-    }
-    let reg = state.with_session(&headers, true, |s| {
-        s.passkey
-            .take()
-            .ok_or_else(|| ApiError::step("Start adding a passkey first."))
-    })?;
-    let webauthn = flows
-        .passkeys
-        .as_ref()
-        .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "Passkeys are off."))?;
-    let passkey = webauthn
-        .finish_registration(&req.credential, &reg)
-        .map_err(|e| {
-            tracing::info!(reason = %e, "a passkey registration was refused");
-            ApiError::new(
-                ErrorCode::CodeInvalid,
-                "The passkey could not be added. Please try again.",
-            )
-        })?;
-    // A credential belongs to one person only.
-    let id = passkey.cred_id().clone();
-    if flows
-        .store
-        .registrations_of_kind(MethodKind::Approval)
-        .await?
-        .iter()
-        .filter_map(|r| passkey::parse(&r.value))
-        .any(|p| p.cred_id() == &id)
-    {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            "This passkey is registered already.",
-        ));
-    }
-    let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-    flows
-        .store
-        .add_registration(&user.id, MethodKind::Approval, &value, name, now())
-        .await?;
-    registered(
-        &state,
-        &correlation.0,
-        &user,
-        MethodKind::Approval,
-        &format!("A passkey named \"{name}\" was added to your account"),
-    )
-    .await
-}
-
-#[utoipa::path(post, path = "/v1/my/authenticator/start", tag = "security info",
-    responses((status = 200, body = AuthenticatorSetup), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn authenticator_start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<axum::Json<AuthenticatorSetup>> {
-    let flows = &state.flows;
-    let (user, _) = state.session_user(&headers, true)?;
-    let secret = totp::new_secret();
-    let org = &flows.config.organization.name;
-    let label = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let uri = format!(
-        "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
-        label(org),
-        label(&user.username),
-        label(org)
-    );
-    let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
-        .map_err(ApiError::internal)?;
-    let qr_svg = qr
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
-    let grouped = secret
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    state.with_session(&headers, true, |s| {
-        s.totp = Some(secret.clone());
-        Ok(())
-    })?;
-    Ok(axum::Json(AuthenticatorSetup {
-        secret: grouped,
-        uri,
-        qr_svg,
-    }))
-}
-
-#[utoipa::path(post, path = "/v1/my/authenticator/finish", tag = "security info",
-    request_body = ConfirmCode,
-    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn authenticator_finish(
-    State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
-    headers: HeaderMap,
-    Json(req): Json<ConfirmCode>,
-) -> ApiResult<axum::Json<MySession>> {
-    let flows = &state.flows;
-    let now = now();
-    let (user, _) = state.session_user(&headers, true)?;
-    let secret = state.with_session(&headers, true, |s| {
-        s.totp
-            .clone()
-            .ok_or_else(|| ApiError::step("Start adding an authenticator app first."))
-    })?;
-    let Some(step) = totp::matching_step(&secret, &req.code, now as u64) else {
-        return Err(ApiError::new(
-            ErrorCode::CodeInvalid,
-            "That code isn't right. Type the code the app shows now.",
-        ));
-    };
-    // The confirming code can't be used again at a kiosk.
-    flows
-        .store
-        .use_totp_step(&user.id, step as i64, now)
-        .await?;
-    state.with_session(&headers, true, |s| {
-        s.totp = None;
-        Ok(())
-    })?;
-    flows
-        .store
-        .add_registration(
-            &user.id,
-            MethodKind::Totp,
-            &secret,
-            method_label(MethodKind::Totp),
-            now,
-        )
-        .await?;
-    registered(
-        &state,
-        &correlation.0,
-        &user,
-        MethodKind::Totp,
-        "An authenticator app was added to your account",
-    )
-    .await
-}
-
-#[utoipa::path(post, path = "/v1/my/email/start", tag = "security info",
-    request_body = EmailStart,
-    responses((status = 204, description = "A code was sent there"), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn email_start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(req): Json<EmailStart>,
-) -> ApiResult<StatusCode> {
-    let flows = &state.flows;
-    let now = now();
-    let (user, _) = state.session_user(&headers, true)?;
-    let address = req.email.trim().to_string();
-    let valid = address.len() <= 254
-        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-        && address.rsplit_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
-        });
-    if !valid {
-        return Err(ApiError::bad_request(
-            "Enter an email address such as name@example.org.",
-        ));
-    }
-    let (key, my_key) = throttle_keys(&user);
-    if let Some(wait) = flows
-        .throttle
-        .rate_limited(&key, &my_key, throttle::EMAIL, now)
-        .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::Throttled,
-            "Too many codes were requested. Please wait a few minutes.",
-        )
-        .with_retry_after(wait));
-    }
-    let code = code::new_code(flows.config.policy.code_length);
-    let hash = code::hash(&flows.key, "my-email", &address, &code);
-    flows.send_my_code(&address, &code);
-    flows
-        .throttle
-        .record(&key, &my_key, throttle::EMAIL, now)
-        .await?;
-    state.with_session(&headers, true, |s| {
-        s.email = Some((
-            address,
-            SentCode {
-                hash,
-                expires_at: now + CODE_SECS,
-                tries: 0,
-            },
-        ));
-        Ok(())
-    })?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(post, path = "/v1/my/email/finish", tag = "security info",
-    request_body = ConfirmCode,
-    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn email_finish(
-    State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
-    headers: HeaderMap,
-    Json(req): Json<ConfirmCode>,
-) -> ApiResult<axum::Json<MySession>> {
-    let flows = &state.flows;
-    let now = now();
-    let (user, _) = state.session_user(&headers, true)?;
-    let key = flows.key.clone();
-    let address = state.with_session(&headers, true, |s| {
-        let Some((address, sent)) = s.email.as_mut() else {
-            return Err(ApiError::step("Enter the address first."));
-        };
-        if sent.expires_at <= now {
-            s.email = None;
-            return Err(ApiError::new(
-                ErrorCode::CodeExpired,
-                "That code has expired. Enter the address again for a new one.",
-            ));
-        }
-        if !code::matches(&key, "my-email", address, req.code.trim(), &sent.hash) {
-            sent.tries += 1;
-            if sent.tries >= CODE_TRIES {
-                s.email = None;
-            }
-            return Err(ApiError::new(
-                ErrorCode::CodeInvalid,
-                "That code isn't right. Check the latest email and try again.",
-            ));
-        }
-        let address = address.clone();
-        s.email = None;
-        Ok(address)
-    })?;
-    flows
-        .store
-        .add_registration(&user.id, MethodKind::Email, &address, &address, now)
-        .await?;
-    registered(
-        &state,
-        &correlation.0,
-        &user,
-        MethodKind::Email,
-        &format!(
-            "The alternate email {} was added to your account",
-            mask::email(&address)
-        ),
-    )
-    .await
-}
-
-#[utoipa::path(delete, path = "/v1/my/methods/{id}", tag = "security info",
-    params(("id" = String, Path)),
-    responses((status = 200, body = MySession), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn remove(
-    State(state): State<AppState>,
-    Extension(correlation): Extension<CorrelationId>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<MySession>> {
-    let flows = &state.flows;
-    let (user, _) = state.session_user(&headers, true)?;
-    let id: i64 = id.parse().map_err(|_| ApiError::not_found("method"))?;
-    let registration = flows
-        .store
-        .registration(id)
-        .await?
-        .filter(|r| r.user_id == user.id)
-        .ok_or_else(|| ApiError::not_found("method"))?;
-    let kind = registration.kind().unwrap_or(MethodKind::Email);
-    // Told before it goes, so a removed alternate address hears of it too.
-    let what = match kind {
-        MethodKind::Approval => format!("The passkey \"{}\" was removed", registration.label),
-        MethodKind::Totp => "An authenticator app was removed".to_string(),
-        _ => format!(
-            "The alternate email {} was removed",
-            mask::email(&registration.value)
-        ),
-    };
-    flows.tell_owner(&user, &what).await;
-    if !flows.store.remove_registration(&user.id, id).await? {
-        return Err(ApiError::not_found("method"));
-    }
-    flows
-        .audit
-        .record(
-            &audit_ctx(flows, &correlation.0, &user),
-            Event::MethodRemoved { method: kind },
-            now(),
         )
         .await;
     Ok(axum::Json(flows.my_view(&user, true).await?))
