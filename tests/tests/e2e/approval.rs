@@ -203,7 +203,8 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
                 .await
                 .expect("confirm");
             phone.shoot("password").await.expect("shot");
-            phone.click("#set-password").await.expect("set");
+            // Enabled once the live check has accepted it.
+            phone.click("#set-password:enabled").await.expect("set");
             phone.state("done", 60).await.expect("done on the phone");
             phone.shoot("done").await.expect("shot");
             k.screen("done", 30).await.expect("the kiosk shows Done");
