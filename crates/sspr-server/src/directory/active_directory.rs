@@ -371,6 +371,15 @@ impl Directory for ActiveDirectory {
             .await
     }
 
+    async fn check_decoy_password(&self, password: &SecretString) -> Result<(), DirError> {
+        // A bind as an entry that can't exist: refused as a wrong password is.
+        let dn = format!("CN=sspr-no-such-person,{}", self.people.base_dn);
+        self.pool
+            .check_bind(&dn, password.expose_secret())
+            .await
+            .map(|_| ())
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         self.root().await?;
         self.pool

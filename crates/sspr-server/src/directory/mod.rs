@@ -5,6 +5,7 @@
 pub mod active_directory;
 pub mod builtin;
 pub mod entra;
+mod hashing;
 pub mod import;
 mod ldap;
 pub mod openldap;
@@ -150,6 +151,13 @@ pub trait Directory: Send + Sync {
         Err(DirError::Unsupported(
             "signing in with this directory's password is not supported here".into(),
         ))
+    }
+
+    /// What `check_password` costs, for a login that isn't there or can't sign in: the
+    /// same work, never a success, so a sign-in page's timing doesn't tell whether a login
+    /// exists.
+    async fn check_decoy_password(&self, _password: &SecretString) -> Result<(), DirError> {
+        Ok(())
     }
 
     /// The directory's own password rules (read from the directory where it has them).

@@ -358,6 +358,15 @@ impl Directory for OpenLdap {
             .await
     }
 
+    async fn check_decoy_password(&self, password: &SecretString) -> Result<(), DirError> {
+        // A bind as an entry that can't exist: refused as a wrong password is.
+        let dn = format!("uid=sspr-no-such-person,{}", self.people.base_dn);
+        self.pool
+            .check_bind(&dn, password.expose_secret())
+            .await
+            .map(|_| ())
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         self.pool
             .search(

@@ -342,6 +342,13 @@ pub async fn sign_in(
         .await
         .map_err(|_| directory_down())?;
     let Some((home, user)) = found.filter(|(_, u)| !u.disabled) else {
+        // As long as a wrong password takes, so the answer doesn't tell who exists.
+        if let Some(directory) = flows.directories.get(0) {
+            if let Err(e) = directory.check_decoy_password(&password).await {
+                tracing::warn!(error = %e, "security info sign-in: directory unavailable");
+                return Err(directory_down());
+            }
+        }
         return Err(wrong_sign_in());
     };
     let (key, my_key) = throttle_keys(&user);
