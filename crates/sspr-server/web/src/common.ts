@@ -1,7 +1,7 @@
-// Talking to the server: JSON in, JSON out, and every failure as an ErrorBody whose
-// `message` is shown as is. Also the bits both pages draw the same way.
+// Talking to the server: JSON in, JSON out, and every failure as an ErrorBody, said in the
+// page's language by its code (errorText). Also the bits both pages draw the same way.
 import { h, safeHref } from "./dom";
-import { t } from "./i18n";
+import { has, t } from "./i18n";
 import type { ErrorBody, Helpdesk } from "./types";
 
 /** A failed request. `body.code` is "unreachable" when the server gave no answer at all. */
@@ -22,6 +22,49 @@ export class ApiError extends Error {
 export function errorBody(e: unknown): ErrorBody {
   if (e instanceof ApiError) return e.body;
   return { code: "internal", message: t("error.generic") };
+}
+
+/**
+ * The call an error answers, where one code means different things on different calls
+ * ("unauthorized" on sign-in is a wrong password, elsewhere on /my an ended session).
+ */
+export type Call =
+  | "approval"
+  | "approval.number"
+  | "approval.passkey"
+  | "approval.password"
+  | "my"
+  | "my.signIn"
+  | "my.second"
+  | "my.passkey"
+  | "my.totp"
+  | "my.email";
+
+/**
+ * An error in the page's language. The most specific text wins: for "approval.number",
+ * error.approval.number.<code>, then error.approval.<code>, then error.<code>; with a
+ * wait from the server, the ".wait" texts first. The server's message is the fallback.
+ */
+export function errorText(e: ErrorBody, call: Call): string {
+  const parts = call.split(".");
+  const secs = e.retry_after_secs;
+  for (const name of secs ? [`${e.code}.wait`, e.code] : [e.code]) {
+    for (let n = parts.length; n >= 0; n--) {
+      const key = ["error", ...parts.slice(0, n), name].join(".");
+      if (has(key)) return t(key, { wait: secs ? waitText(secs) : "" });
+    }
+  }
+  return e.message;
+}
+
+/** 45 → "45 seconds", 300 → "5 minutes", 7200 → "about 2 hours": rounded up, never early. */
+function waitText(secs: number): string {
+  const s = Math.max(1, Math.ceil(secs));
+  if (s < 60) return s === 1 ? t("wait.second") : t("wait.seconds", { n: s });
+  const m = Math.ceil(s / 60);
+  if (m < 60) return m === 1 ? t("wait.minute") : t("wait.minutes", { n: m });
+  const hours = Math.ceil(s / 3600);
+  return hours === 1 ? t("wait.hour") : t("wait.hours", { n: hours });
 }
 
 /**

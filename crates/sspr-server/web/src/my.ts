@@ -1,7 +1,7 @@
 // "My security info" (/my): sign in with the directory password (and a registered method
 // once there is one), then see, add and remove what the kiosk can use to verify you.
 // The session is an HttpOnly cookie the server sets; this page never sees or keeps it.
-import { api, ApiError, errorBody, setState } from "./common";
+import { api, ApiError, errorBody, errorText, setState, type Call } from "./common";
 import { button, byId, fill, focusFirst, h, input, type Child } from "./dom";
 import { lang, t, type Key } from "./i18n";
 import type {
@@ -73,9 +73,10 @@ function primary(id: string, text: Key, type: "submit" | "button" = "submit"): H
 
 /**
  * Runs one request for a button: the button is disabled meanwhile, a failure goes in
- * words to the error line beside it, and an ended session sends the person to sign in.
+ * words (as said for `call`) to the error line beside it, and an ended session sends the
+ * person to sign in.
  */
-async function act<T>(btn: HTMLButtonElement, err: HTMLElement, run: () => Promise<T>): Promise<T | undefined> {
+async function act<T>(call: Call, btn: HTMLButtonElement, err: HTMLElement, run: () => Promise<T>): Promise<T | undefined> {
   err.textContent = "";
   btn.disabled = true;
   btn.setAttribute("aria-busy", "true");
@@ -85,10 +86,10 @@ async function act<T>(btn: HTMLButtonElement, err: HTMLElement, run: () => Promi
     const body = errorBody(e);
     // Outside the sign-in form, 401 means the session ended (15 minutes): sign in again.
     if (body.code === "unauthorized" && document.body.getAttribute("data-state") !== "sign-in") {
-      signIn(body.message);
+      signIn(errorText(body, "my"));
       return undefined;
     }
-    err.textContent = e instanceof ApiError ? body.message : passkeyProblem(e);
+    err.textContent = e instanceof ApiError ? errorText(body, call) : passkeyProblem(e);
     return undefined;
   } finally {
     btn.disabled = false;
@@ -128,7 +129,7 @@ function header(s: MySession | null): void {
         // Already gone is signed out too; otherwise say it didn't work.
         if (body.code === "unauthorized") signIn(undefined, t("my.signedOut"));
         else {
-          note(body.message);
+          note(errorText(body, "my"));
           out.disabled = false;
         }
       },
@@ -167,7 +168,7 @@ function signIn(error?: string, message?: string): void {
       h("p", { class: "lead" }, t("my.signin.lead")),
       form(
         () =>
-          void act(go, err, () => api<MySession>("POST", "/v1/my/sign-in", { login: login.value.trim(), password: password.value } satisfies SignInRequest)).then((s) => {
+          void act("my.signIn", go, err, () => api<MySession>("POST", "/v1/my/sign-in", { login: login.value.trim(), password: password.value } satisfies SignInRequest)).then((s) => {
             // The password is not kept, even in the field, once it has been sent.
             password.value = "";
             if (s) render(s);
@@ -226,11 +227,11 @@ function secondFactor(s: MySession): void {
       return;
     }
     for (const other of Array.prototype.slice.call(list.children) as HTMLElement[]) other.setAttribute("aria-pressed", String(other === b));
-    const ch = await act(b, err, () => api<SecondFactorChallenge>("POST", "/v1/my/second-factor/start", { method_id: m.id } satisfies SecondFactorStart));
+    const ch = await act("my.second", b, err, () => api<SecondFactorChallenge>("POST", "/v1/my/second-factor/start", { method_id: m.id } satisfies SecondFactorStart));
     if (!ch) return;
     if (ch.kind === "approval") {
       // Straight from the tap to the passkey prompt (see webauthn.ts).
-      const session = await act(b, err, async () => {
+      const session = await act("my.second", b, err, async () => {
         const credential = await getAssertion((ch.passkey as PasskeyRequest).options);
         return api<MySession>("POST", "/v1/my/second-factor/finish", { credential } satisfies SecondFactorFinish);
       });
@@ -250,7 +251,7 @@ function secondFactor(s: MySession): void {
         () => {
           const value = codeValue(code, codeErr);
           if (value === undefined) return;
-          void act(verify, codeErr, () => api<MySession>("POST", "/v1/my/second-factor/finish", { code: value } satisfies SecondFactorFinish)).then((session) => session && render(session));
+          void act("my.second", verify, codeErr, () => api<MySession>("POST", "/v1/my/second-factor/finish", { code: value } satisfies SecondFactorFinish)).then((session) => session && render(session));
         },
         h("p", {}, lead),
         codeLabel,
@@ -315,7 +316,7 @@ function methodRow(m: MyMethod): HTMLElement {
     const yes = button({ class: "btn btn-danger btn-small", "data-confirm-remove": m.id }, t("my.remove.yes"));
     const no = button({ class: "btn btn-quiet btn-small", "data-keep": m.id }, t("my.remove.no"));
     yes.addEventListener("click", () =>
-      void act(yes, err, () => api<MySession>("DELETE", `/v1/my/methods/${encodeURIComponent(m.id)}`)).then((s) => s && render(s, t("my.removed"))),
+      void act("my", yes, err, () => api<MySession>("DELETE", `/v1/my/methods/${encodeURIComponent(m.id)}`)).then((s) => s && render(s, t("my.removed"))),
     );
     no.addEventListener("click", () => normal().focus());
     fill(row, h("div", { class: "method-main" }, h("span", { class: "method-label" }, t("my.remove.confirm", { label: m.label })), err), h("div", { class: "row-actions" }, no, yes));
@@ -364,7 +365,7 @@ function addPasskey(): HTMLElement {
     "my.passkey.why",
     form(
       () =>
-        void act(go, err, async () => {
+        void act("my.passkey", go, err, async () => {
           const req = await api<PasskeyRequest>("POST", "/v1/my/passkeys/start");
           const credential = await createPasskey(req.options);
           return api<MySession>("POST", "/v1/my/passkeys/finish", { name: name.value.trim() || deviceName(), credential } satisfies PasskeyFinish);
@@ -391,7 +392,7 @@ function addTotp(): HTMLElement {
   const err = errorLine();
   const panel = h("div", { class: "stack" });
   go.addEventListener("click", () =>
-    void act(go, err, () => api<AuthenticatorSetup>("POST", "/v1/my/authenticator/start")).then((setup) => {
+    void act("my", go, err, () => api<AuthenticatorSetup>("POST", "/v1/my/authenticator/start")).then((setup) => {
       if (!setup) return;
       go.hidden = true;
       const codeF = codeField("totp-code", "my.totp.code");
@@ -424,7 +425,7 @@ function addTotp(): HTMLElement {
           () => {
             const value = codeValue(code, codeErr);
             if (value === undefined) return;
-            void act(confirm, codeErr, () => api<MySession>("POST", "/v1/my/authenticator/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.totp.added")));
+            void act("my.totp", confirm, codeErr, () => api<MySession>("POST", "/v1/my/authenticator/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.totp.added")));
           },
           codeLabel,
           code,
@@ -451,7 +452,7 @@ function addEmail(): HTMLElement {
       email.focus();
       return;
     }
-    void act(go, err, () => api<void>("POST", "/v1/my/email/start", { email: address } satisfies EmailStart).then(() => true)).then((sent) => {
+    void act("my.email", go, err, () => api<void>("POST", "/v1/my/email/start", { email: address } satisfies EmailStart).then(() => true)).then((sent) => {
       if (!sent) return;
       const codeF = codeField("email-code", "my.email.code");
       const codeLabel = codeF.label;
@@ -464,7 +465,7 @@ function addEmail(): HTMLElement {
           () => {
             const value = codeValue(code, codeErr);
             if (value === undefined) return;
-            void act(confirm, codeErr, () => api<MySession>("POST", "/v1/my/email/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.email.added")));
+            void act("my.email", confirm, codeErr, () => api<MySession>("POST", "/v1/my/email/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.email.added")));
           },
           h("p", { role: "status" }, t("my.email.sent", { email: address })),
           codeLabel,
@@ -502,6 +503,6 @@ api<MySession>("GET", "/v1/my/session").then(
   (e: unknown) => {
     const body = errorBody(e);
     // 401 is the ordinary "not signed in"; anything else is worth a word.
-    signIn(body.code === "unauthorized" ? undefined : body.message);
+    signIn(body.code === "unauthorized" ? undefined : errorText(body, "my"));
   },
 );

@@ -1,9 +1,10 @@
 // The new-password form of the phone page: the rules first, then two fields, the server's
-// reasons live as the person types, and "Set password" only once both agree and pass.
-import { ApiError } from "./common";
+// reasons (in the page's language) live as the person types, and "Set password" only once
+// both agree and pass.
+import { ApiError, errorText } from "./common";
 import { button, h, fill, input } from "./dom";
 import { t } from "./i18n";
-import type { DirectoryResult, DoneView, PasswordCheck, PasswordRules } from "./types";
+import type { DirectoryResult, DoneView, PasswordCheck, PasswordReason, PasswordRules } from "./types";
 
 const DEBOUNCE_MS = 250;
 
@@ -33,6 +34,31 @@ export function rulesList(rules: PasswordRules): HTMLElement {
     rules.categories > 0 && h("li", {}, t("pw.rule.categories", { n: rules.categories })),
     rules.history > 0 && h("li", {}, t("pw.rule.history", { n: rules.history })),
   );
+}
+
+/**
+ * A reason in the page's language, with the numbers from the rules (as the kiosk does; a
+ * reason has no numbers of its own). A directory's own refusal keeps the server's words.
+ */
+function reasonText(r: PasswordReason, rules: PasswordRules | undefined): string {
+  switch (r.code) {
+    case "too_short":
+      return rules ? t("pw.reason.too_short", { min: rules.min_length }) : r.message;
+    case "too_long":
+      return rules ? t("pw.reason.too_long", { max: rules.max_length }) : r.message;
+    case "banned":
+      return t("pw.reason.banned");
+    case "contains_name":
+      return t("pw.reason.contains_name");
+    case "invalid_characters":
+      return t("pw.reason.invalid_characters");
+    case "needs_variety":
+      return rules ? t("pw.reason.needs_variety", { n: Math.max(rules.categories, 3) }) : r.message;
+    case "used_before":
+      return rules && rules.history > 0 ? t("pw.reason.used_before_n", { n: rules.history }) : t("pw.reason.used_before");
+    default:
+      return r.message;
+  }
 }
 
 function item(ok: boolean, text: string): HTMLElement {
@@ -98,7 +124,7 @@ export function passwordForm(rules: PasswordRules | undefined, io: PasswordIo): 
         if (checkFailed) io.status("ok", t("pw.lead"));
         checkFailed = false;
         serverOk = res.acceptable;
-        serverReasons = res.reasons.map((r) => r.message);
+        serverReasons = res.reasons.map((r) => reasonText(r, rules));
         render();
       },
       (e: unknown) => {
@@ -106,7 +132,7 @@ export function passwordForm(rules: PasswordRules | undefined, io: PasswordIo): 
         if (e instanceof ApiError && isFinal(e.code)) io.fatal(e);
         else if (e instanceof ApiError) {
           checkFailed = true;
-          io.status("bad", e.message);
+          io.status("bad", errorText(e.body, "approval.password"));
         }
       },
     );
@@ -144,10 +170,10 @@ export function passwordForm(rules: PasswordRules | undefined, io: PasswordIo): 
         io.fatal(e);
         return;
       }
-      io.status("bad", e.message);
+      io.status("bad", errorText(e.body, "approval.password"));
       if (e.code === "password_rejected") {
         serverOk = false;
-        serverReasons = (e.body.reasons ?? []).map((r) => r.message);
+        serverReasons = (e.body.reasons ?? []).map((r) => reasonText(r, rules));
       } else if (e.code === "partially_written") {
         // Some linked directories hold it, some don't: the same password again finishes.
         directories = e.body.directories ?? [];

@@ -1,7 +1,7 @@
 // The approval page a phone opens from the kiosk's QR code (/a/<token>): say who asks for
 // what, take the number the kiosk shows, prove the person with their passkey, and
 // optionally take the new password, so it is never typed on the shared kiosk.
-import { api, ApiError, applyAccent, clock, errorBody, helpdeskBox, setState } from "./common";
+import { api, ApiError, applyAccent, clock, errorBody, errorText, helpdeskBox, setState, type Call } from "./common";
 import { button, byId, fill, focusFirst, h, input, type Child } from "./dom";
 import { t, tParts } from "./i18n";
 import { passwordForm } from "./password";
@@ -67,10 +67,10 @@ function failed(message: string, detail?: string): void {
   show("failed", helpdeskBox(helpdesk));
 }
 
-function failedWith(e: unknown): void {
+function failedWith(e: unknown, call: Call): void {
   const body: ErrorBody = errorBody(e);
   // Blocked: starting again won't help for now; the helpdesk will.
-  failed(body.message, body.code === "blocked" ? undefined : t("phone.startAgain"));
+  failed(errorText(body, call), body.code === "blocked" ? undefined : t("phone.startAgain"));
 }
 
 function working(text: string): void {
@@ -89,7 +89,7 @@ async function open(): Promise<void> {
   try {
     info = await api<ApprovalInfo>("POST", "/v1/approval/open", { token } satisfies ApprovalTokenRequest);
   } catch (e) {
-    failedWith(e);
+    failedWith(e, "approval");
     return;
   }
   helpdesk = info.helpdesk;
@@ -172,7 +172,7 @@ async function onApprove(info: ApprovalInfo, number: HTMLInputElement, numberErr
   } catch (e) {
     // No answer at all: the server may not have seen it; let them try once more.
     if (e instanceof ApiError && e.code === "unreachable") ask(info, e.message);
-    else failedWith(e);
+    else failedWith(e, "approval.number");
     return;
   }
   say("info", t("phone.working.passkey"));
@@ -189,7 +189,7 @@ async function onApprove(info: ApprovalInfo, number: HTMLInputElement, numberErr
   try {
     granted = await api<ApprovalGranted>("POST", "/v1/approval/finish", { token, credential } satisfies ApprovalFinishRequest);
   } catch (e) {
-    failedWith(e);
+    failedWith(e, "approval.passkey");
     return;
   }
   if (granted.finish_on_phone) newPassword(granted);
@@ -205,7 +205,7 @@ async function onDeny(info: ApprovalInfo): Promise<void> {
     await api<void>("POST", "/v1/approval/deny", { token } satisfies ApprovalTokenRequest);
   } catch (e) {
     if (e instanceof ApiError && e.code === "unreachable") ask(info, e.message);
-    else failedWith(e);
+    else failedWith(e, "approval");
     return;
   }
   say("ok", t("phone.denied"));
@@ -222,7 +222,7 @@ function newPassword(granted: ApprovalGranted): void {
     status: (kind, text) => say(kind, text),
     busy: (on) => setState(on ? "working" : "password"),
     done,
-    fatal: (e) => failedWith(e),
+    fatal: (e) => failedWith(e, "approval.password"),
   });
   show("password", form);
 }
