@@ -26,11 +26,21 @@ pub fn hash_password(password: &str) -> Result<String, DirError> {
         .map_err(|e| DirError::Other(format!("hashing: {e}")))
 }
 
+/// A hash with the same parameters as every stored one, of a password nobody knows.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut password = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut password);
+        hash_password(&hex::encode(password)).unwrap_or_default()
+    })
+}
+
 pub struct BuiltinDirectory {
     name: String,
     store: Store,
-    /// One argon2 hash a core at a time: more only queue every other request behind them.
-    hashing: tokio::sync::Semaphore,
+    /// One thread a core, below the request threads' priority.
+    hasher: super::hashing::Hasher,
 }
 
 struct UserRow {
@@ -114,7 +124,7 @@ impl BuiltinDirectory {
         BuiltinDirectory {
             name: name.into(),
             store,
-            hashing: tokio::sync::Semaphore::new(cores),
+            hasher: super::hashing::Hasher::start(cores),
         }
     }
 
@@ -154,17 +164,25 @@ impl BuiltinDirectory {
                 .query_row([username], |r| r.get(0))
                 .optional()
         })?;
-        let Some(Some(hash)) = hash else {
-            return Ok(false);
+        // Nobody (or nobody with a password): the same hash work against a decoy, so the
+        // answer takes as long as for a real person.
+        let (hash, real) = match hash {
+            Some(Some(hash)) => (hash, true),
+            _ => (decoy_hash().to_string(), false),
         };
         let password = password.to_string();
-        tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok())
-        })
-        .await?
+        let verified = self
+            .hasher
+            .run(move || {
+                let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("{e}"))?;
+                anyhow::Ok(
+                    argon2()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok(),
+                )
+            })
+            .await??;
+        Ok(real && verified)
     }
 }
 
@@ -206,12 +224,9 @@ impl Directory for BuiltinDirectory {
 
     async fn set_password(&self, user: &DirUser, password: &SecretString) -> Result<(), DirError> {
         let password = password.clone();
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| DirError::Other(e.to_string()))?;
-        let hash = tokio::task::spawn_blocking(move || hash_password(password.expose_secret()))
+        let hash = self
+            .hasher
+            .run(move || hash_password(password.expose_secret()))
             .await
             .map_err(|e| DirError::Other(e.to_string()))??;
         let n = self
@@ -256,6 +271,14 @@ impl Directory for BuiltinDirectory {
             .map_err(|e| DirError::Unavailable(e.to_string()))
     }
 
+    async fn check_decoy_password(&self, password: &SecretString) -> Result<(), DirError> {
+        // Usernames are validated logins: none is empty.
+        self.verify_password("", password.expose_secret())
+            .await
+            .map(|_| ())
+            .map_err(|e| DirError::Unavailable(e.to_string()))
+    }
+
     async fn ping(&self) -> Result<(), DirError> {
         self.store
             .db()
@@ -266,5 +289,54 @@ impl Directory for BuiltinDirectory {
                     .map(|_| ())
             })
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::PasswordHash;
+
+    #[tokio::test]
+    async fn a_missing_login_is_checked_against_a_decoy_of_the_same_cost() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let dir = BuiltinDirectory::new("built-in", store);
+        dir.add_user(&NewUser {
+            id: "u1",
+            username: "ada",
+            email: None,
+            given_name: "Ada",
+            surname: "Lovelace",
+            groups: &[],
+            disabled: false,
+            locked: false,
+            password: "correct horse battery",
+        })
+        .await
+        .unwrap();
+        assert!(dir
+            .verify_password("ada", "correct horse battery")
+            .await
+            .unwrap());
+        assert!(!dir.verify_password("ada", "wrong").await.unwrap());
+        assert!(!dir
+            .verify_password("nobody", "correct horse battery")
+            .await
+            .unwrap());
+        let secret = SecretString::from("correct horse battery".to_string());
+        dir.check_decoy_password(&secret).await.unwrap();
+
+        // The decoy is hashed as every stored password is, so verifying it costs the same.
+        let stored: String = dir
+            .store
+            .db()
+            .read(|c| c.query_row("SELECT password_hash FROM dir_users", [], |r| r.get(0)))
+            .unwrap();
+        let params_of = |h: &str| {
+            let parsed = PasswordHash::new(h).unwrap();
+            (parsed.algorithm.to_string(), parsed.params.to_string())
+        };
+        assert_eq!(params_of(decoy_hash()), params_of(&stored));
     }
 }

@@ -1,0 +1,115 @@
+//! Password hashing (argon2id, tens of milliseconds of CPU each) on threads of their own,
+//! scheduled as SCHED_IDLE: the kernel hands a core to a request thread the moment it
+//! wakes, instead of letting a hash finish its time slice first (a nice value doesn't do
+//! that: measured, steps that don't hash still waited 3 to 8 ms for a core behind hashes).
+//! Under load the hashes use whatever CPU the other steps leave, and one thread a core
+//! keeps every core hashing when nothing else needs it. The price: a server whose cores
+//! are saturated by other work (a flood of identify requests) finishes resets slowly
+//! until the flood ends, rather than answering everything slowly.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct Hasher {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Hasher {
+    /// `threads` hashing threads (one a core is right: a hash is pure CPU).
+    pub fn start(threads: usize) -> Hasher {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("sspr-hash-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password hashing thread failed");
+            }
+        }
+        Hasher {
+            jobs: Mutex::new(jobs),
+        }
+    }
+
+    /// Runs `f` on a hashing thread; waits without holding a request thread.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (done, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the hashing threads stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("a hashing thread stopped"))
+    }
+}
+
+/// The calling thread only: Linux schedules each thread on its own.
+fn lower_priority() {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    let set = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        ThreadPriority::Min,
+        idle,
+    );
+    if let Err(e) = set {
+        tracing::warn!(
+            error = ?e,
+            "lowering the priority of a hashing thread failed; hashes compete with requests"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_jobs_at_a_lower_priority() {
+        let hasher = Hasher::start(2);
+        let policy = hasher
+            .run(thread_priority::thread_schedule_policy)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            policy,
+            thread_priority::ThreadSchedulePolicy::Normal(
+                thread_priority::NormalThreadSchedulePolicy::Idle
+            )
+        );
+        let answers: Vec<u32> =
+            futures::future::join_all((0..8).map(|n| hasher.run(move || n * 2)))
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(answers, vec![0, 2, 4, 6, 8, 10, 12, 14]);
+    }
+}
