@@ -125,8 +125,14 @@ async fn correlate(State(_state): State<AppState>, mut request: Request, next: N
     let method = request.method().clone();
     let path = web::loggable_path(request.uri().path());
     let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
+    let started = std::time::Instant::now();
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
-    tracing::debug!(parent: &span, status = response.status().as_u16(), "response");
+    tracing::debug!(
+        parent: &span,
+        status = response.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "response"
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-correlation-id", v);
     }

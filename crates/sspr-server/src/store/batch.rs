@@ -1,9 +1,13 @@
-//! The batching writer: audit rows and signature nonces from many requests go to the store
-//! in one transaction, as soon as the previous one committed (no timer: one request alone
-//! is written at once). Jobs are taken in order, so a flush covers everything before it.
+//! The batching writer: audit rows, signature nonces and the writes of the busiest steps
+//! (`Job::Write`) from many requests go to the store in one transaction, as soon as the
+//! previous one committed (no timer: one request alone is written at once). A commit costs
+//! far more than the rows in it, so this is what lets the store keep up under load. Jobs
+//! are taken in order, so a flush covers everything before it. The writer has a thread of
+//! its own: a commit never holds up a request's thread.
 
 use std::sync::Arc;
 
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{AuditRow, Db, StoreError, StoreResult};
@@ -22,8 +26,13 @@ pub(super) enum Job {
         seen_at: i64,
         done: oneshot::Sender<StoreResult<()>>,
     },
+    /// Statements of one request, all or none (a savepoint of their own), acknowledged
+    /// once committed.
+    Write(WriteFn, oneshot::Sender<StoreResult<()>>),
     Flush(oneshot::Sender<()>),
 }
+
+pub(super) type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 
 #[derive(Clone)]
 pub(super) struct Batcher {
@@ -33,7 +42,13 @@ pub(super) struct Batcher {
 impl Batcher {
     pub fn start(db: Arc<Db>) -> Batcher {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, queue));
+        let spawned = std::thread::Builder::new()
+            .name("sspr-store-writer".into())
+            .spawn(move || run(&db, queue));
+        if let Err(e) = spawned {
+            // Every write then fails with "the writer stopped", and says so.
+            tracing::error!(error = %e, "starting the store's writer thread failed");
+        }
         Batcher { jobs }
     }
 
@@ -49,12 +64,13 @@ impl Batcher {
     }
 }
 
-async fn run(db: Arc<Db>, mut queue: mpsc::Receiver<Job>) {
+fn run(db: &Db, mut queue: mpsc::Receiver<Job>) {
     let mut jobs = Vec::new();
-    while queue.recv_many(&mut jobs, PER_TRANSACTION).await > 0 {
+    while queue.blocking_recv_many(&mut jobs, PER_TRANSACTION) > 0 {
         let mut audit = Vec::new();
         let mut nonces = Vec::new();
         let mut acks = Vec::new();
+        let mut writes = Vec::new();
         let mut flushes = Vec::new();
         for job in jobs.drain(..) {
             match job {
@@ -68,10 +84,12 @@ async fn run(db: Arc<Db>, mut queue: mpsc::Receiver<Job>) {
                     nonces.push((kiosk_id, nonce, seen_at));
                     acks.push(done);
                 }
+                Job::Write(f, done) => writes.push((f, done)),
                 Job::Flush(done) => flushes.push(done),
             }
         }
-        let result = write(&db, &audit, &nonces);
+        let mut outcomes = Vec::with_capacity(writes.len());
+        let result = write(db, &audit, &nonces, writes, &mut outcomes);
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = audit.len(), "writing audit rows failed");
         }
@@ -81,26 +99,52 @@ async fn run(db: Arc<Db>, mut queue: mpsc::Receiver<Job>) {
                 Err(e) => Err(StoreError::Other(format!("storing the nonce: {e}"))),
             });
         }
+        for (done, outcome) in outcomes {
+            let _ = done.send(match (&result, outcome) {
+                (Ok(()), outcome) => outcome,
+                (Err(e), _) => Err(StoreError::Other(format!("committing: {e}"))),
+            });
+        }
         for done in flushes {
             let _ = done.send(());
+        }
+        // Right after a background checkpoint, when little is left to copy.
+        if db.checkpointed() {
+            if let Err(e) = db.restart_wal() {
+                tracing::warn!(error = %e, "restarting the store's WAL failed");
+            }
         }
     }
 }
 
-/// One transaction for the lot.
+type Ack = oneshot::Sender<StoreResult<()>>;
+
+/// One transaction for the lot. Each `Job::Write` is a savepoint: one that fails is undone
+/// alone and its request told (in `outcomes`, answered once the rest committed).
 fn write(
     db: &Db,
     audit: &[(Box<AuditRow>, i64)],
     nonces: &[(String, String, i64)],
+    writes: Vec<(WriteFn, Ack)>,
+    outcomes: &mut Vec<(Ack, StoreResult<()>)>,
 ) -> StoreResult<()> {
-    if audit.is_empty() && nonces.is_empty() {
+    if audit.is_empty() && nonces.is_empty() && writes.is_empty() {
         return Ok(());
     }
     db.transaction(|c| {
+        for (f, done) in writes {
+            c.execute_batch("SAVEPOINT job")?;
+            let outcome = f(c);
+            if outcome.is_err() {
+                c.execute_batch("ROLLBACK TO job")?;
+            }
+            c.execute_batch("RELEASE job")?;
+            outcomes.push((done, outcome.map_err(StoreError::from)));
+        }
         if !nonces.is_empty() {
             let mut insert = c.prepare_cached(
-                "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES (?, ?, ?)
-                 ON CONFLICT (kiosk_id, nonce) DO NOTHING",
+                // Each nonce once: `remember_nonce` lets only unseen ones through.
+                "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES (?, ?, ?)",
             )?;
             for (kiosk, nonce, at) in nonces {
                 insert.execute(rusqlite::params![kiosk, nonce, at])?;

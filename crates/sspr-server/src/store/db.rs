@@ -28,6 +28,8 @@ const STATEMENTS: usize = 64;
 
 pub struct Db {
     writer: Mutex<Connection>,
+    /// Set by each background checkpoint, taken by the writer (`restart_wal`).
+    checkpointed: std::sync::atomic::AtomicBool,
     readers: Mutex<Vec<Connection>>,
     /// None for an in-memory store, where the writer reads too (its data is its own).
     path: Option<PathBuf>,
@@ -46,13 +48,22 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How long a statement waits for another process's lock (an admin command's write).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The WAL file is cut back to this after it starts over (it grows under a burst).
+const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     run(conn, "PRAGMA journal_mode = WAL")?;
     run(conn, "PRAGMA synchronous = NORMAL")?;
     run(conn, "PRAGMA foreign_keys = ON")?;
     // Checkpoints run in the background (`Store::checkpoint`), not in a request's commit.
     run(conn, "PRAGMA wal_autocheckpoint = 0")?;
+    run(
+        conn,
+        &format!("PRAGMA journal_size_limit = {WAL_KEEP_BYTES}"),
+    )?;
     conn.set_prepared_statement_cache_capacity(STATEMENTS);
     Ok(())
 }
@@ -94,6 +105,7 @@ impl Db {
         };
         Ok(Db {
             writer: Mutex::new(writer),
+            checkpointed: Default::default(),
             readers: Mutex::default(),
             path,
         })
@@ -115,6 +127,39 @@ impl Db {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Copies the WAL into the database file, waiting for nobody and on a reading
+    /// connection, so the writer goes on meanwhile (the store's background task).
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))?;
+        self.checkpointed
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether a background checkpoint finished since the last call.
+    pub fn checkpointed(&self) -> bool {
+        self.checkpointed
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// Lets the WAL start over from its beginning. The background checkpoints copy the
+    /// WAL into the database, but under a steady load some reader always holds on to it
+    /// and it is never reset: it grew to gigabytes in a bench run, and writing that much
+    /// made commits stall. This copies what the last checkpoint left (little, right after
+    /// one) and resets it, on the writing connection (so no writer is in the way), waiting
+    /// for no reader: when one is busy it does nothing, and the next checkpoint is
+    /// followed by another try. True when the WAL was reset.
+    pub fn restart_wal(&self) -> StoreResult<bool> {
+        if self.path.is_none() {
+            return Ok(true);
+        }
+        let conn = lock(&self.writer);
+        conn.busy_timeout(Duration::ZERO)?;
+        let result = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(result? == 0)
     }
 
     /// Runs `f` on a reading connection; it sees every write committed before it starts.
@@ -225,5 +270,57 @@ mod tests {
         assert_eq!(p("sqlite::memory:"), None);
         assert_eq!(p("sqlite://file?mode=memory"), None);
         assert!(parse_url("postgres://x").is_err());
+    }
+
+    /// Frames in the WAL now (a checkpoint that copies them reports it).
+    fn wal_frames(db: &Db) -> i64 {
+        db.read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_wal_starts_over_unless_a_reader_holds_it() {
+        let dir = std::env::temp_dir().join(format!("sspr-wal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open(Some(dir.join("s.db"))).unwrap();
+        db.write(|c| c.execute_batch("CREATE TABLE t (v BLOB)"))
+            .unwrap();
+        let fill = |n: usize| {
+            for _ in 0..n {
+                db.transaction(|c| {
+                    c.execute("INSERT INTO t VALUES (randomblob(3000))", [])
+                        .map(|_| ())
+                })
+                .unwrap();
+            }
+        };
+        fill(200);
+        assert!(wal_frames(&db) >= 200);
+
+        // A reader in the middle of a read of an older state: nothing happens, and
+        // nothing waits.
+        let path = dir.join("s.db");
+        let reader = open_file(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        fill(1);
+        let started = Instant::now();
+        assert!(!db.restart_wal().unwrap());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        reader.execute_batch("COMMIT").unwrap();
+
+        // Nobody reading: the next write goes to the start of the WAL.
+        assert!(db.restart_wal().unwrap());
+        fill(1);
+        assert!(wal_frames(&db) < 10);
+        // And ordinary writes still wait for another process's lock as before.
+        assert!(
+            db.write(|c| c.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0)))
+                .unwrap()
+                >= 10_000
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -107,8 +107,10 @@ impl ChallengeRow {
 }
 
 impl Store {
+    /// Batched: every identify starts a flow, and many share one commit.
     pub async fn insert_flow(&self, f: &FlowRow) -> StoreResult<()> {
-        self.db.write(|c| {
+        let f = f.clone();
+        self.write_batched(move |c| {
             c.prepare_cached(&format!(
                 "INSERT INTO flows ({FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ))?
@@ -129,9 +131,10 @@ impl Store {
                 f.created_at,
                 f.expires_at,
                 f.finished_at,
-            ])
-        })?;
-        Ok(())
+            ])?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn flow(&self, id: &str) -> StoreResult<Option<FlowRow>> {

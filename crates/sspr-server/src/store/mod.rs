@@ -5,9 +5,9 @@
 //! One connection writes and a few read (`db`): SQLite allows one writer at a time, and
 //! writers racing on several connections sleep in SQLite's busy handler (milliseconds at
 //! a time). Statements run on the request's own thread: handing each to a worker thread
-//! and back cost far more than running it. Audit rows and signature nonces go through a
-//! batching writer (`batch`), and the WAL is checkpointed in the background, never inside
-//! a request's commit.
+//! and back cost far more than running it. Audit rows, signature nonces and new flows go through
+//! a batching writer (`batch`) whose commits many requests share, and the WAL is
+//! checkpointed in the background, never inside a request's commit.
 
 mod audit;
 mod batch;
@@ -38,6 +38,11 @@ const MIGRATIONS: &[db::Migration] = &[
         version: 3,
         description: "flow writes",
         sql: include_str!("../../migrations/0003_flow_writes.sql"),
+    },
+    db::Migration {
+        version: 4,
+        description: "nonces append only",
+        sql: include_str!("../../migrations/0004_nonces_append_only.sql"),
     },
 ];
 
@@ -86,6 +91,21 @@ impl Store {
         &self.db
     }
 
+    /// Runs `f` in the next batched transaction (see `batch`) and returns once it is
+    /// committed. For the writes of the busiest steps: many requests share one commit.
+    pub(crate) async fn write_batched(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> StoreResult<()> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Other("the store's writer stopped".into());
+        self.batch
+            .send(batch::Job::Write(Box::new(f), done))
+            .await
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+
     /// Waits until every audit row and nonce handed over so far is committed. Call before
     /// the process exits.
     pub async fn flush(&self) {
@@ -95,8 +115,11 @@ impl Store {
     /// Copies the WAL into the database file without blocking the writer. With
     /// `wal_autocheckpoint` off, the server calls this in the background.
     pub async fn checkpoint(&self) -> StoreResult<()> {
-        self.db
-            .read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))
+        // Copying pages takes milliseconds: on a blocking thread, not a request's.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.checkpoint())
+            .await
+            .map_err(|e| StoreError::Other(format!("checkpointing: {e}")))?
     }
 }
 
