@@ -54,6 +54,12 @@ impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium with a fresh profile and a
     /// virtual passkey authenticator. Screenshots go to `shots`.
     pub async fn phone(shots: &Path) -> anyhow::Result<Browser> {
+        Browser::phone_in("en-US", shots).await
+    }
+
+    /// The same phone set to another language (`de`, ...): its browser asks for pages in
+    /// that language first.
+    pub async fn phone_in(language: &str, shots: &Path) -> anyhow::Result<Browser> {
         let port = free_port()?;
         let chromedriver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -77,7 +83,9 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--window-size=390,844",
                     format!("--user-data-dir={}", profile.display()),
+                    format!("--lang={language}"),
                 ],
+                "prefs": { "intl.accept_languages": language },
             }),
         );
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -224,3 +224,41 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
     }
     k.close().await.expect("close");
 }
+
+/// A phone set to German gets the page's errors in German too, not the server's English:
+/// a wrong password, then (the fifth) the block with how long it lasts.
+#[tokio::test]
+async fn a_german_phone_reads_sign_in_errors_in_german() {
+    let server = TestServer::with_config(APPROVAL).await.expect("server");
+    let mut phone = Browser::phone_in("de", &shots("phone-german"))
+        .await
+        .expect("chromium");
+    phone
+        .goto(&format!("{}/my", server.phone_base))
+        .await
+        .expect("my page");
+    phone.state("sign-in", 15).await.expect("sign-in form");
+    phone.type_into("#login", "ada").await.expect("login");
+    for attempt in 1..=5 {
+        phone
+            .type_into("#password", &format!("not her password {attempt}"))
+            .await
+            .expect("password");
+        phone.click("#sign-in").await.expect("sign in");
+        let expected = if attempt < 5 {
+            "Der Benutzername oder das Passwort ist nicht richtig."
+        } else {
+            "Zu viele fehlgeschlagene Versuche. Versuchen Sie es in etwa 24 Stunden erneut"
+        };
+        phone
+            .wait_text("[role=alert]", expected, 10)
+            .await
+            .unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
+    }
+    phone.shoot("blocked").await.expect("shot");
+    let shown = phone.text("body").await.expect("page text");
+    assert!(
+        !shown.contains("Too many") && !shown.contains("isn't right"),
+        "English on a German page: {shown}"
+    );
+}
