@@ -7,21 +7,25 @@
 //! are saturated by other work (a flood of identify requests) finishes resets slowly
 //! until the flood ends, rather than answering everything slowly.
 
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
+/// Runs the hash unless nobody waits for it any more (the request went away).
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashes waiting at most: more requests wait for room (each on its own task, holding no
+/// thread), so a flood of sign-ins can't pile up unbounded work.
+const QUEUE: usize = 64;
+
 pub struct Hasher {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Hasher {
     /// `threads` hashing threads (one a core is right: a hash is pure CPU).
     pub fn start(threads: usize) -> Hasher {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let queue = queue.clone();
@@ -30,13 +34,14 @@ impl Hasher {
                 .spawn(move || {
                     lower_priority();
                     loop {
+                        // The lock is let go before the job runs.
                         let job = match queue.lock() {
-                            Ok(queue) => queue.recv(),
+                            Ok(mut queue) => queue.blocking_recv(),
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
+                            Some(job) => job(),
+                            None => return,
                         }
                     }
                 });
@@ -44,9 +49,7 @@ impl Hasher {
                 tracing::error!(error = %e, "starting a password hashing thread failed");
             }
         }
-        Hasher {
-            jobs: Mutex::new(jobs),
-        }
+        Hasher { jobs }
     }
 
     /// Runs `f` on a hashing thread; waits without holding a request thread.
@@ -56,12 +59,13 @@ impl Hasher {
     ) -> anyhow::Result<T> {
         let (done, answer) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(f());
+            if !done.is_closed() {
+                let _ = done.send(f());
+            }
         });
         self.jobs
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?
             .send(job)
+            .await
             .map_err(|_| anyhow::anyhow!("the hashing threads stopped"))?;
         answer
             .await

@@ -157,7 +157,10 @@ pub trait Directory: Send + Sync {
     /// same work, never a success, so a sign-in page's timing doesn't tell whether a login
     /// exists.
     async fn check_decoy_password(&self, _password: &SecretString) -> Result<(), DirError> {
-        Ok(())
+        // As `check_password` answers where signing in isn't supported.
+        Err(DirError::Unsupported(
+            "signing in with this directory's password is not supported here".into(),
+        ))
     }
 
     /// The directory's own password rules (read from the directory where it has them).

@@ -120,7 +120,9 @@ fn run(db: &Db, mut queue: mpsc::Receiver<Job>) {
 type Ack = oneshot::Sender<StoreResult<()>>;
 
 /// One transaction for the lot. Each `Job::Write` is a savepoint: one that fails is undone
-/// alone and its request told (in `outcomes`, answered once the rest committed).
+/// alone and its request told (in `outcomes`, answered once the rest committed). Every
+/// job's acknowledgement is in `outcomes` whatever happens; when the transaction fails as
+/// a whole, the caller answers them all with that error.
 fn write(
     db: &Db,
     audit: &[(Box<AuditRow>, i64)],
@@ -131,15 +133,20 @@ fn write(
     if audit.is_empty() && nonces.is_empty() && writes.is_empty() {
         return Ok(());
     }
+    let mut jobs = Vec::with_capacity(writes.len());
+    for (f, done) in writes {
+        jobs.push(f);
+        outcomes.push((done, Ok(())));
+    }
     db.transaction(|c| {
-        for (f, done) in writes {
+        for (f, (_, outcome)) in jobs.into_iter().zip(outcomes.iter_mut()) {
             c.execute_batch("SAVEPOINT job")?;
-            let outcome = f(c);
-            if outcome.is_err() {
+            let result = f(c);
+            if result.is_err() {
                 c.execute_batch("ROLLBACK TO job")?;
             }
             c.execute_batch("RELEASE job")?;
-            outcomes.push((done, outcome.map_err(StoreError::from)));
+            *outcome = result.map_err(StoreError::from);
         }
         if !nonces.is_empty() {
             let mut insert = c.prepare_cached(

@@ -50,6 +50,8 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// How long a statement waits for another process's lock (an admin command's write).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames (pages) a checkpoint may leave for `restart_wal` to copy: about a megabyte.
+const RESTART_AFTER_LEFT: i64 = 256;
 /// The WAL file is cut back to this after it starts over (it grows under a burst).
 const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 
@@ -132,9 +134,17 @@ impl Db {
     /// Copies the WAL into the database file, waiting for nobody and on a reading
     /// connection, so the writer goes on meanwhile (the store's background task).
     pub fn checkpoint(&self) -> StoreResult<()> {
-        self.read(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())))?;
-        self.checkpointed
-            .store(true, std::sync::atomic::Ordering::Release);
+        let (frames, copied): (i64, i64) = self.read(|c| {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+        })?;
+        // Only when (nearly) everything was copied: else a restart would copy the rest
+        // itself, holding the writer meanwhile.
+        if frames - copied <= RESTART_AFTER_LEFT {
+            self.checkpointed
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         Ok(())
     }
 

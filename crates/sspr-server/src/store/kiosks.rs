@@ -266,10 +266,14 @@ impl Store {
                 .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect()
         })?;
-        if let Ok(mut seen) = self.nonces.seen.lock() {
-            for (kiosk, nonce, at) in rows {
-                seen.seen.insert(nonce_key(&kiosk, &nonce), at);
-            }
+        // Not loading them would let a request from before a restart be replayed.
+        let mut seen = self
+            .nonces
+            .seen
+            .lock()
+            .map_err(|_| StoreError::Other("nonce set poisoned".into()))?;
+        for (kiosk, nonce, at) in rows {
+            seen.seen.insert(nonce_key(&kiosk, &nonce), at);
         }
         Ok(())
     }

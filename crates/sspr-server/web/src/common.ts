@@ -43,13 +43,13 @@ export type Call =
 /**
  * An error in the page's language. The most specific text wins: for "approval.number",
  * error.approval.number.<code>, then error.approval.<code>, then error.<code>; with a
- * wait from the server, the ".wait" texts first. The server's message is the fallback.
+ * wait from the server, at each of those the ".wait" text first. The server's message is the fallback.
  */
 export function errorText(e: ErrorBody, call: Call): string {
   const parts = call.split(".");
   const secs = e.retry_after_secs;
-  for (const name of secs ? [`${e.code}.wait`, e.code] : [e.code]) {
-    for (let n = parts.length; n >= 0; n--) {
+  for (let n = parts.length; n >= 0; n--) {
+    for (const name of secs ? [`${e.code}.wait`, e.code] : [e.code]) {
       const key = ["error", ...parts.slice(0, n), name].join(".");
       if (has(key)) return t(key, { wait: secs ? waitText(secs) : "" });
     }

@@ -277,6 +277,12 @@ fn throttle_keys(user: &DirUser) -> (String, String) {
     (format!("my:{}", user.id), format!("my-page:{}", user.id))
 }
 
+/// The counters of a login nobody (or nobody enabled) has, shaped as a person's.
+fn decoy_throttle_keys(key: &crate::secret::ServerKey, login: &str) -> (String, String) {
+    let id = crate::flow::decoy::login_key(key, login);
+    (format!("my:{id}"), format!("my-page:{id}"))
+}
+
 type Jar = (HeaderMap, axum::Json<MySession>);
 
 fn with_cookie(id: &str, secure: bool, view: MySession) -> Jar {
@@ -341,23 +347,27 @@ pub async fn sign_in(
         .find_home(login)
         .await
         .map_err(|_| directory_down())?;
-    let Some((home, user)) = found.filter(|(_, u)| !u.disabled) else {
-        // As long as a wrong password takes, so the answer doesn't tell who exists.
-        if let Some(directory) = flows.directories.get(0) {
-            if let Err(e) = directory.check_decoy_password(&password).await {
-                tracing::warn!(error = %e, "security info sign-in: directory unavailable");
-                return Err(directory_down());
-            }
-        }
-        return Err(wrong_sign_in());
+    // Unknown and disabled logins take the same path as a wrong password: counted and
+    // blocked alike (on a key derived from the login), checked against a decoy at the
+    // same cost, answered alike. Nothing here tells who exists.
+    let home = found.as_ref().map(|(home, _)| *home).unwrap_or(0);
+    let user = found.map(|(_, u)| u).filter(|u| !u.disabled);
+    let (key, my_key) = match &user {
+        Some(user) => throttle_keys(user),
+        None => decoy_throttle_keys(&flows.key, login),
     };
-    let (key, my_key) = throttle_keys(&user);
     if let Some(until) = flows.throttle.blocked_until(&key, &my_key, now).await? {
         return Err(blocked(until - now));
     }
-    let ctx = audit_ctx(&correlation.0, &user);
     let directory = flows.directories.get(home).ok_or_else(directory_down)?;
-    let ok = match directory.check_password(&user, &password).await {
+    let checked = match &user {
+        Some(user) => directory.check_password(user, &password).await,
+        None => directory
+            .check_decoy_password(&password)
+            .await
+            .map(|()| false),
+    };
+    let ok = match checked {
         Ok(ok) => ok,
         Err(crate::directory::DirError::Unsupported(why)) => {
             return Err(ApiError::new(
@@ -370,6 +380,24 @@ pub async fn sign_in(
             return Err(directory_down());
         }
     };
+    let Some(user) = user else {
+        let ctx = audit::Context {
+            correlation_id: correlation.0.clone(),
+            login: Some(login.to_string()),
+            ..audit::Context::default()
+        };
+        return Err(sign_in_failed_keys(
+            flows,
+            &ctx,
+            (&key, &my_key),
+            "password",
+            "wrong_password",
+            now,
+        )
+        .await?
+        .unwrap_or_else(wrong_sign_in));
+    };
+    let ctx = audit_ctx(&correlation.0, &user);
     if !ok {
         return Err(
             sign_in_failed(flows, &ctx, &user, "password", "wrong_password", now)
@@ -419,10 +447,19 @@ async fn sign_in_failed(
     now: i64,
 ) -> ApiResult<Option<ApiError>> {
     let (key, my_key) = throttle_keys(user);
-    let blocked_now = flows
-        .throttle
-        .failed_verification(&key, &my_key, now)
-        .await?;
+    sign_in_failed_keys(flows, ctx, (&key, &my_key), step, reason, now).await
+}
+
+/// `sign_in_failed` on these throttle keys (a decoy's, for a login nobody has).
+async fn sign_in_failed_keys(
+    flows: &FlowService,
+    ctx: &audit::Context,
+    (key, my_key): (&str, &str),
+    step: &'static str,
+    reason: &'static str,
+    now: i64,
+) -> ApiResult<Option<ApiError>> {
+    let blocked_now = flows.throttle.failed_verification(key, my_key, now).await?;
     flows
         .audit
         .record(ctx, Event::SecurityInfoSignInFailed { step, reason }, now)
