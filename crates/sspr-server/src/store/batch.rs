@@ -141,12 +141,16 @@ fn write(
     db.transaction(|c| {
         for (f, (_, outcome)) in jobs.into_iter().zip(outcomes.iter_mut()) {
             c.execute_batch("SAVEPOINT job")?;
-            let result = f(c);
+            // A panicking job fails alone; the writer thread goes on for everyone else.
+            let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c))) {
+                Ok(result) => result.map_err(StoreError::from),
+                Err(_) => Err(StoreError::Other("a batched write panicked".into())),
+            };
             if result.is_err() {
                 c.execute_batch("ROLLBACK TO job")?;
             }
             c.execute_batch("RELEASE job")?;
-            *outcome = result.map_err(StoreError::from);
+            *outcome = result;
         }
         if !nonces.is_empty() {
             let mut insert = c.prepare_cached(

@@ -175,6 +175,44 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A batched write that fails, or panics, fails alone: the others in the same
+    /// transaction land, and the writer goes on.
+    #[tokio::test]
+    async fn a_failing_batched_write_fails_alone() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store
+            .db()
+            .write(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)"))
+            .unwrap();
+        let insert = |v: i64| {
+            move |c: &rusqlite::Connection| c.execute("INSERT INTO t VALUES (?)", [v]).map(|_| ())
+        };
+        let (good, duplicate, broken, panics) = tokio::join!(
+            store.write_batched(insert(1)),
+            store.write_batched(|c| {
+                c.execute("INSERT INTO t VALUES (2)", [])?;
+                // The second statement fails: the first is undone with it.
+                c.execute("INSERT INTO t VALUES (1)", []).map(|_| ())
+            }),
+            store.write_batched(|c| c.execute("INSERT INTO nowhere VALUES (3)", []).map(|_| ())),
+            store.write_batched(|_| -> rusqlite::Result<()> { panic!("a bug in a write") }),
+        );
+        good.unwrap();
+        assert!(duplicate.is_err());
+        assert!(broken.is_err());
+        assert!(panics.is_err());
+        store.write_batched(insert(4)).await.unwrap();
+        let values: Vec<i64> = store
+            .db()
+            .read(|c| {
+                c.prepare("SELECT v FROM t ORDER BY v")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(values, vec![1, 4]);
+    }
+
     #[tokio::test]
     async fn migrates_twice_and_in_memory() {
         let store = Store::open("sqlite::memory:").await.unwrap();
