@@ -372,12 +372,9 @@ impl Directory for ActiveDirectory {
     }
 
     async fn check_decoy_password(&self, password: &SecretString) -> Result<(), DirError> {
-        // A bind as an entry that can't exist: refused as a wrong password is.
-        let dn = format!("CN=sspr-no-such-person,{}", self.people.base_dn);
         self.pool
-            .check_bind(&dn, password.expose_secret())
+            .check_decoy_bind("CN", &self.people.base_dn, password.expose_secret())
             .await
-            .map(|_| ())
     }
 
     async fn ping(&self) -> Result<(), DirError> {

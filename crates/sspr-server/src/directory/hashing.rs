@@ -1,7 +1,8 @@
 //! Password hashing (argon2id, tens of milliseconds of CPU each) on threads of their own,
-//! scheduled as SCHED_IDLE: the kernel hands a core to a request thread the moment it
-//! wakes, instead of letting a hash finish its time slice first (a nice value doesn't do
-//! that: measured, steps that don't hash still waited 3 to 8 ms for a core behind hashes).
+//! scheduled as SCHED_IDLE: a request thread woken on a core that is hashing takes it at
+//! once, instead of waiting out the hash's time slice. (Measured with `perf sched` on 2
+//! cores: request threads still waited up to 8 ms now and then, queued on the other,
+//! busy core; p99 at 64 concurrent flows didn't move, so the tail lies elsewhere.)
 //! Under load the hashes use whatever CPU the other steps leave, and one thread a core
 //! keeps every core hashing when nothing else needs it. The price: a server whose cores
 //! are saturated by other work (a flood of identify requests) finishes resets slowly

@@ -256,6 +256,19 @@ impl Pool {
         }
     }
 
+    /// `check_bind` for a login nobody has: a bind as an entry that can't exist under
+    /// `base_dn` (`rdn` its naming attribute), refused as a wrong password is.
+    pub async fn check_decoy_bind(
+        &self,
+        rdn: &str,
+        base_dn: &str,
+        password: &str,
+    ) -> Result<(), DirError> {
+        self.check_bind(&format!("{rdn}=sspr-no-such-person,{base_dn}"), password)
+            .await
+            .map(|_| ())
+    }
+
     pub fn unreachable(&self, doing: &str, e: LdapError) -> DirError {
         DirError::Unavailable(format!("{}: {doing}: {e}", self.directory))
     }
