@@ -9,7 +9,7 @@ use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use http_body_util::{BodyExt, Full};
 use httpsig_hyper::prelude::message_component::HttpMessageComponentId;
-use httpsig_hyper::prelude::{AlgorithmName, HttpSignatureParams, SecretKey};
+use httpsig_hyper::prelude::{AlgorithmName, HttpSignatureParams};
 use httpsig_hyper::{ContentDigestType, MessageSignatureReq, RequestContentDigest};
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -23,32 +23,52 @@ use sspr_proto::{
 use zeroize::Zeroizing;
 
 /// The kiosk's private key. It never leaves the process except into the OS keyring.
+/// Kept as the expanded ed25519-dalek key (zeroized on drop), so signing a request is
+/// one signature, not a key derivation plus a signature.
 pub struct DeviceKey {
-    seed: Zeroizing<[u8; 32]>,
+    key: SigningKey,
 }
 
 impl DeviceKey {
     pub fn generate() -> DeviceKey {
         let mut seed = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(seed.as_mut());
-        DeviceKey { seed }
+        DeviceKey::from_seed(*seed)
     }
 
     pub fn from_seed(seed: [u8; 32]) -> DeviceKey {
+        let seed = Zeroizing::new(seed);
         DeviceKey {
-            seed: Zeroizing::new(seed),
+            key: SigningKey::from_bytes(&seed),
         }
     }
 
     /// The 32-byte seed, for storing in the keyring.
     pub fn seed(&self) -> &[u8; 32] {
-        &self.seed
+        self.key.as_bytes()
     }
 
     /// The public key as the server wants it: 32 bytes, base64url without padding.
     pub fn public_key(&self) -> String {
-        let verifying = SigningKey::from_bytes(&self.seed).verifying_key();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(verifying.to_bytes())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.key.verifying_key().to_bytes())
+    }
+}
+
+impl httpsig_hyper::prelude::SigningKey for DeviceKey {
+    fn sign(&self, data: &[u8]) -> httpsig_hyper::prelude::HttpSigResult<Vec<u8>> {
+        use ed25519_dalek::Signer as _;
+        Ok(self.key.sign(data).to_bytes().to_vec())
+    }
+
+    /// As httpsig names an Ed25519 key: base64 of the SHA-256 of its raw public key.
+    fn key_id(&self) -> String {
+        use sha2::Digest as _;
+        base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(self.key.verifying_key().as_bytes()))
+    }
+
+    fn alg(&self) -> AlgorithmName {
+        AlgorithmName::Ed25519
     }
 }
 
@@ -368,11 +388,9 @@ impl Client {
         params.set_nonce(&nonce);
         params.set_alg(&AlgorithmName::Ed25519);
         params.set_keyid(kiosk_id);
-        let key = SecretKey::from_bytes(&AlgorithmName::Ed25519, self.key.seed())
-            .map_err(|e| signing(&e))?;
         let mut request = request;
         request
-            .set_message_signature(&params, &key, Some("sig1"))
+            .set_message_signature(&params, &self.key, Some("sig1"))
             .await
             .map_err(|e| signing(&e))?;
 
@@ -475,6 +493,20 @@ mod tests {
         assert_eq!(raw.len(), 32);
         assert_eq!(DeviceKey::from_seed([9; 32]).public_key(), pk);
         assert_ne!(DeviceKey::generate().public_key(), pk);
+    }
+
+    #[test]
+    fn device_key_signs_as_httpsig_own_ed25519_key() {
+        use httpsig_hyper::prelude::{SecretKey, SigningKey as _, VerifyingKey as _};
+        let ours = DeviceKey::from_seed([7; 32]);
+        let theirs = SecretKey::from_bytes(&AlgorithmName::Ed25519, &[7; 32]).unwrap();
+        let data = b"\"@method\": POST\n\"@signature-params\": ();created=1";
+        let signature = ours.sign(data).unwrap();
+        // httpsig's own key for the same seed accepts our signature, and only for these bytes.
+        assert!(theirs.public_key().verify(data, &signature).is_ok());
+        assert!(theirs.public_key().verify(b"other", &signature).is_err());
+        assert_eq!(httpsig_hyper::prelude::SigningKey::key_id(&ours), httpsig_hyper::prelude::SigningKey::key_id(&theirs));
+        assert_eq!(ours.seed(), &[7; 32]);
     }
 
     #[tokio::test]

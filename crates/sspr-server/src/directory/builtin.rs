@@ -320,17 +320,23 @@ mod tests {
         })
         .await
         .unwrap();
+        // Every answer, whoever asks, is one argon2id verification on the hashing threads.
+        let hashed = dir.hasher.finished();
         assert!(dir
             .verify_password("ada", "correct horse battery")
             .await
             .unwrap());
+        assert_eq!(dir.hasher.finished(), hashed + 1);
         assert!(!dir.verify_password("ada", "wrong").await.unwrap());
+        assert_eq!(dir.hasher.finished(), hashed + 2);
         assert!(!dir
             .verify_password("nobody", "correct horse battery")
             .await
             .unwrap());
+        assert_eq!(dir.hasher.finished(), hashed + 3, "an unknown login hashes too");
         let secret = SecretString::from("correct horse battery".to_string());
         dir.check_decoy_password(&secret).await.unwrap();
+        assert_eq!(dir.hasher.finished(), hashed + 4, "so does the decoy check");
 
         // The decoy is hashed as every stored password is, so verifying it costs the same.
         let stored: String = dir

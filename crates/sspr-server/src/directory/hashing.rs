@@ -21,6 +21,8 @@ const QUEUE: usize = 64;
 
 pub struct Hasher {
     jobs: mpsc::Sender<Job>,
+    /// Jobs run to the end, for the tests that check a path hashes at all.
+    finished: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Hasher {
@@ -50,7 +52,15 @@ impl Hasher {
                 tracing::error!(error = %e, "starting a password hashing thread failed");
             }
         }
-        Hasher { jobs }
+        Hasher {
+            jobs,
+            finished: Arc::default(),
+        }
+    }
+
+    /// How many jobs ran to the end (not those skipped because nobody waited any more).
+    pub fn finished(&self) -> u64 {
+        self.finished.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs `f` on a hashing thread; waits without holding a request thread.
@@ -59,9 +69,12 @@ impl Hasher {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let (done, answer) = oneshot::channel();
+        let finished = self.finished.clone();
         let job: Job = Box::new(move || {
             if !done.is_closed() {
-                let _ = done.send(f());
+                let out = f();
+                finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = done.send(out);
             }
         });
         self.jobs

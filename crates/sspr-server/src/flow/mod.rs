@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
 use crate::notify::{self, Mail, Mailer};
 use crate::policy::{self, password::PasswordPolicy};
-use crate::secret::{random_id, reference_code, ServerKey};
+use crate::secret::{reference_code, time_ordered_id, ServerKey};
 use crate::store::{ChallengeRow, FlowMethod, FlowRow, Store};
 use crate::throttle::{self, Throttle};
 
@@ -257,7 +257,7 @@ impl FlowService {
         }
 
         let flow = FlowRow {
-            id: random_id(),
+            id: time_ordered_id(),
             reference,
             kiosk_id: caller.kiosk_id.clone(),
             login: login.to_string(),
@@ -497,7 +497,7 @@ impl FlowService {
     ) -> (ChallengeRow, ChallengeView) {
         let policy = &self.config.policy;
         let sends_code = method.kind == MethodKind::Email;
-        let challenge_id = random_id();
+        let challenge_id = time_ordered_id();
         let (code_hash, expires_at, code_length) = if sends_code {
             let code = code::new_code(policy.code_length);
             let hash = code::hash(&self.key, &flow.id, &method.id, &code);

@@ -44,6 +44,11 @@ const MIGRATIONS: &[db::Migration] = &[
         description: "nonces append only",
         sql: include_str!("../../migrations/0004_nonces_append_only.sql"),
     },
+    db::Migration {
+        version: 5,
+        description: "audit indexes",
+        sql: include_str!("../../migrations/0005_audit_indexes.sql"),
+    },
 ];
 
 #[derive(Clone)]
