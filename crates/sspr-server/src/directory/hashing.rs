@@ -59,6 +59,7 @@ impl Hasher {
     }
 
     /// How many jobs ran to the end (not those skipped because nobody waited any more).
+    #[cfg(test)]
     pub fn finished(&self) -> u64 {
         self.finished.load(std::sync::atomic::Ordering::Relaxed)
     }

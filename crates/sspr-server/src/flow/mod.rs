@@ -23,7 +23,7 @@ use crate::methods::{code, totp};
 use crate::notify::{self, Mail, Mailer};
 use crate::policy::{self, password::PasswordPolicy};
 use crate::secret::{reference_code, time_ordered_id, ServerKey};
-use crate::store::{ChallengeRow, FlowMethod, FlowRow, Store};
+use crate::store::{ChallengeRow, FlowMethod, FlowRow, Spent, Store};
 use crate::throttle::{self, Throttle};
 
 /// Longest login accepted (usernames and email addresses are far shorter).
@@ -740,11 +740,6 @@ impl FlowService {
         kind: MethodKind,
         now: i64,
     ) -> ApiResult<FlowRow> {
-        if !self.store.use_challenge(challenge_id, now).await? {
-            return Err(
-                ApiError::step("That code was used already.").with_reference(&flow.reference)
-            );
-        }
         let mut done = flow.done();
         done.push(method_id.to_string());
         let next = if done.len() as i64 >= flow.required {
@@ -753,15 +748,23 @@ impl FlowService {
             VERIFYING
         };
         let done_json = serde_json::to_string(&done).map_err(ApiError::internal)?;
-        if !self
+        // One commit: the challenge spent and the flow moved on.
+        match self
             .store
-            .update_flow_state(&flow.id, VERIFYING, next, &done_json, None)
+            .spend_challenge(challenge_id, &flow.id, VERIFYING, next, &done_json, now)
             .await?
         {
-            return Err(
-                ApiError::step("This attempt changed meanwhile; start again.")
-                    .with_reference(&flow.reference),
-            );
+            Spent::Moved => {}
+            Spent::UsedBefore => {
+                return Err(ApiError::step("That code was used already.")
+                    .with_reference(&flow.reference))
+            }
+            Spent::FlowChanged => {
+                return Err(
+                    ApiError::step("This attempt changed meanwhile; start again.")
+                        .with_reference(&flow.reference),
+                )
+            }
         }
         self.audit
             .record(

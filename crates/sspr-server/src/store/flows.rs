@@ -48,6 +48,17 @@ impl FlowRow {
     }
 }
 
+/// What spending a challenge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// Spent, and the flow moved on.
+    Moved,
+    /// Spent before: nothing changed.
+    UsedBefore,
+    /// Spent now, but the flow was no longer verifying (another request moved it).
+    FlowChanged,
+}
+
 #[derive(Debug, Clone)]
 pub struct ChallengeRow {
     pub id: String,
@@ -155,12 +166,15 @@ impl Store {
         done: &str,
         finished_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let n = self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
-            )?
-            .execute(params![to, done, finished_at, id, from])
-        })?;
+        let (id, from, to, done) = (id.to_owned(), from.to_owned(), to.to_owned(), done.to_owned());
+        let n = self
+            .write_batched(move |c| {
+                c.prepare_cached(
+                    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
+                )?
+                .execute(params![to, done, finished_at, id, from])
+            })
+            .await?;
         Ok(n == 1)
     }
 
@@ -177,7 +191,9 @@ impl Store {
         reset: Option<crate::throttle::Succeeded<'_>>,
     ) -> StoreResult<bool> {
         use crate::throttle::Succeeded;
-        let moved = self.db.transaction(|c| {
+        let (id, from, to, done) = (id.to_owned(), from.to_owned(), to.to_owned(), done.to_owned());
+        let reset = reset.map(|r| (r.user.to_owned(), r.at));
+        self.write_batched(move |c| {
             let n = c
                 .prepare_cached(
                     "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
@@ -186,22 +202,23 @@ impl Store {
             if n != 1 {
                 return Ok(false);
             }
-            if let Some(r) = &reset {
+            if let Some((user, at)) = &reset {
                 let mut clear =
                     c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
                 for kind in Succeeded::CLEARS {
-                    clear.execute([r.user, kind])?;
+                    clear.execute([user.as_str(), kind])?;
                 }
                 c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?
-                    .execute(params![r.user, Succeeded::COUNTS, r.at])?;
+                    .execute(params![user, Succeeded::COUNTS, at])?;
             }
             Ok(true)
-        })?;
-        Ok(moved)
+        })
+        .await
     }
 
     pub async fn insert_challenge(&self, ch: &ChallengeRow) -> StoreResult<()> {
-        self.db.write(|c| {
+        let ch = ch.clone();
+        self.write_batched(move |c| {
             c.prepare_cached(&format!(
                 "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ))?
@@ -216,7 +233,8 @@ impl Store {
                 ch.used_at,
                 ch.failures,
             ])
-        })?;
+        })
+        .await?;
         Ok(())
     }
 
@@ -246,22 +264,50 @@ impl Store {
         })
     }
 
-    /// Spends a challenge; false when it was spent already.
-    pub async fn use_challenge(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let n = self.db.write(|c| {
-            c.prepare_cached("UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")?
-                .execute(params![now, id])
-        })?;
-        Ok(n == 1)
+    /// Spends a challenge and moves its flow from `from` to `to` in one commit. The
+    /// challenge stays spent when the flow had moved meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn spend_challenge(
+        &self,
+        challenge_id: &str,
+        flow_id: &str,
+        from: &str,
+        to: &str,
+        done: &str,
+        now: i64,
+    ) -> StoreResult<Spent> {
+        let (challenge_id, flow_id) = (challenge_id.to_owned(), flow_id.to_owned());
+        let (from, to, done) = (from.to_owned(), to.to_owned(), done.to_owned());
+        self.write_batched(move |c| {
+            let spent = c
+                .prepare_cached("UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")?
+                .execute(params![now, challenge_id])?;
+            if spent != 1 {
+                return Ok(Spent::UsedBefore);
+            }
+            let moved = c
+                .prepare_cached(
+                    "UPDATE flows SET state = ?, done = ? WHERE id = ? AND state = ?",
+                )?
+                .execute(params![to, done, flow_id, from])?;
+            Ok(if moved == 1 {
+                Spent::Moved
+            } else {
+                Spent::FlowChanged
+            })
+        })
+        .await
     }
 
     pub async fn fail_challenge(&self, id: &str) -> StoreResult<i64> {
-        self.db.write(|c| {
+        let id = id.to_owned();
+        self.write_batched(move |c| {
             c.prepare_cached(
                 "UPDATE challenges SET failures = failures + 1 WHERE id = ? RETURNING failures",
             )?
             .query_row([id], |r| r.get(0))
         })
+        .await
     }
 
     /// Expired flows and their challenges go after a day; the audit keeps the story.

@@ -20,7 +20,7 @@ mod writes;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
-pub use flows::{ChallengeRow, FlowMethod, FlowRow};
+pub use flows::{ChallengeRow, FlowMethod, FlowRow, Spent};
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use registrations::Registration;
 
@@ -96,19 +96,29 @@ impl Store {
         &self.db
     }
 
-    /// Runs `f` in the next batched transaction (see `batch`) and returns once it is
-    /// committed. For the writes of the busiest steps: many requests share one commit.
-    pub(crate) async fn write_batched(
+    /// Runs `f` in the next batched transaction (see `batch`) and returns its value once
+    /// it is committed. Every write of a request goes this way: many requests share one
+    /// commit, and no request's thread ever waits for the writing connection (a commit
+    /// that stalls on the disk would hold that runtime thread and every task on it).
+    pub(crate) async fn write_batched<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
-    ) -> StoreResult<()> {
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let (done, committed) = tokio::sync::oneshot::channel();
+        let (value_in, value_out) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Other("the store's writer stopped".into());
+        let job = move |c: &rusqlite::Connection| {
+            let value = f(c)?;
+            let _ = value_in.send(value);
+            Ok(())
+        };
         self.batch
-            .send(batch::Job::Write(Box::new(f), done))
+            .send(batch::Job::Write(Box::new(job), done))
             .await
             .map_err(|_| stopped())?;
-        committed.await.map_err(|_| stopped())?
+        // The value only counts once the transaction holding it committed.
+        committed.await.map_err(|_| stopped())??;
+        value_out.await.map_err(|_| stopped())
     }
 
     /// Waits until every audit row and nonce handed over so far is committed. Call before

@@ -115,13 +115,16 @@ impl Store {
 
     /// Marks an authenticator time step used; false when it was used before.
     pub async fn use_totp_step(&self, user_id: &str, step: i64, now: i64) -> StoreResult<bool> {
-        let n = self.db.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO totp_used (user_id, step, used_at) VALUES (?, ?, ?)
-                 ON CONFLICT (user_id, step) DO NOTHING",
-            )?
-            .execute(params![user_id, step, now])
-        })?;
+        let user_id = user_id.to_owned();
+        let n = self
+            .write_batched(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO totp_used (user_id, step, used_at) VALUES (?, ?, ?)
+                     ON CONFLICT (user_id, step) DO NOTHING",
+                )?
+                .execute(params![user_id, step, now])
+            })
+            .await?;
         Ok(n == 1)
     }
 }

@@ -52,49 +52,53 @@ impl Store {
 
     /// Several events in one transaction.
     pub async fn add_events(&self, events: &[(&str, &str, i64)]) -> StoreResult<()> {
-        match events {
-            [] => Ok(()),
-            [(key, kind, at)] => self.add_event(key, kind, *at).await,
-            _ => self.db.transaction(|c| {
-                let mut insert = c.prepare_cached(
-                    "INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)",
-                )?;
-                for (key, kind, at) in events {
-                    insert.execute(params![key, kind, at])?;
-                }
-                Ok(())
-            }),
+        if events.is_empty() {
+            return Ok(());
         }
-    }
-
-    pub async fn add_event(&self, key: &str, kind: &str, at: i64) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?
-                .execute(params![key, kind, at])
-        })?;
-        Ok(())
-    }
-
-    pub async fn clear_events(&self, key: &str, kinds: &[&str]) -> StoreResult<()> {
-        self.db.transaction(|c| {
-            let mut delete =
-                c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
-            for kind in kinds {
-                delete.execute([key, kind])?;
+        let events: Vec<(String, String, i64)> = events
+            .iter()
+            .map(|(key, kind, at)| ((*key).to_owned(), (*kind).to_owned(), *at))
+            .collect();
+        self.write_batched(move |c| {
+            let mut insert =
+                c.prepare_cached("INSERT INTO throttle_events (key, kind, at) VALUES (?, ?, ?)")?;
+            for (key, kind, at) in &events {
+                insert.execute(params![key, kind, at])?;
             }
             Ok(())
         })
+        .await
+    }
+
+    pub async fn add_event(&self, key: &str, kind: &str, at: i64) -> StoreResult<()> {
+        self.add_events(&[(key, kind, at)]).await
+    }
+
+    pub async fn clear_events(&self, key: &str, kinds: &[&str]) -> StoreResult<()> {
+        let key = key.to_owned();
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        self.write_batched(move |c| {
+            let mut delete =
+                c.prepare_cached("DELETE FROM throttle_events WHERE key = ? AND kind = ?")?;
+            for kind in &kinds {
+                delete.execute([&key, kind])?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub async fn block(&self, key: &str, kind: &str, until: i64) -> StoreResult<()> {
-        self.db.write(|c| {
+        let (key, kind) = (key.to_owned(), kind.to_owned());
+        self.write_batched(move |c| {
             c.prepare_cached(
                 "INSERT INTO blocks (key, kind, until) VALUES (?, ?, ?)
                  ON CONFLICT (key, kind) DO UPDATE SET until = MAX(until, excluded.until)",
             )?
             .execute(params![key, kind, until])
-        })?;
-        Ok(())
+            .map(|_| ())
+        })
+        .await
     }
 
     /// When the later block on either key ends, if one is in force at `now`.
