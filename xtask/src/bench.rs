@@ -26,6 +26,9 @@ use target::{Person, ServerUnderTest};
 
 /// Concurrent flows measured, one line each.
 const FLOW_LEVELS: [usize; 3] = [1, 16, 64];
+/// The flow runs' workers start this far apart, as people walk up to kiosks (all 64 in
+/// the same instant would measure one burst of 64 identifies, 64 code mails, ...).
+pub const FLOW_STAGGER: Duration = Duration::from_millis(10);
 /// Concurrency of the identify runs and of the bare handler they are compared with.
 const REQUEST_CONCURRENCY: usize = 64;
 /// Every loop in a run also stops after this many operations, whatever the window.
@@ -358,7 +361,7 @@ async fn flow_run(
     let available = people.len().saturating_sub(first);
     let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
     let before = cpu::Snapshot::take(server.pid());
-    let run = load::closed_loop(concurrency, window, available, move |n| {
+    let run = load::ramped(concurrency, window, available, FLOW_STAGGER, move |n| {
         let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
         async move {
             let person = people.get(first + n).context("no unused person left")?;

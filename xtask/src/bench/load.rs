@@ -112,14 +112,32 @@ where
     Op: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<Vec<Duration>>> + Send + 'static,
 {
+    ramped(concurrency, window, max_ops, Duration::ZERO, op).await
+}
+
+/// `closed_loop` whose workers start `stagger` apart (worker `i` after `i × stagger`,
+/// inside the window), as people arrive at kiosks, not all in the same instant.
+pub async fn ramped<Op, Fut>(
+    concurrency: usize,
+    window: Duration,
+    max_ops: usize,
+    stagger: Duration,
+    op: Op,
+) -> Run
+where
+    Op: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<Vec<Duration>>> + Send + 'static,
+{
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + window;
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
+    for i in 0..concurrency {
         let (op, next) = (op.clone(), next.clone());
+        let first = start + stagger * i as u32;
         workers.spawn(async move {
+            tokio::time::sleep_until(first.into()).await;
             let mut mine = Run::empty(0);
             while Instant::now() < deadline {
                 let n = next.fetch_add(1, Ordering::Relaxed);
@@ -170,5 +188,29 @@ mod tests {
         assert_eq!((run.ok, run.errors), (5, 5));
         assert_eq!(run.first_error.as_deref(), Some("odd"));
         assert_eq!(run.steps[0].0.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn staggered_workers_start_apart() {
+        let start = Instant::now();
+        // Each operation outlasts the window: every worker runs exactly one.
+        let run = ramped(
+            3,
+            Duration::from_millis(50),
+            100,
+            Duration::from_millis(20),
+            move |_| async move {
+                let began = start.elapsed();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(vec![began])
+            },
+        )
+        .await;
+        let started = &run.steps[0].0;
+        assert_eq!(started.len(), 3, "{started:?}");
+        assert!(
+            started[1] >= Duration::from_millis(20) && started[2] >= Duration::from_millis(40),
+            "{started:?}"
+        );
     }
 }

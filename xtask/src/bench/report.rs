@@ -276,10 +276,12 @@ impl fmt::Display for Report {
             f,
             "setup     policy.methods_required = 2; every [throttle] limit raised to max = \
              {THROTTLE_MAX} (one kiosk resets hundreds of people); {} people imported in {:.1} s, \
-             {} used, each for one reset at most; one enrolled kiosk",
+             {} used, each for one reset at most; one enrolled kiosk; in the flow runs the \
+             flows start {} ms apart, then each worker starts its next as soon as one ends",
             self.people,
             self.import.as_secs_f64(),
             self.people_used,
+            crate::bench::FLOW_STAGGER.as_millis(),
         )?;
         self.flow_lines(f)?;
         self.identify_line(f)?;
