@@ -140,16 +140,16 @@ fn write(
     }
     db.transaction(|c| {
         for (f, (_, outcome)) in jobs.into_iter().zip(outcomes.iter_mut()) {
-            c.execute_batch("SAVEPOINT job")?;
+            c.prepare_cached("SAVEPOINT job")?.execute([])?;
             // A panicking job fails alone; the writer thread goes on for everyone else.
             let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c))) {
                 Ok(result) => result.map_err(StoreError::from),
                 Err(_) => Err(StoreError::Other("a batched write panicked".into())),
             };
             if result.is_err() {
-                c.execute_batch("ROLLBACK TO job")?;
+                c.prepare_cached("ROLLBACK TO job")?.execute([])?;
             }
-            c.execute_batch("RELEASE job")?;
+            c.prepare_cached("RELEASE job")?.execute([])?;
             *outcome = result;
         }
         if !nonces.is_empty() {
