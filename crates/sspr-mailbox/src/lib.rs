@@ -54,6 +54,8 @@ impl Received {
 struct Shared {
     messages: Mutex<Vec<Received>>,
     tx: broadcast::Sender<Received>,
+    /// SMTP sessions accepted so far.
+    sessions: std::sync::atomic::AtomicUsize,
 }
 
 struct AbortOnDrop(JoinHandle<()>);
@@ -87,6 +89,7 @@ impl Mailbox {
         let shared = Arc::new(Shared {
             messages: Mutex::new(Vec::new()),
             tx,
+            sessions: Default::default(),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -94,6 +97,8 @@ impl Mailbox {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                s.sessions
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let s = s.clone();
                 tokio::spawn(async move {
                     if let Err(e) = session(stream, &s).await {
@@ -111,6 +116,13 @@ impl Mailbox {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many SMTP sessions (connections) were accepted so far.
+    pub fn sessions(&self) -> usize {
+        self.shared
+            .sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn messages(&self) -> Vec<Received> {

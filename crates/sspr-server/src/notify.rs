@@ -2,7 +2,7 @@
 //! English and German; the flow's locale picks one.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
@@ -30,7 +30,9 @@ enum Transport {
 /// lettre (0.11.23) writes a message's body and its final "\r\n.\r\n" as two writes
 /// and never sets TCP_NODELAY, so the last five bytes wait for the relay's delayed ACK
 /// (40 ms on Linux) on every message. We open the socket ourselves, with TCP_NODELAY,
-/// and let lettre speak SMTP over it.
+/// and let lettre speak SMTP over it. A connection that sent a message is kept for the
+/// next one (as lettre's own pool does): a new one costs a TCP handshake, the greeting,
+/// EHLO and, with STARTTLS, a TLS handshake and the login.
 struct Relay {
     host: String,
     port: u16,
@@ -38,10 +40,35 @@ struct Relay {
     starttls: bool,
     credentials: Option<Credentials>,
     hello: ClientId,
+    /// Connections that sent their last message fine, with when they did.
+    idle: std::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
 }
+
+/// Connections kept open at most, and for how long unused (relays close idle sessions
+/// after minutes; RFC 5321 asks them to wait at least 5).
+const IDLE_KEPT: usize = 4;
+const IDLE_FOR: Duration = Duration::from_secs(30);
 
 impl Relay {
     async fn send(&self, envelope: &lettre::address::Envelope, email: &[u8]) -> Result<(), String> {
+        let mut conn = match self.reusable().await {
+            Some(conn) => conn,
+            None => self.open().await?,
+        };
+        match conn.send(envelope, email).await {
+            Ok(_) => {
+                self.keep(conn);
+                Ok(())
+            }
+            Err(e) => {
+                // Whatever state the session is in now, it isn't used again.
+                conn.abort().await;
+                Err(format!("smtp: {e}"))
+            }
+        }
+    }
+
+    async fn open(&self) -> Result<AsyncSmtpConnection, String> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| format!("smtp: connecting to {}:{}: {e}", self.host, self.port))?;
@@ -60,10 +87,28 @@ impl Relay {
                 .await
                 .map_err(smtp)?;
         }
-        let sent = conn.send(envelope, email).await.map_err(smtp);
-        // The relay has the message (or refused it); QUIT is a courtesy.
-        conn.abort().await;
-        sent.map(|_| ())
+        Ok(conn)
+    }
+
+    /// A kept connection the relay still answers (NOOP), if there is one.
+    async fn reusable(&self) -> Option<AsyncSmtpConnection> {
+        loop {
+            let (mut conn, since) = self.idle.lock().ok()?.pop()?;
+            if since.elapsed() < IDLE_FOR && conn.test_connected().await {
+                return Some(conn);
+            }
+            conn.abort().await;
+        }
+    }
+
+    fn keep(&self, conn: AsyncSmtpConnection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.retain(|(_, since)| since.elapsed() < IDLE_FOR);
+            if idle.len() < IDLE_KEPT {
+                idle.push((conn, Instant::now()));
+            }
+        }
+        // Else dropped: the socket closes without QUIT, which relays take in their stride.
     }
 }
 
@@ -94,6 +139,7 @@ impl Mailer {
                     starttls: c.tls == SmtpTls::Starttls,
                     credentials,
                     hello: ClientId::default(),
+                    idle: std::sync::Mutex::default(),
                 }))
             }
             SmtpTls::Tls => {
@@ -270,5 +316,56 @@ pub fn admin_notice(to: &str, m: &NoticeMail<'_>) -> Mail {
             when = m.when,
             reference = m.reference
         ),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn mail(to: &str, n: usize) -> Mail {
+        Mail {
+            to: to.into(),
+            subject: format!("notice {n}"),
+            body: format!("message number {n}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_share_a_kept_connection_and_each_arrives() {
+        let mailbox = sspr_mailbox::Mailbox::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let mailer = Mailer::new(&SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: mailbox.addr().port(),
+            tls: crate::config::SmtpTls::None,
+            ..SmtpConfig::default()
+        })
+        .unwrap();
+        for n in 0..3 {
+            mailer.send(&mail("ada@example.org", n)).await.unwrap();
+        }
+        assert_eq!(mailbox.sessions(), 1, "one connection for three messages");
+        // Two at once: the second can't wait for the first, it opens its own.
+        let (three, four) = (mail("ada@example.org", 3), mail("alan@example.org", 4));
+        let (a, b) = tokio::join!(mailer.send(&three), mailer.send(&four));
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(mailbox.sessions(), 2);
+        // A message the relay refuses (too large) ends that session; the next one goes
+        // out on a kept connection.
+        let mut huge = mail("ada@example.org", 5);
+        huge.body = "x".repeat(2 << 20);
+        let refused = mailer.send(&huge).await.unwrap_err();
+        assert!(refused.contains("552"), "{refused}");
+        mailer.send(&mail("ada@example.org", 6)).await.unwrap();
+        assert_eq!(mailbox.sessions(), 2);
+        let subjects: Vec<String> = mailbox.messages().into_iter().map(|m| m.subject).collect();
+        for n in [0, 1, 2, 3, 4, 6] {
+            assert!(subjects.contains(&format!("notice {n}")), "{subjects:?}");
+        }
+        assert_eq!(subjects.len(), 6);
     }
 }
