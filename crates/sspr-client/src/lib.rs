@@ -505,7 +505,10 @@ mod tests {
         // httpsig's own key for the same seed accepts our signature, and only for these bytes.
         assert!(theirs.public_key().verify(data, &signature).is_ok());
         assert!(theirs.public_key().verify(b"other", &signature).is_err());
-        assert_eq!(httpsig_hyper::prelude::SigningKey::key_id(&ours), httpsig_hyper::prelude::SigningKey::key_id(&theirs));
+        assert_eq!(
+            httpsig_hyper::prelude::SigningKey::key_id(&ours),
+            httpsig_hyper::prelude::SigningKey::key_id(&theirs)
+        );
         assert_eq!(ours.seed(), &[7; 32]);
     }
 

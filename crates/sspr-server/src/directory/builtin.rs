@@ -333,7 +333,11 @@ mod tests {
             .verify_password("nobody", "correct horse battery")
             .await
             .unwrap());
-        assert_eq!(dir.hasher.finished(), hashed + 3, "an unknown login hashes too");
+        assert_eq!(
+            dir.hasher.finished(),
+            hashed + 3,
+            "an unknown login hashes too"
+        );
         let secret = SecretString::from("correct horse battery".to_string());
         dir.check_decoy_password(&secret).await.unwrap();
         assert_eq!(dir.hasher.finished(), hashed + 4, "so does the decoy check");

@@ -756,8 +756,9 @@ impl FlowService {
         {
             Spent::Moved => {}
             Spent::UsedBefore => {
-                return Err(ApiError::step("That code was used already.")
-                    .with_reference(&flow.reference))
+                return Err(
+                    ApiError::step("That code was used already.").with_reference(&flow.reference)
+                )
             }
             Spent::FlowChanged => {
                 return Err(

@@ -228,16 +228,33 @@ impl Db {
                 continue;
             }
             let started = Instant::now();
-            self.transaction(|tx| {
+            // Foreign keys off while a migration runs (they can only change outside a
+            // transaction), as SQLite's own steps for remaking a table say: dropping a
+            // table that others point at would otherwise delete their rows. Checked
+            // before the commit instead.
+            self.write(|c| run(c, "PRAGMA foreign_keys = OFF"))?;
+            let migrated = self.transaction(|tx| {
                 tx.execute_batch(m.sql)?;
+                let broken: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?;
+                if broken > 0 {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                        Some(format!("{broken} rows would point at rows that are gone")),
+                    ));
+                }
                 tx.execute(
                     "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
                      VALUES (?, ?, TRUE, ?, -1)",
                     rusqlite::params![m.version, m.description, m.checksum()],
                 )?;
                 Ok(())
-            })
-            .map_err(|e| anyhow::anyhow!("migration {} ({}): {e}", m.version, m.description))?;
+            });
+            self.write(|c| run(c, "PRAGMA foreign_keys = ON"))?;
+            migrated
+                .map_err(|e| anyhow::anyhow!("migration {} ({}): {e}", m.version, m.description))?;
             let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
             self.write(|c| {
                 c.execute(
@@ -251,6 +268,7 @@ impl Db {
 }
 
 /// One file of `migrations/`: `NNNN_words_here.sql` is version NNNN, "words here".
+#[derive(Clone)]
 pub(super) struct Migration {
     pub version: i64,
     pub description: &'static str,

@@ -166,7 +166,12 @@ impl Store {
         done: &str,
         finished_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let (id, from, to, done) = (id.to_owned(), from.to_owned(), to.to_owned(), done.to_owned());
+        let (id, from, to, done) = (
+            id.to_owned(),
+            from.to_owned(),
+            to.to_owned(),
+            done.to_owned(),
+        );
         let n = self
             .write_batched(move |c| {
                 c.prepare_cached(
@@ -191,7 +196,12 @@ impl Store {
         reset: Option<crate::throttle::Succeeded<'_>>,
     ) -> StoreResult<bool> {
         use crate::throttle::Succeeded;
-        let (id, from, to, done) = (id.to_owned(), from.to_owned(), to.to_owned(), done.to_owned());
+        let (id, from, to, done) = (
+            id.to_owned(),
+            from.to_owned(),
+            to.to_owned(),
+            done.to_owned(),
+        );
         let reset = reset.map(|r| (r.user.to_owned(), r.at));
         self.write_batched(move |c| {
             let n = c
@@ -280,15 +290,15 @@ impl Store {
         let (from, to, done) = (from.to_owned(), to.to_owned(), done.to_owned());
         self.write_batched(move |c| {
             let spent = c
-                .prepare_cached("UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")?
+                .prepare_cached(
+                    "UPDATE challenges SET used_at = ? WHERE id = ? AND used_at IS NULL",
+                )?
                 .execute(params![now, challenge_id])?;
             if spent != 1 {
                 return Ok(Spent::UsedBefore);
             }
             let moved = c
-                .prepare_cached(
-                    "UPDATE flows SET state = ?, done = ? WHERE id = ? AND state = ?",
-                )?
+                .prepare_cached("UPDATE flows SET state = ?, done = ? WHERE id = ? AND state = ?")?
                 .execute(params![to, done, flow_id, from])?;
             Ok(if moved == 1 {
                 Spent::Moved

@@ -49,6 +49,11 @@ const MIGRATIONS: &[db::Migration] = &[
         description: "audit indexes",
         sql: include_str!("../../migrations/0005_audit_indexes.sql"),
     },
+    db::Migration {
+        version: 6,
+        description: "flow references not unique",
+        sql: include_str!("../../migrations/0006_flow_references_not_unique.sql"),
+    },
 ];
 
 #[derive(Clone)]
@@ -235,5 +240,80 @@ mod tests {
         store.migrate().await.unwrap();
         assert!(store.ping().await);
         assert!(store.kiosks().await.unwrap().is_empty());
+    }
+
+    /// Remaking the flows table (migration 6) keeps flows and the challenges that point at
+    /// them; foreign keys are on again afterwards; a migration that would leave rows
+    /// pointing nowhere is refused whole.
+    #[tokio::test]
+    async fn remaking_a_table_keeps_the_rows_that_point_at_it() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let before_6: Vec<_> = MIGRATIONS
+            .iter()
+            .filter(|m| m.version < 6)
+            .cloned()
+            .collect();
+        store.db.migrate(&before_6).unwrap();
+        store
+            .db
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO flows VALUES ('f1', 'AAAA-BBBB', 'k1', 'ada', 'u1', 't', 'reset',
+                         'en', 'verifying', 1, '[]', '[]', 0, 1, 2, NULL);
+                     INSERT INTO challenges (id, flow_id, method_id, kind, created_at, expires_at)
+                         VALUES ('c1', 'f1', 'm1', 'email', 1, 2);",
+                )
+            })
+            .unwrap();
+        store.migrate().await.unwrap();
+        let read = |sql: &'static str| {
+            store
+                .db
+                .read(|c| c.query_row(sql, [], |r| r.get::<_, i64>(0)))
+                .unwrap()
+        };
+        assert_eq!(
+            read("SELECT COUNT(*) FROM challenges WHERE flow_id = 'f1'"),
+            1
+        );
+        assert_eq!(
+            read("SELECT COUNT(*) FROM flows WHERE reference = 'AAAA-BBBB'"),
+            1
+        );
+        assert_eq!(
+            store
+                .db
+                .write(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0)))
+                .unwrap(),
+            1
+        );
+        // The same reference twice is no error now.
+        store
+            .db
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO flows SELECT 'f2', reference, kiosk_id, login, user_id, throttle_key,
+                         intent, locale, state, required, methods, done, is_admin, created_at,
+                         expires_at, finished_at FROM flows WHERE id = 'f1'",
+                    [],
+                )
+            })
+            .unwrap();
+
+        let dangling = db::Migration {
+            version: 99,
+            description: "dangling",
+            sql: "INSERT INTO challenges (id, flow_id, method_id, kind, created_at, expires_at)
+                  VALUES ('c2', 'nowhere', 'm1', 'email', 1, 2);",
+        };
+        let mut all: Vec<_> = MIGRATIONS.to_vec();
+        all.push(dangling);
+        let refused = store.db.migrate(&all).unwrap_err().to_string();
+        assert!(refused.contains("point at rows that are gone"), "{refused}");
+        assert_eq!(read("SELECT COUNT(*) FROM challenges"), 1);
+        assert_eq!(
+            read("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 99"),
+            0
+        );
     }
 }
