@@ -41,6 +41,11 @@ struct Tenant {
     tokens: Vec<String>,
     requests: Vec<String>,
     down: bool,
+    /// The app's registered certificate: its public key (PEM) and base64url SHA-256
+    /// thumbprint, both as the `openssl` CLI reads them (not as the server does).
+    certificate: Option<(Vec<u8>, String)>,
+    /// Where the replay listens (the assertion's audience names its token endpoint).
+    addr: Option<SocketAddr>,
 }
 
 #[derive(Clone)]
@@ -81,6 +86,7 @@ impl GraphReplay {
             .with_state(tenant.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        lock(&tenant).addr = Some(addr);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -103,6 +109,32 @@ impl GraphReplay {
     /// "METHOD path" of every request so far.
     pub fn requests(&self) -> Vec<String> {
         self.lock().requests.clone()
+    }
+
+    /// Registers `cert` (PEM) as the app's certificate: token requests may then sign in
+    /// with a client assertion made with its key, as Entra ID takes them.
+    pub fn register_certificate(&self, cert: &std::path::Path) -> anyhow::Result<()> {
+        let public_key = openssl_cli(&["x509", "-noout", "-pubkey", "-in"], cert)?;
+        let fingerprint = String::from_utf8(openssl_cli(
+            &["x509", "-noout", "-fingerprint", "-sha256", "-in"],
+            cert,
+        )?)?;
+        // "sha256 Fingerprint=AB:CD:..." → the bytes → base64url.
+        let hex: String = fingerprint
+            .split('=')
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .replace(':', "");
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()?;
+        anyhow::ensure!(bytes.len() == 32, "unexpected fingerprint {fingerprint:?}");
+        use base64::Engine as _;
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        self.lock().certificate = Some((public_key, thumbprint));
+        Ok(())
     }
 
     /// While down, every Graph call answers 503.
@@ -166,12 +198,26 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let ok = tenant == TENANT
+    let app = tenant == TENANT
         && field("grant_type") == "client_credentials"
         && field("client_id") == CLIENT_ID
-        && field("client_secret") == CLIENT_SECRET
         && field("scope") == "https://graph.microsoft.com/.default";
     lock(&t).requests.push("POST token".into());
+    if form.contains_key("client_assertion") {
+        if let Err(why) = check_assertion(&t, &tenant, &form) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({
+                    "error": "invalid_client",
+                    "error_description": format!("AADSTS700027: Client assertion failed signature validation. {why}"),
+                    "error_codes": [700027],
+                })),
+            )
+                .into_response();
+        }
+    }
+    let ok =
+        app && (field("client_secret") == CLIENT_SECRET || form.contains_key("client_assertion"));
     if !ok {
         return (
             StatusCode::UNAUTHORIZED,
@@ -379,4 +425,88 @@ async fn patch_user(
     }
     t.passwords.insert(id, password.to_string());
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A client assertion as Entra ID checks it: a JWT of the `jwt-bearer` type, PS256 or
+/// RS256, whose `x5t#S256` names the registered certificate, signed with its key, for this
+/// token endpoint, from and about the app, not expired.
+fn check_assertion(
+    t: &Arc<Mutex<Tenant>>,
+    tenant: &str,
+    form: &HashMap<String, String>,
+) -> Result<(), String> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let (registered, addr) = {
+        let t = lock(t);
+        (t.certificate.clone(), t.addr)
+    };
+    let (public_key, thumbprint) = registered.ok_or("no certificate is registered")?;
+    if form.get("client_assertion_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    {
+        return Err("wrong client_assertion_type".into());
+    }
+    let assertion = form
+        .get("client_assertion")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let header = jsonwebtoken::decode_header(assertion).map_err(|e| e.to_string())?;
+    if header.x5t_s256.as_deref() != Some(thumbprint.as_str()) {
+        return Err("the certificate is not registered for this app".into());
+    }
+    let audience = format!(
+        "http://{}/{tenant}/oauth2/v2.0/token",
+        addr.map(|a| a.to_string()).unwrap_or_default()
+    );
+    let mut validation = Validation::new(Algorithm::PS256);
+    validation.algorithms = vec![Algorithm::PS256, Algorithm::RS256];
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[CLIENT_ID]);
+    validation.sub = Some(CLIENT_ID.to_string());
+    validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+    validation.validate_nbf = true;
+    let key = DecodingKey::from_rsa_pem(&public_key).map_err(|e| e.to_string())?;
+    jsonwebtoken::decode::<Value>(assertion, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `openssl ARGS FILE` and returns what it printed.
+fn openssl_cli(args: &[&str], file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .arg(file)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out.stdout)
+}
+
+/// A new RSA key and self-signed certificate for the app registration, in `dir`:
+/// (certificate, key).
+pub fn app_certificate(
+    dir: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let cert = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", &format!("/CN={name}")])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((cert, key))
 }

@@ -297,6 +297,11 @@ pub struct DirectoryConfig {
     /// Better set as SSPR_DIRECTORY__CLIENT_SECRET, or kept in `client_secret_file`.
     pub client_secret: Option<SecretValue>,
     pub client_secret_file: Option<PathBuf>,
+    /// Instead of a secret: the app's certificate (PEM, as uploaded to the app
+    /// registration) and its RSA private key (PEM); the server signs a client assertion
+    /// with the key for every token.
+    pub client_certificate_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
     /// Token authority (default https://login.microsoftonline.com).
     pub authority_url: String,
     /// Graph endpoint (default https://graph.microsoft.com).
@@ -365,6 +370,10 @@ impl DirectoryConfig {
                 anyhow::ensure!(
                     self.tenant_id.is_some() && self.client_id.is_some(),
                     "directory {name:?}: tenant_id and client_id are required for Entra ID"
+                );
+                anyhow::ensure!(
+                    self.client_certificate_file.is_some() == self.client_key_file.is_some(),
+                    "directory {name:?}: client_certificate_file and client_key_file go together"
                 );
             }
         }
@@ -523,6 +532,8 @@ impl Default for DirectoryConfig {
             client_id: None,
             client_secret: None,
             client_secret_file: None,
+            client_certificate_file: None,
+            client_key_file: None,
             authority_url: "https://login.microsoftonline.com".into(),
             graph_url: "https://graph.microsoft.com".into(),
             link: LinkBy::Email,

@@ -154,3 +154,68 @@ async fn a_wrong_client_secret_is_a_directory_outage_not_a_crash() {
         "the secret never reaches the log"
     );
 }
+
+/// The app signs in with a certificate instead of a secret: a client assertion (a JWT
+/// signed with the certificate's key) the replay checks as Entra ID does, against the
+/// certificate's public key and thumbprint as the `openssl` CLI reads them.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_with_a_certificate_resets_and_another_certificate_is_refused() {
+    use sspr_tests::graph::app_certificate;
+    let person = cloud_user("ccert", &["Staff"]);
+    let graph = GraphReplay::start(vec![person.clone()])
+        .await
+        .expect("graph replay");
+    let dir = std::env::temp_dir().join(format!("sspr-app-cert-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let (cert, key) = app_certificate(&dir, "sspr-app").expect("certificate");
+    let (other_cert, other_key) = app_certificate(&dir, "someone-else").expect("certificate");
+    graph.register_certificate(&cert).expect("register");
+    let with_certificate = |cert: &std::path::Path, key: &std::path::Path| {
+        config(&graph, "directory", "Entra ID", "unused").replace(
+            "client_secret = \"unused\"\n",
+            &format!(
+                "client_certificate_file = \"{}\"\nclient_key_file = \"{}\"\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+    };
+
+    let server = server_with(&format!(
+        "{}\n[policy]\nmethods_required = 1\n",
+        with_certificate(&cert, &key)
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = verified_flow(&server, &kiosk, &person.upn, Intent::Reset).await;
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert_eq!(graph.password_of(&person.id).as_deref(), Some(NEW_PASSWORD));
+    assert_eq!(readyz(&server).await.0, 200);
+
+    // A certificate the app registration doesn't hold: the token endpoint refuses it, so
+    // the directory is unavailable (and says so), and no key reaches the log.
+    let stranger = server_with(&with_certificate(&other_cert, &other_key)).await;
+    let (status, body) = readyz(&stranger).await;
+    assert_eq!(status, 503, "{body}");
+    let kiosk = stranger.kiosk().await.expect("kiosk");
+    let e = error_of(kiosk.start_flow(&start(&person.upn, Intent::Reset)).await);
+    assert_eq!(e.code, ErrorCode::DirectoryUnavailable);
+    let key_pem = std::fs::read_to_string(&other_key).expect("key");
+    let key_body: String = key_pem.lines().nth(1).unwrap_or_default().to_string();
+    assert!(key_body.len() > 20 && !stranger.log().contains(&key_body));
+
+    // A key that isn't the certificate's: the server won't start, and says why.
+    let refused = sspr_tests::TestServer::start_with(sspr_tests::Options {
+        extra_config: with_certificate(&cert, &other_key),
+        real_directory: true,
+        ..Default::default()
+    })
+    .await;
+    let err = refused.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(err.contains("is not the key of"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -39,8 +39,94 @@ pub struct Entra {
     token_url: String,
     graph: String,
     client_id: String,
-    client_secret: SecretValue,
+    credential: Credential,
     token: Mutex<Option<(SecretString, Instant)>>,
+}
+
+/// How the app proves itself to the token endpoint.
+enum Credential {
+    Secret(SecretValue),
+    /// A client assertion signed with the certificate's key for each token request
+    /// (Microsoft identity platform "certificate credentials").
+    Certificate(AppCertificate),
+}
+
+struct AppCertificate {
+    key: jsonwebtoken::EncodingKey,
+    /// base64url SHA-1 and SHA-256 thumbprints of the certificate (`x5t`, `x5t#S256`).
+    x5t: String,
+    x5t_s256: String,
+}
+
+impl AppCertificate {
+    /// Reads the certificate and its key; refuses a key that isn't the certificate's.
+    fn load(cert_file: &std::path::Path, key_file: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        use base64::Engine as _;
+        use openssl::hash::MessageDigest;
+        let cert_pem =
+            std::fs::read(cert_file).with_context(|| format!("reading {}", cert_file.display()))?;
+        let cert = openssl::x509::X509::from_pem(&cert_pem)
+            .with_context(|| format!("{}: not a PEM certificate", cert_file.display()))?;
+        let key_pem = zeroize::Zeroizing::new(
+            std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?,
+        );
+        let private = openssl::pkey::PKey::private_key_from_pem(&key_pem)
+            .with_context(|| format!("{}: not a PEM private key", key_file.display()))?;
+        anyhow::ensure!(
+            private.rsa().is_ok(),
+            "{}: Entra ID wants an RSA key for certificate credentials",
+            key_file.display()
+        );
+        anyhow::ensure!(
+            cert.public_key()?.public_eq(&private),
+            "{} is not the key of {}",
+            key_file.display(),
+            cert_file.display()
+        );
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&key_pem)
+            .with_context(|| format!("{}: the RSA key can't be used", key_file.display()))?;
+        let thumbprint = |digest| -> anyhow::Result<String> {
+            Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cert.digest(digest)?))
+        };
+        Ok(AppCertificate {
+            key,
+            x5t: thumbprint(MessageDigest::sha1())?,
+            x5t_s256: thumbprint(MessageDigest::sha256())?,
+        })
+    }
+
+    /// A client assertion for the token endpoint `audience`, valid ten minutes.
+    fn assertion(&self, client_id: &str, audience: &str) -> Result<String, String> {
+        #[derive(serde::Serialize)]
+        struct Claims<'a> {
+            aud: &'a str,
+            iss: &'a str,
+            sub: &'a str,
+            jti: String,
+            iat: u64,
+            nbf: u64,
+            exp: u64,
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.x5t = Some(self.x5t.clone());
+        header.x5t_s256 = Some(self.x5t_s256.clone());
+        let claims = Claims {
+            aud: audience,
+            iss: client_id,
+            sub: client_id,
+            jti: crate::secret::random_id(),
+            iat: now,
+            nbf: now,
+            exp: now + 600,
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|e| format!("signing the client assertion: {e}"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -92,12 +178,19 @@ impl Entra {
     pub fn new(config: &DirectoryConfig) -> anyhow::Result<Entra> {
         let name = &config.name;
         let tenant = config.tenant_id.clone().unwrap_or_default();
-        let client_secret = config.client_secret()?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "directory {name:?}: client_secret is missing (set SSPR_DIRECTORY__CLIENT_SECRET \
-                 or client_secret_file)"
-            )
-        })?;
+        let credential = match (&config.client_certificate_file, &config.client_key_file) {
+            (Some(cert), Some(key)) => Credential::Certificate(
+                AppCertificate::load(cert, key)
+                    .map_err(|e| anyhow::anyhow!("directory {name:?}: {e:#}"))?,
+            ),
+            _ => Credential::Secret(config.client_secret()?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "directory {name:?}: client_secret is missing (set \
+                     SSPR_DIRECTORY__CLIENT_SECRET or client_secret_file), or use a certificate \
+                     (client_certificate_file and client_key_file)"
+                )
+            })?),
+        };
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs))
             .connect_timeout(Duration::from_secs(config.timeout_secs))
@@ -111,7 +204,7 @@ impl Entra {
             ),
             graph: format!("{}/v1.0", config.graph_url.trim_end_matches('/')),
             client_id: config.client_id.clone().unwrap_or_default(),
-            client_secret,
+            credential,
             token: Mutex::new(None),
         })
     }
@@ -128,15 +221,29 @@ impl Entra {
                 return Ok(token.clone());
             }
         }
+        let assertion;
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", self.client_id.as_str()),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ];
+        match &self.credential {
+            Credential::Secret(secret) => form.push(("client_secret", secret.0.as_str())),
+            Credential::Certificate(cert) => {
+                assertion = cert
+                    .assertion(&self.client_id, &self.token_url)
+                    .map_err(|e| DirError::Unavailable(format!("{}: {e}", self.name)))?;
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+                form.push(("client_assertion", assertion.as_str()));
+            }
+        }
         let response = self
             .http
             .post(&self.token_url)
-            .form(&[
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.0.as_str()),
-                ("scope", "https://graph.microsoft.com/.default"),
-                ("grant_type", "client_credentials"),
-            ])
+            .form(&form)
             .send()
             .await
             .map_err(|e| self.unreachable("getting a token", e.without_url()))?;
