@@ -41,9 +41,9 @@ struct Tenant {
     tokens: Vec<String>,
     requests: Vec<String>,
     down: bool,
-    /// The app's registered certificate: its public key (PEM) and base64url SHA-256
-    /// thumbprint, both as the `openssl` CLI reads them (not as the server does).
-    certificate: Option<(Vec<u8>, String)>,
+    /// The app's registered certificate: its public key (PEM) and base64url SHA-1 and
+    /// SHA-256 thumbprints (`x5t`, `x5t#S256`), both as the `openssl` CLI reads them (not as the server does).
+    certificate: Option<(Vec<u8>, String, String)>,
     /// Where the replay listens (the assertion's audience names its token endpoint).
     addr: Option<SocketAddr>,
 }
@@ -115,25 +115,31 @@ impl GraphReplay {
     /// with a client assertion made with its key, as Entra ID takes them.
     pub fn register_certificate(&self, cert: &std::path::Path) -> anyhow::Result<()> {
         let public_key = openssl_cli(&["x509", "-noout", "-pubkey", "-in"], cert)?;
-        let fingerprint = String::from_utf8(openssl_cli(
-            &["x509", "-noout", "-fingerprint", "-sha256", "-in"],
-            cert,
-        )?)?;
-        // "sha256 Fingerprint=AB:CD:..." → the bytes → base64url.
-        let hex: String = fingerprint
-            .split('=')
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .replace(':', "");
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()?;
-        anyhow::ensure!(bytes.len() == 32, "unexpected fingerprint {fingerprint:?}");
-        use base64::Engine as _;
-        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        self.lock().certificate = Some((public_key, thumbprint));
+        let thumbprint = |digest: &str, len: usize| -> anyhow::Result<String> {
+            let fingerprint = String::from_utf8(openssl_cli(
+                &["x509", "-noout", "-fingerprint", digest, "-in"],
+                cert,
+            )?)?;
+            // "sha256 Fingerprint=AB:CD:..." → the bytes → base64url.
+            let hex: String = fingerprint
+                .split('=')
+                .nth(1)
+                .unwrap_or_default()
+                .trim()
+                .replace(':', "");
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()?;
+            anyhow::ensure!(bytes.len() == len, "unexpected fingerprint {fingerprint:?}");
+            use base64::Engine as _;
+            Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        };
+        self.lock().certificate = Some((
+            public_key,
+            thumbprint("-sha1", 20)?,
+            thumbprint("-sha256", 32)?,
+        ));
         Ok(())
     }
 
@@ -428,7 +434,7 @@ async fn patch_user(
 }
 
 /// A client assertion as Entra ID checks it: a JWT of the `jwt-bearer` type, PS256 or
-/// RS256, whose `x5t#S256` names the registered certificate, signed with its key, for this
+/// RS256, whose thumbprints (`x5t`, `x5t#S256`) name the registered certificate, signed with its key, for this
 /// token endpoint, from and about the app, not expired.
 fn check_assertion(
     t: &Arc<Mutex<Tenant>>,
@@ -440,7 +446,7 @@ fn check_assertion(
         let t = lock(t);
         (t.certificate.clone(), t.addr)
     };
-    let (public_key, thumbprint) = registered.ok_or("no certificate is registered")?;
+    let (public_key, sha1, sha256) = registered.ok_or("no certificate is registered")?;
     if form.get("client_assertion_type").map(String::as_str)
         != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     {
@@ -451,7 +457,13 @@ fn check_assertion(
         .map(String::as_str)
         .unwrap_or_default();
     let header = jsonwebtoken::decode_header(assertion).map_err(|e| e.to_string())?;
-    if header.x5t_s256.as_deref() != Some(thumbprint.as_str()) {
+    // Entra ID takes either thumbprint; both must name the certificate when both are sent.
+    let named = [(&header.x5t, &sha1), (&header.x5t_s256, &sha256)];
+    if named.iter().all(|(sent, _)| sent.is_none())
+        || named
+            .iter()
+            .any(|(sent, ours)| sent.as_ref().is_some_and(|s| s != *ours))
+    {
         return Err("the certificate is not registered for this app".into());
     }
     let audience = format!(

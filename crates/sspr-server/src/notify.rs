@@ -48,6 +48,8 @@ struct Relay {
 /// after minutes; RFC 5321 asks them to wait at least 5).
 const IDLE_KEPT: usize = 4;
 const IDLE_FOR: Duration = Duration::from_secs(30);
+/// How long a kept connection may take to answer NOOP before a new one is opened.
+const NOOP_WAIT: Duration = Duration::from_secs(2);
 
 impl Relay {
     async fn send(&self, envelope: &lettre::address::Envelope, email: &[u8]) -> Result<(), String> {
@@ -90,14 +92,18 @@ impl Relay {
         Ok(conn)
     }
 
-    /// A kept connection the relay still answers (NOOP), if there is one.
+    /// A kept connection the relay still answers (NOOP, within a moment), if there is
+    /// one. One that doesn't is dropped, not told QUIT: it may be dead, and waiting on it
+    /// again would eat the message's time.
     async fn reusable(&self) -> Option<AsyncSmtpConnection> {
         loop {
             let (mut conn, since) = self.idle.lock().ok()?.pop()?;
-            if since.elapsed() < IDLE_FOR && conn.test_connected().await {
-                return Some(conn);
+            if since.elapsed() < IDLE_FOR {
+                let alive = tokio::time::timeout(NOOP_WAIT, conn.test_connected()).await;
+                if alive == Ok(true) {
+                    return Some(conn);
+                }
             }
-            conn.abort().await;
         }
     }
 
@@ -354,8 +360,8 @@ mod tests {
         a.unwrap();
         b.unwrap();
         assert_eq!(mailbox.sessions(), 2);
-        // A message the relay refuses (too large) ends that session; the next one goes
-        // out on a kept connection.
+        // A message the relay refuses (too large) fails alone; the next one goes out (on
+        // the other kept connection: the failed session isn't kept).
         let mut huge = mail("ada@example.org", 5);
         huge.body = "x".repeat(2 << 20);
         let refused = mailer.send(&huge).await.unwrap_err();

@@ -183,7 +183,7 @@ async fn my_security_info_signs_in_with_the_domain_password_and_unknown_logins_a
     use sspr_tests::phone::Phone;
     let dc = SambaDc::shared().expect("samba");
     let login = unique("amy");
-    let dn = person(dc, &login);
+    person(dc, &login);
     let server = server_with(&config(dc, "")).await;
     let mut phone = Phone::new(&server).expect("phone");
 
@@ -220,8 +220,4 @@ async fn my_security_info_signs_in_with_the_domain_password_and_unknown_logins_a
         .await
         .expect("fifth");
     assert_eq!(fifth.error().code, ErrorCode::Blocked, "{fifth:?}");
-    assert!(
-        !dc.is_locked(&dn).expect("lock state"),
-        "one wrong guess locks nobody"
-    );
 }

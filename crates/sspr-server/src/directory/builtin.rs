@@ -234,16 +234,17 @@ impl Directory for BuiltinDirectory {
             .run(move || hash_password(password.expose_secret()))
             .await
             .map_err(|e| DirError::Other(e.to_string()))??;
+        let id = user.id.clone();
         let n = self
             .store
-            .db()
-            .write(|c| {
+            .write_batched(move |c| {
                 c.prepare_cached(
                     "UPDATE dir_users SET password_hash = ?, password_changed_at = strftime('%s','now'), locked = 0
                      WHERE id = ? AND disabled = 0",
                 )?
-                .execute([&hash, &user.id])
+                .execute([&hash, &id])
             })
+            .await
             .map_err(unavailable)?;
         if n != 1 {
             return Err(DirError::Other("the account is gone or disabled".into()));
@@ -252,13 +253,14 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn unlock(&self, user: &DirUser) -> Result<(), DirError> {
+        let id = user.id.clone();
         let n = self
             .store
-            .db()
-            .write(|c| {
+            .write_batched(move |c| {
                 c.prepare_cached("UPDATE dir_users SET locked = 0 WHERE id = ? AND disabled = 0")?
-                    .execute([&user.id])
+                    .execute([&id])
             })
+            .await
             .map_err(unavailable)?;
         if n != 1 {
             return Err(DirError::Other("the account is gone or disabled".into()));

@@ -89,11 +89,17 @@ impl AppCertificate {
         let thumbprint = |digest| -> anyhow::Result<String> {
             Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cert.digest(digest)?))
         };
-        Ok(AppCertificate {
+        let certificate = AppCertificate {
             key,
             x5t: thumbprint(MessageDigest::sha1())?,
             x5t_s256: thumbprint(MessageDigest::sha256())?,
-        })
+        };
+        // A key that can't sign (ring wants 2048 bits or more) fails here, not at the
+        // first reset.
+        certificate
+            .assertion("start-up", "start-up")
+            .map_err(|e| anyhow::anyhow!("{}: {e}", key_file.display()))?;
+        Ok(certificate)
     }
 
     /// A client assertion for the token endpoint `audience`, valid ten minutes.

@@ -9,7 +9,7 @@ pub mod signature;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -104,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(signature::MAX_BODY))
-        .layer(middleware::from_fn_with_state(state.clone(), correlate))
+        .layer(middleware::from_fn(correlate))
         .with_state(state)
 }
 
@@ -119,14 +119,31 @@ async fn method_not_allowed() -> Response {
     r
 }
 
-async fn correlate(State(_state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn correlate(mut request: Request, next: Next) -> Response {
     let id = random_id();
     request.extensions_mut().insert(CorrelationId(id.clone()));
     let method = request.method().clone();
     let path = web::loggable_path(request.uri().path());
     let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
     let started = std::time::Instant::now();
-    let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    // Each request runs to its end on a task of its own: a kiosk that goes away mid-request
+    // (a timeout, the network) must not cancel a reset between the directory's write and
+    // the commit that records it, or a verified code between being spent and its audit.
+    let handled = tokio::spawn(tracing::Instrument::instrument(
+        next.run(request),
+        span.clone(),
+    ));
+    let mut response = match handled.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(parent: &span, error = %e, "a request's handler failed");
+            ApiError::new(
+                ErrorCode::Internal,
+                "Something went wrong on the server. Please try again, or ask the helpdesk.",
+            )
+            .into_response()
+        }
+    };
     tracing::debug!(
         parent: &span,
         status = response.status().as_u16(),
@@ -137,4 +154,77 @@ async fn correlate(State(_state): State<AppState>, mut request: Request, next: N
         response.headers_mut().insert("x-correlation-id", v);
     }
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tower::ServiceExt as _;
+
+    /// True, where the compiler can't see it (a handler that only panics won't type).
+    fn a_bug() -> bool {
+        std::hint::black_box(true)
+    }
+
+    /// A request whose caller goes away still runs to its end (and a handler that panics
+    /// is answered with a 500, not a dropped connection).
+    #[tokio::test]
+    async fn requests_run_to_the_end_when_the_caller_goes_away() {
+        let (reached, at_await) = tokio::sync::oneshot::channel::<()>();
+        let (release, go_on) = tokio::sync::oneshot::channel::<()>();
+        let finished = Arc::new(AtomicBool::new(false));
+        let reached = Arc::new(std::sync::Mutex::new(Some((reached, go_on))));
+        let done = finished.clone();
+        let app = Router::new()
+            .route(
+                "/slow",
+                axum::routing::post(move || async move {
+                    let (reached, go_on) = reached.lock().unwrap().take().unwrap();
+                    let _ = reached.send(());
+                    let _ = go_on.await;
+                    done.store(true, Ordering::SeqCst);
+                }),
+            )
+            .route(
+                "/panics",
+                axum::routing::get(|| async {
+                    if a_bug() {
+                        panic!("a bug");
+                    }
+                    "never"
+                }),
+            )
+            .layer(middleware::from_fn(correlate));
+        let request = Request::post("/slow")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let call = tokio::spawn(app.clone().oneshot(request));
+        at_await.await.unwrap();
+        // The caller gives up while the handler waits.
+        call.abort();
+        assert!(call.await.unwrap_err().is_cancelled());
+        release.send(()).unwrap();
+        for _ in 0..100 {
+            if finished.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the handler ran to its end"
+        );
+
+        let request = Request::get("/panics")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -230,19 +230,21 @@ impl Db {
             let started = Instant::now();
             // Foreign keys off while a migration runs (they can only change outside a
             // transaction), as SQLite's own steps for remaking a table say: dropping a
-            // table that others point at would otherwise delete their rows. Checked
-            // before the commit instead.
-            self.write(|c| run(c, "PRAGMA foreign_keys = OFF"))?;
-            let migrated = self.transaction(|tx| {
+            // table that others point at would otherwise delete their rows. Instead, rows
+            // pointing nowhere that weren't there before refuse the migration. One lock
+            // throughout, so no other write runs with the keys off.
+            let mut conn = lock(&self.writer);
+            let migrated = (|| -> rusqlite::Result<()> {
+                let before = dangling(&conn)?;
+                run(&conn, "PRAGMA foreign_keys = OFF")?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute_batch(m.sql)?;
-                let broken: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
-                        r.get(0)
-                    })?;
-                if broken > 0 {
+                let after = dangling(&tx)?;
+                let new: Vec<&String> = after.iter().filter(|t| !before.contains(t)).collect();
+                if !new.is_empty() {
                     return Err(rusqlite::Error::SqliteFailure(
                         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
-                        Some(format!("{broken} rows would point at rows that are gone")),
+                        Some(format!("rows of {new:?} would point at rows that are gone")),
                     ));
                 }
                 tx.execute(
@@ -250,10 +252,12 @@ impl Db {
                      VALUES (?, ?, TRUE, ?, -1)",
                     rusqlite::params![m.version, m.description, m.checksum()],
                 )?;
-                Ok(())
-            });
-            self.write(|c| run(c, "PRAGMA foreign_keys = ON"))?;
+                tx.commit()
+            })();
+            let keys_on = run(&conn, "PRAGMA foreign_keys = ON");
+            drop(conn);
             migrated
+                .and(keys_on)
                 .map_err(|e| anyhow::anyhow!("migration {} ({}): {e}", m.version, m.description))?;
             let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
             self.write(|c| {
@@ -265,6 +269,15 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Tables with rows whose foreign key points nowhere, with how many ("table: n").
+fn dangling(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(
+        "SELECT \"table\" || ': ' || COUNT(*) FROM pragma_foreign_key_check GROUP BY \"table\"",
+    )?
+    .query_map([], |r| r.get(0))?
+    .collect()
 }
 
 /// One file of `migrations/`: `NNNN_words_here.sql` is version NNNN, "words here".

@@ -300,6 +300,34 @@ mod tests {
             })
             .unwrap();
 
+        // Run as sqlx runs it (foreign keys on, one transaction): the rows stay too.
+        let by_sqlx = Store::open("sqlite::memory:").await.unwrap();
+        by_sqlx.db.migrate(&before_6).unwrap();
+        let six = MIGRATIONS.iter().find(|m| m.version == 6).unwrap().sql;
+        let kept = by_sqlx
+            .db
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO flows VALUES ('f1', 'AAAA-BBBB', 'k1', 'ada', 'u1', 't', 'reset',
+                         'en', 'verifying', 1, '[]', '[]', 0, 1, 2, NULL);
+                     INSERT INTO challenges (id, flow_id, method_id, kind, created_at, expires_at)
+                         VALUES ('c1', 'f1', 'm1', 'email', 1, 2);
+                     INSERT INTO flow_writes VALUES ('f1', 'OpenLDAP', 'mac', 1);",
+                )?;
+                assert_eq!(
+                    c.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0))?,
+                    1
+                );
+                c.execute_batch(&format!("BEGIN; {six} COMMIT;"))?;
+                c.query_row(
+                    "SELECT (SELECT COUNT(*) FROM challenges) + (SELECT COUNT(*) FROM flow_writes)",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(kept, 2, "the challenge and the write are still there");
+
         let dangling = db::Migration {
             version: 99,
             description: "dangling",

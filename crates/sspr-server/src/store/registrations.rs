@@ -85,31 +85,38 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<()> {
-        self.db.write(|c| {
+        let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
+        self.write_batched(move |c| {
             c.prepare_cached(
                 "INSERT INTO registrations (user_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT (user_id, kind, value) DO NOTHING",
             )?
             .execute(params![user_id, kind.as_str(), value, label, now])
-        })?;
+        })
+        .await?;
         Ok(())
     }
 
     /// Replaces a registration's value (a passkey whose signature counter moved).
     pub async fn update_registration(&self, id: i64, value: &str) -> StoreResult<()> {
-        self.db.write(|c| {
+        let value = value.to_owned();
+        self.write_batched(move |c| {
             c.prepare_cached("UPDATE registrations SET value = ? WHERE id = ?")?
                 .execute(params![value, id])
-        })?;
+        })
+        .await?;
         Ok(())
     }
 
     /// Removes one of a person's registrations; false when they have no such one.
     pub async fn remove_registration(&self, user_id: &str, id: i64) -> StoreResult<bool> {
-        let n = self.db.write(|c| {
-            c.prepare_cached("DELETE FROM registrations WHERE id = ? AND user_id = ?")?
-                .execute(params![id, user_id])
-        })?;
+        let user_id = user_id.to_owned();
+        let n = self
+            .write_batched(move |c| {
+                c.prepare_cached("DELETE FROM registrations WHERE id = ? AND user_id = ?")?
+                    .execute(params![id, user_id])
+            })
+            .await?;
         Ok(n == 1)
     }
 
