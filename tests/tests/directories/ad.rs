@@ -180,44 +180,9 @@ async fn the_domains_refusal_names_the_domains_rule() {
 
 #[tokio::test]
 async fn my_security_info_signs_in_with_the_domain_password_and_unknown_logins_answer_alike() {
-    use sspr_tests::phone::Phone;
     let dc = SambaDc::shared().expect("samba");
     let login = unique("amy");
     person(dc, &login);
     let server = server_with(&config(dc, "")).await;
-    let mut phone = Phone::new(&server).expect("phone");
-
-    // Fewer wrong guesses than the domain's lockout (3): they are real binds, counted by AD.
-    let wrong = phone
-        .sign_in(&login, "not my password")
-        .await
-        .expect("wrong");
-    assert_eq!(wrong.error().code, ErrorCode::Unauthorized, "{wrong:?}");
-    let right = phone
-        .sign_in(&login, "Initial-Pass-2026")
-        .await
-        .expect("right");
-    let session: sspr_tests::sspr_proto::MySession = right.into();
-    assert!(
-        session.signed_in,
-        "nothing registered yet: the password is enough"
-    );
-
-    // A login the domain doesn't hold: a bind as an account that can't exist answers as a
-    // wrong password does (not "unavailable"), counted and blocked the same way.
-    let mut stranger = Phone::new(&server).expect("phone");
-    let nobody = unique("anobody");
-    for _ in 0..4 {
-        let answer = stranger
-            .sign_in(&nobody, "Initial-Pass-2026")
-            .await
-            .expect("decoy");
-        assert_eq!(answer.error().code, ErrorCode::Unauthorized, "{answer:?}");
-        assert_eq!(answer.error().message, wrong.error().message);
-    }
-    let fifth = stranger
-        .sign_in(&nobody, "Initial-Pass-2026")
-        .await
-        .expect("fifth");
-    assert_eq!(fifth.error().code, ErrorCode::Blocked, "{fifth:?}");
+    my_sign_in_answers_alike(&server, &login, "Initial-Pass-2026", &unique("anobody")).await;
 }

@@ -245,44 +245,9 @@ async fn wrong_service_password_untrusted_certificates_and_plain_ldap_are_refuse
 
 #[tokio::test]
 async fn my_security_info_signs_in_with_the_slapd_password_and_unknown_logins_answer_alike() {
-    use sspr_tests::phone::Phone;
     let slapd = Slapd::shared().expect("slapd");
     let login = unique("lmy");
     person(slapd, &login);
     let server = server_with(&config(slapd, "")).await;
-    let mut phone = Phone::new(&server).expect("phone");
-
-    // Fewer wrong guesses than slapd's lockout (3): they are real binds and slapd counts them.
-    let wrong = phone
-        .sign_in(&login, "not my password")
-        .await
-        .expect("wrong");
-    assert_eq!(wrong.error().code, ErrorCode::Unauthorized, "{wrong:?}");
-    let right = phone
-        .sign_in(&login, "first Passw0rd here")
-        .await
-        .expect("right");
-    let session: sspr_tests::sspr_proto::MySession = right.into();
-    assert!(
-        session.signed_in,
-        "nothing registered yet: the password is enough"
-    );
-
-    // A login slapd doesn't hold: a bind as an entry that can't exist answers as a wrong
-    // password does (not "unavailable"), and is counted and blocked the same way.
-    let mut stranger = Phone::new(&server).expect("phone");
-    let nobody = unique("lnobody");
-    for _ in 0..4 {
-        let answer = stranger
-            .sign_in(&nobody, "first Passw0rd here")
-            .await
-            .expect("decoy");
-        assert_eq!(answer.error().code, ErrorCode::Unauthorized, "{answer:?}");
-        assert_eq!(answer.error().message, wrong.error().message);
-    }
-    let fifth = stranger
-        .sign_in(&nobody, "first Passw0rd here")
-        .await
-        .expect("fifth");
-    assert_eq!(fifth.error().code, ErrorCode::Blocked, "{fifth:?}");
+    my_sign_in_answers_alike(&server, &login, "first Passw0rd here", &unique("lnobody")).await;
 }

@@ -130,3 +130,39 @@ pub async fn readyz(server: &TestServer) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     (status, r.json().await.expect("readyz json"))
 }
+
+/// "My security info" signs in with the directory's own password, and a login the
+/// directory doesn't hold (a bind as an entry that can't exist) answers as a wrong
+/// password does, not "unavailable", and is counted and blocked the same way. One wrong
+/// guess only for the real person: they are real binds, and both test directories lock an
+/// account after 3.
+pub async fn my_sign_in_answers_alike(
+    server: &TestServer,
+    login: &str,
+    password: &str,
+    nobody: &str,
+) {
+    use sspr_tests::phone::Phone;
+    use sspr_tests::sspr_proto::ErrorCode;
+    let mut phone = Phone::new(server).expect("phone");
+    let wrong = phone
+        .sign_in(login, "not my password")
+        .await
+        .expect("wrong");
+    assert_eq!(wrong.error().code, ErrorCode::Unauthorized, "{wrong:?}");
+    let right = phone.sign_in(login, password).await.expect("right");
+    let session: sspr_tests::sspr_proto::MySession = right.into();
+    assert!(
+        session.signed_in,
+        "nothing registered yet: the password is enough"
+    );
+
+    let mut stranger = Phone::new(server).expect("phone");
+    for _ in 0..4 {
+        let answer = stranger.sign_in(nobody, password).await.expect("decoy");
+        assert_eq!(answer.error().code, ErrorCode::Unauthorized, "{answer:?}");
+        assert_eq!(answer.error().message, wrong.error().message);
+    }
+    let fifth = stranger.sign_in(nobody, password).await.expect("fifth");
+    assert_eq!(fifth.error().code, ErrorCode::Blocked, "{fifth:?}");
+}
