@@ -48,6 +48,11 @@ impl FlowRow {
     }
 }
 
+/// Moves a flow from one state to the next (state, done, finished_at; id, from state):
+/// nothing changes when another request moved it first.
+const MOVE_FLOW: &str =
+    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?";
+
 /// What spending a challenge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spent {
@@ -174,10 +179,8 @@ impl Store {
         );
         let n = self
             .write_batched(move |c| {
-                c.prepare_cached(
-                    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
-                )?
-                .execute(params![to, done, finished_at, id, from])
+                c.prepare_cached(MOVE_FLOW)?
+                    .execute(params![to, done, finished_at, id, from])
             })
             .await?;
         Ok(n == 1)
@@ -204,11 +207,9 @@ impl Store {
         );
         let reset = reset.map(|r| (r.user.to_owned(), r.at));
         self.write_batched(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE flows SET state = ?, done = ?, finished_at = ? WHERE id = ? AND state = ?",
-                )?
-                .execute(params![to, done, finished_at, id, from])?;
+            let n =
+                c.prepare_cached(MOVE_FLOW)?
+                    .execute(params![to, done, finished_at, id, from])?;
             if n != 1 {
                 return Ok(false);
             }
@@ -297,9 +298,13 @@ impl Store {
             if spent != 1 {
                 return Ok(Spent::UsedBefore);
             }
-            let moved = c
-                .prepare_cached("UPDATE flows SET state = ?, done = ? WHERE id = ? AND state = ?")?
-                .execute(params![to, done, flow_id, from])?;
+            let moved = c.prepare_cached(MOVE_FLOW)?.execute(params![
+                to,
+                done,
+                None::<i64>,
+                flow_id,
+                from
+            ])?;
             Ok(if moved == 1 {
                 Spent::Moved
             } else {
