@@ -418,6 +418,18 @@ from = "SSPR <sspr@example.org>"
         Ok(sqlx::SqlitePool::connect(&url).await?)
     }
 
+    /// The store, writable, under the running server (as an admin command writes): for a
+    /// test to age rows, since time can't be fast-forwarded.
+    pub async fn db_writable(&self) -> anyhow::Result<sqlx::SqlitePool> {
+        use std::str::FromStr;
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}",
+            self.db_path().display()
+        ))?
+        .busy_timeout(std::time::Duration::from_secs(10));
+        Ok(sqlx::SqlitePool::connect_with(options).await?)
+    }
+
     /// Whether `password` is the built-in directory's password for `username` now.
     pub async fn password_is(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};

@@ -132,7 +132,20 @@ impl Phone {
         totp_secret: &str,
         name: &str,
     ) -> anyhow::Result<MySession> {
-        let session: MySession = serde_json::from_value(self.sign_in(login, password).await?.body)?;
+        self.sign_in_with_totp(login, password, totp_secret).await?;
+        self.register_passkey(name).await
+    }
+
+    /// Signs in to "My security info" with the password, then, when asked for a second
+    /// step, the authenticator app's code.
+    pub async fn sign_in_with_totp(
+        &mut self,
+        login: &str,
+        password: &str,
+        totp_secret: &str,
+    ) -> anyhow::Result<MySession> {
+        let mut session: MySession =
+            serde_json::from_value(self.sign_in(login, password).await?.body)?;
         if !session.signed_in {
             let totp = session
                 .second_factor
@@ -153,8 +166,9 @@ impl Phone {
                 )
                 .await?;
             anyhow::ensure!(done.ok(), "second step: {done:?}");
+            session = serde_json::from_value(done.body)?;
         }
-        self.register_passkey(name).await
+        Ok(session)
     }
 
     /// Registers this phone's passkey on the signed-in account.

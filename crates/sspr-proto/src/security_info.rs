@@ -39,6 +39,15 @@ pub struct MySession {
     pub signed_in: bool,
     pub second_factor: Vec<MethodView>,
     pub methods: Vec<MyMethod>,
+    /// When the person last looked over their methods and kept them (confirmed them,
+    /// added or removed one), RFC 3339 UTC; none before their first method.
+    #[ts(optional)]
+    pub reviewed_at: Option<String>,
+    /// The organisation asks the person to confirm their methods are still current
+    /// (`POST /v1/my/review`): it has been `review_days` days since `reviewed_at`.
+    pub review_due: bool,
+    /// Days between reviews; 0 when the organisation never asks.
+    pub review_days: u32,
 }
 
 /// `POST /v1/my/second-factor/start`

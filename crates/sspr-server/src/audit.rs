@@ -108,6 +108,8 @@ pub enum Event {
     MethodRemoved {
         method: MethodKind,
     },
+    /// The person confirmed on "My security info" that their methods are current.
+    SecurityInfoReviewed,
 }
 
 impl Event {
@@ -140,6 +142,7 @@ impl Event {
             Event::SecurityInfoSignInFailed { .. } => ("security_info_sign_in_failed", "failure"),
             Event::MethodRegistered { .. } => ("method_registered", "success"),
             Event::MethodRemoved { .. } => ("method_removed", "success"),
+            Event::SecurityInfoReviewed => ("security_info_reviewed", "success"),
         }
     }
 }

@@ -132,6 +132,9 @@ pub struct PolicyConfig {
     pub code_length: u8,
     /// Seconds before another code may be sent for the same method.
     pub resend_after_secs: u32,
+    /// Days after which "My security info" asks people to confirm their methods are
+    /// still current (0 to 730; 0: never ask).
+    pub reconfirm_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -439,6 +442,7 @@ impl Default for PolicyConfig {
             code_ttl_secs: 5 * 60,
             code_length: 6,
             resend_after_secs: 30,
+            reconfirm_days: 180,
         }
     }
 }
@@ -583,6 +587,10 @@ impl Config {
             (6..=8).contains(&p.code_length),
             "policy.code_length must be 6, 7 or 8"
         );
+        anyhow::ensure!(
+            p.reconfirm_days <= 730,
+            "policy.reconfirm_days must be between 0 (never ask) and 730"
+        );
         for m in &p.methods {
             anyhow::ensure!(
                 matches!(m.as_str(), "email" | "totp" | "approval"),
@@ -645,6 +653,7 @@ mod tests {
         );
         assert_eq!(c.password.min_length, 15);
         assert_eq!(c.password.max_length, 256);
+        assert_eq!(c.policy.reconfirm_days, 180);
     }
 
     #[test]
@@ -657,6 +666,16 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("methods_required"), "{err}");
+        let mut c = Config::default();
+        c.policy.reconfirm_days = 731;
+        let err = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("reconfirm_days"), "{err}");
+        c.policy.reconfirm_days = 0;
+        assert!(c.validate().is_ok());
     }
 
     #[test]

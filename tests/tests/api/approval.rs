@@ -710,3 +710,103 @@ async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
         assert!(!audit.contains(secret), "{secret:?} reached the audit");
     }
 }
+
+#[tokio::test]
+async fn my_security_info_asks_to_confirm_methods_that_were_not_looked_at_for_long() {
+    let server = TestServer::with_config("[policy]\nreconfirm_days = 30\n")
+        .await
+        .expect("server");
+    let ada_id: String = sqlx::query_scalar("SELECT id FROM dir_users WHERE username = 'ada'")
+        .fetch_one(&super::db(&server).await)
+        .await
+        .expect("ada");
+    let age = |table: &'static str, column: &'static str, days: i64| {
+        let (server, ada_id) = (&server, ada_id.clone());
+        async move {
+            let sql = format!("UPDATE {table} SET {column} = {column} - ? WHERE user_id = ?");
+            sqlx::query(&sql)
+                .bind(days * 86_400)
+                .bind(ada_id)
+                .execute(&server.db_writable().await.expect("store"))
+                .await
+                .expect("age the rows");
+        }
+    };
+    let mut phone = Phone::new(&server).expect("phone");
+    // Half signed in (the password alone), nothing can be confirmed.
+    let half: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    assert!(!half.signed_in && !half.review_due && half.reviewed_at.is_none());
+    let early = phone.post("/v1/my/review", json!({})).await.expect("early");
+    assert_eq!(early.error().code, ErrorCode::StepNotAllowed);
+
+    let fresh = phone
+        .sign_in_with_totp("ada", ADA_PASSWORD, ADA_TOTP)
+        .await
+        .expect("signed in");
+    assert!(fresh.signed_in && !fresh.review_due, "{fresh:?}");
+    assert_eq!(fresh.review_days, 30);
+    assert!(fresh.reviewed_at.is_some(), "adding the methods counts");
+
+    // Her methods were added 31 days ago: the page asks.
+    age("registrations", "created_at", 31).await;
+    let due: MySession = phone
+        .send(reqwest::Method::GET, "/v1/my/session", None)
+        .await
+        .expect("session")
+        .into();
+    assert!(due.review_due, "{due:?}");
+    let confirmed: MySession = phone
+        .post("/v1/my/review", json!({}))
+        .await
+        .expect("review")
+        .into();
+    assert!(!confirmed.review_due && confirmed.methods == due.methods);
+    assert!(
+        confirmed.reviewed_at > due.reviewed_at,
+        "{confirmed:?} {due:?}"
+    );
+    let trail = server.audit(&["--user", "ada"]).expect("audit");
+    assert!(trail.iter().any(|r| r["event"] == "security_info_reviewed"));
+
+    // Another 31 days: asked again; removing a method is looking them over too.
+    age("reviews", "reviewed_at", 31).await;
+    let due: MySession = phone
+        .send(reqwest::Method::GET, "/v1/my/session", None)
+        .await
+        .expect("session")
+        .into();
+    assert!(due.review_due);
+    let email = due
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("an email method");
+    let removed: MySession = phone
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/my/methods/{}", email.id),
+            None,
+        )
+        .await
+        .expect("remove")
+        .into();
+    assert!(!removed.review_due && removed.methods.len() == due.methods.len() - 1);
+
+    // Barbara has nothing to confirm.
+    let mut barbara = Phone::new(&server).expect("phone");
+    let none: MySession = barbara
+        .sign_in("barbara", sspr_tests::BARBARA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    assert!(none.signed_in && !none.review_due && none.reviewed_at.is_none());
+    let nothing = barbara
+        .post("/v1/my/review", json!({}))
+        .await
+        .expect("review");
+    assert_eq!(nothing.error().code, ErrorCode::StepNotAllowed);
+}

@@ -27,6 +27,22 @@ fn shots(test: &str) -> PathBuf {
 /// Ada signs in to "My security info" on her phone (password, then her authenticator
 /// app's code) and adds the phone's passkey.
 async fn register_passkey(phone: &mut Browser, server: &TestServer) {
+    sign_in(phone, server).await;
+    phone
+        .type_into("#passkey-name", "Ada's phone")
+        .await
+        .expect("name");
+    phone.click("#add-passkey").await.expect("add passkey");
+    phone
+        .wait_text("#methods", "Ada's phone", 15)
+        .await
+        .expect("the passkey is listed");
+    phone.shoot("passkey-added").await.expect("shot");
+}
+
+/// Ada signs in to "My security info" on her phone: password, then her authenticator
+/// app's code.
+async fn sign_in(phone: &mut Browser, server: &TestServer) {
     phone
         .goto(&format!("{}/my", server.phone_base))
         .await
@@ -54,16 +70,42 @@ async fn register_passkey(phone: &mut Browser, server: &TestServer) {
         .expect("code");
     phone.click("#verify").await.expect("verify");
     phone.state("signed-in", 10).await.expect("signed in");
-    phone
-        .type_into("#passkey-name", "Ada's phone")
+}
+
+/// Methods nobody looked at for longer than the policy's days: the page asks whether they
+/// are still right, and one tap says they are.
+#[tokio::test]
+async fn the_phone_page_asks_to_confirm_methods_not_looked_at_for_long() {
+    let server = TestServer::with_config("[policy]\nreconfirm_days = 30\n")
         .await
-        .expect("name");
-    phone.click("#add-passkey").await.expect("add passkey");
-    phone
-        .wait_text("#methods", "Ada's phone", 15)
+        .expect("server");
+    let store = server.db_writable().await.expect("store");
+    sqlx::query(
+        "UPDATE registrations SET created_at = created_at - 31 * 86400
+         WHERE user_id = (SELECT id FROM dir_users WHERE username = 'ada')",
+    )
+    .execute(&store)
+    .await
+    .expect("age Ada's methods");
+    let mut phone = Browser::phone(&shots("phone-review"))
         .await
-        .expect("the passkey is listed");
-    phone.shoot("passkey-added").await.expect("shot");
+        .expect("chromium");
+    sign_in(&mut phone, &server).await;
+    phone
+        .wait_text("#review", "more than 30 days", 10)
+        .await
+        .expect("the page asks");
+    phone.shoot("review-due").await.expect("shot");
+    phone.click("#review-confirm").await.expect("confirm");
+    phone
+        .wait_text("#notice", "ask again in 30 days", 10)
+        .await
+        .expect("thanked");
+    phone.shoot("reviewed").await.expect("shot");
+    let shown = phone.text("#app").await.expect("page text");
+    assert!(!shown.contains("still right"), "asked again: {shown}");
+    let trail = server.audit(&["--user", "ada"]).expect("audit");
+    assert!(trail.iter().any(|r| r["event"] == "security_info_reviewed"));
 }
 
 async fn next_event(events: &mut EventStream) -> FlowEvent {

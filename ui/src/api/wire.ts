@@ -244,7 +244,21 @@ detail: string,
  */
 added_at: string, };
 
-export type MySession = { display_name: string, username: string, organization: string, signed_in: boolean, second_factor: Array<MethodView>, methods: Array<MyMethod>, };
+export type MySession = { display_name: string, username: string, organization: string, signed_in: boolean, second_factor: Array<MethodView>, methods: Array<MyMethod>, 
+/**
+ * When the person last looked over their methods and kept them (confirmed them,
+ * added or removed one), RFC 3339 UTC; none before their first method.
+ */
+reviewed_at?: string, 
+/**
+ * The organisation asks the person to confirm their methods are still current
+ * (`POST /v1/my/review`): it has been `review_days` days since `reviewed_at`.
+ */
+review_due: boolean, 
+/**
+ * Days between reviews; 0 when the organisation never asks.
+ */
+review_days: number, };
 
 export type SecondFactorStart = { method_id: string, };
 

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/my/sign-in", post(my::sign_in))
         .route("/v1/my/session", get(my::session))
         .route("/v1/my/sign-out", post(my::sign_out))
+        .route("/v1/my/review", post(my::review))
         .route("/v1/my/second-factor/start", post(my::second_start))
         .route("/v1/my/second-factor/finish", post(my::second_finish))
         .route("/v1/my/passkeys/start", post(my::passkey_start))

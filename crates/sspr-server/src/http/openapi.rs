@@ -40,6 +40,7 @@ use super::handlers;
         crate::web::my::sign_in,
         crate::web::my::session,
         crate::web::my::sign_out,
+        crate::web::my::review,
         crate::web::my::second_start,
         crate::web::my::second_finish,
         crate::web::my::passkey_start,

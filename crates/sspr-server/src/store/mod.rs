@@ -54,6 +54,11 @@ const MIGRATIONS: &[db::Migration] = &[
         description: "flow references not unique",
         sql: include_str!("../../migrations/0006_flow_references_not_unique.sql"),
     },
+    db::Migration {
+        version: 7,
+        description: "security info reviews",
+        sql: include_str!("../../migrations/0007_security_info_reviews.sql"),
+    },
 ];
 
 #[derive(Clone)]

@@ -47,6 +47,10 @@ impl Registration {
 
 const COLUMNS: &str = "id, user_id, kind, value, label, created_at";
 
+/// Records a review, never moving an earlier one's time back.
+const MARK_REVIEWED: &str = "INSERT INTO reviews (user_id, reviewed_at) VALUES (?, ?)
+     ON CONFLICT (user_id) DO UPDATE SET reviewed_at = MAX(reviewed_at, excluded.reviewed_at)";
+
 impl Store {
     pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
         self.db.read(|c| {
@@ -108,16 +112,46 @@ impl Store {
         Ok(())
     }
 
-    /// Removes one of a person's registrations; false when they have no such one.
-    pub async fn remove_registration(&self, user_id: &str, id: i64) -> StoreResult<bool> {
+    /// Removes one of a person's registrations, which counts as looking their methods
+    /// over (`reviewed`); false when they have no such one.
+    pub async fn remove_registration(&self, user_id: &str, id: i64, now: i64) -> StoreResult<bool> {
         let user_id = user_id.to_owned();
-        let n = self
-            .write_batched(move |c| {
-                c.prepare_cached("DELETE FROM registrations WHERE id = ? AND user_id = ?")?
-                    .execute(params![id, user_id])
-            })
-            .await?;
-        Ok(n == 1)
+        self.write_batched(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM registrations WHERE id = ? AND user_id = ?")?
+                .execute(params![id, user_id])?;
+            if n == 1 {
+                c.prepare_cached(MARK_REVIEWED)?
+                    .execute(params![user_id, now])?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// When the person last looked over their methods and kept them: confirmed them,
+    /// added one or removed one. None when they never had any.
+    pub async fn reviewed(&self, user_id: &str) -> StoreResult<Option<i64>> {
+        let user_id = user_id.to_owned();
+        self.db.read(move |c| {
+            c.prepare_cached(
+                "SELECT MAX(t) FROM (
+                     SELECT reviewed_at AS t FROM reviews WHERE user_id = ?1
+                     UNION ALL SELECT created_at FROM registrations WHERE user_id = ?1)",
+            )?
+            .query_row([&user_id], |r| r.get(0))
+        })
+    }
+
+    /// The person says their methods are current.
+    pub async fn mark_reviewed(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write_batched(move |c| {
+            c.prepare_cached(MARK_REVIEWED)?
+                .execute(params![user_id, now])
+        })
+        .await?;
+        Ok(())
     }
 
     /// Marks an authenticator time step used; false when it was used before.

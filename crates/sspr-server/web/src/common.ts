@@ -38,7 +38,8 @@ export type Call =
   | "my.second"
   | "my.passkey"
   | "my.totp"
-  | "my.email";
+  | "my.email"
+  | "my.review";
 
 /**
  * An error in the page's language. The most specific text wins: for "approval.number",

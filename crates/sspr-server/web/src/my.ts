@@ -480,6 +480,25 @@ function addEmail(): HTMLElement {
   return addCard("my.email.heading", "my.email.why", form(start, label, email, err, go), panel);
 }
 
+// The organisation asks, every so many days, whether the methods are still right: a
+// phone number or address the person no longer has is a way in for whoever has it now.
+function review(s: MySession): HTMLElement | false {
+  if (!s.review_due || !s.methods.length) return false;
+  const err = errorLine();
+  const yes = primary("review-confirm", "my.review.confirm", "button");
+  yes.addEventListener("click", () =>
+    void act("my.review", yes, err, () => api<MySession>("POST", "/v1/my/review")).then((n) => n && render(n, t("my.review.done", { days: n.review_days }))),
+  );
+  return h(
+    "div",
+    { id: "review", class: "result result-info", role: "region", "aria-labelledby": "review-title" },
+    h("p", { id: "review-title", class: "result-title" }, t("my.review.heading")),
+    h("p", { class: "result-detail" }, t("my.review.lead", { days: s.review_days })),
+    err,
+    h("div", { class: "row-actions review-actions" }, yes),
+  );
+}
+
 function home(s: MySession): void {
   header(s);
   show(
@@ -489,6 +508,7 @@ function home(s: MySession): void {
       { class: "card" },
       heading(t("my.hello", { name: s.display_name || s.username })),
       h("p", { class: "lead" }, t("my.lead")),
+      review(s),
       h("h2", {}, t("my.methods.heading")),
       h("ul", { id: "methods", class: "method-list" }, ...(s.methods.length ? s.methods.map(methodRow) : [h("li", { class: "empty" }, t("my.methods.none"))])),
     ),

@@ -353,7 +353,7 @@ pub async fn remove(
         ),
     };
     flows.tell_owner(&user, &what).await;
-    if !flows.store.remove_registration(&user.id, id).await? {
+    if !flows.store.remove_registration(&user.id, id, now()).await? {
         return Err(ApiError::not_found("method"));
     }
     flows

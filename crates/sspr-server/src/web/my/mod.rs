@@ -133,6 +133,15 @@ fn my_method(r: &Registration) -> Option<MyMethod> {
     })
 }
 
+/// Whether a person who last looked over their methods at `reviewed` (never: they have
+/// none, nothing to review) is asked to again, `days` days on (0: never asked).
+fn review_due(reviewed: Option<i64>, days: u32, now: i64) -> bool {
+    match reviewed {
+        Some(at) if days > 0 => now - at >= i64::from(days) * 86_400,
+        _ => false,
+    }
+}
+
 /// The methods that may serve as the second step of a sign-in, with ids for the page.
 fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
     registrations
@@ -161,7 +170,16 @@ fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
 impl FlowService {
     async fn my_view(&self, s_user: &DirUser, signed_in: bool) -> ApiResult<MySession> {
         let registrations = self.store.registrations(&s_user.id).await?;
+        let review_days = self.config.policy.reconfirm_days;
+        let reviewed = if signed_in {
+            self.store.reviewed(&s_user.id).await?
+        } else {
+            None
+        };
         Ok(MySession {
+            reviewed_at: reviewed.map(audit::rfc3339),
+            review_due: review_due(reviewed, review_days, now()),
+            review_days,
             display_name: s_user.display_name.clone(),
             username: s_user.username.clone(),
             organization: self.config.organization.name.clone(),
@@ -492,6 +510,34 @@ pub async fn session(
     Ok(axum::Json(state.flows.my_view(&user, signed_in).await?))
 }
 
+#[utoipa::path(post, path = "/v1/my/review", tag = "security info",
+    responses((status = 200, description = "The methods are confirmed as current", body = MySession),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn review(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<MySession>> {
+    let flows = &state.flows;
+    let (user, _) = state.session_user(&headers, true)?;
+    if flows.store.registrations(&user.id).await?.is_empty() {
+        return Err(ApiError::step(
+            "There is nothing to confirm yet: add a method first.",
+        ));
+    }
+    let now = now();
+    flows.store.mark_reviewed(&user.id, now).await?;
+    flows
+        .audit
+        .record(
+            &audit_ctx(&correlation.0, &user),
+            Event::SecurityInfoReviewed,
+            now,
+        )
+        .await;
+    Ok(axum::Json(flows.my_view(&user, true).await?))
+}
+
 #[utoipa::path(post, path = "/v1/my/sign-out", tag = "security info",
     responses((status = 204, description = "Signed out")))]
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -746,5 +792,16 @@ mod tests {
         assert_eq!(cookie_value(&h).as_deref(), Some("abc123"));
         let empty = HeaderMap::new();
         assert_eq!(cookie_value(&empty), None);
+    }
+
+    #[test]
+    fn a_review_is_due_the_configured_days_after_the_last_one() {
+        let day = 86_400;
+        let now = 1_000 * day;
+        assert!(!review_due(Some(now - 30 * day + 1), 30, now));
+        assert!(review_due(Some(now - 30 * day), 30, now));
+        // Never asked when the policy says 0, nor of someone with nothing registered.
+        assert!(!review_due(Some(0), 0, now));
+        assert!(!review_due(None, 30, now));
     }
 }
