@@ -209,6 +209,24 @@ async fn measure(
     .await;
 
     progress(format!(
+        "signed floor: GET /v1/kiosk/settings, {REQUEST_CONCURRENCY} concurrent, {} s",
+        window.as_secs()
+    ));
+    let signed = {
+        let before = cpu::Snapshot::take(server.pid());
+        let kiosk = kiosk.clone();
+        let run = load::closed_loop(REQUEST_CONCURRENCY, window, MAX_OPS, move |_| {
+            let kiosk = kiosk.clone();
+            async move { Ok(vec![work::settings(&kiosk).await?]) }
+        })
+        .await;
+        Measured {
+            run,
+            cpu: before.and_then(|b| b.usage_since()),
+        }
+    };
+
+    progress(format!(
         "identify: known and unknown logins, {REQUEST_CONCURRENCY} concurrent, {} s each; \
          then pairs one at a time",
         window.as_secs()
@@ -235,6 +253,7 @@ async fn measure(
         import,
         hash,
         bare,
+        signed,
         identify,
         flows,
         server_log: options.keep.then(|| server.log_path()),
