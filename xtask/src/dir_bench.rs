@@ -277,6 +277,10 @@ async fn measure(kind: Kind, options: &Options) -> anyhow::Result<Vec<String>> {
         }
         at += n;
         lines.extend(report(kind, concurrency, &through, &bare, &lookup));
+        if concurrency == 1 {
+            let signed = server.signed_requests(&target, n).await?;
+            lines.push(bound_at_one(kind, &bare, &signed));
+        }
     }
     raw.close().await;
     drop(server);
@@ -337,6 +341,25 @@ fn report(
             cpu_line("raw+lookup:", lookup),
         ),
     ]
+}
+
+/// One at a time, a reset through the server is a signed request plus the directory's
+/// write, one after the other: the share of the raw loop's rate it could reach if the
+/// server did nothing else (no flow, no search, no commit).
+fn bound_at_one(kind: Kind, raw: &Timed, signed: &Timed) -> String {
+    let mean = |t: &Timed| t.elapsed.as_secs_f64() / t.ok.max(1) as f64;
+    let (raw_s, signed_s) = (mean(raw), mean(signed));
+    format!(
+        "{}   bound: a signed request that does nothing (GET /v1/kiosk/settings), one at a \
+         time, takes {:.2} ms (p50 {:.2} ms){}; with the raw write's {:.2} ms that leaves the \
+         server at most {:.1} % of the raw loop at conc 1 if it did nothing else",
+        " ".repeat(kind.label().len()),
+        signed_s * 1e3,
+        signed.ms(50.0),
+        signed.errors_note(),
+        raw_s * 1e3,
+        100.0 * raw_s / (raw_s + signed_s),
+    )
 }
 
 /// `/proc/loadavg`'s first three fields.

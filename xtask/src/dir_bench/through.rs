@@ -110,6 +110,24 @@ impl Server {
         Ok(all.into_timed(elapsed, cpu))
     }
 
+    /// `n` signed requests that do nothing (`GET /v1/kiosk/settings`), one at a time: what
+    /// a reset through the server costs before it reaches the directory at all.
+    pub async fn signed_requests(&self, target: &Target, n: usize) -> anyhow::Result<Timed> {
+        let before =
+            cpu::Snapshot::take(Some(self.server.config_path.as_path()), target.data_dir());
+        let started = Instant::now();
+        let mut mine = Worker::default();
+        for _ in 0..n {
+            let t = Instant::now();
+            match self.kiosk.settings().await {
+                Ok(_) => mine.latencies.push(t.elapsed()),
+                Err(e) => mine.fail(e.to_string()),
+            }
+        }
+        let elapsed = started.elapsed();
+        Ok(mine.into_timed(elapsed, before.usage_since()))
+    }
+
     /// Each person's flow, identified and verified with a fresh authenticator code.
     async fn verified_flows(&self, people: &[Person]) -> anyhow::Result<Vec<String>> {
         let work: Arc<Vec<(String, String)>> = Arc::new(
