@@ -77,18 +77,28 @@ async fn measure(n: usize) -> anyhow::Result<String> {
     for _ in 0..WARMUP + n {
         approval.push(one_approval(&kiosk, &mut phone).await?);
     }
+    progress(format!(
+        "{n} passkey checks in this process (+{WARMUP} to warm up)"
+    ));
+    let checks = passkey_checks(&server, &mut phone, WARMUP + n)?;
     let bare = summary(&bare[WARMUP..]);
     let through = summary(&approval[WARMUP..]);
+    let check = summary(&checks[WARMUP..]);
     let ratio = through.p99 / bare.p99.max(0.001);
     let verdict = |ok: bool| if ok { "PASS" } else { "SHORT" };
     Ok(format!(
         "approval latency, phone's final POST -> kiosk's SSE event, {n} approvals:\n\
          \x20 bare SSE round trip   p50 {:6.2} ms  p99 {:6.2} ms\n\
+         \x20 passkey check alone   p50 {:6.2} ms  p99 {:6.2} ms  (the server's webauthn-rs \
+         verification of one assertion, in this process; bare p50 + this p50 = {:.2} x bare p99)\n\
          \x20 approval              p50 {:6.2} ms  p99 {:6.2} ms\n\
          \x20 goal p99 <= {GOAL_P99_MS} ms: {:.2} ms {}\n\
          \x20 goal p99 <= {GOAL_RATIO} x bare: {:.2} x {}\n",
         bare.p50,
         bare.p99,
+        check.p50,
+        check.p99,
+        (bare.p50 + check.p50) / bare.p99.max(0.001),
         through.p50,
         through.p99,
         through.p99,
@@ -139,6 +149,37 @@ async fn one_approval(kiosk: &sspr_client::Client, phone: &mut Phone) -> anyhow:
         }
         (other, _) => anyhow::bail!("expected approved, got {other:?}"),
     }
+}
+
+/// The check the server makes of the phone's answer before the kiosk may hear of it,
+/// timed alone: the server's own `Passkeys` (webauthn-rs) verifying assertions of the
+/// bench phone's software passkey, registered with it here for the server's origin.
+fn passkey_checks(
+    server: &TestServer,
+    phone: &mut Phone,
+    n: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    use sspr_server::methods::passkey::Passkeys;
+    let passkeys = Passkeys::new(&server.phone_base, "Bench")?;
+    let handle = sspr_server::secret::ServerKey::from_bytes([7; 32]);
+    let handle = Passkeys::user_handle(&handle, "bench");
+    let (request, registering) = passkeys.start_registration(handle, "bench", "Bench", &[])?;
+    let credential = phone.create(&request.options)?;
+    let passkey = passkeys
+        .finish_registration(&credential, &registering)
+        .map_err(|e| anyhow::anyhow!("registering the bench passkey: {e}"))?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (request, asking) = passkeys.start_authentication(std::slice::from_ref(&passkey))?;
+        let answer = phone.assert(&request.options)?;
+        let mut held = vec![(1, passkey.clone())];
+        let start = Instant::now();
+        passkeys
+            .finish_authentication(&answer, &asking, &mut held)
+            .map_err(|e| anyhow::anyhow!("the bench passkey's answer: {e}"))?;
+        out.push(start.elapsed());
+    }
+    Ok(out)
 }
 
 /// The floor: a POST that makes a bare axum server push one event to an open SSE stream,
