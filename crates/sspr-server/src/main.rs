@@ -47,6 +47,13 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Copy the store to a new file while the server runs: a consistent snapshot, checked.
+    /// Restore by putting it back as the store (`sspr.db`) with the server stopped. The
+    /// secret key (`server.secret_file`) is not in it: keep a copy of that too.
+    Backup {
+        /// The file to write; it must not exist.
+        to: PathBuf,
+    },
     /// Print the audit trail, oldest first.
     Audit {
         /// A login or directory user id.
@@ -155,6 +162,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("store is up to date: {}", config.store.url);
             Ok(())
         }
+        Command::Backup { to } => {
+            let config = load_config(&cli)?;
+            // Opening a store that isn't there would create an empty one.
+            let file = Store::file_of(&config.store.url)?.ok_or_else(|| {
+                anyhow::anyhow!("the store is in memory: there is nothing to back up")
+            })?;
+            anyhow::ensure!(
+                file.exists(),
+                "there is no store at {} to back up",
+                file.display()
+            );
+            let store = Store::open(&config.store.url).await?;
+            let copy = store.backup_to(to).await?;
+            println!(
+                "backed up the store to {} ({:.1} MB; kiosks: {}, registered methods: {}, audit rows: {}; integrity checked)",
+                to.display(),
+                copy.bytes as f64 / 1e6,
+                copy.kiosks,
+                copy.registrations,
+                copy.audit_rows,
+            );
+            println!(
+                "keep a copy of the secret key too ({}): codes, decoys and sessions depend on it",
+                config.server.secret_file.display()
+            );
+            Ok(())
+        }
         Command::Kiosk { command } => {
             let config = load_config(&cli)?;
             let store = Store::open(&config.store.url).await?;
@@ -174,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin,
                         "`directory import` loads people into the built-in directory; this server \
                          uses {name}. To give people of a real directory their methods, use \
-                         `registrations import`."
+                         `directory register`."
                     );
                     let n = sspr_server::directory::import::import(&svc.store, name, &text, now())
                         .await?;

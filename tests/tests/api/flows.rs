@@ -551,3 +551,45 @@ async fn kiosks_enroll_once_and_revoked_kiosks_are_refused() {
         ErrorCode::KioskRevoked
     );
 }
+
+/// An administrator backs the store up while the server runs; the copy, with the secret
+/// key beside it, is a store the server reads; nothing is ever written over.
+#[tokio::test]
+async fn the_store_is_backed_up_while_the_server_runs_and_the_copy_is_a_working_store() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let restored = server.dir.join("restored");
+    std::fs::create_dir_all(&restored).expect("folder");
+    let copy = restored.join("sspr.db");
+    let copy_arg = copy.to_str().expect("utf-8 path");
+    let said = server.admin(&["backup", copy_arg]).expect("backup");
+    assert!(
+        said.contains("integrity checked") && said.contains("kiosks: 1"),
+        "{said}"
+    );
+    assert!(said.contains("secret key"), "{said}");
+
+    let before = std::fs::read(&copy).expect("the copy");
+    let again = server
+        .admin(&["backup", copy_arg])
+        .expect_err("a second backup to the same file");
+    assert!(again.to_string().contains("exists already"), "{again}");
+    assert_eq!(std::fs::read(&copy).expect("the copy"), before);
+
+    std::fs::copy(server.dir.join("secret.key"), restored.join("secret.key")).expect("key");
+    let trail = server
+        .admin(&[
+            "--data",
+            restored.to_str().expect("utf-8 path"),
+            "audit",
+            "--json",
+            "--ref",
+            &flow.reference,
+        ])
+        .expect("the copy's audit");
+    assert!(trail.contains("flow_started"), "{trail}");
+}
