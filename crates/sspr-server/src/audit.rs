@@ -110,6 +110,11 @@ pub enum Event {
     },
     /// The person confirmed on "My security info" that their methods are current.
     SecurityInfoReviewed,
+    /// Rows past `store.audit_retention_days` were deleted (this row says so).
+    AuditPurged {
+        rows: usize,
+        before: String,
+    },
 }
 
 impl Event {
@@ -143,6 +148,7 @@ impl Event {
             Event::MethodRegistered { .. } => ("method_registered", "success"),
             Event::MethodRemoved { .. } => ("method_removed", "success"),
             Event::SecurityInfoReviewed => ("security_info_reviewed", "success"),
+            Event::AuditPurged { .. } => ("audit_purged", "success"),
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct ServerConfig {
 pub struct StoreConfig {
     /// `sqlite://FILE` (WAL) is the default; `sqlite:///abs/path` for an absolute path.
     pub url: String,
+    /// Audit rows older than this many days are deleted (0: kept for ever).
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -402,6 +404,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             url: "sqlite://sspr.db".into(),
+            audit_retention_days: 0,
         }
     }
 }
@@ -588,6 +591,10 @@ impl Config {
             "policy.code_length must be 6, 7 or 8"
         );
         anyhow::ensure!(
+            self.store.audit_retention_days <= 36_500,
+            "store.audit_retention_days must be between 0 (keep every row) and 36500"
+        );
+        anyhow::ensure!(
             p.reconfirm_days <= 730,
             "policy.reconfirm_days must be between 0 (never ask) and 730"
         );
@@ -676,6 +683,13 @@ mod tests {
         assert!(err.contains("reconfirm_days"), "{err}");
         c.policy.reconfirm_days = 0;
         assert!(c.validate().is_ok());
+        c.store.audit_retention_days = 40_000;
+        let err = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("audit_retention_days"), "{err}");
     }
 
     #[test]

@@ -122,16 +122,36 @@ async fn expire_approvals(flows: Arc<FlowService>) {
     }
 }
 
-/// Forgets what is no longer needed: spent nonces, old flows, old throttle counters.
+/// Forgets what is no longer needed: spent nonces, old flows, old throttle counters, and
+/// audit rows past their retention.
 async fn housekeeping(state: http::AppState) {
     let store = &state.flows.store;
     let skew = state.flows.config.kiosk.signature_max_skew_secs as i64;
+    let retention_days = i64::from(state.flows.config.store.audit_retention_days);
     loop {
         let now = http::now();
         let result = async {
             store.forget_nonces_before(now - 2 * skew - 60).await?;
             store.purge_flows_before(now - 24 * 3600).await?;
-            store.purge_events_before(now - 8 * 24 * 3600).await
+            store.purge_events_before(now - 8 * 24 * 3600).await?;
+            if retention_days > 0 {
+                let before = now - retention_days * 86_400;
+                let rows = store.purge_audit_before(before).await?;
+                if rows > 0 {
+                    let ctx = audit::Context {
+                        correlation_id: "housekeeping".into(),
+                        ..Default::default()
+                    };
+                    let before = audit::rfc3339(before);
+                    tracing::info!(rows, before = %before, "audit rows past their retention deleted");
+                    state
+                        .flows
+                        .audit
+                        .record(&ctx, audit::Event::AuditPurged { rows, before }, now)
+                        .await;
+                }
+            }
+            Ok::<(), store::StoreError>(())
         }
         .await;
         if let Err(e) = result {

@@ -35,6 +35,28 @@ impl Store {
             .map_err(|_| StoreError::Other("the audit writer stopped".into()))
     }
 
+    /// Deletes the audit rows from before `before` (unix seconds), oldest first, a slice a
+    /// commit so the writer is never held long; returns how many went.
+    pub async fn purge_audit_before(&self, before: i64) -> StoreResult<usize> {
+        const SLICE: usize = 5000;
+        let mut total = 0;
+        loop {
+            let n = self
+                .write_batched(move |c| {
+                    c.prepare_cached(
+                        "DELETE FROM audit WHERE id IN
+                         (SELECT id FROM audit WHERE at_unix < ? ORDER BY at_unix LIMIT ?)",
+                    )?
+                    .execute(params![before, SLICE as i64])
+                })
+                .await?;
+            total += n;
+            if n < SLICE {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
         let limit = if q.limit > 0 { q.limit } else { 1000 };
         let mut rows = self.db.read(|c| {

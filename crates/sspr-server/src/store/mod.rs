@@ -247,6 +247,46 @@ mod tests {
         assert!(store.kiosks().await.unwrap().is_empty());
     }
 
+    /// Retention deletes exactly the rows older than its cut, however many slices it takes.
+    #[tokio::test]
+    async fn audit_rows_past_retention_go_and_the_rest_stay() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let row = |n: i64| AuditRow {
+            id: 0,
+            at: crate::audit::rfc3339(n),
+            event: "flow_started".into(),
+            outcome: "success".into(),
+            correlation_id: format!("c{n}"),
+            kiosk_id: None,
+            reference: None,
+            login: None,
+            user_id: None,
+            detail: "{}".into(),
+        };
+        // 12,000 old rows (more than two slices) and 3 recent ones.
+        for n in 0..12_000 {
+            store
+                .insert_audit(row(1_000 + n % 50), 1_000 + n % 50)
+                .await
+                .unwrap();
+        }
+        for n in 0..3 {
+            store.insert_audit(row(5_000 + n), 5_000 + n).await.unwrap();
+        }
+        store.flush().await;
+        assert_eq!(store.purge_audit_before(5_000).await.unwrap(), 12_000);
+        let left = store
+            .audit(&AuditQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 3);
+        assert_eq!(store.purge_audit_before(5_000).await.unwrap(), 0);
+    }
+
     /// Remaking the flows table (migration 6) keeps flows and the challenges that point at
     /// them; foreign keys are on again afterwards; a migration that would leave rows
     /// pointing nowhere is refused whole.
