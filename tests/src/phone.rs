@@ -114,6 +114,12 @@ impl Phone {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// The "My security info" session as the page reads it.
+    pub async fn session(&mut self) -> anyhow::Result<Answer> {
+        self.send(reqwest::Method::GET, "/v1/my/session", None)
+            .await
+    }
+
     /// Signs in to "My security info" with the directory password.
     pub async fn sign_in(&mut self, login: &str, password: &str) -> anyhow::Result<Answer> {
         self.post(

@@ -663,33 +663,30 @@ mod tests {
         assert_eq!(c.policy.reconfirm_days, 180);
     }
 
+    /// What `validate` says of a configuration it refuses.
+    fn refusal(c: &Config) -> String {
+        c.validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn bad_values_are_refused_with_the_key_named() {
         let mut c = Config::default();
         c.policy.methods_required = 3;
-        let err = c
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("methods_required"), "{err}");
+        assert!(refusal(&c).contains("methods_required"), "{}", refusal(&c));
         let mut c = Config::default();
         c.policy.reconfirm_days = 731;
-        let err = c
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("reconfirm_days"), "{err}");
+        assert!(refusal(&c).contains("reconfirm_days"), "{}", refusal(&c));
         c.policy.reconfirm_days = 0;
         assert!(c.validate().is_ok());
         c.store.audit_retention_days = 40_000;
-        let err = c
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("audit_retention_days"), "{err}");
+        assert!(
+            refusal(&c).contains("audit_retention_days"),
+            "{}",
+            refusal(&c)
+        );
     }
 
     #[test]

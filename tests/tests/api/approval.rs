@@ -753,11 +753,7 @@ async fn my_security_info_asks_to_confirm_methods_that_were_not_looked_at_for_lo
 
     // Her methods were added 31 days ago: the page asks.
     age("registrations", "created_at", 31).await;
-    let due: MySession = phone
-        .send(reqwest::Method::GET, "/v1/my/session", None)
-        .await
-        .expect("session")
-        .into();
+    let due: MySession = phone.session().await.expect("session").into();
     assert!(due.review_due, "{due:?}");
     let confirmed: MySession = phone
         .post("/v1/my/review", json!({}))
@@ -774,11 +770,7 @@ async fn my_security_info_asks_to_confirm_methods_that_were_not_looked_at_for_lo
 
     // Another 31 days: asked again; removing a method is looking them over too.
     age("reviews", "reviewed_at", 31).await;
-    let due: MySession = phone
-        .send(reqwest::Method::GET, "/v1/my/session", None)
-        .await
-        .expect("session")
-        .into();
+    let due: MySession = phone.session().await.expect("session").into();
     assert!(due.review_due);
     let email = due
         .methods
