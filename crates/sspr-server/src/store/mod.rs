@@ -77,6 +77,9 @@ impl Store {
     /// Opens (and creates) the store at a URL such as `sqlite:///var/lib/sspr/sspr.db`.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         let path = db::parse_url(url)?;
+        if let Some(path) = &path {
+            keep_private(path)?;
+        }
         let kiosk_signal = path.as_deref().map(kiosks::signal_path);
         let db = Db::open(path).map_err(|e| anyhow::anyhow!("opening the store {url:?}: {e}"))?;
         let db = Arc::new(db);
@@ -247,6 +250,54 @@ mod tests {
         assert!(store.kiosks().await.unwrap().is_empty());
     }
 
+    /// The store and its backups hold authenticator secrets: a new store and every backup
+    /// are the owner's alone; an existing store loses what every user could read; a
+    /// backup never writes over a file.
+    #[tokio::test]
+    async fn the_store_and_its_backups_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = std::env::temp_dir().join(format!("sspr-private-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fresh = dir.join("fresh.db");
+        let store = Store::open(&format!("sqlite://{}", fresh.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        let wal = dir.join("fresh.db-wal");
+        assert_eq!(
+            mode(&wal),
+            0o600,
+            "SQLite gives the WAL the store's permissions"
+        );
+
+        let copy = dir.join("copy.db");
+        let summary = store.backup_to(&copy).await.unwrap();
+        assert_eq!(mode(&copy), 0o600);
+        assert_eq!(summary.kiosks, 0);
+        let before = std::fs::read(&copy).unwrap();
+        let again = store.backup_to(&copy).await.unwrap_err().to_string();
+        assert!(again.contains("exists already"), "{again}");
+        assert_eq!(std::fs::read(&copy).unwrap(), before);
+        drop(store);
+
+        let old = dir.join("old.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::open(&format!("sqlite://{}", old.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(
+            mode(&old),
+            0o640,
+            "the group keeps its read; others lose theirs"
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Retention deletes exactly the rows older than its cut, however many slices it takes.
     #[tokio::test]
     async fn audit_rows_past_retention_go_and_the_rest_stay() {
@@ -391,6 +442,50 @@ mod tests {
     }
 }
 
+/// Creates the store's file readable by its owner only (it holds authenticator secrets
+/// and who registered what), and takes away what every user of the machine could read of
+/// an existing one, its WAL and shared-memory files too (SQLite gives those the store's
+/// own permissions when it makes them).
+fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match private_new_file(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => anyhow::bail!("creating the store {}: {e}", path.display()),
+    }
+    let suffixed = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    for file in [path.to_path_buf(), suffixed("-wal"), suffixed("-shm")] {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o007 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & !0o007))
+                .map_err(|e| anyhow::anyhow!("making {} private: {e}", file.display()))?;
+            tracing::warn!(
+                file = %file.display(),
+                "every user of this machine could read the store; that is taken away"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A new, empty file only its owner may read or write; fails if `path` exists.
+fn private_new_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
 /// What a backup holds, counted in the copy itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupSummary {
@@ -410,11 +505,24 @@ impl Store {
     /// taken in one read transaction, so a server writing meanwhile is no trouble), then
     /// opens the copy and checks it. `to` must not exist: nothing is ever overwritten.
     pub async fn backup_to(&self, to: &std::path::Path) -> anyhow::Result<BackupSummary> {
-        anyhow::ensure!(
-            !to.exists(),
-            "{} exists already; a backup never overwrites a file (choose a new name)",
-            to.display()
-        );
+        // Made here, owner-only (VACUUM INTO fills an empty file): a copy is as secret as
+        // the store, and an existing file is never written over.
+        private_new_file(to).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+                "{} exists already; a backup never overwrites a file (choose a new name)",
+                to.display()
+            ),
+            _ => anyhow::anyhow!("creating the backup {}: {e}", to.display()),
+        })?;
+        let written = self.write_backup(to);
+        if written.is_err() {
+            // Half a copy is no backup, and would stand in the way of the next try.
+            let _ = std::fs::remove_file(to);
+        }
+        written
+    }
+
+    fn write_backup(&self, to: &std::path::Path) -> anyhow::Result<BackupSummary> {
         let target = to
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("{}: the path must be UTF-8", to.display()))?
