@@ -16,6 +16,7 @@ use crate::directory::set::Directories;
 use crate::http::{now, AppState};
 use crate::methods::totp;
 use crate::secret::random_id;
+use crate::secret::ServerKey;
 use crate::store::Store;
 
 pub const ADMIN_GROUP: &str = "Domain Admins";
@@ -128,7 +129,7 @@ pub const PEOPLE: &[Person] = &[
 ];
 
 /// Seeds the built-in directory and registrations once; later starts keep what is there.
-pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
+pub async fn seed(store: &Store, key: &ServerKey, directory_name: &str) -> anyhow::Result<bool> {
     let count: i64 = store
         .db()
         .read(|c| c.query_row("SELECT COUNT(*) FROM dir_users", [], |r| r.get(0)))?;
@@ -156,13 +157,19 @@ pub async fn seed(store: &Store, directory_name: &str) -> anyhow::Result<bool> {
         })
         .await?;
         if person.registered {
-            register(store, &id, person, now).await?;
+            register(store, key, &id, person, now).await?;
         }
     }
     Ok(true)
 }
 
-async fn register(store: &Store, id: &str, person: &Person, now: i64) -> anyhow::Result<()> {
+async fn register(
+    store: &Store,
+    key: &ServerKey,
+    id: &str,
+    person: &Person,
+    now: i64,
+) -> anyhow::Result<()> {
     store
         .add_registration(
             id,
@@ -176,7 +183,7 @@ async fn register(store: &Store, id: &str, person: &Person, now: i64) -> anyhow:
         .add_registration(
             id,
             MethodKind::Totp,
-            &totp::new_secret(),
+            &crate::store::seal_totp(key, id, &totp::new_secret()),
             "Authenticator app",
             now,
         )
@@ -185,7 +192,11 @@ async fn register(store: &Store, id: &str, person: &Person, now: i64) -> anyhow:
 }
 
 /// With a real directory: registers methods for the demo people it holds (once).
-pub async fn seed_registrations(store: &Store, directories: &Directories) -> anyhow::Result<bool> {
+pub async fn seed_registrations(
+    store: &Store,
+    key: &ServerKey,
+    directories: &Directories,
+) -> anyhow::Result<bool> {
     let now = now();
     let mut seeded = false;
     for person in PEOPLE.iter().filter(|p| p.registered) {
@@ -193,7 +204,7 @@ pub async fn seed_registrations(store: &Store, directories: &Directories) -> any
             continue;
         };
         if store.registrations(&user.id).await?.is_empty() {
-            register(store, &user.id, person, now).await?;
+            register(store, key, &user.id, person, now).await?;
             seeded = true;
         }
     }
@@ -256,7 +267,8 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
         let code = regs
             .iter()
             .find(|g| g.kind() == Some(MethodKind::Totp))
-            .and_then(|g| totp::current_code(&g.value, now as u64))
+            .and_then(|g| g.totp_secret(&demo.app.flows.key))
+            .and_then(|s| totp::current_code(&s, now as u64))
             .map(|c| format!("<code>{c}</code>"))
             .unwrap_or_else(|| "—".into());
         let status = match (user.disabled, user.locked, regs.is_empty()) {

@@ -29,6 +29,13 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     let store = Store::open(&config.store.url).await?;
     store.migrate().await?;
     let key = secret::ServerKey::load_or_create(&config.server.secret_file)?;
+    let sealed = store.seal_plain_totp(&key).await?;
+    if sealed > 0 {
+        tracing::info!(
+            registrations = sealed,
+            "authenticator secrets the store held in the plain are sealed now"
+        );
+    }
     let directories = Arc::new(directory::open_all(&config.directory, &store)?);
     // The rules shown before typing come from the directories: read them now (a directory
     // that is down at start is read again in the background).

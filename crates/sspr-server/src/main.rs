@@ -184,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 copy.audit_rows,
             );
             println!(
-                "keep a copy of the secret key too ({}): codes, decoys and sessions depend on it",
+                "keep a copy of the secret key too ({}), apart from this copy: authenticator apps' secrets are sealed with it, and codes, decoys and sessions keyed",
                 config.server.secret_file.display()
             );
             Ok(())
@@ -210,8 +210,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                          uses {name}. To give people of a real directory their methods, use \
                          `directory register`."
                     );
-                    let n = sspr_server::directory::import::import(&svc.store, name, &text, now())
-                        .await?;
+                    let n = sspr_server::directory::import::import(
+                        &svc.store,
+                        &svc.key,
+                        name,
+                        &text,
+                        now(),
+                    )
+                    .await?;
                     println!("imported {n} people into {name}");
                 }
                 DirectoryCommand::Register { file } => {
@@ -219,6 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
                     let n = sspr_server::directory::import::register(
                         &svc.store,
+                        &svc.key,
                         &svc.directories,
                         &text,
                         now(),
@@ -437,9 +444,9 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     let state = sspr_server::build(config).await?;
     let svc = &state.flows;
     let seeded = if svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin {
-        demo::seed(&svc.store, &svc.config.directory.name).await?
+        demo::seed(&svc.store, &svc.key, &svc.config.directory.name).await?
     } else {
-        demo::seed_registrations(&svc.store, &svc.directories).await?
+        demo::seed_registrations(&svc.store, &svc.key, &svc.directories).await?
     };
 
     // A ready enrollment code for the demo kiosk, kept in the data folder.

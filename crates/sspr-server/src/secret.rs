@@ -58,7 +58,80 @@ impl ServerKey {
     pub fn mac_hex(&self, label: &str, parts: &[&[u8]]) -> String {
         hex::encode(self.mac(label, parts))
     }
+
+    /// Seals a secret the store must be able to read back (an authenticator app's key):
+    /// AES-256-GCM under a key derived for `purpose`, bound to its `owner` (a sealed value
+    /// moved to another person's row doesn't open), as `v1:` and base64url of the nonce
+    /// and the ciphertext. A copy of the store without this key holds no such secret.
+    ///
+    /// The nonce is synthetic, a keyed hash of purpose, owner and secret (as in SIV
+    /// modes): the same secret of the same person seals to the same value, so the store's
+    /// unique constraint still refuses it twice, and a nonce repeats only with the very
+    /// same message, which reveals nothing but that equality.
+    pub fn seal(&self, purpose: &str, owner: &str, plain: &str) -> String {
+        use aes_gcm::aead::{Aead, Payload};
+        use base64::Engine;
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(
+            &self.mac(
+                "store-seal-nonce",
+                &[purpose.as_bytes(), owner.as_bytes(), plain.as_bytes()],
+            )[..12],
+        );
+        let sealed = self
+            .cipher(purpose)
+            .encrypt(
+                &aes_gcm::Nonce::from(nonce),
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad: owner.as_bytes(),
+                },
+            )
+            // Encrypting a message this short can't fail.
+            .unwrap_or_default();
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        format!(
+            "{SEALED}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+        )
+    }
+
+    /// What `seal` sealed for `purpose` and `owner`; None for anything else (another
+    /// owner, another key, a changed byte, a value never sealed).
+    pub fn open(&self, purpose: &str, owner: &str, sealed: &str) -> Option<Zeroizing<String>> {
+        use aes_gcm::aead::{Aead, Payload};
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED)?)
+            .ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce = aes_gcm::Nonce::try_from(nonce).ok()?;
+        let plain = self
+            .cipher(purpose)
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .ok()?;
+        String::from_utf8(plain).ok().map(Zeroizing::new)
+    }
+
+    fn cipher(&self, purpose: &str) -> aes_gcm::Aes256Gcm {
+        use aes_gcm::KeyInit;
+        let key = Zeroizing::new(self.mac("store-seal", &[purpose.as_bytes()]));
+        aes_gcm::Aes256Gcm::new(&aes_gcm::Key::<aes_gcm::Aes256Gcm>::from(*key))
+    }
 }
+
+/// How a sealed value starts (`ServerKey::seal`).
+pub const SEALED: &str = "v1:";
 
 // HMAC takes keys of any length, so `new_from_slice` can't fail.
 fn unreachable_key() -> HmacSha256 {
@@ -163,6 +236,36 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key_purpose_and_owner() {
+        let key = super::ServerKey::from_bytes([1; 32]);
+        let sealed = key.seal("totp", "user-1", "JBSWY3DPEHPK3PXP");
+        assert!(sealed.starts_with(super::SEALED));
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_eq!(
+            key.open("totp", "user-1", &sealed)
+                .as_deref()
+                .map(String::as_str),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        // The same secret of the same person seals alike (the store's unique key holds);
+        // another person's doesn't.
+        assert_eq!(key.seal("totp", "user-1", "JBSWY3DPEHPK3PXP"), sealed);
+        assert_ne!(key.seal("totp", "user-2", "JBSWY3DPEHPK3PXP"), sealed);
+        assert!(key.open("totp", "user-2", &sealed).is_none());
+        assert!(key.open("other", "user-1", &sealed).is_none());
+        let other_key = super::ServerKey::from_bytes([2; 32]);
+        assert!(other_key.open("totp", "user-1", &sealed).is_none());
+        // One changed character, a value never sealed, or nothing at all: nothing opens.
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap_or_default();
+        assert!(key.open("totp", "user-1", &tampered).is_none());
+        assert!(key.open("totp", "user-1", "JBSWY3DPEHPK3PXP").is_none());
+        assert!(key.open("totp", "user-1", "v1:").is_none());
+    }
+
     use super::*;
 
     #[test]

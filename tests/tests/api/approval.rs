@@ -531,6 +531,12 @@ async fn my_security_info_asks_for_a_method_and_tells_of_every_change() {
         .expect("confirm")
         .into();
     assert_eq!(session.methods.len(), 3);
+    // The store keeps the app's secret sealed, never as it was shown.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT value FROM registrations")
+        .fetch_all(&super::db(&server).await)
+        .await
+        .expect("registrations");
+    assert!(stored.iter().all(|v| !v.contains(&secret)), "{stored:?}");
 
     // An alternate email, confirmed with the code sent there.
     let bad_address = phone

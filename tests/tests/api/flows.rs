@@ -572,6 +572,18 @@ async fn the_store_is_backed_up_while_the_server_runs_and_the_copy_is_a_working_
         "{said}"
     );
     assert!(said.contains("secret key"), "{said}");
+    // Authenticator secrets are sealed with the secret key: neither the store nor its
+    // copy holds one in the plain.
+    for file in [server.db_path(), copy.clone()] {
+        let bytes = std::fs::read(&file).expect("read");
+        for secret in [ADA_TOTP, ALAN_TOTP, GRACE_TOTP] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a secret in the plain",
+                file.display()
+            );
+        }
+    }
 
     let before = std::fs::read(&copy).expect("the copy");
     let again = server

@@ -47,6 +47,7 @@ pub struct ImportMethods {
 /// Adds every user in `text`; returns how many.
 pub async fn import(
     store: &Store,
+    key: &crate::secret::ServerKey,
     directory_name: &str,
     text: &str,
     now: i64,
@@ -83,8 +84,9 @@ pub async fn import(
                 .await?;
         }
         if let Some(secret) = &u.methods.totp {
+            let sealed = crate::store::seal_totp(key, &id, secret);
             store
-                .add_registration(&id, MethodKind::Totp, secret, "Authenticator app", now)
+                .add_registration(&id, MethodKind::Totp, &sealed, "Authenticator app", now)
                 .await?;
         }
     }
@@ -115,6 +117,7 @@ pub struct RegisterPerson {
 /// returns how many people. Nothing is stored unless every login is found.
 pub async fn register(
     store: &Store,
+    key: &crate::secret::ServerKey,
     directories: &super::set::Directories,
     text: &str,
     now: i64,
@@ -153,8 +156,9 @@ pub async fn register(
                 .await?;
         }
         if let Some(secret) = &p.totp {
+            let sealed = crate::store::seal_totp(key, &id, secret);
             store
-                .add_registration(&id, MethodKind::Totp, secret, "Authenticator app", now)
+                .add_registration(&id, MethodKind::Totp, &sealed, "Authenticator app", now)
                 .await?;
         }
     }

@@ -802,9 +802,18 @@ impl FlowService {
             },
             _ => None,
         };
-        let (secret, user_id) = match (&registration, &flow.user_id) {
-            (Some(r), Some(uid)) if &r.user_id == uid => (r.value.clone(), Some(uid.clone())),
-            _ => (decoy::totp_secret(&self.key, &flow.login), None),
+        let opened = match (&registration, &flow.user_id) {
+            (Some(r), Some(uid)) if &r.user_id == uid => r.totp_secret(&self.key),
+            _ => None,
+        };
+        // A decoy's secret, or a registration the key doesn't open, checks as a decoy's
+        // (the same work) and never matches a person.
+        let (secret, user_id) = match opened {
+            Some(secret) => (secret, flow.user_id.clone()),
+            None => (
+                zeroize::Zeroizing::new(decoy::totp_secret(&self.key, &flow.login)),
+                None,
+            ),
         };
         let step = totp::matching_step(&secret, answer, now.max(0) as u64);
         match (step, user_id) {

@@ -22,7 +22,7 @@ pub use audit::{AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
 pub use flows::{ChallengeRow, FlowMethod, FlowRow, Spent};
 pub use kiosks::{KioskRow, KiosksVersion};
-pub use registrations::Registration;
+pub use registrations::{seal_totp, Registration};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -296,6 +296,39 @@ mod tests {
         );
         drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A store from before sealing has its authenticator secrets sealed in place, once;
+    /// nothing stores one in the plain again.
+    #[tokio::test]
+    async fn plain_authenticator_secrets_are_sealed_and_stay_sealed() {
+        use sspr_proto::MethodKind;
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let key = crate::secret::ServerKey::from_bytes([3; 32]);
+        store
+            .db
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO registrations (user_id, kind, value, label, created_at)
+                     VALUES ('u1', 'totp', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 'App', 1)",
+                    [],
+                )
+            })
+            .unwrap();
+        assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 1);
+        assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 0);
+        let regs = store.registrations("u1").await.unwrap();
+        assert!(regs[0].value.starts_with(crate::secret::SEALED));
+        assert_eq!(
+            regs[0].totp_secret(&key).as_deref().map(String::as_str),
+            Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+        );
+        let plain = store
+            .add_registration("u2", MethodKind::Totp, "JBSWY3DPEHPK3PXP", "App", 1)
+            .await;
+        assert!(plain.is_err());
+        assert!(store.registrations("u2").await.unwrap().is_empty());
     }
 
     /// Retention deletes exactly the rows older than its cut, however many slices it takes.

@@ -2,9 +2,22 @@ use sspr_proto::MethodKind;
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::{Store, StoreResult};
+use zeroize::Zeroizing;
 
-/// A method a person registered. For TOTP, `value` is the base32 secret.
+use super::{Store, StoreError, StoreResult};
+use crate::secret::{ServerKey, SEALED};
+
+/// What authenticator secrets are sealed for (`ServerKey::seal`).
+const TOTP_SEAL: &str = "totp";
+
+/// An authenticator app's base32 secret, sealed for the store (`ServerKey::seal`): only
+/// the server's key opens it, and only for this person.
+pub fn seal_totp(key: &ServerKey, user_id: &str, secret: &str) -> String {
+    key.seal(TOTP_SEAL, user_id, secret)
+}
+
+/// A method a person registered. For TOTP, `value` is the base32 secret, sealed
+/// (`seal_totp`; `totp_secret` opens it).
 #[derive(Clone)]
 pub struct Registration {
     pub id: i64,
@@ -18,6 +31,12 @@ pub struct Registration {
 impl Registration {
     pub fn kind(&self) -> Option<MethodKind> {
         MethodKind::parse(&self.kind)
+    }
+
+    /// A TOTP registration's secret, opened; None when it doesn't open (another key, or a
+    /// row that isn't this person's).
+    pub fn totp_secret(&self, key: &ServerKey) -> Option<Zeroizing<String>> {
+        key.open(TOTP_SEAL, &self.user_id, &self.value)
     }
 }
 
@@ -89,6 +108,12 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<()> {
+        if kind == MethodKind::Totp && !value.starts_with(SEALED) {
+            // A plain secret would sit in every copy of the store.
+            return Err(StoreError::Other(
+                "an authenticator secret must be sealed before it is stored".into(),
+            ));
+        }
         let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
         self.write_batched(move |c| {
             c.prepare_cached(
@@ -127,6 +152,31 @@ impl Store {
             Ok(n == 1)
         })
         .await
+    }
+
+    /// Seals the authenticator secrets a store from before sealing holds in the plain;
+    /// returns how many. Runs at start, before any request.
+    pub async fn seal_plain_totp(&self, key: &ServerKey) -> StoreResult<usize> {
+        let plain: Vec<(i64, String)> = self
+            .registrations_of_kind(MethodKind::Totp)
+            .await?
+            .into_iter()
+            .filter(|r| !r.value.starts_with(SEALED))
+            .map(|r| (r.id, seal_totp(key, &r.user_id, &r.value)))
+            .collect();
+        let n = plain.len();
+        if n > 0 {
+            self.write_batched(move |c| {
+                let mut update =
+                    c.prepare_cached("UPDATE registrations SET value = ? WHERE id = ?")?;
+                for (id, sealed) in &plain {
+                    update.execute(params![sealed, id])?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(n)
     }
 
     /// When the person last looked over their methods and kept them: confirmed them,

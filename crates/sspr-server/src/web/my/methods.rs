@@ -214,7 +214,7 @@ pub async fn authenticator_finish(
         .add_registration(
             &user.id,
             MethodKind::Totp,
-            &secret,
+            &crate::store::seal_totp(&flows.key, &user.id, &secret),
             method_label(MethodKind::Totp),
             now,
         )

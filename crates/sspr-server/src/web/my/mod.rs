@@ -704,7 +704,7 @@ pub async fn second_finish(
                         .await?
                         .into_iter()
                         .find(|r| format!("m{}", r.id) == method_id)
-                        .map(|r| r.value);
+                        .and_then(|r| r.totp_secret(&flows.key));
                     let step = secret.and_then(|s| totp::matching_step(&s, answer, now as u64));
                     let fresh = match step {
                         Some(step) => {
