@@ -18,6 +18,10 @@ pub struct KioskConfig {
     pub default_locale: String,
     /// Overrides the server's idle timeout (seconds) when set.
     pub idle_timeout_secs: Option<u32>,
+    /// While nobody uses it, the kiosk asks the server for its settings this often
+    /// (seconds; 0 never): it shows a revocation at once, takes up changed branding, and
+    /// shows the staff it is alive (`sspr-server kiosk list`).
+    pub status_refresh_secs: u32,
     /// A one-time enrollment code for the first start (from `sspr-server kiosk enroll-code`).
     pub enrollment_code: Option<String>,
     /// Keyring service name under which the device key is kept.
@@ -31,6 +35,7 @@ impl Default for KioskConfig {
             kiosk_mode: true,
             default_locale: "en".into(),
             idle_timeout_secs: None,
+            status_refresh_secs: 300,
             enrollment_code: None,
             keyring_service: "sspr-kiosk".into(),
         }

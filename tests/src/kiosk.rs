@@ -83,6 +83,8 @@ pub struct KioskSetup<'a> {
     /// Enroll with a fresh code from the server (else start unenrolled).
     pub enroll: bool,
     pub idle_timeout_secs: Option<u32>,
+    /// How often the idle kiosk asks for its settings (the kiosk's default when None).
+    pub status_refresh_secs: Option<u32>,
     pub locale: &'a str,
 }
 
@@ -92,6 +94,7 @@ impl Default for KioskSetup<'_> {
             name: "E2E kiosk",
             enroll: true,
             idle_timeout_secs: None,
+            status_refresh_secs: None,
             locale: "en",
         }
     }
@@ -126,6 +129,9 @@ impl KioskWindow {
         }
         if let Some(idle) = setup.idle_timeout_secs {
             config.push_str(&format!("idle_timeout_secs = {idle}\n"));
+        }
+        if let Some(every) = setup.status_refresh_secs {
+            config.push_str(&format!("status_refresh_secs = {every}\n"));
         }
         let config_path = server.dir.join(format!("kiosk-{test}.toml"));
         std::fs::write(&config_path, config)?;

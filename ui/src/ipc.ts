@@ -16,6 +16,7 @@ export type KioskStatus = {
   settings: KioskSettings;
   default_locale: string;
   idle_timeout_secs: number;
+  status_refresh_secs: number;
 };
 
 export type QrMatrix = { size: number; rows: string[] };

@@ -137,6 +137,32 @@ async function wipe(): Promise<void> {
   }
 }
 
+/**
+ * While the start screen waits for someone, asks the server again now and then: a kiosk
+ * revoked meanwhile says so before anyone tries it, changed branding is taken up, and the
+ * server sees the kiosk alive. A server that doesn't answer just now changes nothing: the
+ * next person's first step says so if it lasts.
+ */
+function refreshWhileIdle(secs: number): void {
+  if (!(secs > 0)) return;
+  window.setInterval(async () => {
+    if (app.screen.name !== "start") return;
+    try {
+      const status = await api.status();
+      if (app.screen.name !== "start") return;
+      const changed = JSON.stringify(status.settings) !== JSON.stringify(app.status?.settings);
+      app.status = status;
+      if (changed) {
+        applyBranding();
+        app.go({ name: "start" });
+      }
+    } catch (e) {
+      const error = asError(e);
+      if (error.code === "kiosk_revoked" && app.screen.name === "start") app.go({ name: "help", error });
+    }
+  }, secs * 1000);
+}
+
 async function boot(): Promise<void> {
   // No context menu, no text drag-out: this is a kiosk.
   window.addEventListener("contextmenu", (e) => e.preventDefault());
@@ -147,6 +173,7 @@ async function boot(): Promise<void> {
     setLocale(app.status.default_locale || app.status.settings.default_locale);
     applyBranding();
     app.go({ name: "start" });
+    refreshWhileIdle(app.status.status_refresh_secs);
   } catch (e) {
     setLocale(navigator.language);
     app.go({ name: "help", error: asError(e) });

@@ -349,7 +349,10 @@ async fn kiosk_command(
             println!("{code}");
         }
         KioskCommand::List => {
-            println!("{:<18} {:<10} {:<24} LOCATION", "ID", "STATE", "NAME");
+            println!(
+                "{:<18} {:<10} {:<22} {:<24} LOCATION",
+                "ID", "STATE", "LAST SEEN (UTC)", "NAME"
+            );
             for k in store.kiosks().await? {
                 let state = if k.revoked_at.is_some() {
                     "revoked"
@@ -358,7 +361,14 @@ async fn kiosk_command(
                 } else {
                     "pending"
                 };
-                println!("{:<18} {:<10} {:<24} {}", k.id, state, k.name, k.location);
+                let seen = k
+                    .last_seen_at
+                    .map(audit::rfc3339)
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "{:<18} {:<10} {:<22} {:<24} {}",
+                    k.id, state, seen, k.name, k.location
+                );
             }
         }
         KioskCommand::Revoke { id } => {

@@ -12,6 +12,8 @@ pub struct KioskStatus {
     pub settings: KioskSettings,
     pub default_locale: String,
     pub idle_timeout_secs: u32,
+    /// How often the UI asks again while nobody uses the kiosk (0: never).
+    pub status_refresh_secs: u32,
 }
 
 #[tauri::command]
@@ -23,6 +25,7 @@ pub async fn kiosk_status(kiosk: State<'_, Kiosk>) -> Result<KioskStatus, ErrorB
             .idle_timeout_secs
             .unwrap_or(settings.idle_timeout_secs),
         default_locale: kiosk.config.default_locale.clone(),
+        status_refresh_secs: kiosk.config.status_refresh_secs,
         settings,
     })
 }

@@ -536,12 +536,41 @@ async fn kiosks_enroll_once_and_revoked_kiosks_are_refused() {
         ErrorCode::EnrollmentInvalid
     );
 
+    let pending = server.enrollment_code("Basement").expect("another code");
+    assert!(!pending.is_empty());
+    let row = |listed: &str, name: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(name))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
     let listed = server.admin(&["kiosk", "list"]).expect("list");
+    let lobby = row(&listed, "Lobby");
     assert!(
-        listed.contains(&enrolled.kiosk_id) && listed.contains("enrolled"),
+        lobby.contains(&enrolled.kiosk_id) && lobby.contains("enrolled"),
         "{listed}"
     );
     first.settings().await.expect("works before revocation");
+    // Its signed request shows it alive; the kiosk not set up yet was never seen.
+    let listed = server.admin(&["kiosk", "list"]).expect("list");
+    let seen = |name: &str| {
+        let line = row(&listed, name);
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (
+            fields.get(1).map(|s| s.to_string()),
+            fields.get(2).map(|s| s.to_string()),
+        )
+    };
+    let (state, at) = seen("Lobby");
+    assert_eq!(state.as_deref(), Some("enrolled"), "{listed}");
+    let at = at.unwrap_or_default();
+    assert!(at.contains('T') && at.ends_with('Z'), "{listed}");
+    assert_eq!(
+        seen("Basement"),
+        (Some("pending".into()), Some("never".into())),
+        "{listed}"
+    );
     server
         .admin(&["kiosk", "revoke", &enrolled.kiosk_id])
         .expect("revoke");

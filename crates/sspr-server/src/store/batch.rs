@@ -16,6 +16,9 @@ use super::{AuditRow, Db, StoreError, StoreResult};
 const QUEUE: usize = 8192;
 /// Jobs in one transaction at most.
 const PER_TRANSACTION: usize = 1024;
+/// A kiosk's `last_seen_at` is written at most this often (seconds): with the nonces, in
+/// the same transaction, so a busy kiosk costs one more row write a minute, not a request.
+pub(super) const SEEN_EVERY: i64 = 60;
 
 pub(super) enum Job {
     Audit(Box<AuditRow>, i64),
@@ -66,6 +69,8 @@ impl Batcher {
 
 fn run(db: &Db, mut queue: mpsc::Receiver<Job>) {
     let mut jobs = Vec::new();
+    // When each kiosk's last_seen_at was last written, as this thread knows.
+    let mut seen: std::collections::HashMap<String, i64> = Default::default();
     while queue.blocking_recv_many(&mut jobs, PER_TRANSACTION) > 0 {
         let mut audit = Vec::new();
         let mut nonces = Vec::new();
@@ -88,8 +93,16 @@ fn run(db: &Db, mut queue: mpsc::Receiver<Job>) {
                 Job::Flush(done) => flushes.push(done),
             }
         }
+        let mut touch: Vec<(String, i64)> = Vec::new();
+        for (kiosk, _, at) in &nonces {
+            let last = seen.get(kiosk).copied().unwrap_or(i64::MIN);
+            if *at >= last.saturating_add(SEEN_EVERY) {
+                seen.insert(kiosk.clone(), *at);
+                touch.push((kiosk.clone(), *at));
+            }
+        }
         let mut outcomes = Vec::with_capacity(writes.len());
-        let result = write(db, &audit, &nonces, writes, &mut outcomes);
+        let result = write(db, &audit, &nonces, &touch, writes, &mut outcomes);
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = audit.len(), "writing audit rows failed");
         }
@@ -127,6 +140,7 @@ fn write(
     db: &Db,
     audit: &[(Box<AuditRow>, i64)],
     nonces: &[(String, String, i64)],
+    touch: &[(String, i64)],
     writes: Vec<(WriteFn, Ack)>,
     outcomes: &mut Vec<(Ack, StoreResult<()>)>,
 ) -> StoreResult<()> {
@@ -160,6 +174,10 @@ fn write(
             for (kiosk, nonce, at) in nonces {
                 insert.execute(rusqlite::params![kiosk, nonce, at])?;
             }
+        }
+        for (kiosk, at) in touch {
+            c.prepare_cached("UPDATE kiosks SET last_seen_at = ? WHERE id = ?")?
+                .execute(rusqlite::params![at, kiosk])?;
         }
         if !audit.is_empty() {
             let mut insert = c.prepare_cached(

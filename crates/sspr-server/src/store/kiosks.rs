@@ -70,6 +70,8 @@ pub struct KioskRow {
     pub created_at: i64,
     pub enrolled_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Its last signed request, to the minute (`batch::SEEN_EVERY`).
+    pub last_seen_at: Option<i64>,
 }
 
 /// See `Store::kiosks_changed`.
@@ -101,7 +103,8 @@ fn file_version(m: &std::fs::Metadata) -> FileVersion {
     )
 }
 
-const COLUMNS: &str = "id, name, location, public_key, created_at, enrolled_at, revoked_at";
+const COLUMNS: &str =
+    "id, name, location, public_key, created_at, enrolled_at, revoked_at, last_seen_at";
 
 impl KioskRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
@@ -113,6 +116,7 @@ impl KioskRow {
             created_at: r.get(4)?,
             enrolled_at: r.get(5)?,
             revoked_at: r.get(6)?,
+            last_seen_at: r.get(7)?,
         })
     }
 }

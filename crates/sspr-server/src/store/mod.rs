@@ -59,6 +59,11 @@ const MIGRATIONS: &[db::Migration] = &[
         description: "security info reviews",
         sql: include_str!("../../migrations/0007_security_info_reviews.sql"),
     },
+    db::Migration {
+        version: 8,
+        description: "kiosk last seen",
+        sql: include_str!("../../migrations/0008_kiosk_last_seen.sql"),
+    },
 ];
 
 #[derive(Clone)]
