@@ -33,7 +33,17 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     if sealed > 0 {
         tracing::info!(
             registrations = sealed,
-            "authenticator secrets the store held in the plain are sealed now"
+            "authenticator secrets the store held in the plain are sealed now (copies of the store from before still hold them)"
+        );
+    }
+    let unopenable = store.unopenable_totp(&key).await?;
+    if unopenable > 0 {
+        tracing::warn!(
+            registrations = unopenable,
+            secret_file = %config.server.secret_file.display(),
+            "authenticator apps registered under another secret key can't be checked with this one: \
+             was the key file replaced? Put the right one back, or have those people's methods \
+             cleared (`sspr-server directory clear-methods LOGIN`) and set up again"
         );
     }
     let directories = Arc::new(directory::open_all(&config.directory, &store)?);

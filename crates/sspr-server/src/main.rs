@@ -82,6 +82,10 @@ enum DirectoryCommand {
     /// Register methods (alternate email, authenticator secret) for people of the
     /// configured directories, from a TOML file of `[[person]]` entries.
     Register { file: PathBuf },
+    /// Remove every method a person registered (a lost phone, a lost secret key): they
+    /// sign in to "My security info" with their password alone and set up again. They
+    /// are told by email; it is audited.
+    ClearMethods { login: String },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +178,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 file.display()
             );
             let store = Store::open(&config.store.url).await?;
+            anyhow::ensure!(
+                store.plain_totp().await? == 0,
+                "this store still holds authenticator secrets in the plain (from before they \
+                 were sealed): start the server once, which seals them, then back up"
+            );
             let copy = store.backup_to(to).await?;
             println!(
                 "backed up the store to {} ({:.1} MB; kiosks: {}, registered methods: {}, audit rows: {}; integrity checked)",
@@ -197,6 +206,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Directory { command } => {
             let config = load_config(&cli)?;
+            // What goes wrong on the way (a directory, a notice mail) is worth a line.
+            init_logging(&config);
             let state = sspr_server::build(config).await?;
             let svc = &state.flows;
             match command {
@@ -232,6 +243,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     )
                     .await?;
                     println!("registered methods for {n} people");
+                }
+                DirectoryCommand::ClearMethods { login } => {
+                    let Some((_, user)) = svc.directories.find(login).await? else {
+                        anyhow::bail!("no one with login {login:?} in {}", svc.directories.names());
+                    };
+                    let n = svc
+                        .clear_methods(&user, now())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.0.message))?;
+                    println!(
+                        "removed {n} method(s) of {} ({}); they were told by email",
+                        user.username, user.display_name
+                    );
                 }
                 DirectoryCommand::Show { login } => {
                     let user = svc.directories.find(login).await?;

@@ -808,3 +808,45 @@ async fn my_security_info_asks_to_confirm_methods_that_were_not_looked_at_for_lo
         .expect("review");
     assert_eq!(nothing.error().code, ErrorCode::StepNotAllowed);
 }
+
+/// The helpdesk clears a person's methods (a lost phone): the person is told, it is
+/// audited, the kiosk offers them nothing real any more, and "My security info" lets them
+/// in with their password alone to set up again.
+// Multi-threaded: the admin command blocks this thread while the test's mailbox takes
+// its mail.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_helpdesk_clears_a_persons_methods_and_they_set_up_again() {
+    let server = TestServer::start().await.expect("server");
+    let said = server
+        .admin(&["directory", "clear-methods", "ada"])
+        .expect("clear");
+    assert!(said.contains("removed 2 method(s) of ada"), "{said}");
+    server
+        .mail_to("ada.lovelace@example.org", "security info changed")
+        .await
+        .expect("ada is told");
+    let trail = server.audit(&["--user", "ada"]).expect("audit");
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|r| r["event"] == "method_removed")
+            .count(),
+        2,
+        "{trail:?}"
+    );
+    let mut phone = Phone::new(&server).expect("phone");
+    let session: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    assert!(
+        session.signed_in && session.methods.is_empty(),
+        "{session:?}"
+    );
+    // Nobody to clear: said so, nothing else happens.
+    let none = server
+        .admin(&["directory", "clear-methods", "nobody-here"])
+        .expect_err("unknown login");
+    assert!(none.to_string().contains("no one with login"), "{none}");
+}

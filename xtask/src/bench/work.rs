@@ -53,13 +53,13 @@ fn method(flow: &FlowView, kind: MethodKind) -> anyhow::Result<String> {
         .with_context(|| format!("the flow offers no {kind:?} method"))
 }
 
-/// POST /v1/flows.
 /// The kiosk's settings: the cheapest signed request.
 pub async fn settings(kiosk: &Client) -> anyhow::Result<Duration> {
     let (_, took) = timed(kiosk.settings()).await?;
     Ok(took)
 }
 
+/// POST /v1/flows.
 pub async fn identify(kiosk: &Client, login: String) -> anyhow::Result<Duration> {
     let (_, took) = timed(kiosk.start_flow(&start(login))).await?;
     Ok(took)

@@ -258,6 +258,7 @@ mod tests {
     /// The store and its backups hold authenticator secrets: a new store and every backup
     /// are the owner's alone; an existing store loses what every user could read; a
     /// backup never writes over a file.
+    #[cfg(unix)]
     #[tokio::test]
     async fn the_store_and_its_backups_are_private() {
         use std::os::unix::fs::PermissionsExt;
@@ -334,6 +335,50 @@ mod tests {
             .await;
         assert!(plain.is_err());
         assert!(store.registrations("u2").await.unwrap().is_empty());
+    }
+
+    /// Sealing an old store leaves no plain secret anywhere in its files: not in free
+    /// pages, not in the index, not in the WAL.
+    #[tokio::test]
+    async fn sealing_an_old_store_leaves_no_plain_secret_in_its_files() {
+        let dir = std::env::temp_dir().join(format!("sspr-seal-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("old.db");
+        let store = Store::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let plain = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        store
+            .db
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO registrations (user_id, kind, value, label, created_at)
+                     VALUES ('u1', 'totp', ?, 'App', 1)",
+                    [plain],
+                )?;
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            })
+            .unwrap();
+        let holds = |name: &str| {
+            std::fs::read(dir.join(name))
+                .map(|b| b.windows(plain.len()).any(|w| w == plain.as_bytes()))
+                .unwrap_or(false)
+        };
+        assert!(holds("old.db"), "the test's secret reached the file");
+        let key = crate::secret::ServerKey::from_bytes([4; 32]);
+        assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 1);
+        assert!(!holds("old.db") && !holds("old.db-wal"));
+        let regs = store.registrations("u1").await.unwrap();
+        assert_eq!(
+            regs[0].totp_secret(&key).as_deref().map(String::as_str),
+            Some(plain)
+        );
+        assert_eq!(store.unopenable_totp(&key).await.unwrap(), 0);
+        let other = crate::secret::ServerKey::from_bytes([5; 32]);
+        assert_eq!(store.unopenable_totp(&other).await.unwrap(), 1);
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Retention deletes exactly the rows older than its cut, however many slices it takes.
@@ -484,6 +529,7 @@ mod tests {
 /// and who registered what), and takes away what every user of the machine could read of
 /// an existing one, its WAL and shared-memory files too (SQLite gives those the store's
 /// own permissions when it makes them).
+#[cfg(unix)]
 fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     match private_new_file(path) {
@@ -513,7 +559,23 @@ fn keep_private(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(not(unix))]
+fn keep_private(_path: &std::path::Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// A new, empty file only its owner may read or write; fails if `path` exists.
+#[cfg(not(unix))]
+fn private_new_file(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// A new, empty file only its owner may read or write; fails if `path` exists.
+#[cfg(unix)]
 fn private_new_file(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()

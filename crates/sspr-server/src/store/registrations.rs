@@ -155,7 +155,9 @@ impl Store {
     }
 
     /// Seals the authenticator secrets a store from before sealing holds in the plain;
-    /// returns how many. Runs at start, before any request.
+    /// returns how many. Runs at start, before any request. The plain values must not
+    /// linger in the file's free space, the index or the WAL either: the update runs with
+    /// `secure_delete`, then the store is rebuilt (`VACUUM`) and the WAL emptied.
     pub async fn seal_plain_totp(&self, key: &ServerKey) -> StoreResult<usize> {
         let plain: Vec<(i64, String)> = self
             .registrations_of_kind(MethodKind::Totp)
@@ -166,17 +168,59 @@ impl Store {
             .collect();
         let n = plain.len();
         if n > 0 {
-            self.write_batched(move |c| {
-                let mut update =
-                    c.prepare_cached("UPDATE registrations SET value = ? WHERE id = ?")?;
-                for (id, sealed) in &plain {
-                    update.execute(params![sealed, id])?;
-                }
-                Ok(())
-            })
-            .await?;
+            self.db.write(|c| {
+                c.execute_batch("PRAGMA secure_delete = ON")?;
+                let sealed = (|| {
+                    let tx = c.unchecked_transaction()?;
+                    {
+                        let mut update =
+                            tx.prepare("UPDATE registrations SET value = ? WHERE id = ?")?;
+                        for (id, sealed) in &plain {
+                            update.execute(params![sealed, id])?;
+                        }
+                    }
+                    tx.commit()?;
+                    c.execute_batch("VACUUM")?;
+                    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                })();
+                c.execute_batch("PRAGMA secure_delete = OFF")?;
+                sealed
+            })?;
         }
         Ok(n)
+    }
+
+    /// How many TOTP registrations hold a value that doesn't open with `key` (a secret key
+    /// replaced or lost): those people's authenticator apps can't verify anything.
+    pub async fn unopenable_totp(&self, key: &ServerKey) -> StoreResult<usize> {
+        Ok(self
+            .registrations_of_kind(MethodKind::Totp)
+            .await?
+            .iter()
+            .filter(|r| r.value.starts_with(SEALED) && r.totp_secret(key).is_none())
+            .count())
+    }
+
+    /// How many TOTP registrations are not sealed yet (a store no server of this version
+    /// has opened).
+    pub async fn plain_totp(&self) -> StoreResult<usize> {
+        Ok(self
+            .registrations_of_kind(MethodKind::Totp)
+            .await?
+            .iter()
+            .filter(|r| !r.value.starts_with(SEALED))
+            .count())
+    }
+
+    /// Removes every method a person registered (the helpdesk, after a lost phone or a
+    /// lost secret key); returns how many.
+    pub async fn remove_registrations(&self, user_id: &str) -> StoreResult<usize> {
+        let user_id = user_id.to_owned();
+        self.write_batched(move |c| {
+            c.prepare_cached("DELETE FROM registrations WHERE user_id = ?")?
+                .execute([user_id])
+        })
+        .await
     }
 
     /// When the person last looked over their methods and kept them: confirmed them,

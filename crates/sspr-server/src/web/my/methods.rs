@@ -366,3 +366,36 @@ pub async fn remove(
         .await;
     Ok(axum::Json(flows.my_view(&user, true).await?))
 }
+
+impl crate::flow::FlowService {
+    /// The helpdesk clears every method a person registered (a lost phone, or a secret
+    /// key that was lost so their authenticator app no longer checks): they sign in to
+    /// "My security info" with their password alone and set up again. The person is told
+    /// first (their alternate addresses too) and it is audited. Returns how many went.
+    pub async fn clear_methods(&self, user: &DirUser, now: i64) -> ApiResult<usize> {
+        let kinds: Vec<MethodKind> = self
+            .store
+            .registrations(&user.id)
+            .await?
+            .iter()
+            .filter_map(|r| r.kind())
+            .collect();
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        self.tell_owner(
+            user,
+            "The helpdesk removed all your methods: sign in to My security info and set them up again",
+        )
+        .await;
+        let removed = self.store.remove_registrations(&user.id).await?;
+        let ctx = audit_ctx("admin", user);
+        for method in kinds {
+            self.audit
+                .record(&ctx, Event::MethodRemoved { method }, now)
+                .await;
+        }
+        self.audit.flush().await;
+        Ok(removed)
+    }
+}

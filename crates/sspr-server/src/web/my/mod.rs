@@ -171,7 +171,8 @@ impl FlowService {
     async fn my_view(&self, s_user: &DirUser, signed_in: bool) -> ApiResult<MySession> {
         let registrations = self.store.registrations(&s_user.id).await?;
         let review_days = self.config.policy.reconfirm_days;
-        let reviewed = if signed_in {
+        // Nothing registered, nothing to review (a row from before the last removal stays).
+        let reviewed = if signed_in && !registrations.is_empty() {
             self.store.reviewed(&s_user.id).await?
         } else {
             None
