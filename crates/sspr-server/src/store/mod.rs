@@ -160,6 +160,22 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// A fresh folder of its own for a test's store files.
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sspr-{name}-{}", crate::secret::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The store in `file`, migrated.
+    async fn file_store(file: &std::path::Path) -> Store {
+        let store = Store::open(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
     /// Every file of `migrations/` is in `MIGRATIONS`, named as sqlx names it.
     #[test]
     fn migrations_listed() {
@@ -263,13 +279,9 @@ mod tests {
     async fn the_store_and_its_backups_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        let dir = std::env::temp_dir().join(format!("sspr-private-{}", crate::secret::random_id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("private");
         let fresh = dir.join("fresh.db");
-        let store = Store::open(&format!("sqlite://{}", fresh.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = file_store(&fresh).await;
         assert_eq!(mode(&fresh), 0o600);
         let wal = dir.join("fresh.db-wal");
         assert_eq!(
@@ -291,10 +303,7 @@ mod tests {
         let old = dir.join("old.db");
         std::fs::write(&old, b"").unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let store = Store::open(&format!("sqlite://{}", old.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = file_store(&old).await;
         assert_eq!(
             mode(&old),
             0o640,
@@ -341,13 +350,9 @@ mod tests {
     /// pages, not in the index, not in the WAL.
     #[tokio::test]
     async fn sealing_an_old_store_leaves_no_plain_secret_in_its_files() {
-        let dir = std::env::temp_dir().join(format!("sspr-seal-{}", crate::secret::random_id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("seal");
         let file = dir.join("old.db");
-        let store = Store::open(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let store = file_store(&file).await;
         let plain = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
         store
             .db
