@@ -171,6 +171,9 @@ pub struct Options {
     /// The configuration names a real directory: don't import the fixture people into
     /// the built-in one.
     pub real_directory: bool,
+    /// Where kiosks reach the server (`server.public_url`, and `base`) when that is not
+    /// its own address: a proxy the test puts in front.
+    pub public_url: Option<String>,
 }
 
 impl TestServer {
@@ -198,7 +201,10 @@ impl TestServer {
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let base = format!("http://{addr}");
+        let base = options
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let config = format!(
             r#"
 [server]
@@ -286,7 +292,11 @@ from = "SSPR <sspr@example.org>"
             if let Ok(Some(status)) = self.child.try_wait() {
                 anyhow::bail!("server exited ({status}); log:\n{}", self.log());
             }
-            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send().await {
+            if let Ok(r) = http
+                .get(format!("http://{}/healthz", self.addr))
+                .send()
+                .await
+            {
                 if r.status().is_success() {
                     return Ok(());
                 }

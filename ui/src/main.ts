@@ -163,6 +163,9 @@ function refreshWhileIdle(secs: number): void {
   }, secs * 1000);
 }
 
+/** How soon a kiosk that couldn't reach the server at start tries again by itself. */
+const BOOT_RETRY_MS = 10_000;
+
 async function boot(): Promise<void> {
   // No context menu, no text drag-out: this is a kiosk.
   window.addEventListener("contextmenu", (e) => e.preventDefault());
@@ -176,7 +179,15 @@ async function boot(): Promise<void> {
     refreshWhileIdle(app.status.status_refresh_secs);
   } catch (e) {
     setLocale(navigator.language);
-    app.go({ name: "help", error: asError(e) });
+    const error = asError(e);
+    app.go({ name: "help", error });
+    // Started before the network or the server (a kiosk PC powering on): start over by
+    // itself a little later, as long as nobody has begun anything.
+    if (error.code === "unreachable") {
+      window.setTimeout(() => {
+        if (app.screen.name === "help" && app.flow === null && app.login === "") location.reload();
+      }, BOOT_RETRY_MS);
+    }
   }
   watchIdle(
     () => app.status?.idle_timeout_secs ?? 90,

@@ -326,6 +326,58 @@ async fn a_revoked_kiosk_is_out_of_service() {
     k.close().await.expect("close");
 }
 
+/// A kiosk that starts before the server can be reached (a PC powering on before the
+/// network) says so, then tries again by itself: once the server answers, it enrolls and
+/// shows the start screen without anyone touching it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kiosk_started_before_the_server_is_reachable_comes_up_by_itself() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // Kiosks reach the server through a port nothing listens on yet.
+    let front = sspr_tests::free_port().expect("port");
+    let server = TestServer::start_with(sspr_tests::Options {
+        public_url: Some(format!("http://127.0.0.1:{front}")),
+        ..sspr_tests::Options::default()
+    })
+    .await
+    .expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "late-server", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    k.screen("help", 30).await.expect("help screen");
+    k.wait_text("The password service can't be reached right now.", 10)
+        .await
+        .expect("unreachable");
+    k.shoot("unreachable").await.expect("shot");
+
+    // The network comes up: the front port now leads to the server.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", front))
+        .await
+        .expect("front port");
+    let to = server.addr;
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    k.screen("start", 30)
+        .await
+        .expect("the start screen, untouched");
+    k.shoot("start").await.expect("shot");
+    let listed = server.admin(&["kiosk", "list"]).expect("list");
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("E2E kiosk") && l.contains("enrolled")),
+        "{listed}"
+    );
+    k.close().await.expect("close");
+}
+
 /// OpenLDAP linked to Entra ID: the password screen shows both directories' rules, a
 /// partial write says which directory holds the new password, and "Try again" finishes it.
 #[tokio::test(flavor = "multi_thread")]

@@ -94,6 +94,8 @@ export const de: Record<Key, string> = {
   "help.blockedUntil": "Sie können es in etwa {hours} Stunden erneut versuchen.",
   "help.expired": "Dieser Versuch ist zu Ihrer Sicherheit abgelaufen.",
   "help.unreachable": "Der Passwort-Dienst ist gerade nicht erreichbar.",
+  "help.unreachableLater": "Es wurde nichts geändert. Bitte versuchen Sie es gleich noch einmal.",
+  "help.unreachableRetrying": "Dieses Terminal versucht es gleich von selbst erneut.",
   "help.revoked": "Dieser Kiosk ist außer Betrieb.",
   "help.notEnrolled": "Dieser Kiosk ist noch nicht eingerichtet.",
   "help.directory": "Das Verzeichnis ist gerade nicht erreichbar; es wurde nichts geändert.",

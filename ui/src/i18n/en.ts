@@ -92,6 +92,8 @@ export const en = {
   "help.blockedUntil": "You can try again in about {hours} hours.",
   "help.expired": "This attempt timed out for your security.",
   "help.unreachable": "The password service can't be reached right now.",
+  "help.unreachableLater": "Nothing was changed. Please try again in a moment.",
+  "help.unreachableRetrying": "This kiosk tries again by itself in a moment.",
   "help.revoked": "This kiosk is out of service.",
   "help.notEnrolled": "This kiosk is not set up yet.",
   "help.directory": "We can't reach the directory right now; nothing was changed.",

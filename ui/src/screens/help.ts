@@ -34,9 +34,15 @@ export function helpdeskLink(url: string, reference?: string): string {
 export function help(app: App, error: ErrorBody): HTMLElement {
   const desk = app.status?.settings.helpdesk;
   const outOfService = error.code === "kiosk_revoked" || error.code === "not_enrolled";
-  const heading = outOfService ? t(explain(error)) : t("help.heading");
+  // Not about the person: the kiosk, or the service behind it, is what failed.
+  const notYou = outOfService || error.code === "unreachable";
+  const heading = notYou ? t(explain(error)) : t("help.heading");
   const lines: (HTMLElement | null)[] = [];
-  if (!outOfService) lines.push(h("p", { class: "lead" }, t(explain(error))));
+  if (!notYou) lines.push(h("p", { class: "lead" }, t(explain(error))));
+  if (error.code === "unreachable") {
+    // Before the first answer (starting up) the kiosk tries again by itself (main.ts).
+    lines.push(h("p", { class: "lead" }, t(app.status ? "help.unreachableLater" : "help.unreachableRetrying")));
+  }
   if (error.code === "blocked" && error.retry_after_secs) {
     lines.push(h("p", {}, t("help.blockedUntil", { hours: Math.max(1, Math.round(error.retry_after_secs / 3600)) })));
   }
@@ -46,7 +52,11 @@ export function help(app: App, error: ErrorBody): HTMLElement {
     const link = helpdeskLink(desk.url, error.reference);
     void qrCanvas(link, t("help.scan")).then((c) => qrSlot.replaceChildren(c, h("p", { class: "muted" }, t("help.scan"))));
   }
-  const contact = h(
+  // Nothing known to show (the settings never arrived): no empty "helpdesk" heading.
+  const anyContact = Boolean(desk?.url || desk?.phone || desk?.email || error.reference);
+  const contact = !anyContact
+    ? null
+    : h(
     "div",
     { class: "helpdesk" },
     h(
