@@ -131,7 +131,12 @@ impl ServerKey {
 }
 
 /// How a sealed value starts (`ServerKey::seal`).
-pub const SEALED: &str = "v1:";
+const SEALED: &str = "v1:";
+
+/// Whether `value` is one `ServerKey::seal` made (whether or not this key opens it).
+pub fn is_sealed(value: &str) -> bool {
+    value.starts_with(SEALED)
+}
 
 // HMAC takes keys of any length, so `new_from_slice` can't fail.
 fn unreachable_key() -> HmacSha256 {
@@ -141,21 +146,19 @@ fn unreachable_key() -> HmacSha256 {
     }
 }
 
-#[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
+    create_private(path)?.write_all(bytes)
 }
 
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+/// A new file only its owner may read or write (0600); fails if `path` exists. For the
+/// key, the store and its backups.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// A random 128-bit id, hex.
@@ -240,7 +243,7 @@ mod tests {
     fn a_sealed_secret_opens_only_with_its_key_purpose_and_owner() {
         let key = super::ServerKey::from_bytes([1; 32]);
         let sealed = key.seal("totp", "user-1", "JBSWY3DPEHPK3PXP");
-        assert!(sealed.starts_with(super::SEALED));
+        assert!(super::is_sealed(&sealed));
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
         assert_eq!(
             key.open("totp", "user-1", &sealed)

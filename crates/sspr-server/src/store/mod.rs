@@ -27,43 +27,31 @@ pub use registrations::{seal_totp, Registration};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// One file of `migrations/` (`NNNN_words.sql`): its version, sqlx's description of it
+/// (the words), and its text.
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        db::Migration {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../../migrations/", $file, ".sql")),
+        }
+    };
+}
+
 /// The files of `migrations/`, in order (see `db::Migration`; a test checks the list).
 const MIGRATIONS: &[db::Migration] = &[
-    db::Migration {
-        version: 1,
-        description: "init",
-        sql: include_str!("../../migrations/0001_init.sql"),
-    },
-    db::Migration {
-        version: 3,
-        description: "flow writes",
-        sql: include_str!("../../migrations/0003_flow_writes.sql"),
-    },
-    db::Migration {
-        version: 4,
-        description: "nonces append only",
-        sql: include_str!("../../migrations/0004_nonces_append_only.sql"),
-    },
-    db::Migration {
-        version: 5,
-        description: "audit indexes",
-        sql: include_str!("../../migrations/0005_audit_indexes.sql"),
-    },
-    db::Migration {
-        version: 6,
-        description: "flow references not unique",
-        sql: include_str!("../../migrations/0006_flow_references_not_unique.sql"),
-    },
-    db::Migration {
-        version: 7,
-        description: "security info reviews",
-        sql: include_str!("../../migrations/0007_security_info_reviews.sql"),
-    },
-    db::Migration {
-        version: 8,
-        description: "kiosk last seen",
-        sql: include_str!("../../migrations/0008_kiosk_last_seen.sql"),
-    },
+    migration!(1, "init", "0001_init"),
+    migration!(3, "flow writes", "0003_flow_writes"),
+    migration!(4, "nonces append only", "0004_nonces_append_only"),
+    migration!(5, "audit indexes", "0005_audit_indexes"),
+    migration!(
+        6,
+        "flow references not unique",
+        "0006_flow_references_not_unique"
+    ),
+    migration!(7, "security info reviews", "0007_security_info_reviews"),
+    migration!(8, "kiosk last seen", "0008_kiosk_last_seen"),
 ];
 
 #[derive(Clone)]
@@ -334,7 +322,7 @@ mod tests {
         assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 1);
         assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 0);
         let regs = store.registrations("u1").await.unwrap();
-        assert!(regs[0].value.starts_with(crate::secret::SEALED));
+        assert!(crate::secret::is_sealed(&regs[0].value));
         assert_eq!(
             regs[0].totp_secret(&key).as_deref().map(String::as_str),
             Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
@@ -570,25 +558,8 @@ fn keep_private(_path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// A new, empty file only its owner may read or write; fails if `path` exists.
-#[cfg(not(unix))]
 fn private_new_file(path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(drop)
-}
-
-/// A new, empty file only its owner may read or write; fails if `path` exists.
-#[cfg(unix)]
-fn private_new_file(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map(drop)
+    crate::secret::create_private(path).map(drop)
 }
 
 /// What a backup holds, counted in the copy itself.
@@ -610,6 +581,11 @@ impl Store {
     /// taken in one read transaction, so a server writing meanwhile is no trouble), then
     /// opens the copy and checks it. `to` must not exist: nothing is ever overwritten.
     pub async fn backup_to(&self, to: &std::path::Path) -> anyhow::Result<BackupSummary> {
+        anyhow::ensure!(
+            self.plain_totp().await? == 0,
+            "this store still holds authenticator secrets in the plain (from before they \
+             were sealed): start the server once, which seals them, then back up"
+        );
         // Made here, owner-only (VACUUM INTO fills an empty file): a copy is as secret as
         // the store, and an existing file is never written over.
         private_new_file(to).map_err(|e| match e.kind() {
@@ -635,27 +611,24 @@ impl Store {
         self.db
             .read(|c| c.execute("VACUUM INTO ?", [&target]))
             .map_err(|e| anyhow::anyhow!("writing the backup to {}: {e}", to.display()))?;
-        let check = || -> rusqlite::Result<BackupSummary> {
-            let copy = rusqlite::Connection::open_with_flags(
-                to,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )?;
-            let ok: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-            if ok != "ok" {
-                return Err(rusqlite::Error::InvalidParameterName(format!(
-                    "integrity check: {ok}"
-                )));
-            }
-            let count = |table: &str| {
-                copy.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            };
-            Ok(BackupSummary {
-                bytes: std::fs::metadata(to).map(|m| m.len()).unwrap_or(0),
-                kiosks: count("kiosks")?,
-                registrations: count("registrations")?,
-                audit_rows: count("audit")?,
-            })
+        let checking =
+            |e: rusqlite::Error| anyhow::anyhow!("checking the backup {}: {e}", to.display());
+        let copy =
+            rusqlite::Connection::open_with_flags(to, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(checking)?;
+        let ok: String = copy
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(checking)?;
+        anyhow::ensure!(ok == "ok", "checking the backup {}: {ok}", to.display());
+        let count = |table: &str| -> anyhow::Result<i64> {
+            copy.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(checking)
         };
-        check().map_err(|e| anyhow::anyhow!("checking the backup {}: {e}", to.display()))
+        Ok(BackupSummary {
+            bytes: std::fs::metadata(to).map(|m| m.len()).unwrap_or(0),
+            kiosks: count("kiosks")?,
+            registrations: count("registrations")?,
+            audit_rows: count("audit")?,
+        })
     }
 }

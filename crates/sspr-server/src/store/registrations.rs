@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use zeroize::Zeroizing;
 
 use super::{Store, StoreError, StoreResult};
-use crate::secret::{ServerKey, SEALED};
+use crate::secret::{is_sealed, ServerKey};
 
 /// What authenticator secrets are sealed for (`ServerKey::seal`).
 const TOTP_SEAL: &str = "totp";
@@ -108,7 +108,7 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<()> {
-        if kind == MethodKind::Totp && !value.starts_with(SEALED) {
+        if kind == MethodKind::Totp && !is_sealed(value) {
             // A plain secret would sit in every copy of the store.
             return Err(StoreError::Other(
                 "an authenticator secret must be sealed before it is stored".into(),
@@ -163,7 +163,7 @@ impl Store {
             .registrations_of_kind(MethodKind::Totp)
             .await?
             .into_iter()
-            .filter(|r| !r.value.starts_with(SEALED))
+            .filter(|r| !is_sealed(&r.value))
             .map(|r| (r.id, seal_totp(key, &r.user_id, &r.value)))
             .collect();
         let n = plain.len();
@@ -197,7 +197,7 @@ impl Store {
             .registrations_of_kind(MethodKind::Totp)
             .await?
             .iter()
-            .filter(|r| r.value.starts_with(SEALED) && r.totp_secret(key).is_none())
+            .filter(|r| is_sealed(&r.value) && r.totp_secret(key).is_none())
             .count())
     }
 
@@ -208,7 +208,7 @@ impl Store {
             .registrations_of_kind(MethodKind::Totp)
             .await?
             .iter()
-            .filter(|r| !r.value.starts_with(SEALED))
+            .filter(|r| !is_sealed(&r.value))
             .count())
     }
 

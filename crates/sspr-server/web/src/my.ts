@@ -483,7 +483,7 @@ function addEmail(): HTMLElement {
 // The organisation asks, every so many days, whether the methods are still right: a
 // phone number or address the person no longer has is a way in for whoever has it now.
 function review(s: MySession): HTMLElement | false {
-  if (!s.review_due || !s.methods.length) return false;
+  if (!s.review_due) return false;
   const err = errorLine();
   const yes = primary("review-confirm", "my.review.confirm", "button");
   yes.addEventListener("click", () =>
