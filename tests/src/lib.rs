@@ -16,6 +16,7 @@ pub mod dirs;
 pub mod graph;
 pub mod kiosk;
 pub mod phone;
+pub mod python;
 
 pub use sspr_client;
 pub use sspr_mailbox;

@@ -209,3 +209,180 @@ async fn only_good_fresh_signatures_get_through() {
         );
     }
 }
+
+/// Every permutation of `items`.
+fn permutations(items: &[&str]) -> Vec<Vec<String>> {
+    if items.len() <= 1 {
+        return vec![items.iter().map(|s| s.to_string()).collect()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.to_string());
+            out.push(tail);
+        }
+    }
+    out
+}
+
+/// Signatures made by another RFC 9421 implementation (pyauth's http-message-signatures,
+/// in Python) are taken whatever the order of their parameters and components, with and
+/// without `alg`, `expires` and `tag`, and with more components covered than needed; an
+/// expired signature and one naming another algorithm are refused.
+#[tokio::test]
+async fn an_independent_signer_is_taken_in_every_order() {
+    use sspr_tests::python::{sign, SignSpec};
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let seed = kiosk
+        .device_key()
+        .seed()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let keyid = kiosk.kiosk_id().expect("enrolled").to_string();
+    let spec =
+        |method: &str, path: &str, body: Option<&str>, order: &[String], components: &[&str]| {
+            SignSpec {
+                seed: seed.clone(),
+                keyid: keyid.clone(),
+                method: method.into(),
+                url: format!("{}{path}", server.base),
+                body: body.map(str::to_string),
+                order: order.to_vec(),
+                components: components.iter().map(|c| c.to_string()).collect(),
+                values: Default::default(),
+                headers: Default::default(),
+            }
+        };
+    let start = r#"{"login":"ada","intent":"reset"}"#;
+    let with_digest = ["@method", "@target-uri", "content-digest"];
+
+    // (spec, status wanted, what it is)
+    let mut cases: Vec<(SignSpec, u16, String)> = Vec::new();
+    for order in permutations(&["created", "nonce", "alg", "keyid"]) {
+        cases.push((
+            spec("POST", "/v1/flows", Some(start), &order, &with_digest),
+            201,
+            format!("{order:?}"),
+        ));
+    }
+    for order in permutations(&["created", "nonce", "keyid"]) {
+        cases.push((
+            spec(
+                "GET",
+                "/v1/kiosk/settings",
+                None,
+                &order,
+                &["@method", "@target-uri"],
+            ),
+            200,
+            format!("no alg {order:?}"),
+        ));
+    }
+    for order in permutations(&["created", "expires", "nonce", "keyid", "tag"])
+        .into_iter()
+        .step_by(7)
+    {
+        cases.push((
+            spec("POST", "/v1/flows", Some(start), &order, &with_digest),
+            201,
+            format!("expires, tag {order:?}"),
+        ));
+    }
+    let all = ["created", "expires", "nonce", "alg", "keyid", "tag"].map(String::from);
+    for components in [
+        vec!["content-digest", "@target-uri", "@method"],
+        vec![
+            "@authority",
+            "@method",
+            "content-type",
+            "@target-uri",
+            "content-digest",
+        ],
+        vec![
+            "content-type",
+            "content-digest",
+            "@method",
+            "@authority",
+            "@target-uri",
+        ],
+    ] {
+        cases.push((
+            spec("POST", "/v1/flows", Some(start), &all, &components),
+            201,
+            format!("components {components:?}"),
+        ));
+    }
+    // Refused: expired, another algorithm, a required component left out.
+    let mut expired = spec(
+        "GET",
+        "/v1/kiosk/settings",
+        None,
+        &all,
+        &["@method", "@target-uri"],
+    );
+    expired
+        .values
+        .insert("expires".into(), (sspr_tests::unix_now() - 5).into());
+    cases.push((expired, 401, "expired".into()));
+    for alg in [
+        "rsa-pss-sha512",
+        "hmac-sha256",
+        "ecdsa-p256-sha256",
+        "ED25519",
+    ] {
+        let mut other = spec(
+            "GET",
+            "/v1/kiosk/settings",
+            None,
+            &all,
+            &["@method", "@target-uri"],
+        );
+        other.values.insert("alg".into(), alg.into());
+        cases.push((other, 401, format!("alg {alg}")));
+    }
+    cases.push((
+        spec(
+            "POST",
+            "/v1/flows",
+            Some(start),
+            &all,
+            &["@method", "@target-uri"],
+        ),
+        401,
+        "body not covered".into(),
+    ));
+
+    let specs: Vec<SignSpec> = cases.iter().map(|(s, _, _)| s.clone()).collect();
+    let signed = sign(&specs).expect("the Python signer");
+    let http = reqwest::Client::new();
+    for ((spec, want, what), headers) in cases.iter().zip(signed) {
+        let mut request = http.request(spec.method.parse().expect("method"), &spec.url);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &spec.body {
+            request = request.body(body.clone());
+        }
+        let response = request.send().await.expect("send");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, *want, "{what}: {headers:?} answered {text}");
+    }
+    let reasons: Vec<String> = server
+        .audit(&[])
+        .expect("audit")
+        .iter()
+        .filter(|r| r["event"] == "request_refused")
+        .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for reason in ["expired", "alg_mismatch", "components_missing"] {
+        assert!(
+            reasons.iter().any(|d| d.contains(reason)),
+            "{reason} not audited: {reasons:?}"
+        );
+    }
+}

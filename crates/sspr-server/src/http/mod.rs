@@ -5,6 +5,7 @@ pub mod approval;
 pub mod handlers;
 pub mod json;
 pub mod openapi;
+pub mod rfc9421;
 pub mod signature;
 
 use std::sync::Arc;

@@ -14,9 +14,11 @@ use super::handlers;
         version = "1",
         description = "Self-service password reset and account unlock for kiosks. Every request \
             under /v1 except /v1/kiosks/enroll is signed by the kiosk's Ed25519 key with HTTP \
-            Message Signatures (RFC 9421): covered components @method, @target-uri and \
-            content-digest (for bodies); parameters created, nonce, keyid (the kiosk id), \
-            alg=\"ed25519\". Errors are {code, message} from one closed set."
+            Message Signatures (RFC 9421): covered components at least @method, @target-uri \
+            and content-digest (for bodies), in any order; parameters created (within 60 s), \
+            nonce (single use) and keyid (the kiosk id), in any order, with alg (only \
+            \"ed25519\"), expires (enforced) and tag allowed. Errors are {code, message} from \
+            one closed set."
     ),
     paths(
         handlers::start_flow,
