@@ -4,6 +4,7 @@
 
 mod approval;
 mod bad_input;
+mod contract;
 mod flows;
 mod secrets;
 mod signatures;

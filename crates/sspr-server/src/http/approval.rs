@@ -82,7 +82,7 @@ pub async fn open(
 #[utoipa::path(post, path = "/v1/approval/number", tag = "approval",
     request_body = ApprovalNumberRequest,
     responses((status = 200, description = "The WebAuthn request for the passkey", body = PasskeyRequest),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 400, description = "Passkeys are off", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
         (status = 422, description = "Not the kiosk's number: the approval is over", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn number(
@@ -134,7 +134,8 @@ pub async fn deny(
 #[utoipa::path(post, path = "/v1/approval/password-check", tag = "approval",
     request_body = ApprovalPasswordCheckRequest,
     responses((status = 200, body = PasswordCheck), (status = 401, description = "Not the approving phone's key", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 503, description = "Directory unreachable", body = ErrorBody)))]
 pub async fn password_check(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
@@ -151,8 +152,10 @@ pub async fn password_check(
     request_body = ApprovalPasswordRequest,
     responses((status = 200, description = "Set; the kiosk shows Done", body = DoneView),
         (status = 401, description = "Not the approving phone's key", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 403, description = "Self-service may not change this account", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
         (status = 422, description = "Refused, with reasons", body = ErrorBody),
+        (status = 429, description = "Too many resets of this account", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn password(
     State(state): State<AppState>,

@@ -102,7 +102,8 @@ pub async fn verify(
     request_body = PasswordCheckRequest,
     responses(
         (status = 200, description = "Reasons the candidate is refused, if any", body = PasswordCheck),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 503, description = "Directory unreachable", body = ErrorBody)),
     security(("kiosk_signature" = [])))]
 pub async fn password_check(
     State(state): State<AppState>,
@@ -123,7 +124,9 @@ pub async fn password_check(
     request_body = SetPasswordRequest,
     responses(
         (status = 200, description = "The directory accepted the new password", body = DoneView),
+        (status = 403, description = "Self-service may not change this account", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 429, description = "Too many resets of this account", body = ErrorBody),
         (status = 422, description = "Refused, with reasons", body = ErrorBody),
         (status = 503, description = "Directory unreachable; nothing changed", body = ErrorBody)),
     security(("kiosk_signature" = [])))]
@@ -147,6 +150,7 @@ pub async fn set_password(
     responses(
         (status = 200, description = "The directory unlocked the account", body = DoneView),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 410, body = ErrorBody),
         (status = 503, body = ErrorBody)),
     security(("kiosk_signature" = [])))]
 pub async fn unlock(

@@ -53,7 +53,7 @@ use super::handlers;
         crate::web::my::email_finish,
         crate::web::my::remove,
     ),
-    modifiers(&Signature)
+    modifiers(&Signature, &EveryAnswer)
 )]
 pub struct ApiDoc;
 
@@ -71,6 +71,82 @@ impl Modify for Signature {
             );
         }
     }
+}
+
+/// Adds the answers every operation of a kind can give, whatever its handler does, so the
+/// document lists every status a route can answer (each with the `{code, message}` body):
+/// a body that isn't JSON or is too large (400, 413), a path id that isn't one (404), a
+/// kiosk request unsigned, badly signed or from a revoked kiosk (401, 403, 413 before the
+/// body is read), and the store failing under any of them (500).
+struct EveryAnswer;
+
+impl Modify for EveryAnswer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| error_response(description).into());
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                if op.request_body.is_some() {
+                    add(
+                        op,
+                        "400",
+                        "The body is not JSON, or not of the expected shape",
+                    );
+                    add(op, "413", "The body is over 64 KiB");
+                }
+                let has_path_params = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path))
+                });
+                if has_path_params {
+                    add(op, "404", "No such item");
+                }
+                let signed = op.security.as_ref().is_some_and(|reqs| {
+                    let json = serde_json::to_string(reqs).unwrap_or_default();
+                    json.contains("kiosk_signature")
+                });
+                if signed {
+                    add(
+                        op,
+                        "401",
+                        "Unsigned, badly signed, stale, expired or replayed, or an unknown kiosk",
+                    );
+                    add(op, "403", "This kiosk was revoked");
+                    add(op, "413", "The body is over 64 KiB");
+                }
+                add(
+                    op,
+                    "500",
+                    "Something went wrong on the server; nothing was changed",
+                );
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
 /// The document as committed: pretty JSON with a trailing newline.

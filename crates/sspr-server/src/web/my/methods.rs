@@ -41,6 +41,7 @@ async fn registered(
 
 #[utoipa::path(post, path = "/v1/my/passkeys/start", tag = "security info",
     responses((status = 200, description = "WebAuthn creation options", body = PasskeyRequest),
+        (status = 400, description = "Passkeys are off", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn passkey_start(
     State(state): State<AppState>,
@@ -232,7 +233,7 @@ pub async fn authenticator_finish(
 #[utoipa::path(post, path = "/v1/my/email/start", tag = "security info",
     request_body = EmailStart,
     responses((status = 204, description = "A code was sent there"), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn email_start(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -326,7 +327,8 @@ pub async fn email_finish(
 
 #[utoipa::path(delete, path = "/v1/my/methods/{id}", tag = "security info",
     params(("id" = String, Path)),
-    responses((status = 200, body = MySession), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,

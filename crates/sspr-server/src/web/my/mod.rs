@@ -348,7 +348,10 @@ impl AppState {
 #[utoipa::path(post, path = "/v1/my/sign-in", tag = "security info",
     request_body = SignInRequest,
     responses((status = 200, description = "Signed in (maybe one method still to verify); sets the session cookie", body = MySession),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 400, description = "No login, or one too long or with control characters", body = ErrorBody),
+        (status = 401, description = "Wrong login or password (the same answer for either)", body = ErrorBody),
+        (status = 403, description = "This directory can't sign people in here", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
@@ -558,7 +561,8 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
 #[utoipa::path(post, path = "/v1/my/second-factor/start", tag = "security info",
     request_body = SecondFactorStart,
     responses((status = 200, body = SecondFactorChallenge), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 409, description = "Signed in already", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn second_start(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -646,7 +650,8 @@ pub async fn second_start(
 #[utoipa::path(post, path = "/v1/my/second-factor/finish", tag = "security info",
     request_body = SecondFactorFinish,
     responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 410, description = "The code expired", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn second_finish(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
