@@ -68,7 +68,9 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         key: Arc::new(key),
         passwords,
         mailer,
+        stand_ins: Default::default(),
     };
+    flows.refresh_stand_ins().await;
     Ok(http::AppState {
         flows: Arc::new(flows),
         kiosks: Arc::default(),
@@ -106,6 +108,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     );
     let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
     let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
+    let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -113,6 +116,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     rules.abort();
     checkpoints.abort();
     approvals.abort();
+    stand_ins.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
     state.flows.store.flush().await;
     result.map_err(Into::into)
@@ -136,6 +140,18 @@ async fn expire_approvals(flows: Arc<FlowService>) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         flows.expire_approvals(http::now()).await;
+    }
+}
+
+/// Keeps the people decoys stand in for current (who registered, who is an
+/// administrator).
+async fn refresh_stand_ins(flows: Arc<FlowService>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            _ = flows.stand_ins.changed.notified() => {}
+        }
+        flows.refresh_stand_ins().await;
     }
 }
 

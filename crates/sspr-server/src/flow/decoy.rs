@@ -2,10 +2,14 @@
 //! from an HMAC of the login so the same login always gets the same methods and nothing
 //! tells it apart from a real account.
 
+use std::sync::{Arc, RwLock};
+
 use sspr_proto::MethodKind;
 
+use crate::config::PolicyConfig;
+use crate::directory::set::Directories;
 use crate::secret::ServerKey;
-use crate::store::FlowMethod;
+use crate::store::{FlowMethod, Store, StoreResult};
 
 const LETTERS: &[u8] = b"abcdefghijklmnoprstw";
 const TLDS: &[&str] = &["com", "org", "net", "de", "com", "org"];
@@ -55,6 +59,162 @@ pub fn methods(key: &ServerKey, login: &str, enabled: &[MethodKind]) -> Vec<Flow
         .collect()
 }
 
+/// The person a decoy stands in for: a decoy shows what a real person shows (their kinds
+/// of method, how many are required, their masked address), so a decoy's methods come
+/// from the same distribution as real people's, and identify does the same reads for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandIn {
+    pub user_id: String,
+    pub is_admin: bool,
+}
+
+/// Who decoys stand in for, grouped by what people show (their kinds of method, and
+/// whether they are administrators). A login's decoy first draws a shape, each with the
+/// share of people who have it (weighted rendezvous hashing over the shapes: exact in
+/// expectation, and a login keeps its shape unless the shares change around it), then a
+/// person of that shape on a consistent-hash ring (their masked address; a person who
+/// joins takes over only the logins just before their points).
+#[derive(Default)]
+pub struct StandIns {
+    shapes: RwLock<Arc<Vec<Shape>>>,
+    /// Someone's methods changed here: read the ring again soon.
+    pub changed: tokio::sync::Notify,
+}
+
+struct Shape {
+    /// What the shape is, as hashed with a login: kinds, then "admin" or "staff".
+    key: String,
+    people: Vec<StandIn>,
+    /// (point, index in `people`), sorted.
+    points: Vec<(u64, u32)>,
+}
+
+/// Points on a shape's ring a person gets: 8 keep each person's share of their shape
+/// within about a third of 1/n, at 128 bytes a person.
+const POINTS: usize = 8;
+
+fn point(mac: [u8; 32]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&mac[..8]);
+    u64::from_be_bytes(b)
+}
+
+impl StandIns {
+    /// The person `login`'s decoy stands in for; None while nobody has enough methods.
+    pub fn pick(&self, key: &ServerKey, login: &str) -> Option<StandIn> {
+        let shapes = self.shapes.read().map(|r| r.clone()).ok()?;
+        let login = normalize_login(login);
+        // Weighted rendezvous: the shape with the least -ln(u)/weight wins, which is shape
+        // s with probability weight(s) / total.
+        let shape = shapes
+            .iter()
+            .filter(|s| !s.points.is_empty())
+            .map(|s| {
+                let h = point(key.mac("decoy-shape", &[login.as_bytes(), s.key.as_bytes()]));
+                let u = (h as f64 + 0.5) / 18_446_744_073_709_551_616.0;
+                (-u.ln() / s.people.len() as f64, s)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, s)| s)?;
+        let at = point(key.mac("decoy-ring-login", &[login.as_bytes()]));
+        let i = shape.points.partition_point(|(p, _)| *p < at);
+        let (_, person) = shape.points[i % shape.points.len()];
+        shape.people.get(person as usize).cloned()
+    }
+
+    /// How many people decoys may stand in for.
+    pub fn len(&self) -> usize {
+        self.shapes
+            .read()
+            .map(|r| r.iter().map(|s| s.people.len()).sum())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Puts `people` (each with the key of their shape) in place of who was there.
+    pub fn set(&self, key: &ServerKey, people: Vec<(String, StandIn)>) {
+        let mut by_shape: std::collections::BTreeMap<String, Vec<StandIn>> = Default::default();
+        for (shape, person) in people {
+            by_shape.entry(shape).or_default().push(person);
+        }
+        let shapes = by_shape
+            .into_iter()
+            .map(|(shape_key, mut people)| {
+                people.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+                let mut points = Vec::with_capacity(people.len() * POINTS);
+                for (i, p) in people.iter().enumerate() {
+                    for n in 0..POINTS as u8 {
+                        let mac = key.mac("decoy-ring-person", &[p.user_id.as_bytes(), &[n]]);
+                        points.push((point(mac), i as u32));
+                    }
+                }
+                points.sort_unstable();
+                Shape {
+                    key: shape_key,
+                    people,
+                    points,
+                }
+            })
+            .collect();
+        if let Ok(mut ring) = self.shapes.write() {
+            *ring = Arc::new(shapes);
+        }
+    }
+
+    /// Reads who gets a real flow now: everyone with enough methods of the kinds the policy
+    /// offers (an administrator needs two), administrators named by the directories.
+    /// People out of a pilot group's scope are counted too: listing a large group every few
+    /// minutes would cost the directory more than their shapes, which are people's shapes
+    /// all the same, tell anyone.
+    pub async fn refresh(
+        &self,
+        key: &ServerKey,
+        store: &Store,
+        directories: &Directories,
+        policy: &PolicyConfig,
+        passkeys_on: bool,
+    ) -> StoreResult<usize> {
+        let mut admins = std::collections::HashSet::new();
+        for group in &policy.admin_groups {
+            match directories.members(group).await {
+                Ok(members) => admins.extend(members.into_iter().map(|m| m.id)),
+                // Keep going: without it, administrators stand in as others do.
+                Err(e) => tracing::warn!(error = %e, "listing administrators for decoys failed"),
+            }
+        }
+        let mut people = Vec::new();
+        for (user_id, kinds) in store.registered_kinds().await? {
+            let is_admin = admins.contains(&user_id);
+            let decision = crate::policy::decide_for(policy, is_admin);
+            if !decision.allowed {
+                continue;
+            }
+            let offered: Vec<&str> = decision
+                .methods
+                .iter()
+                .filter(|k| {
+                    super::offerable(**k, passkeys_on) && kinds.iter().any(|r| r == k.as_str())
+                })
+                .map(|k| k.as_str())
+                .collect();
+            if offered.len() >= usize::from(decision.required) {
+                let shape = format!(
+                    "{} {}",
+                    offered.join(","),
+                    if is_admin { "admin" } else { "staff" }
+                );
+                people.push((shape, StandIn { user_id, is_admin }));
+            }
+        }
+        let n = people.len();
+        self.set(key, people);
+        Ok(n)
+    }
+}
+
 /// A secret a decoy's authenticator codes are checked against, so a decoy verify costs what
 /// a real one does. Nobody holds it.
 pub fn totp_secret(key: &ServerKey, login: &str) -> String {
@@ -65,8 +225,69 @@ pub fn totp_secret(key: &ServerKey, login: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn person(i: usize) -> (String, StandIn) {
+        // Three shapes: 60 % email+totp, 30 % totp, 10 % administrators.
+        let shape = match i % 10 {
+            0 => "email,totp admin",
+            1..=3 => "totp staff",
+            _ => "email,totp staff",
+        };
+        (
+            shape.to_string(),
+            StandIn {
+                user_id: format!("user-{i}"),
+                is_admin: i % 10 == 0,
+            },
+        )
+    }
+
+    fn share(ring: &StandIns, key: &ServerKey, logins: &[String], admin: bool) -> f64 {
+        let n = logins
+            .iter()
+            .filter(|l| ring.pick(key, l).unwrap().is_admin == admin)
+            .count();
+        n as f64 / logins.len() as f64
+    }
+
+    /// Decoys take each shape with the share of people who have it, and a login keeps its
+    /// stand-in when someone joins unless the newcomer takes it over.
+    #[test]
+    fn stand_ins_follow_the_shares_and_stay_put() {
+        let key = ServerKey::from_bytes([5; 32]);
+        let ring = StandIns::default();
+        assert_eq!(ring.pick(&key, "nobody"), None);
+        ring.set(&key, (0..50).map(person).collect());
+        assert_eq!(ring.len(), 50);
+        let logins: Vec<String> = (0..20_000).map(|i| format!("login{i}")).collect();
+        let before: Vec<StandIn> = logins.iter().map(|l| ring.pick(&key, l).unwrap()).collect();
+        let totp_only = before
+            .iter()
+            .filter(|p| {
+                let i: usize = p.user_id[5..].parse().unwrap();
+                (1..=3).contains(&(i % 10))
+            })
+            .count() as f64
+            / logins.len() as f64;
+        assert!((totp_only - 0.3).abs() < 0.02, "{totp_only}");
+        let admins = share(&ring, &key, &logins, true);
+        assert!((admins - 0.1).abs() < 0.015, "{admins}");
+        // The same login, the same stand-in (case and spaces don't matter).
+        assert_eq!(ring.pick(&key, " LOGIN7 "), Some(before[7].clone()));
+
+        // Someone joins: only logins the newcomer (or their shape's bigger share) takes
+        // over move.
+        ring.set(&key, (0..51).map(person).collect());
+        let moved = logins
+            .iter()
+            .zip(&before)
+            .filter(|(l, b)| ring.pick(&key, l).as_ref() != Some(*b))
+            .count();
+        assert!(moved < logins.len() / 20, "{moved} moved");
+    }
 
     #[test]
     fn the_same_login_gets_the_same_decoy() {

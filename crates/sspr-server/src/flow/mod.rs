@@ -58,6 +58,8 @@ pub struct FlowService {
     /// Passkeys (None when phones reach the server by IP address: passkeys need a host).
     pub passkeys: Option<crate::methods::passkey::Passkeys>,
     pub approvals: approval::Approvals,
+    /// The people decoys stand in for (refreshed in the background).
+    pub stand_ins: decoy::StandIns,
 }
 
 pub fn method_id(kind: MethodKind, index: usize) -> String {
@@ -72,6 +74,16 @@ pub fn method_label(kind: MethodKind) -> &'static str {
         MethodKind::Voice => "Phone call",
         MethodKind::Questions => "Security questions",
         MethodKind::Approval => "Approve on your phone",
+    }
+}
+
+/// Whether a kind of method can be offered at a kiosk here: approval needs passkeys (a
+/// host name phones reach); SMS, voice and questions are not built yet.
+pub fn offerable(kind: MethodKind, passkeys_on: bool) -> bool {
+    match kind {
+        MethodKind::Email | MethodKind::Totp => true,
+        MethodKind::Approval => passkeys_on,
+        MethodKind::Sms | MethodKind::Voice | MethodKind::Questions => false,
     }
 }
 
@@ -120,6 +132,24 @@ fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
 }
 
 impl FlowService {
+    /// Reads again who decoys stand in for; a failure keeps the last ring.
+    pub async fn refresh_stand_ins(&self) {
+        match self
+            .stand_ins
+            .refresh(
+                &self.key,
+                &self.store,
+                &self.directories,
+                &self.config.policy,
+                self.passkeys.is_some(),
+            )
+            .await
+        {
+            Ok(n) => tracing::debug!(people = n, "decoys stand in for real people's methods"),
+            Err(e) => tracing::warn!(error = %e, "reading who decoys stand in for failed"),
+        }
+    }
+
     fn ctx(&self, caller: &Caller, flow: Option<&FlowRow>) -> audit::Context {
         audit::Context {
             correlation_id: caller.correlation_id.clone(),
@@ -188,23 +218,20 @@ impl FlowService {
             Ok(found) => found.map(|(_, user)| user),
             Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
         };
-        // Always read registrations, for an unknown login too, so both cost the same.
-        let registrations = self
-            .store
-            .registrations(user.as_ref().map(|u| u.id.as_str()).unwrap_or("-"))
-            .await?;
-        let decoy_methods = decoy::methods(
-            &self.key,
-            login,
-            &policy::enabled_methods(&self.config.policy),
-        );
+        // One read for the person's methods and their decoy stand-in's, for a login
+        // without a person too (the stand-in's twice), so both cost the same.
+        let stand_in = self.stand_ins.pick(&self.key, login);
+        let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
+        let own_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or(stand_in_id);
+        let rows = self.store.registrations_of_two(own_id, stand_in_id).await?;
         let decision = user
             .as_ref()
             .map(|u| policy::decide(&self.config.policy, u));
 
         let real = match (&user, &decision) {
             (Some(u), Some(d)) if d.allowed => {
-                let methods = self.real_methods(d, &registrations);
+                let own: Vec<_> = rows.iter().filter(|r| r.user_id == u.id).cloned().collect();
+                let methods = self.real_methods(d, &own);
                 (methods.len() >= d.required as usize).then_some((u, d, methods))
             }
             _ => None,
@@ -224,13 +251,16 @@ impl FlowService {
                 d.required,
                 d.is_admin,
             ),
-            None => (
-                None,
-                decoy::login_key(&self.key, login),
-                decoy_methods,
-                self.config.policy.methods_required,
-                false,
-            ),
+            None => {
+                let (methods, required) = self.decoy_methods(login, stand_in.as_ref(), &rows);
+                (
+                    None,
+                    decoy::login_key(&self.key, login),
+                    methods,
+                    required,
+                    false,
+                )
+            }
         };
 
         let mut ctx = self.ctx(caller, None);
@@ -290,6 +320,40 @@ impl FlowService {
         Ok(self.view(&flow, now))
     }
 
+    /// What a decoy shows: its stand-in's methods as the stand-in would see them (kinds,
+    /// masked addresses, how many are required), with nothing to send to; made up from
+    /// every enabled method while nobody has enough methods to stand in.
+    fn decoy_methods(
+        &self,
+        login: &str,
+        stand_in: Option<&decoy::StandIn>,
+        rows: &[crate::store::Registration],
+    ) -> (Vec<FlowMethod>, u8) {
+        if let Some(s) = stand_in {
+            let decision = policy::decide_for(&self.config.policy, s.is_admin);
+            let theirs: Vec<_> = rows
+                .iter()
+                .filter(|r| r.user_id == s.user_id)
+                .cloned()
+                .collect();
+            let mut methods = self.real_methods(&decision, &theirs);
+            if methods.len() >= usize::from(decision.required) {
+                for m in &mut methods {
+                    m.target = String::new();
+                }
+                return (methods, decision.required);
+            }
+        }
+        (
+            decoy::methods(
+                &self.key,
+                login,
+                &policy::enabled_methods(&self.config.policy),
+            ),
+            self.config.policy.methods_required,
+        )
+    }
+
     fn real_methods(
         &self,
         decision: &policy::Decision,
@@ -298,13 +362,13 @@ impl FlowService {
         let mut out = Vec::new();
         for kind in &decision.methods {
             for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
+                if !offerable(*kind, self.passkeys.is_some()) {
+                    continue;
+                }
                 let (target, masked) = match kind {
                     MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
                     MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
-                    MethodKind::Approval if self.passkeys.is_some() => {
-                        (String::new(), method_label(*kind).to_string())
-                    }
-                    _ => continue,
+                    _ => (String::new(), method_label(*kind).to_string()),
                 };
                 out.push(FlowMethod {
                     id: method_id(*kind, out.len()),

@@ -36,6 +36,14 @@ pub fn decide(policy: &PolicyConfig, user: &DirUser) -> Decision {
             .any(|g| g.eq_ignore_ascii_case(&policy.group)),
     };
     let allowed = in_scope && !user.disabled && (!is_admin || policy.admins_allowed);
+    Decision {
+        allowed,
+        ..decide_for(policy, is_admin)
+    }
+}
+
+/// What policy asks of an allowed person, administrator or not.
+pub fn decide_for(policy: &PolicyConfig, is_admin: bool) -> Decision {
     let methods = enabled_methods(policy)
         .into_iter()
         // Administrators never use security questions.
@@ -43,7 +51,7 @@ pub fn decide(policy: &PolicyConfig, user: &DirUser) -> Decision {
         .collect();
     let required = if is_admin { 2 } else { policy.methods_required };
     Decision {
-        allowed,
+        allowed: !is_admin || policy.admins_allowed,
         is_admin,
         required,
         methods,

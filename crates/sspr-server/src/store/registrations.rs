@@ -92,6 +92,44 @@ impl Store {
         })
     }
 
+    /// Two people's registrations in one read: identify reads the person's own and their
+    /// decoy stand-in's (or the stand-in's twice, for a login without a person), so a real
+    /// and a made-up login cost the same reads.
+    pub async fn registrations_of_two(
+        &self,
+        first: &str,
+        second: &str,
+    ) -> StoreResult<Vec<Registration>> {
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1
+                 UNION ALL
+                 SELECT {COLUMNS} FROM registrations WHERE user_id = ?2"
+            ))?
+            .query_map([first, second], Registration::from_row)?
+            .collect()
+        })
+    }
+
+    /// Every person with a method, and the kinds they registered (each once).
+    pub async fn registered_kinds(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let rows: Vec<(String, String)> = self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT user_id, kind FROM registrations ORDER BY user_id, kind",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (user, kind) in rows {
+            match out.last_mut() {
+                Some((u, kinds)) if *u == user => kinds.push(kind),
+                _ => out.push((user, vec![kind])),
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
         self.db.read(|c| {
             c.prepare_cached(&format!("SELECT {COLUMNS} FROM registrations WHERE id = ?"))?

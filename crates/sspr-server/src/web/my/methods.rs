@@ -126,6 +126,7 @@ pub async fn passkey_finish(
         .store
         .add_registration(&user.id, MethodKind::Approval, &value, name, now())
         .await?;
+    flows.stand_ins.changed.notify_one();
     registered(
         &state,
         &correlation.0,
@@ -220,6 +221,7 @@ pub async fn authenticator_finish(
             now,
         )
         .await?;
+    flows.stand_ins.changed.notify_one();
     registered(
         &state,
         &correlation.0,
@@ -312,6 +314,7 @@ pub async fn email_finish(
         .store
         .add_registration(&user.id, MethodKind::Email, &address, &address, now)
         .await?;
+    flows.stand_ins.changed.notify_one();
     registered(
         &state,
         &correlation.0,
@@ -358,6 +361,7 @@ pub async fn remove(
     if !flows.store.remove_registration(&user.id, id, now()).await? {
         return Err(ApiError::not_found("method"));
     }
+    flows.stand_ins.changed.notify_one();
     flows
         .audit
         .record(
@@ -391,6 +395,7 @@ impl crate::flow::FlowService {
         )
         .await;
         let removed = self.store.remove_registrations(&user.id).await?;
+        self.stand_ins.changed.notify_one();
         let ctx = audit_ctx("admin", user);
         for method in kinds {
             self.audit
