@@ -240,7 +240,7 @@ mod tests {
             shape.to_string(),
             StandIn {
                 user_id: format!("user-{i}"),
-                is_admin: i % 10 == 0,
+                is_admin: i.is_multiple_of(10),
             },
         )
     }
