@@ -13,6 +13,7 @@ use sspr_mailbox::{Mailbox, Received};
 
 pub mod browser;
 pub mod dirs;
+pub mod faults;
 pub mod graph;
 pub mod kiosk;
 pub mod phone;
@@ -175,6 +176,11 @@ pub struct Options {
     /// Where kiosks reach the server (`server.public_url`, and `base`) when that is not
     /// its own address: a proxy the test puts in front.
     pub public_url: Option<String>,
+    /// Where the server sends mail, when not straight to the mailbox (a `FaultyPort` in
+    /// front of it).
+    pub smtp_port: Option<u16>,
+    /// Environment of the serving process (`SSPR_SECTION__KEY` overrides).
+    pub env: Vec<(String, String)>,
 }
 
 impl TestServer {
@@ -232,7 +238,7 @@ from = "SSPR <sspr@example.org>"
 {extra}
 "#,
             dir = dir.display(),
-            smtp = mailbox.addr().port(),
+            smtp = options.smtp_port.unwrap_or(mailbox.addr().port()),
             extra = options.extra_config
         );
         let config_path = dir.join("sspr-server.toml");
@@ -263,6 +269,7 @@ from = "SSPR <sspr@example.org>"
             .arg("--config")
             .arg(&config_path)
             .arg("serve")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .env("SSPR_LOG", options.log.as_deref().unwrap_or("info"))
             .env(
                 "SSPR_APPROVAL__PUBLIC_URL",

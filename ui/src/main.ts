@@ -23,6 +23,7 @@ const INLINE: Partial<Record<ErrorBody["code"], (e: ErrorBody) => string>> = {
   throttled: (e) => t("error.throttled", { secs: e.retry_after_secs ?? 30 }),
   bad_request: () => t("error.bad_request"),
   method_unavailable: () => t("error.bad_request"),
+  delivery_failed: () => t("error.delivery_failed"),
 };
 
 const app: App = {

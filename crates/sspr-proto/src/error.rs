@@ -39,6 +39,9 @@ pub enum ErrorCode {
     PasswordRejected,
     /// The directory can't be reached; nothing was changed.
     DirectoryUnavailable,
+    /// The code couldn't be sent (the mail relay is down or refused it); nothing was
+    /// counted against the person: choose another method, or try again later.
+    DeliveryFailed,
     /// Some linked directories hold the new password and some don't; `directories` says
     /// which. Trying again with the same password finishes the rest.
     PartiallyWritten,
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::Throttled | ErrorCode::Blocked => 429,
             ErrorCode::Internal => 500,
             ErrorCode::DirectoryUnavailable
+            | ErrorCode::DeliveryFailed
             | ErrorCode::PartiallyWritten
             | ErrorCode::Unreachable
             | ErrorCode::NotEnrolled => 503,
@@ -90,6 +94,7 @@ impl ErrorCode {
             ErrorCode::Blocked => "blocked",
             ErrorCode::PasswordRejected => "password_rejected",
             ErrorCode::DirectoryUnavailable => "directory_unavailable",
+            ErrorCode::DeliveryFailed => "delivery_failed",
             ErrorCode::PartiallyWritten => "partially_written",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Internal => "internal",

@@ -69,6 +69,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         passwords,
         mailer,
         stand_ins: Default::default(),
+        pacers: Default::default(),
     };
     flows.refresh_stand_ins().await;
     Ok(http::AppState {

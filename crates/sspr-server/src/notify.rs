@@ -17,7 +17,19 @@ use crate::config::{SmtpConfig, SmtpTls};
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    health: Arc<Health>,
 }
+
+/// When a send last failed and last worked (unix seconds; 0: never), so a decoy can
+/// answer as a real person would while the relay is down.
+#[derive(Default)]
+struct Health {
+    failed_at: std::sync::atomic::AtomicI64,
+    worked_at: std::sync::atomic::AtomicI64,
+}
+
+/// A relay that failed within this long, and hasn't worked since, counts as down.
+const DOWN_FOR_SECS: i64 = 60;
 
 #[derive(Clone)]
 enum Transport {
@@ -162,11 +174,35 @@ impl Mailer {
             .from
             .parse()
             .map_err(|e| anyhow::anyhow!("smtp.from {:?}: {e}", c.from))?;
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            health: Arc::default(),
+        })
+    }
+
+    /// Whether the relay refused or didn't answer lately, and hasn't worked since.
+    pub fn failing(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let failed = self.health.failed_at.load(Ordering::Relaxed);
+        failed > 0
+            && now - failed < DOWN_FOR_SECS
+            && self.health.worked_at.load(Ordering::Relaxed) < failed
     }
 
     /// Sends one message. Errors name the relay's complaint, never the body.
     pub async fn send(&self, mail: &Mail) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        let result = self.send_once(mail).await;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match &result {
+            Ok(()) => self.health.worked_at.store(now, Ordering::Relaxed),
+            Err(_) => self.health.failed_at.store(now, Ordering::Relaxed),
+        }
+        result
+    }
+
+    async fn send_once(&self, mail: &Mail) -> Result<(), String> {
         let to: Mailbox = mail.to.parse().map_err(|e| format!("bad address: {e}"))?;
         let message = Message::builder()
             .from(self.from.clone())

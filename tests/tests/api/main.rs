@@ -5,6 +5,7 @@
 mod approval;
 mod bad_input;
 mod contract;
+mod faults;
 mod flows;
 mod secrets;
 mod signatures;

@@ -108,6 +108,7 @@ export const de: Record<Key, string> = {
   "help.retry": "Erneut versuchen",
   "error.code_invalid": "Dieser Code ist nicht richtig. Prüfen Sie ihn und versuchen Sie es erneut.",
   "error.code_expired": "Dieser Code ist abgelaufen. Fordern Sie einen neuen an.",
+  "error.delivery_failed": "Der Code konnte gerade nicht gesendet werden. Das zählt nicht gegen Sie: Wählen Sie eine andere Methode oder versuchen Sie es gleich noch einmal.",
   "error.throttled": "Zu viele Codes angefordert. Bitte warten Sie {secs} Sekunden oder wählen Sie eine andere Methode.",
   "error.bad_request": "Bitte prüfen Sie Ihre Eingabe.",
   "error.enter_login": "Geben Sie Ihren Benutzernamen oder Ihre E-Mail-Adresse ein.",

@@ -106,6 +106,7 @@ export const en = {
   "help.retry": "Try again",
   "error.code_invalid": "That code isn't right. Check it and try again.",
   "error.code_expired": "That code has expired. Ask for a new one.",
+  "error.delivery_failed": "We couldn't send the code right now. Nothing was counted against you: choose another method, or try again in a moment.",
   "error.throttled": "Too many codes were requested. Please wait {secs} seconds, or use another method.",
   "error.bad_request": "Please check what you typed.",
   "error.enter_login": "Enter your username or email address.",

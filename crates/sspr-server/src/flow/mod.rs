@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod decoy;
 pub mod mask;
+pub mod pace;
 
 use std::sync::Arc;
 
@@ -60,6 +61,16 @@ pub struct FlowService {
     pub approvals: approval::Approvals,
     /// The people decoys stand in for (refreshed in the background).
     pub stand_ins: decoy::StandIns,
+    /// Floors under the steps a decoy takes differently from a real person.
+    pub pacers: Pacers,
+}
+
+/// One floor a step (`pace`): identify, asking for a code, checking it.
+#[derive(Default)]
+pub struct Pacers {
+    pub identify: pace::Pacer,
+    pub challenge: pace::Pacer,
+    pub verify: pace::Pacer,
 }
 
 pub fn method_id(kind: MethodKind, index: usize) -> String {
@@ -211,6 +222,22 @@ impl FlowService {
                 "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
             ));
         }
+        self.pacers
+            .identify
+            .pace(self.identify(caller, req, login, locale, now))
+            .await
+    }
+
+    /// Identify once the request is valid: from here on, a real person's path and a
+    /// decoy's take the same time (`pace`).
+    async fn identify(
+        &self,
+        caller: &Caller,
+        req: &StartFlowRequest,
+        login: &str,
+        locale: String,
+        now: i64,
+    ) -> ApiResult<FlowView> {
         let reference = reference_code();
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
 
@@ -451,6 +478,20 @@ impl FlowService {
         finish_on_phone: bool,
         now: i64,
     ) -> ApiResult<ChallengeView> {
+        self.pacers
+            .challenge
+            .pace(self.challenge_unpaced(caller, flow_id, method_id, finish_on_phone, now))
+            .await
+    }
+
+    async fn challenge_unpaced(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        method_id: &str,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> ApiResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
         if flow.state != VERIFYING {
             return Err(self.refuse_step(caller, &flow, "challenge", now).await);
@@ -532,7 +573,12 @@ impl FlowService {
             self.approval_challenge(caller, &flow, &method, finish_on_phone, now)
                 .await?
         } else {
-            self.code_challenge(caller, &flow, &method, now)
+            let (row, view, code) = self.code_challenge(&flow, &method, now);
+            if let Some(code) = code {
+                self.deliver_code(caller, &flow, &method, &code, now)
+                    .await?;
+            }
+            (row, view)
         };
         self.store.insert_challenge(&row).await?;
         self.throttle
@@ -554,20 +600,22 @@ impl FlowService {
     /// authenticator code asked for.
     fn code_challenge(
         &self,
-        caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
         now: i64,
-    ) -> (ChallengeRow, ChallengeView) {
+    ) -> (
+        ChallengeRow,
+        ChallengeView,
+        Option<zeroize::Zeroizing<String>>,
+    ) {
         let policy = &self.config.policy;
         let sends_code = method.kind == MethodKind::Email;
         let challenge_id = time_ordered_id();
+        let mut to_send = None;
         let (code_hash, expires_at, code_length) = if sends_code {
             let code = code::new_code(policy.code_length);
             let hash = code::hash(&self.key, &flow.id, &method.id, &code);
-            if flow.user_id.is_some() {
-                self.send_code(caller, flow, &method.target, &code, now);
-            }
+            to_send = Some(zeroize::Zeroizing::new(code));
             (
                 Some(hash),
                 now + i64::from(policy.code_ttl_secs),
@@ -603,44 +651,76 @@ impl FlowService {
             approval_url: None,
             finish_on_phone: false,
         };
-        (row, view)
+        (row, view, to_send)
     }
 
-    /// Sends the code in the background: the response must not wait on (or reveal, by its
-    /// timing) the mail relay. A failed send is audited.
-    fn send_code(&self, caller: &Caller, flow: &FlowRow, to: &str, code: &str, now: i64) {
-        let mail = notify::code_mail(
-            to,
-            &notify::CodeMail {
-                locale: &flow.locale,
-                organization: &self.config.organization.name,
-                code,
-                minutes: self.config.policy.code_ttl_secs.div_ceil(60),
-                kiosk: &caller.kiosk_name,
-            },
-        );
-        let mailer = self.mailer.clone();
-        let audit = self.audit.clone();
-        let ctx = self.ctx(caller, Some(flow));
-        tokio::spawn(async move {
-            if let Err(reason) = mailer.send(&mail).await {
-                tracing::warn!(reason = %reason, "sending a code failed");
-                audit
-                    .record(
-                        &ctx,
-                        Event::NotificationFailed {
-                            kind: "code",
-                            reason,
-                        },
-                        now,
-                    )
-                    .await;
-            }
-        });
+    /// Sends a code before the challenge counts, so a relay that is down or refuses is
+    /// told to the person at once ("couldn't send: choose another method") and counts
+    /// against nobody; the audit tells the admin. A decoy sends nothing, and answers the
+    /// same while the relay is failing for real people; the step's floor (`pace`) keeps a
+    /// real send and a decoy's nothing the same length.
+    async fn deliver_code(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        code: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        let failure = if flow.user_id.is_some() {
+            let mail = notify::code_mail(
+                &method.target,
+                &notify::CodeMail {
+                    locale: &flow.locale,
+                    organization: &self.config.organization.name,
+                    code,
+                    minutes: self.config.policy.code_ttl_secs.div_ceil(60),
+                    kiosk: &caller.kiosk_name,
+                },
+            );
+            self.mailer.send(&mail).await.err()
+        } else if self.mailer.failing(now) {
+            Some("smtp: the relay is failing (a decoy answers as a real person would)".into())
+        } else {
+            None
+        };
+        let Some(reason) = failure else {
+            return Ok(());
+        };
+        tracing::warn!(reason = %reason, "sending a code failed");
+        self.audit
+            .record(
+                &self.ctx(caller, Some(flow)),
+                Event::NotificationFailed {
+                    kind: "code",
+                    reason,
+                },
+                now,
+            )
+            .await;
+        Err(ApiError::new(
+            ErrorCode::DeliveryFailed,
+            "We couldn't send the code right now. Nothing was counted against you: choose another method, or try again in a moment.",
+        )
+        .with_reference(&flow.reference))
     }
 
     /// Verify: checks a code against a challenge of this flow.
     pub async fn verify(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        challenge_id: &str,
+        req: &VerifyRequest,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        self.pacers
+            .verify
+            .pace(self.verify_unpaced(caller, flow_id, challenge_id, req, now))
+            .await
+    }
+
+    async fn verify_unpaced(
         &self,
         caller: &Caller,
         flow_id: &str,

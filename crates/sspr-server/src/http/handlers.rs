@@ -50,7 +50,8 @@ pub async fn start_flow(
     responses(
         (status = 201, description = "Code sent, or authenticator code asked for", body = ChallengeView),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 410, body = ErrorBody), (status = 429, body = ErrorBody)),
+        (status = 410, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "The code couldn't be sent (delivery_failed); nothing was counted", body = ErrorBody)),
     security(("kiosk_signature" = [])))]
 pub async fn create_challenge(
     State(state): State<AppState>,
