@@ -17,7 +17,7 @@
 mod cpu;
 mod raw;
 mod through;
-mod users;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

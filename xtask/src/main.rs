@@ -6,6 +6,7 @@ mod bench;
 mod demo_ldap;
 mod dir_bench;
 mod kiosk_bench;
+mod timing_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,6 +28,7 @@ fn usage() -> anyhow::Result<()> {
          \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory\n\
          \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
          \x20 bench approval   phone's final POST to the kiosk's SSE event, beside a bare SSE round trip\n\
+         \x20 bench timing   known vs unknown logins' identify and code-sending times (Mann-Whitney)\n\
          \x20 demo-ldap      the demo server against a private slapd (`./run demo ldap` adds the kiosk)"
     )
 }
@@ -45,6 +47,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "kiosk", rest @ ..] => kiosk_bench::run(&root(), rest),
         ["bench", "directory", rest @ ..] => dir_bench::run(&root(), rest),
         ["bench", "approval", rest @ ..] => approval_bench::run(&root(), rest),
+        ["bench", "timing", rest @ ..] => timing_bench::run(&root(), rest),
         ["demo-ldap", rest @ ..] => demo_ldap::run(rest),
         _ => usage(),
     }

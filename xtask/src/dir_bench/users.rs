@@ -103,6 +103,23 @@ impl Target {
         }
     }
 
+    /// One person as an organisation has them: in a team's group, which sits in a
+    /// department's (nested), for `bench timing`.
+    pub fn add_timed_person(&self, login: &str) -> anyhow::Result<String> {
+        let dn = self.add(login)?;
+        match &self.dir {
+            Dir::Slapd(s) => {
+                let team = s.add_group("Timing Team", &[&dn])?;
+                s.add_group("Timing Department", &[&team])?;
+            }
+            Dir::Samba(d) => {
+                let team = d.add_group("Timing Team", &[&dn])?;
+                d.add_group("Timing Department", &[&team])?;
+            }
+        }
+        Ok(dn)
+    }
+
     fn add(&self, login: &str) -> anyhow::Result<String> {
         let email = format!("{login}@example.org");
         match &self.dir {
