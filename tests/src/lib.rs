@@ -30,6 +30,8 @@ pub const GRACE_TOTP: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U";
 /// Current directory passwords (for "My security info" sign-ins).
 pub const ADA_PASSWORD: &str = "Ada-current-password-1";
 pub const BARBARA_PASSWORD: &str = "Barbara-current-password-1";
+/// Grace is locked out: her password is right, and signs in nowhere until she unlocks.
+pub const GRACE_PASSWORD: &str = "Grace-current-password-1";
 
 /// The fixture directory: ada (staff), alan and margaret (administrators), grace
 /// (locked), edsger (disabled), barbara (nothing registered).
@@ -71,6 +73,7 @@ surname = "Hopper"
 email = "grace.hopper@example.org"
 groups = ["Staff"]
 locked = true
+password = "Grace-current-password-1"
 [user.methods]
 email = "grace@home.example.net"
 totp = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"

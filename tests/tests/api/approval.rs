@@ -470,6 +470,21 @@ async fn my_security_info_asks_for_a_method_and_tells_of_every_change() {
         wrong.error(),
         "unknown logins look the same"
     );
+    // Grace is locked out: her right password signs her in no more than a wrong one
+    // would (as slapd's and AD's binds refuse a locked account), and counts the same.
+    let locked = phone
+        .sign_in("grace", sspr_tests::GRACE_PASSWORD)
+        .await
+        .expect("locked");
+    assert_eq!(locked.error(), wrong.error(), "a locked account signs in");
+    assert!(phone.cookie().is_none() || !phone.session().await.expect("session").ok());
+    let failures = server
+        .audit(&["--user", "grace"])
+        .expect("audit")
+        .iter()
+        .filter(|r| r["event"] == "security_info_sign_in_failed")
+        .count();
+    assert_eq!(failures, 1, "counted as a failed sign-in");
     let no_session = phone
         .send(reqwest::Method::GET, "/v1/my/session", None)
         .await

@@ -763,3 +763,60 @@ async fn decoys_show_what_real_people_show_in_the_same_shares() {
         "{with_approval} of 120 decoys offer approval"
     );
 }
+
+/// `directory register` for someone who has an email and an authenticator replaces them:
+/// never a second of each, listed beside the first; the old authenticator stops working.
+#[tokio::test]
+async fn registering_a_method_again_replaces_it() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    const NEW_TOTP: &str = "ONSWG4TFORWGK3TUMVZHEZLTNFXGO3DP";
+    for _ in 0..2 {
+        server
+            .register(&format!(
+                "[[person]]\nlogin = \"ada\"\nemail = \"ada@new.example.com\"\ntotp = \"{NEW_TOTP}\"\n"
+            ))
+            .expect("register");
+        let shown = server.admin(&["directory", "show", "ada"]).expect("show");
+        let methods = shown
+            .lines()
+            .find(|l| l.starts_with("methods:"))
+            .expect("methods line");
+        assert_eq!(methods, "methods:  email, totp", "{shown}");
+    }
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let email = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("email");
+    assert_eq!(email.masked, "a•••@n•••.com");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Totp))
+        .await
+        .expect("challenge");
+    let old = kiosk
+        .verify(
+            &flow.flow_id,
+            &ch.challenge_id,
+            &sspr_tests::totp_now(ADA_TOTP),
+        )
+        .await;
+    assert_eq!(
+        code_of(old),
+        ErrorCode::CodeInvalid,
+        "the old authenticator"
+    );
+    let new = kiosk
+        .verify(
+            &flow.flow_id,
+            &ch.challenge_id,
+            &sspr_tests::totp_now(NEW_TOTP),
+        )
+        .await
+        .expect("the new authenticator");
+    assert_eq!(new.done, 1);
+}

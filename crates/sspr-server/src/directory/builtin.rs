@@ -273,9 +273,17 @@ impl Directory for BuiltinDirectory {
         user: &DirUser,
         password: &SecretString,
     ) -> Result<bool, DirError> {
-        self.verify_password(&user.username, password.expose_secret())
+        // A locked account can't sign in, as slapd's and Active Directory's binds refuse
+        // one: the same hash work, the same answer as a wrong password.
+        let locked = self
+            .find(&user.username)
+            .await?
+            .is_none_or(|u| u.locked || u.disabled);
+        let verified = self
+            .verify_password(&user.username, password.expose_secret())
             .await
-            .map_err(|e| DirError::Unavailable(e.to_string()))
+            .map_err(|e| DirError::Unavailable(e.to_string()))?;
+        Ok(verified && !locked)
     }
 
     async fn check_decoy_password(&self, password: &SecretString) -> Result<(), DirError> {

@@ -149,17 +149,25 @@ pub async fn register(
             })?;
         found.push((p, user.1.id));
     }
+    // Registering a person's email or authenticator again replaces theirs: a second one
+    // would be listed beside it, and the kiosk offers one of each kind.
     for (p, id) in found {
         if let Some(email) = &p.email {
-            store
-                .add_registration(&id, MethodKind::Email, email, "Email", now)
+            let replaced = store
+                .replace_registration(&id, MethodKind::Email, email, "Email", now)
                 .await?;
+            if replaced > 0 {
+                tracing::info!(login = %p.login, replaced, "an email address was replaced");
+            }
         }
         if let Some(secret) = &p.totp {
             let sealed = crate::store::seal_totp(key, &id, secret);
-            store
-                .add_registration(&id, MethodKind::Totp, &sealed, "Authenticator app", now)
+            let replaced = store
+                .replace_registration(&id, MethodKind::Totp, &sealed, "Authenticator app", now)
                 .await?;
+            if replaced > 0 {
+                tracing::info!(login = %p.login, replaced, "an authenticator was replaced");
+            }
         }
     }
     Ok(file.person.len())

@@ -164,6 +164,36 @@ impl Store {
         Ok(())
     }
 
+    /// Puts `value` in place of every registration of `kind` the person has (one commit):
+    /// what the helpdesk registers for someone is their email or their authenticator, not
+    /// one more of them. Returns how many it replaced.
+    pub async fn replace_registration(
+        &self,
+        user_id: &str,
+        kind: MethodKind,
+        value: &str,
+        label: &str,
+        now: i64,
+    ) -> StoreResult<usize> {
+        if kind == MethodKind::Totp && !is_sealed(value) {
+            return Err(StoreError::Other(
+                "an authenticator secret must be sealed before it is stored".into(),
+            ));
+        }
+        let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
+        self.write_batched(move |c| {
+            let removed = c
+                .prepare_cached("DELETE FROM registrations WHERE user_id = ? AND kind = ?")?
+                .execute(params![user_id, kind.as_str()])?;
+            c.prepare_cached(
+                "INSERT INTO registrations (user_id, kind, value, label, created_at) VALUES (?, ?, ?, ?, ?)",
+            )?
+            .execute(params![user_id, kind.as_str(), value, label, now])?;
+            Ok(removed)
+        })
+        .await
+    }
+
     /// Replaces a registration's value (a passkey whose signature counter moved).
     pub async fn update_registration(&self, id: i64, value: &str) -> StoreResult<()> {
         let value = value.to_owned();
