@@ -42,7 +42,8 @@ class KioskSignature(requests.auth.AuthBase):
             created=datetime.datetime.now(datetime.timezone.utc),
             include_alg=True,
             label="sig1",
-            covered_component_ids=("@method", "@target-uri"),
+            covered_component_ids=("@method", "@target-uri")
+            + (("idempotency-key",) if "Idempotency-Key" in r.headers else ()),
             body=body if body else None,
         )
         return r

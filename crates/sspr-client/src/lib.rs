@@ -108,6 +108,16 @@ pub struct SignOptions {
     pub nonce: Option<String>,
     /// Leave `content-digest` out of the covered components.
     pub without_digest: bool,
+    /// An Idempotency-Key (sent, and covered by the signature): the same key on a repeat
+    /// gets the first request's answer.
+    pub idempotency_key: Option<String>,
+}
+
+/// A fresh Idempotency-Key: 128 random bits.
+pub fn idempotency_key() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 pub struct Client {
@@ -135,6 +145,16 @@ impl Client {
             key,
             kiosk_id,
         })
+    }
+
+    /// The same client, giving up on an answer after `timeout` (30 s by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Result<Client, ClientError> {
+        self.http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(self)
     }
 
     pub fn base(&self) -> &str {
@@ -196,7 +216,7 @@ impl Client {
             method_id: method_id.to_string(),
             finish_on_phone,
         };
-        self.call(
+        self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/challenges"),
             Some(&body),
@@ -214,7 +234,7 @@ impl Client {
             code: Some(code.to_string()),
             answers: None,
         };
-        self.call(
+        self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/challenges/{challenge_id}/verify"),
             Some(&body),
@@ -246,7 +266,7 @@ impl Client {
         let body = SetPasswordRequest {
             new_password: new_password.to_string(),
         };
-        self.call(
+        self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/password"),
             Some(&body),
@@ -255,7 +275,7 @@ impl Client {
     }
 
     pub async fn unlock(&self, flow_id: &str) -> Result<DoneView, ClientError> {
-        self.call(
+        self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/unlock"),
             None::<&()>,
@@ -307,6 +327,40 @@ impl Client {
         })
     }
 
+    /// A step that must not happen twice (a code sent, a method verified, a password
+    /// written): sent with an Idempotency-Key, and sent once more with a new signature and
+    /// the same key if no answer came (a timeout, a dropped connection); the server
+    /// answers a repeat with the first request's answer.
+    async fn call_idempotent<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let bytes = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let options = SignOptions {
+            idempotency_key: Some(idempotency_key()),
+            ..SignOptions::default()
+        };
+        let mut tries = 0;
+        loop {
+            let request = self
+                .signed(method.clone(), path, bytes.clone(), &options)
+                .await?;
+            match self.http.execute(request).await {
+                Ok(response) => return decode(response).await,
+                Err(e) if tries == 0 && (e.is_timeout() || e.is_connect() || e.is_request()) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => return Err(ClientError::Transport(e.to_string())),
+            }
+        }
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: http::Method,
@@ -355,6 +409,18 @@ impl Client {
         let signing = |e: &dyn std::fmt::Display| ClientError::Signing(e.to_string());
 
         let mut components = vec!["@method", "@target-uri"];
+        let request = match &options.idempotency_key {
+            Some(key) => {
+                components.push("idempotency-key");
+                let (mut parts, body) = request.into_parts();
+                parts.headers.insert(
+                    "idempotency-key",
+                    http::HeaderValue::from_str(&format!("\"{key}\"")).map_err(|e| signing(&e))?,
+                );
+                http::Request::from_parts(parts, body)
+            }
+            None => request,
+        };
         let request = if has_body {
             if !options.without_digest {
                 components.push("content-digest");

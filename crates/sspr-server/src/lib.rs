@@ -167,6 +167,7 @@ async fn housekeeping(state: http::AppState) {
         let result = async {
             store.forget_nonces_before(now - 2 * skew - 60).await?;
             store.purge_flows_before(now - 24 * 3600).await?;
+            store.purge_idempotent_before(now - 24 * 3600).await?;
             store.purge_events_before(now - 8 * 24 * 3600).await?;
             if retention_days > 0 {
                 let before = now - retention_days * 86_400;

@@ -119,3 +119,133 @@ async fn a_relay_down_or_hanging_is_told_and_counts_against_nobody() {
     assert_eq!(done.done, 1);
     assert_eq!(challenge_rows(&server, &flow.flow_id).await, 2);
 }
+
+/// A signed request with an Idempotency-Key, as a kiosk sends it (again).
+async fn send_keyed(
+    kiosk: &sspr_tests::sspr_client::Client,
+    path: &str,
+    body: serde_json::Value,
+    key: &str,
+) -> (u16, serde_json::Value) {
+    let request = kiosk
+        .signed(
+            http::Method::POST,
+            path,
+            Some(body.to_string().into_bytes()),
+            &sspr_tests::sspr_client::SignOptions {
+                idempotency_key: Some(key.to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("sign");
+    let response = kiosk.execute(request).await.expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+/// The same step sent twice (a new signature, the same Idempotency-Key), one after the
+/// other or both at once: one code email, one write to the directory, the first answer
+/// twice; a key used for another request is refused.
+#[tokio::test]
+async fn a_step_sent_twice_happens_once() {
+    let server = TestServer::start().await.expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let path = format!("/v1/flows/{}/challenges", flow.flow_id);
+    let body = serde_json::json!({ "method_id": method(&flow, MethodKind::Email) });
+    let key = sspr_tests::sspr_client::idempotency_key();
+    let first = send_keyed(&kiosk, &path, body.clone(), &key).await;
+    let again = send_keyed(&kiosk, &path, body.clone(), &key).await;
+    assert_eq!(first.0, 201, "{first:?}");
+    assert_eq!(again, first, "the repeat gets the first answer");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.code_mails_to("ada@home.example.net").len(), 1);
+    // The key stands for that request only.
+    let other = send_keyed(
+        &kiosk,
+        &path,
+        serde_json::json!({ "method_id": method(&flow, MethodKind::Totp) }),
+        &key,
+    )
+    .await;
+    assert_eq!(other.0, 400, "{other:?}");
+
+    // Verified, then the new password sent twice at once.
+    let code = server
+        .code_mail("ada@home.example.net", 0)
+        .await
+        .expect("code");
+    let challenge_id = first.1["challenge_id"].as_str().expect("id").to_string();
+    kiosk
+        .verify(&flow.flow_id, &challenge_id, &code)
+        .await
+        .expect("verified");
+    let path = format!("/v1/flows/{}/password", flow.flow_id);
+    let body = serde_json::json!({ "new_password": "A brand new passphrase, twice" });
+    let key = sspr_tests::sspr_client::idempotency_key();
+    let (a, b) = tokio::join!(
+        send_keyed(&kiosk, &path, body.clone(), &key),
+        send_keyed(&kiosk, &path, body.clone(), &key)
+    );
+    assert_eq!(a.0, 200, "{a:?}");
+    assert_eq!(a, b, "both get the one answer");
+    let resets = server
+        .audit(&["--user", "ada"])
+        .expect("audit")
+        .iter()
+        .filter(|r| r["event"] == "password_reset")
+        .count();
+    assert_eq!(resets, 1, "written once");
+    assert!(server
+        .password_is("ada", "A brand new passphrase, twice")
+        .await
+        .expect("password"));
+}
+
+/// A kiosk whose request reached the server but whose answer was lost sends it once more
+/// by itself, and gets the answer: one code email, not two.
+#[tokio::test]
+async fn a_kiosk_that_got_no_answer_asks_again_and_one_code_is_sent() {
+    let front = FaultyPort::unbound().await.expect("port");
+    let server = TestServer::start_with(Options {
+        public_url: Some(format!("http://{}", front.addr)),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    front.set_upstream(server.addr);
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    // A client of its own (no kept connection) that waits 2 s for an answer.
+    let seed = *kiosk.device_key().seed();
+    let impatient = sspr_tests::sspr_client::Client::new(
+        &server.base,
+        sspr_tests::sspr_client::DeviceKey::from_seed(seed),
+        kiosk.kiosk_id().map(str::to_string),
+    )
+    .expect("client")
+    .with_timeout(Duration::from_secs(2))
+    .expect("timeout");
+    front.set(Mode::SwallowNext);
+    let ch = impatient
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await
+        .expect("answered on the second try");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.code_mails_to("ada@home.example.net").len(), 1);
+    let code = server
+        .code_mail("ada@home.example.net", 0)
+        .await
+        .expect("code");
+    impatient
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await
+        .expect("the one code works");
+}

@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod handlers;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod rfc9421;
@@ -63,6 +64,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/flows/{flow_id}/unlock", post(handlers::unlock))
         .route("/v1/flows/{flow_id}/events", get(approval::events))
         .route("/v1/kiosk/settings", get(handlers::kiosk_settings))
+        // Inside the signature gate: it needs the kiosk, and a repeat is signed anew.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             signature::require_signature,

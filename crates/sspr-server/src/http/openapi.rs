@@ -91,13 +91,14 @@ impl Modify for EveryAnswer {
         };
         for item in openapi.paths.paths.values_mut() {
             let ops = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.delete.as_mut(),
-                item.patch.as_mut(),
+                (true, item.get.as_mut()),
+                (false, item.post.as_mut()),
+                (false, item.put.as_mut()),
+                (false, item.delete.as_mut()),
+                (false, item.patch.as_mut()),
             ];
-            for op in ops.into_iter().flatten() {
+            for (is_get, op) in ops {
+                let Some(op) = op else { continue };
                 if op.request_body.is_some() {
                     add(
                         op,
@@ -117,6 +118,21 @@ impl Modify for EveryAnswer {
                     let json = serde_json::to_string(reqs).unwrap_or_default();
                     json.contains("kiosk_signature")
                 });
+                if signed && !is_get {
+                    add(
+                        op,
+                        "400",
+                        "A malformed Idempotency-Key, or one used for another request",
+                    );
+                    add(
+                        op,
+                        "409",
+                        "The same request (its Idempotency-Key) is still being handled",
+                    );
+                    op.parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(idempotency_key());
+                }
                 if signed {
                     add(
                         op,
@@ -134,6 +150,29 @@ impl Modify for EveryAnswer {
             }
         }
     }
+}
+
+/// The Idempotency-Key a kiosk may send with a step (and must then sign).
+fn idempotency_key() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A structured-field string of 1 to 128 visible characters, covered by the \
+             signature. A repeat of the request with the same key (a new signature) gets the \
+             first request's answer (header `idempotent-replayed: ?1`): send one when a step \
+             must not happen twice and the answer may be lost.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(130))
+                .build(),
+        ))
+        .build()
 }
 
 fn error_response(description: &str) -> utoipa::openapi::Response {

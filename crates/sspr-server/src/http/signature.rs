@@ -135,12 +135,16 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
     if !bytes.is_empty() {
         needed.push(DIGEST);
     }
+    // A key that stands for the request is signed with it.
+    if parts.headers.contains_key(super::idempotency::HEADER) {
+        needed.push(super::idempotency::HEADER);
+    }
     if needed
         .iter()
         .any(|n| !params.covered.iter().any(|c| c == n))
     {
         return Err(unauthorized(
-            "The request signature must cover @method, @target-uri and content-digest.",
+            "The request signature must cover @method, @target-uri, content-digest (with a body) and idempotency-key (when sent).",
             "components_missing",
             kid,
         ));

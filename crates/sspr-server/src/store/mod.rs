@@ -13,10 +13,13 @@ mod audit;
 mod batch;
 mod db;
 mod flows;
+mod idempotency;
 mod kiosks;
 mod registrations;
 mod throttle;
 mod writes;
+
+pub use idempotency::Claim;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
@@ -52,6 +55,7 @@ const MIGRATIONS: &[db::Migration] = &[
     ),
     migration!(7, "security info reviews", "0007_security_info_reviews"),
     migration!(8, "kiosk last seen", "0008_kiosk_last_seen"),
+    migration!(9, "idempotency", "0009_idempotency"),
 ];
 
 #[derive(Clone)]
