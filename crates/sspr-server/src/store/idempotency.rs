@@ -17,6 +17,10 @@ pub enum Claim {
     Mismatch,
 }
 
+/// A kept row: the request's hash, its answer's status and body (None while it runs),
+/// and when it was first claimed.
+type Kept = (String, Option<i64>, Option<Vec<u8>>, i64);
+
 /// A claim left unfinished this long (its process died) may be taken over.
 const ABANDONED_SECS: i64 = 120;
 
@@ -39,7 +43,7 @@ impl Store {
             if inserted == 1 {
                 return Ok(Claim::First);
             }
-            let row: Option<(String, Option<i64>, Option<Vec<u8>>, i64)> = c
+            let row: Option<Kept> = c
                 .prepare_cached(
                     "SELECT request_hash, status, body, created_at FROM idempotency
                      WHERE kiosk_id = ? AND key = ?",
