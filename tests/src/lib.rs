@@ -163,6 +163,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub mailbox: Mailbox,
     pub dir: PathBuf,
+    /// The folder of the store (`dir` unless the options named another).
+    pub store_dir: PathBuf,
     pub config_path: PathBuf,
     pub log_path: PathBuf,
 }
@@ -184,6 +186,8 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// Environment of the serving process (`SSPR_SECTION__KEY` overrides).
     pub env: Vec<(String, String)>,
+    /// Where the store lives, when not in the server's own folder (a small disk).
+    pub store_dir: Option<PathBuf>,
 }
 
 impl TestServer {
@@ -223,7 +227,7 @@ public_url = "{base}"
 secret_file = "{dir}/secret.key"
 
 [store]
-url = "sqlite://{dir}/sspr.db"
+url = "sqlite://{store}/sspr.db"
 
 [organization]
 name = "Test Org"
@@ -241,6 +245,7 @@ from = "SSPR <sspr@example.org>"
 {extra}
 "#,
             dir = dir.display(),
+            store = options.store_dir.as_deref().unwrap_or(&dir).display(),
             smtp = options.smtp_port.unwrap_or(mailbox.addr().port()),
             extra = options.extra_config
         );
@@ -288,6 +293,7 @@ from = "SSPR <sspr@example.org>"
             phone_base: format!("http://localhost:{port}"),
             addr,
             mailbox,
+            store_dir: options.store_dir.clone().unwrap_or_else(|| dir.clone()),
             dir,
             config_path,
             log_path,
@@ -430,7 +436,7 @@ from = "SSPR <sspr@example.org>"
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.join("sspr.db")
+        self.store_dir.join("sspr.db")
     }
 
     /// The store, read-only, to check what the server wrote.

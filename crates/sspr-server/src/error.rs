@@ -59,6 +59,13 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_full() {
+            tracing::error!(error = %e, "the store's disk is full: free space where the store is");
+            return ApiError::new(
+                ErrorCode::Internal,
+                "The server can't save anything right now (its disk is full). Nothing was changed; please try again later, or contact the helpdesk.",
+            );
+        }
         ApiError::internal(format!("store: {e}"))
     }
 }

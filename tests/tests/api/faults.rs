@@ -249,3 +249,159 @@ async fn a_kiosk_that_got_no_answer_asks_again_and_one_code_is_sent() {
         .await
         .expect("the one code works");
 }
+
+/// A small tmpfs for the store, unmounted when dropped. Mounting needs root (CI runs as
+/// root; elsewhere `sudo -n` is tried).
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> SmallDisk {
+        let dir = std::env::temp_dir().join(format!("sspr-small-disk-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let args = [
+            "-t".to_string(),
+            "tmpfs".into(),
+            "-o".into(),
+            format!("size={megabytes}m,mode=0700"),
+            "tmpfs".into(),
+            dir.display().to_string(),
+        ];
+        let as_root = std::process::Command::new("mount").args(&args).status();
+        let mounted = match as_root {
+            Ok(s) if s.success() => true,
+            _ => std::process::Command::new("sudo")
+                .arg("-n")
+                .arg("mount")
+                .args(&args)
+                .status()
+                .is_ok_and(|s| s.success()),
+        };
+        assert!(
+            mounted,
+            "mounting a small tmpfs for the store needs root (or sudo without a password)"
+        );
+        SmallDisk { dir }
+    }
+
+    /// Writes a file until the disk is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write as _;
+        let path = self.dir.join("filler");
+        let mut f = std::fs::File::create(&path).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let small = vec![0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        for umount in [vec!["umount", "-l"], vec!["sudo", "-n", "umount", "-l"]] {
+            let ok = std::process::Command::new(umount[0])
+                .args(&umount[1..])
+                .arg(&self.dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                break;
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The store's disk fills up in the middle of a reset: each request is answered with a
+/// clear error and nothing is changed, the store stays whole, and once space is back the
+/// same flow finishes.
+#[tokio::test]
+async fn a_full_disk_under_the_store_is_told_and_nothing_breaks() {
+    let disk = SmallDisk::mount(8);
+    let server = TestServer::start_with(Options {
+        store_dir: Some(disk.dir.clone()),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = super::verify_totp(&kiosk, &flow, sspr_tests::ADA_TOTP).await;
+    assert_eq!(flow.state, sspr_tests::sspr_proto::FlowState::Verified);
+
+    // A reader holds the WAL, so every commit must grow it; then the disk fills up.
+    let reader = server.db().await.expect("reader");
+    let mut snapshot = reader.begin().await.expect("read transaction");
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flows")
+        .fetch_one(&mut *snapshot)
+        .await
+        .expect("read");
+    let filler = disk.fill();
+    let mut told = None;
+    for _ in 0..200 {
+        match kiosk
+            .set_password(&flow.flow_id, "A passphrase for a full disk")
+            .await
+        {
+            Err(ClientError::Api { status, body }) => {
+                told = Some((status, body));
+                break;
+            }
+            other => panic!("a write on a full disk: {other:?}"),
+        }
+    }
+    let (status, body) = told.expect("an answer");
+    assert_eq!(status, 500);
+    assert_eq!(body.code, ErrorCode::Internal);
+    assert!(body.message.contains("disk is full"), "{}", body.message);
+    assert!(
+        body.message.contains("Nothing was changed"),
+        "{}",
+        body.message
+    );
+    assert!(
+        server
+            .password_is("ada", sspr_tests::ADA_PASSWORD)
+            .await
+            .expect("read"),
+        "the password is unchanged"
+    );
+    assert!(server.log().contains("the store's disk is full"));
+
+    // Space is back: the same flow finishes, and the store is whole.
+    std::fs::remove_file(filler).expect("free");
+    snapshot.rollback().await.expect("end read");
+    let mut done = None;
+    for _ in 0..50 {
+        match kiosk
+            .set_password(&flow.flow_id, "A passphrase for a full disk")
+            .await
+        {
+            Ok(d) => {
+                done = Some(d);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Some(ErrorCode::Internal), "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let done = done.expect("finished once space was back");
+    assert!(done.directories.iter().all(|d| d.ok), "{done:?}");
+    assert!(server
+        .password_is("ada", "A passphrase for a full disk")
+        .await
+        .expect("read"));
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&reader)
+        .await
+        .expect("integrity check");
+    assert_eq!(check, "ok");
+}

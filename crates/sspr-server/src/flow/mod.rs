@@ -1382,9 +1382,17 @@ impl FlowService {
             user: &flow.throttle_key,
             at: now,
         });
-        self.store
+        // The directory holds the change already: that is what the person is told, even if
+        // the store can't record the flow's end now (a full disk). The flow then stays
+        // "writing" until it expires: no second write can start from it.
+        if let Err(e) = self
+            .store
             .complete_flow(&flow.id, WRITING, COMPLETED, &flow.done, now, reset)
-            .await?;
+            .await
+        {
+            tracing::error!(error = %e, reference = %flow.reference,
+                "the directory took the change, but the store couldn't record the flow's end");
+        }
         self.notify_done(caller, flow, user, outcome, now).await;
         Ok(())
     }

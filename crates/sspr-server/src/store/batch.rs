@@ -109,13 +109,13 @@ fn run(db: &Db, mut queue: mpsc::Receiver<Job>) {
         for ack in acks {
             let _ = ack.send(match &result {
                 Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Other(format!("storing the nonce: {e}"))),
+                Err(e) => Err(e.shared("storing the nonce")),
             });
         }
         for (done, outcome) in outcomes {
             let _ = done.send(match (&result, outcome) {
                 (Ok(()), outcome) => outcome,
-                (Err(e), _) => Err(StoreError::Other(format!("committing: {e}"))),
+                (Err(e), _) => Err(e.shared("committing")),
             });
         }
         for done in flushes {

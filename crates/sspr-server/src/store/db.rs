@@ -16,8 +16,33 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum StoreError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// The store's disk (or quota) is full: nothing was written.
+    #[error("the store's disk is full: {0}")]
+    Full(String),
     #[error("{0}")]
     Other(String),
+}
+
+impl StoreError {
+    /// Whether the write failed for want of space (SQLITE_FULL), however it was passed on.
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Full(_) => true,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+
+    /// The same failure, passed on to a caller that shared the commit.
+    pub fn shared(&self, what: &str) -> StoreError {
+        if self.is_full() {
+            StoreError::Full(format!("{what}: {self}"))
+        } else {
+            StoreError::Other(format!("{what}: {self}"))
+        }
+    }
 }
 
 /// Reading connections kept open (more are opened while all of these are busy, and closed
