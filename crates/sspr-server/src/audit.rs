@@ -55,6 +55,16 @@ pub enum Event {
         directory: String,
         reason: String,
     },
+    /// The connection was lost after the change was sent: it may have been made.
+    WritebackInDoubt {
+        directory: String,
+        reason: String,
+    },
+    /// A write in doubt was found made (the password's "last changed" time moved), so it
+    /// wasn't sent again.
+    WritebackConfirmed {
+        directory: String,
+    },
     /// Some linked directories took the change and some didn't.
     PartiallyWritten {
         intent: &'static str,
@@ -131,6 +141,8 @@ impl Event {
             Event::PasswordReset { .. } => ("password_reset", "success"),
             Event::Unlocked { .. } => ("unlocked", "success"),
             Event::WritebackFailed { .. } => ("writeback_failed", "failure"),
+            Event::WritebackInDoubt { .. } => ("writeback_in_doubt", "failure"),
+            Event::WritebackConfirmed { .. } => ("writeback_confirmed", "success"),
             Event::PartiallyWritten { .. } => ("partially_written", "failure"),
             Event::DirectoryUnavailable { .. } => ("directory_unavailable", "failure"),
             Event::FlowCancelled => ("flow_cancelled", "success"),

@@ -186,3 +186,79 @@ async fn my_security_info_signs_in_with_the_domain_password_and_unknown_logins_a
     let server = server_with(&config(dc, "")).await;
     my_sign_in_answers_alike(&server, &login, "Initial-Pass-2026", &unique("anobody")).await;
 }
+
+/// A Samba DC killed between the person's search and the `unicodePwd` write, then (another
+/// flow) after it carried the write out but before its answer: the person is told we
+/// can't tell yet, the audit says in doubt, and after the DC is back the same password
+/// finishes: written when it never arrived, found done (pwdLastSet moved) when it had.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dc_killed_in_the_middle_of_a_reset() {
+    use sspr_tests::faults::{Cut, Tap};
+    let dc = tokio::task::spawn_blocking(SambaDc::start)
+        .await
+        .expect("join")
+        .expect("private Samba DC");
+    let ip: std::net::IpAddr = dc.host.parse().expect("the DC's address");
+    let tap = Tap::start_at(ip, (ip, 636).into()).await.expect("tap");
+    let toml = config(&dc, "").replace(
+        &format!("url = \"{}\"", dc.ldaps_url),
+        &format!("url = \"ldaps://{}\"", tap.addr),
+    );
+    let server = server_with(&toml).await;
+    let kiosk = std::sync::Arc::new(server.kiosk().await.expect("kiosk"));
+
+    for (cut, login, new) in [
+        (
+            Cut::BeforeForwarding,
+            unique("acut1"),
+            "Meadow lantern copper 17",
+        ),
+        (
+            Cut::AfterAnswer,
+            unique("acut2"),
+            "Harbour violet engine 23",
+        ),
+    ] {
+        let dn = person(&dc, &login);
+        let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+        // pwdLastSet is read to the second: the reset comes in a later one than the add.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (reached, go) = tap.arm(1, cut);
+        let reset = {
+            let kiosk = kiosk.clone();
+            let flow_id = flow.flow_id.clone();
+            tokio::spawn(async move { kiosk.set_password(&flow_id, new).await })
+        };
+        reached.await.expect("the tap held the write");
+        tokio::task::block_in_place(|| dc.kill());
+        go.send(()).expect("go");
+        let told = error_of(reset.await.expect("join"));
+        assert_eq!(
+            told.code,
+            ErrorCode::DirectoryUnavailable,
+            "{cut:?}: {told:?}"
+        );
+        assert!(told.message.contains("can't tell yet"), "{told:?}");
+        assert!(events(&server, "writeback_in_doubt")
+            .iter()
+            .any(|e| e["reference"] == flow.reference));
+
+        tokio::task::block_in_place(|| dc.restart()).expect("restart the DC");
+        assert_eq!(
+            dc.bind_ok(&dn, new),
+            cut == Cut::AfterAnswer,
+            "{cut:?}: did the write land?"
+        );
+        let done = kiosk
+            .set_password(&flow.flow_id, new)
+            .await
+            .unwrap_or_else(|e| panic!("{cut:?}: the retry finishes: {e}"));
+        assert!(all_ok(&done), "{done:?}");
+        assert!(dc.bind_ok(&dn, new), "{cut:?}");
+        let confirmed = events(&server, "writeback_confirmed")
+            .iter()
+            .filter(|e| e["reference"] == flow.reference)
+            .count();
+        assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
+    }
+}

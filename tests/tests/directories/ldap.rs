@@ -251,3 +251,94 @@ async fn my_security_info_signs_in_with_the_slapd_password_and_unknown_logins_an
     let server = server_with(&config(slapd, "")).await;
     my_sign_in_answers_alike(&server, &login, "first Passw0rd here", &unique("lnobody")).await;
 }
+
+/// The `[directory]` section with the server reaching `slapd` through `tap`.
+fn config_through(slapd: &Slapd, tap: &sspr_tests::faults::Tap) -> String {
+    config(slapd, "").replace(
+        &format!("url = \"{}\"", slapd.ldap_url),
+        &format!("url = \"ldap://{}\"", tap.addr),
+    )
+}
+
+fn socket_of(url: &str) -> std::net::SocketAddr {
+    url.trim_start_matches("ldap://")
+        .trim_start_matches("ldaps://")
+        .parse()
+        .expect("host:port")
+}
+
+/// slapd is killed between the person's search and the password write, then (another
+/// flow) while it carries the write out, before it answers. Each time the person is told
+/// the directory was lost and that we can't tell yet, the audit says the write is in
+/// doubt; after slapd is back, the same password again finishes: written once when the
+/// write never arrived, found done (not written twice, which history would refuse) when
+/// it had. No flow is left stuck.
+#[tokio::test(flavor = "multi_thread")]
+async fn slapd_killed_in_the_middle_of_a_reset() {
+    use sspr_tests::faults::{Cut, Tap};
+    let slapd = Slapd::start().expect("private slapd");
+    let tap = Tap::start(socket_of(&slapd.ldap_url)).await.expect("tap");
+    let server = server_with(&config_through(&slapd, &tap)).await;
+    let kiosk = std::sync::Arc::new(server.kiosk().await.expect("kiosk"));
+
+    for (cut, login, new) in [
+        (
+            Cut::BeforeForwarding,
+            unique("lcut1"),
+            "meadow lantern copper 17",
+        ),
+        (
+            Cut::AfterAnswer,
+            unique("lcut2"),
+            "harbour violet engine 23",
+        ),
+    ] {
+        let dn = person(&slapd, &login);
+        let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
+        // pwdChangedTime counts seconds: the reset must come in a later one than the add.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        // The person's search goes through; the write is cut.
+        let (reached, go) = tap.arm(1, cut);
+        let reset = {
+            let kiosk = kiosk.clone();
+            let flow_id = flow.flow_id.clone();
+            tokio::spawn(async move { kiosk.set_password(&flow_id, new).await })
+        };
+        reached.await.expect("the tap held the write");
+        tokio::task::block_in_place(|| slapd.kill());
+        go.send(()).expect("go");
+        let told = error_of(reset.await.expect("join"));
+        assert_eq!(
+            told.code,
+            ErrorCode::DirectoryUnavailable,
+            "{cut:?}: {told:?}"
+        );
+        assert!(told.message.contains("can't tell yet"), "{told:?}");
+        let doubts = events(&server, "writeback_in_doubt");
+        assert!(
+            doubts.iter().any(|e| e["reference"] == flow.reference),
+            "{cut:?}: {doubts:?}"
+        );
+
+        tokio::task::block_in_place(|| slapd.restart()).expect("restart slapd");
+        assert_eq!(
+            slapd.bind_ok(&dn, new),
+            cut == Cut::AfterAnswer,
+            "{cut:?}: did the write land?"
+        );
+        let done = kiosk
+            .set_password(&flow.flow_id, new)
+            .await
+            .unwrap_or_else(|e| panic!("{cut:?}: the retry finishes: {e}"));
+        assert!(all_ok(&done), "{done:?}");
+        assert!(slapd.bind_ok(&dn, new), "{cut:?}");
+        let confirmed = events(&server, "writeback_confirmed")
+            .iter()
+            .filter(|e| e["reference"] == flow.reference)
+            .count();
+        assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
+        // The flow is over: nothing more can be written from it.
+        let again = error_of(kiosk.set_password(&flow.flow_id, new).await);
+        assert_eq!(again.code, ErrorCode::StepNotAllowed, "{again:?}");
+    }
+}

@@ -39,6 +39,7 @@ const USER_ATTRS: &[&str] = &[
     "lockoutTime",
     "accountExpires",
     "mobile",
+    "pwdLastSet",
 ];
 
 pub struct ActiveDirectory {
@@ -138,6 +139,11 @@ impl ActiveDirectory {
             groups,
             disabled: uac & ACCOUNTDISABLE != 0 || expired,
             locked: e.int("lockoutTime").unwrap_or(0) > 0,
+            // FILETIME: 100 ns since 1601 (0: must change at next sign-in).
+            password_changed_at: e
+                .int("pwdLastSet")
+                .filter(|t| *t > 0)
+                .map(|t| t / 10_000_000 - 11_644_473_600),
         }
     }
 
@@ -238,7 +244,7 @@ impl ActiveDirectory {
             Ok(r) => r,
             Err(e) => {
                 self.pool.discard(i).await;
-                return Err(self.pool.unreachable(doing, e));
+                return Err(self.pool.lost(doing, e));
             }
         };
         match result.rc {

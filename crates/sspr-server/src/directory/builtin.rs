@@ -58,6 +58,7 @@ struct UserRow {
     disabled: bool,
     locked: bool,
     groups: Option<String>,
+    password_changed_at: Option<i64>,
 }
 
 impl UserRow {
@@ -72,6 +73,7 @@ impl UserRow {
             disabled: r.get(6)?,
             locked: r.get(7)?,
             groups: r.get(8)?,
+            password_changed_at: r.get(9)?,
         })
     }
 }
@@ -94,13 +96,15 @@ impl From<UserRow> for DirUser {
             groups,
             disabled: r.disabled,
             locked: r.locked,
+            password_changed_at: r.password_changed_at,
         }
     }
 }
 
 const SELECT_USER: &str = "SELECT u.id, u.username, u.email, u.display_name, u.given_name, u.surname,
         u.disabled, u.locked,
-        (SELECT group_concat(group_name, char(31)) FROM dir_groups g WHERE g.user_id = u.id) AS groups
+        (SELECT group_concat(group_name, char(31)) FROM dir_groups g WHERE g.user_id = u.id) AS groups,
+        u.password_changed_at
     FROM dir_users u";
 
 fn unavailable(e: StoreError) -> DirError {

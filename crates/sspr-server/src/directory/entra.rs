@@ -376,6 +376,7 @@ impl Entra {
             groups,
             disabled: u.account_enabled == Some(false),
             locked: false,
+            password_changed_at: None,
         }
     }
 }

@@ -269,6 +269,17 @@ impl Pool {
             .map(|_| ())
     }
 
+    /// A write's failure: if the request may have reached the directory (the answer
+    /// didn't come back), it is in doubt, not "unreachable".
+    pub fn lost(&self, doing: &str, e: LdapError) -> DirError {
+        match e {
+            LdapError::ResultRecv { .. } | LdapError::Timeout { .. } => {
+                DirError::InDoubt(format!("{}: {doing}: {e}", self.directory))
+            }
+            e => self.unreachable(doing, e),
+        }
+    }
+
     pub fn unreachable(&self, doing: &str, e: LdapError) -> DirError {
         DirError::Unavailable(format!("{}: {doing}: {e}", self.directory))
     }
@@ -371,6 +382,26 @@ pub fn describe(r: &LdapResult) -> String {
 }
 
 /// An LDAP filter value, escaped.
+/// An LDAP GeneralizedTime in UTC ("20261206213005Z", maybe with a fraction) as unix
+/// seconds.
+pub fn generalized_time(value: &str) -> Option<i64> {
+    let digits = value.get(..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !value.ends_with('Z') {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| digits[r].parse::<u32>().ok();
+    let date = time::Date::from_calendar_date(
+        n(0..4)? as i32,
+        time::Month::try_from(n(4..6)? as u8).ok()?,
+        n(6..8)? as u8,
+    )
+    .ok()?;
+    let at = date
+        .with_hms(n(8..10)? as u8, n(10..12)? as u8, n(12..14)? as u8)
+        .ok()?;
+    Some(at.assume_utc().unix_timestamp())
+}
+
 pub fn escape(value: &str) -> String {
     ldap3::ldap_escape(value).into_owned()
 }
@@ -378,6 +409,15 @@ pub fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generalized_times_are_read() {
+        assert_eq!(generalized_time("19700101000000Z"), Some(0));
+        assert_eq!(generalized_time("20261206213005Z"), Some(1_796_592_605));
+        assert_eq!(generalized_time("20261206213005.123Z"), Some(1_796_592_605));
+        assert_eq!(generalized_time("2026120621300Z"), None);
+        assert_eq!(generalized_time("20261306213005Z"), None);
+    }
 
     #[test]
     fn hosts_are_found_in_urls() {

@@ -68,6 +68,10 @@ pub struct DirUser {
     pub groups: Vec<String>,
     pub disabled: bool,
     pub locked: bool,
+    /// When the password last changed, as the directory keeps it (pwdChangedTime,
+    /// pwdLastSet; unix seconds), where it does: a write whose answer was lost is found
+    /// done, or not, by this moving.
+    pub password_changed_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +89,10 @@ pub enum DirError {
     /// The directory can't do this at all (Entra ID has no unlock).
     #[error("not supported by this directory: {0}")]
     Unsupported(String),
+    /// The connection was lost after the change was sent: the directory may have taken
+    /// it or not (a retry checks `DirUser::password_changed_at` before writing again).
+    #[error("directory answer lost: {0}")]
+    InDoubt(String),
     #[error("directory error: {0}")]
     Other(String),
 }

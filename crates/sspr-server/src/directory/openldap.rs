@@ -31,6 +31,7 @@ const USER_ATTRS: &[&str] = &[
     "sn",
     "entryUUID",
     "pwdAccountLockedTime",
+    "pwdChangedTime",
 ];
 
 pub struct OpenLdap {
@@ -109,6 +110,9 @@ impl OpenLdap {
             groups,
             disabled: lock == Some(LOCKED_FOR_GOOD),
             locked: lock.is_some_and(|l| l != LOCKED_FOR_GOOD),
+            password_changed_at: e
+                .first("pwdChangedTime")
+                .and_then(super::ldap::generalized_time),
         }
     }
 
@@ -305,7 +309,7 @@ impl Directory for OpenLdap {
             Ok(r) => r.1,
             Err(e) => {
                 self.pool.discard(i).await;
-                return Err(self.pool.unreachable("changing the password", e));
+                return Err(self.pool.lost("changing the password", e));
             }
         };
         if result.rc == 0 {

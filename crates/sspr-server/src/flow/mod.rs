@@ -1056,14 +1056,17 @@ impl FlowService {
             &[flow.id.as_bytes(), new_password.expose_secret().as_bytes()],
         );
         // After a partial writeback, the directories that hold this very password already
-        // are skipped; a different password is written everywhere again.
-        // With one directory there is no partial write to remember.
+        // are skipped, and one whose answer was lost is written only if it didn't take it;
+        // a different password is written everywhere again.
         let linked = self.directories.len() > 1;
         let mut written: Vec<String> = Vec::new();
-        if linked {
-            for (directory, stored) in self.store.written_directories(&flow.id).await? {
-                if crate::secret::constant_time_eq(stored.as_bytes(), mac.as_bytes()) {
-                    written.push(directory);
+        let mut doubted: Vec<crate::store::WrittenTo> = Vec::new();
+        for w in self.store.written_directories(&flow.id).await? {
+            if crate::secret::constant_time_eq(w.password_mac.as_bytes(), mac.as_bytes()) {
+                if w.in_doubt {
+                    doubted.push(w);
+                } else {
+                    written.push(w.directory);
                 }
             }
         }
@@ -1075,7 +1078,33 @@ impl FlowService {
                 _ if written.contains(&account.directory) => Ok(false),
                 Err(e) => Err(e),
                 Ok(Some(u)) => match self.directories.get(account.index) {
-                    Some(dir) => dir.set_password(&u, new_password).await.map(|()| true),
+                    Some(dir) => {
+                        let doubt = doubted.iter().find(|w| w.directory == account.directory);
+                        if doubt.is_some_and(|w| moved(w.changed_before, u.password_changed_at)) {
+                            self.audit
+                                .record(
+                                    &ctx,
+                                    Event::WritebackConfirmed {
+                                        directory: account.directory.clone(),
+                                    },
+                                    now,
+                                )
+                                .await;
+                            Ok(true)
+                        } else {
+                            self.write_password(
+                                caller,
+                                &flow,
+                                dir,
+                                &u,
+                                &account.directory,
+                                new_password,
+                                &mac,
+                                now,
+                            )
+                            .await
+                        }
+                    }
                     None => continue,
                 },
             };
@@ -1088,6 +1117,64 @@ impl FlowService {
         }
         self.conclude(caller, &flow, &user, Outcome::PasswordReset, results, now)
             .await
+    }
+
+    /// Writes the new password to one directory. A write whose answer was lost is asked
+    /// about at once (a lost connection, not a lost directory, answers now); if the
+    /// directory can't say, it is kept as in doubt for the retry to settle.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_password(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        dir: &Arc<dyn crate::directory::Directory>,
+        user: &DirUser,
+        directory: &str,
+        new_password: &SecretString,
+        mac: &str,
+        now: i64,
+    ) -> Result<bool, DirError> {
+        let why = match dir.set_password(user, new_password).await {
+            Ok(()) => return Ok(true),
+            Err(DirError::InDoubt(why)) => why,
+            Err(e) => return Err(e),
+        };
+        let asked = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            dir.lookup(&user.username),
+        )
+        .await;
+        match asked {
+            Ok(Ok(Some(now_user)))
+                if moved(user.password_changed_at, now_user.password_changed_at) =>
+            {
+                return Ok(true)
+            }
+            Ok(Ok(Some(_))) => {
+                return Err(DirError::Unavailable(format!(
+                    "{why} (the directory answered again: the password didn't change)"
+                )))
+            }
+            _ => {}
+        }
+        self.audit
+            .record(
+                &self.ctx(caller, Some(flow)),
+                Event::WritebackInDoubt {
+                    directory: directory.to_string(),
+                    reason: why.clone(),
+                },
+                now,
+            )
+            .await;
+        if let Err(e) = self
+            .store
+            .record_in_doubt(&flow.id, directory, mac, user.password_changed_at, now)
+            .await
+        {
+            tracing::error!(error = %e, "keeping a write in doubt failed");
+        }
+        Err(DirError::InDoubt(why))
     }
 
     /// Turns per-directory outcomes into the answer: done when every directory holding
@@ -1308,6 +1395,7 @@ impl FlowService {
             DirError::Denied(why) => format!("denied: {why}"),
             DirError::Unsupported(why) => format!("not supported: {why}"),
             DirError::Unavailable(why) | DirError::Other(why) => why.clone(),
+            DirError::InDoubt(why) => format!("in doubt: {why}"),
         };
         tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
         self.audit
@@ -1336,6 +1424,11 @@ impl FlowService {
             DirError::Unavailable(_) | DirError::Other(_) => ApiError::new(
                 ErrorCode::DirectoryUnavailable,
                 "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
+            )
+            .with_reference(&flow.reference),
+            DirError::InDoubt(_) => ApiError::new(
+                ErrorCode::DirectoryUnavailable,
+                "We lost the directory while it was making the change, so we can't tell yet whether it was made. Try again in a moment (with the same password, if you were setting one): we check first, then finish. Or contact the helpdesk.",
             )
             .with_reference(&flow.reference),
         }
@@ -1541,6 +1634,18 @@ fn failure_message(e: &DirError, outcome: Outcome) -> String {
         DirError::Unavailable(_) | DirError::Other(_) => {
             format!("{what}: we couldn't reach it. Try again.")
         }
+        DirError::InDoubt(_) => format!(
+            "{what} for sure: we lost it while it was changing. Try again with the same password to finish."
+        ),
+    }
+}
+
+/// Whether the password's "last changed" time moved: the write in doubt was made.
+fn moved(before: Option<i64>, after: Option<i64>) -> bool {
+    match (before, after) {
+        (Some(b), Some(a)) => a > b,
+        (None, Some(_)) => true,
+        _ => false,
     }
 }
 

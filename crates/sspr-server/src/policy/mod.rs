@@ -82,6 +82,7 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             disabled: false,
             locked: false,
+            password_changed_at: None,
         }
     }
 

@@ -284,6 +284,7 @@ mod tests {
             groups: vec![],
             disabled: false,
             locked: false,
+            password_changed_at: None,
         }
     }
 

@@ -26,6 +26,7 @@ pub use db::{Db, StoreError, StoreResult};
 pub use flows::{ChallengeRow, FlowMethod, FlowRow, Spent};
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use registrations::{seal_totp, Registration};
+pub use writes::WrittenTo;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +57,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(7, "security info reviews", "0007_security_info_reviews"),
     migration!(8, "kiosk last seen", "0008_kiosk_last_seen"),
     migration!(9, "idempotency", "0009_idempotency"),
+    migration!(10, "writes in doubt", "0010_writes_in_doubt"),
 ];
 
 #[derive(Clone)]

@@ -2,19 +2,66 @@
 
 use rusqlite::params;
 
+/// A directory a flow wrote its new password to, or may have (`in_doubt`).
+#[derive(Debug, Clone)]
+pub struct WrittenTo {
+    pub directory: String,
+    pub password_mac: String,
+    pub in_doubt: bool,
+    pub changed_before: Option<i64>,
+}
+
 use super::{Store, StoreResult};
 
 impl Store {
     /// Directories that hold this flow's new password already, with the password's mac.
-    pub async fn written_directories(&self, flow_id: &str) -> StoreResult<Vec<(String, String)>> {
+    pub async fn written_directories(&self, flow_id: &str) -> StoreResult<Vec<WrittenTo>> {
         // Committed before any request reads them (writes return once committed).
         self.db.read(|c| {
             c.prepare_cached(
-                "SELECT directory, password_mac FROM flow_writes WHERE flow_id = ? ORDER BY directory",
+                "SELECT directory, password_mac, in_doubt, changed_before FROM flow_writes
+                 WHERE flow_id = ? ORDER BY directory",
             )?
-            .query_map([flow_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([flow_id], |r| {
+                Ok(WrittenTo {
+                    directory: r.get(0)?,
+                    password_mac: r.get(1)?,
+                    in_doubt: r.get(2)?,
+                    changed_before: r.get(3)?,
+                })
+            })?
             .collect()
         })
+    }
+
+    /// A write to `directory` whose answer was lost; `changed_before` is when the
+    /// directory said the password last changed, before the write.
+    pub async fn record_in_doubt(
+        &self,
+        flow_id: &str,
+        directory: &str,
+        password_mac: &str,
+        changed_before: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let (flow_id, directory) = (flow_id.to_owned(), directory.to_owned());
+        let password_mac = password_mac.to_owned();
+        self.write_batched(move |c| {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO flow_writes
+                 (flow_id, directory, password_mac, written_at, in_doubt, changed_before)
+                 VALUES (?, ?, ?, ?, 1, ?)",
+            )?
+            .execute(params![
+                flow_id,
+                directory,
+                password_mac,
+                now,
+                changed_before
+            ])
+        })
+        .await?;
+        Ok(())
     }
 
     pub async fn record_written(
