@@ -65,12 +65,12 @@ pub struct FlowService {
     pub pacers: Pacers,
 }
 
-/// One floor a step (`pace`): identify, asking for a code, checking it.
+/// One floor for each part of a step whose work depends on who the login is (`pace`):
+/// identify's search and reads, and asking for an email code.
 #[derive(Default)]
 pub struct Pacers {
     pub identify: pace::Pacer,
-    pub challenge: pace::Pacer,
-    pub verify: pace::Pacer,
+    pub code: pace::Pacer,
 }
 
 pub fn method_id(kind: MethodKind, index: usize) -> String {
@@ -222,14 +222,10 @@ impl FlowService {
                 "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
             ));
         }
-        self.pacers
-            .identify
-            .pace(self.identify(caller, req, login, locale, now))
-            .await
+        self.identify(caller, req, login, locale, now).await
     }
 
-    /// Identify once the request is valid: from here on, a real person's path and a
-    /// decoy's take the same time (`pace`).
+    /// Identify once the request is valid.
     async fn identify(
         &self,
         caller: &Caller,
@@ -241,16 +237,30 @@ impl FlowService {
         let reference = reference_code();
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
 
-        let user = match self.directories.find(login).await {
+        let stand_in = self.stand_ins.pick(&self.key, login);
+        let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
+        // The work that depends on who the login is: the directory's search (a person and
+        // their nested groups take longer to find than nobody) and one read for the
+        // person's methods and their decoy stand-in's (the stand-in's twice for a login
+        // without a person). It ends at a floor (`pace`), so its length tells nothing.
+        let (found, rows) = self
+            .pacers
+            .identify
+            .pace(async {
+                let found = self.directories.find(login).await;
+                let own_id = match &found {
+                    Ok(Some((_, u))) => u.id.clone(),
+                    _ => stand_in_id.to_string(),
+                };
+                let rows = self.store.registrations_of_two(&own_id, stand_in_id).await;
+                (found, rows)
+            })
+            .await;
+        let user = match found {
             Ok(found) => found.map(|(_, user)| user),
             Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
         };
-        // One read for the person's methods and their decoy stand-in's, for a login
-        // without a person too (the stand-in's twice), so both cost the same.
-        let stand_in = self.stand_ins.pick(&self.key, login);
-        let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
-        let own_id = user.as_ref().map(|u| u.id.as_str()).unwrap_or(stand_in_id);
-        let rows = self.store.registrations_of_two(own_id, stand_in_id).await?;
+        let rows = rows?;
         let decision = user
             .as_ref()
             .map(|u| policy::decide(&self.config.policy, u));
@@ -478,20 +488,6 @@ impl FlowService {
         finish_on_phone: bool,
         now: i64,
     ) -> ApiResult<ChallengeView> {
-        self.pacers
-            .challenge
-            .pace(self.challenge_unpaced(caller, flow_id, method_id, finish_on_phone, now))
-            .await
-    }
-
-    async fn challenge_unpaced(
-        &self,
-        caller: &Caller,
-        flow_id: &str,
-        method_id: &str,
-        finish_on_phone: bool,
-        now: i64,
-    ) -> ApiResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
         if flow.state != VERIFYING {
             return Err(self.refuse_step(caller, &flow, "challenge", now).await);
@@ -524,7 +520,31 @@ impl FlowService {
             );
         }
         self.check_blocked(caller, &flow, now).await?;
+        // From here a real person's email code goes to the relay and a decoy's nowhere:
+        // the whole rest (throttles, the send, the challenge's commit) ends at a floor
+        // (`pace`), so neither its length nor the relay's shows who exists.
+        if method.kind == MethodKind::Email {
+            self.pacers
+                .code
+                .pace(self.issue_challenge(caller, &flow, &method, finish_on_phone, now))
+                .await
+        } else {
+            self.issue_challenge(caller, &flow, &method, finish_on_phone, now)
+                .await
+        }
+    }
 
+    /// A challenge for a method of a live flow: throttles, the code or approval, its commit.
+    async fn issue_challenge(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> ApiResult<ChallengeView> {
+        let flow = flow.clone();
+        let method = method.clone();
         let policy = &self.config.policy;
         let sends_code = method.kind == MethodKind::Email;
         if sends_code {
@@ -657,8 +677,8 @@ impl FlowService {
     /// Sends a code before the challenge counts, so a relay that is down or refuses is
     /// told to the person at once ("couldn't send: choose another method") and counts
     /// against nobody; the audit tells the admin. A decoy sends nothing, and answers the
-    /// same while the relay is failing for real people; the step's floor (`pace`) keeps a
-    /// real send and a decoy's nothing the same length.
+    /// same while the relay is failing for real people; the caller's floor (`pace`) keeps
+    /// a real send and a decoy's nothing the same length.
     async fn deliver_code(
         &self,
         caller: &Caller,
@@ -707,20 +727,6 @@ impl FlowService {
 
     /// Verify: checks a code against a challenge of this flow.
     pub async fn verify(
-        &self,
-        caller: &Caller,
-        flow_id: &str,
-        challenge_id: &str,
-        req: &VerifyRequest,
-        now: i64,
-    ) -> ApiResult<FlowView> {
-        self.pacers
-            .verify
-            .pace(self.verify_unpaced(caller, flow_id, challenge_id, req, now))
-            .await
-    }
-
-    async fn verify_unpaced(
         &self,
         caller: &Caller,
         flow_id: &str,

@@ -1,6 +1,8 @@
-//! A constant floor under the steps whose work differs between a real person and a decoy
-//! (identify, sending a code, checking one): each answer waits until a floor that covers
-//! nearly every such step, so how long an answer took tells nothing about who exists.
+//! A constant floor under the work that differs between a real person and a decoy
+//! (identify's directory search and reads; a code's delivery): that part of each answer
+//! lasts until a floor that covers nearly every such part, so how long an answer took
+//! tells nothing about who exists. The rest of the step, the same work for both, isn't
+//! held back.
 //!
 //! Doing the same work on both paths isn't enough: a directory answers a search that
 //! finds a person (and their nested groups) measurably slower than one that finds nobody,
