@@ -505,3 +505,42 @@ link = "email"
     assert_eq!(graph.password_of(&cloud.id).as_deref(), Some(password));
     k.close().await.expect("close");
 }
+
+/// The mail relay refuses: choosing the emailed code tells the person at once, on the
+/// same screen, that the code couldn't be sent, and the authenticator still works.
+#[tokio::test]
+async fn a_relay_that_is_down_is_told_on_the_kiosk() {
+    use sspr_tests::faults::{FaultyPort, Mode};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mailbox = sspr_tests::sspr_mailbox::Mailbox::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("mailbox");
+    let relay = FaultyPort::start(mailbox.addr()).await.expect("port");
+    relay.set(Mode::Refuse);
+    let server = TestServer::start_with(sspr_tests::Options {
+        smtp_port: Some(relay.addr.port()),
+        ..sspr_tests::Options::default()
+    })
+    .await
+    .expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "relay-down", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    identify(&mut k, "reset", "ada").await;
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    k.wait_text("couldn't send the code", 10)
+        .await
+        .expect("told the code couldn't be sent");
+    k.screen("verify", 5)
+        .await
+        .expect("still choosing a method");
+    k.shoot("relay-down").await.expect("shot");
+    k.click("button[data-method=\"totp\"]")
+        .await
+        .expect("totp method");
+    enter_code(&mut k, &sspr_tests::totp_now(ADA_TOTP), "totp-code").await;
+    k.screen("password", 10).await.expect("password screen");
+}
