@@ -71,7 +71,14 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         stand_ins: Default::default(),
         pacers: Default::default(),
     };
-    flows.refresh_stand_ins().await;
+    // Who decoys stand in for: read now (the directories list administrators), for at
+    // most 10 s; the background refresh reads again.
+    if tokio::time::timeout(Duration::from_secs(10), flows.refresh_stand_ins())
+        .await
+        .is_err()
+    {
+        tracing::warn!("reading who decoys stand in for timed out; read again in the background");
+    }
     Ok(http::AppState {
         flows: Arc::new(flows),
         kiosks: Arc::default(),
@@ -110,6 +117,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
     let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
     let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
+    let relay = tokio::spawn(probe_failing_relay(state.flows.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -118,6 +126,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     checkpoints.abort();
     approvals.abort();
     stand_ins.abort();
+    relay.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
     state.flows.store.flush().await;
     result.map_err(Into::into)
@@ -153,6 +162,17 @@ async fn refresh_stand_ins(flows: Arc<FlowService>) {
             _ = flows.stand_ins.changed.notified() => {}
         }
         flows.refresh_stand_ins().await;
+    }
+}
+
+/// While the mail relay is failing, tries a session with it now and then, so decoys stop
+/// answering "couldn't send" as soon as real people would be sent their codes again.
+async fn probe_failing_relay(flows: Arc<FlowService>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        if flows.mailer.failing(http::now()) && flows.mailer.probe().await {
+            tracing::info!("the mail relay answers again");
+        }
     }
 }
 

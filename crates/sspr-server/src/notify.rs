@@ -28,9 +28,6 @@ struct Health {
     worked_at: std::sync::atomic::AtomicI64,
 }
 
-/// A relay that failed within this long, and hasn't worked since, counts as down.
-const DOWN_FOR_SECS: i64 = 60;
-
 #[derive(Clone)]
 enum Transport {
     /// Plain or STARTTLS: our own socket, with TCP_NODELAY (see `Relay`).
@@ -63,11 +60,51 @@ const IDLE_FOR: Duration = Duration::from_secs(30);
 /// How long a kept connection may take to answer NOOP before a new one is opened.
 const NOOP_WAIT: Duration = Duration::from_secs(2);
 
+/// Why a message wasn't sent, and whether the relay is at fault (unreachable, timed out,
+/// refusing everyone) rather than this one message (an address it refuses).
+struct MailError {
+    reason: String,
+    relay: bool,
+}
+
+impl MailError {
+    fn message(reason: String) -> MailError {
+        MailError {
+            reason,
+            relay: false,
+        }
+    }
+
+    fn relay(reason: String) -> MailError {
+        MailError {
+            reason,
+            relay: true,
+        }
+    }
+
+    /// An SMTP error: a 550–553 refusal is about the recipient; anything else about the
+    /// relay.
+    fn smtp(e: lettre::transport::smtp::Error) -> MailError {
+        let recipient = e.is_permanent()
+            && e.status()
+                .map(u16::from)
+                .is_some_and(|c| (550..=553).contains(&c));
+        MailError {
+            reason: format!("smtp: {e}"),
+            relay: !recipient,
+        }
+    }
+}
+
 impl Relay {
-    async fn send(&self, envelope: &lettre::address::Envelope, email: &[u8]) -> Result<(), String> {
+    async fn send(
+        &self,
+        envelope: &lettre::address::Envelope,
+        email: &[u8],
+    ) -> Result<(), MailError> {
         let mut conn = match self.reusable().await {
             Some(conn) => conn,
-            None => self.open().await?,
+            None => self.open().await.map_err(MailError::relay)?,
         };
         match conn.send(envelope, email).await {
             Ok(_) => {
@@ -77,8 +114,19 @@ impl Relay {
             Err(e) => {
                 // Whatever state the session is in now, it isn't used again.
                 conn.abort().await;
-                Err(format!("smtp: {e}"))
+                Err(MailError::smtp(e))
             }
+        }
+    }
+
+    /// Whether a session opens (greeting, EHLO, TLS and login as configured).
+    async fn probe(&self) -> bool {
+        match tokio::time::timeout(self.timeout, self.open()).await {
+            Ok(Ok(mut conn)) => {
+                let _ = conn.quit().await;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -181,36 +229,68 @@ impl Mailer {
         })
     }
 
-    /// Whether the relay refused or didn't answer lately, and hasn't worked since.
-    pub fn failing(&self, now: i64) -> bool {
+    /// Whether the relay itself failed (unreachable, timed out, refusing everyone) and
+    /// hasn't worked since: decoys then answer as real people are answered. Cleared by the
+    /// next message that goes out, or by `probe` (the server probes a failing relay).
+    pub fn failing(&self, _now: i64) -> bool {
         use std::sync::atomic::Ordering;
         let failed = self.health.failed_at.load(Ordering::Relaxed);
-        failed > 0
-            && now - failed < DOWN_FOR_SECS
-            && self.health.worked_at.load(Ordering::Relaxed) < failed
+        failed > 0 && self.health.worked_at.load(Ordering::Relaxed) < failed
+    }
+
+    /// Opens a session with the relay (no message) and notes whether it worked.
+    pub async fn probe(&self) -> bool {
+        let ok = match &self.transport {
+            Transport::Relay(relay) => relay.probe().await,
+            Transport::Lettre(transport) => transport.test_connection().await.unwrap_or(false),
+        };
+        self.note(ok);
+        ok
+    }
+
+    fn note(&self, worked: bool) {
+        use std::sync::atomic::Ordering;
+        // At least one past the other, so the latest of two in one second counts.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (mine, other) = if worked {
+            (&self.health.worked_at, &self.health.failed_at)
+        } else {
+            (&self.health.failed_at, &self.health.worked_at)
+        };
+        mine.store(
+            now.max(other.load(Ordering::Relaxed) + 1),
+            Ordering::Relaxed,
+        );
     }
 
     /// Sends one message. Errors name the relay's complaint, never the body.
     pub async fn send(&self, mail: &Mail) -> Result<(), String> {
-        use std::sync::atomic::Ordering;
-        let result = self.send_once(mail).await;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        match &result {
-            Ok(()) => self.health.worked_at.store(now, Ordering::Relaxed),
-            Err(_) => self.health.failed_at.store(now, Ordering::Relaxed),
+        match self.send_once(mail).await {
+            Ok(()) => {
+                self.note(true);
+                Ok(())
+            }
+            Err(e) => {
+                if e.relay {
+                    self.note(false);
+                }
+                Err(e.reason)
+            }
         }
-        result
     }
 
-    async fn send_once(&self, mail: &Mail) -> Result<(), String> {
-        let to: Mailbox = mail.to.parse().map_err(|e| format!("bad address: {e}"))?;
+    async fn send_once(&self, mail: &Mail) -> Result<(), MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| MailError::message(format!("bad address: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body.clone())
-            .map_err(|e| format!("building the message: {e}"))?;
+            .map_err(|e| MailError::message(format!("building the message: {e}")))?;
         match &self.transport {
             Transport::Relay(relay) => {
                 let email = message.formatted();
@@ -218,13 +298,18 @@ impl Mailer {
                 // The whole exchange is bounded, not just the connect.
                 tokio::time::timeout(relay.timeout, send)
                     .await
-                    .map_err(|_| format!("smtp: no answer within {} s", relay.timeout.as_secs()))?
+                    .map_err(|_| {
+                        MailError::relay(format!(
+                            "smtp: no answer within {} s",
+                            relay.timeout.as_secs()
+                        ))
+                    })?
             }
             Transport::Lettre(transport) => transport
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("smtp: {e}")),
+                .map_err(MailError::smtp),
         }
     }
 }

@@ -335,7 +335,19 @@ async fn a_full_disk_under_the_store_is_told_and_nothing_breaks() {
     let flow = super::verify_totp(&kiosk, &flow, sspr_tests::ADA_TOTP).await;
     assert_eq!(flow.state, sspr_tests::sspr_proto::FlowState::Verified);
 
-    // A reader holds the WAL, so every commit must grow it; then the disk fills up.
+    // The WAL is emptied (its file truncated, so no old frames are there to reuse), a
+    // reader holds it, so every commit must grow it; then the disk fills up.
+    let writer = server.db_writable().await.expect("writer");
+    for _ in 0..50 {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&writer)
+            .await
+            .expect("checkpoint");
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let reader = server.db().await.expect("reader");
     let mut snapshot = reader.begin().await.expect("read transaction");
     let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flows")

@@ -718,9 +718,10 @@ async fn decoys_show_what_real_people_show_in_the_same_shares() {
         admins += usize::from(decoy.required == 2);
     }
     // Stand-ins: ada, grace and edsger (staff; the store can't tell edsger is disabled),
-    // alan (administrator): a quarter of decoys look like an administrator.
+    // alan (administrator): a quarter of decoys look like an administrator. Binomial(120,
+    // 1/4) under a random key: outside 8..=55 about once in a million runs.
     assert!(
-        (15..=45).contains(&admins),
+        (8..=55).contains(&admins),
         "{admins} of 120 decoys were administrators"
     );
 
@@ -740,23 +741,26 @@ async fn decoys_show_what_real_people_show_in_the_same_shares() {
         .await
         .expect("ada");
     assert!(real.methods.iter().any(|m| m.kind == MethodKind::Approval));
-    let mut with_approval = 0;
-    for _ in 0..50 {
-        with_approval = 0;
+    let count = || async {
+        let mut n = 0;
         for login in &logins {
             let decoy = kiosk
                 .start_flow(&start(login, Intent::Reset))
                 .await
                 .expect("decoy");
-            with_approval +=
-                usize::from(decoy.methods.iter().any(|m| m.kind == MethodKind::Approval));
+            n += usize::from(decoy.methods.iter().any(|m| m.kind == MethodKind::Approval));
         }
-        if with_approval > 0 {
+        n
+    };
+    // The ring is read again in the background once a method changes: wait for it, then
+    // count over a whole pass that started after it.
+    for _ in 0..50 {
+        if count().await > 0 {
             break;
         }
-        // The ring is read again in the background once a method changes.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let with_approval = count().await;
     // Ada is one of the three staff stand-ins: about a quarter of all decoys.
     assert!(
         (10..=50).contains(&with_approval),

@@ -79,7 +79,13 @@ pub struct StandIns {
     shapes: RwLock<Arc<Vec<Shape>>>,
     /// Someone's methods changed here: read the ring again soon.
     pub changed: tokio::sync::Notify,
+    /// How often a person's registered address starts with the login they type (as an
+    /// f64's bits), read from the day's real flows; unknown until enough were seen.
+    same_initial: std::sync::atomic::AtomicU64,
 }
+
+/// Real flows needed before their share of same initials is trusted.
+const INITIALS_SEEN: usize = 20;
 
 struct Shape {
     /// What the shape is, as hashed with a login: kinds, then "admin" or "staff".
@@ -100,6 +106,35 @@ fn point(mac: [u8; 32]) -> u64 {
 }
 
 impl StandIns {
+    /// How often a real person's masked address starts with their login's first letter;
+    /// 1 (a decoy always takes its login's) until enough real flows were seen.
+    pub fn same_initial(&self) -> f64 {
+        let bits = self.same_initial.load(std::sync::atomic::Ordering::Relaxed);
+        if bits == 0 {
+            1.0
+        } else {
+            f64::from_bits(bits)
+        }
+    }
+
+    /// A decoy's masked address from its stand-in's: the stand-in's domain and ending,
+    /// and the first letter the login's as often as real people's addresses start with
+    /// their login's (else the stand-in's own), drawn from the login so it stays put.
+    pub fn masked_email(&self, key: &ServerKey, login: &str, stand_in_masked: &str) -> String {
+        let login = normalize_login(login);
+        let Some(initial) = login.chars().next() else {
+            return stand_in_masked.to_string();
+        };
+        let draw = point(key.mac("decoy-initial", &[login.as_bytes()])) as f64
+            / 18_446_744_073_709_551_616.0;
+        if draw >= self.same_initial() {
+            return stand_in_masked.to_string();
+        }
+        let mut rest = stand_in_masked.chars();
+        rest.next();
+        format!("{initial}{}", rest.as_str())
+    }
+
     /// The person `login`'s decoy stands in for; None while nobody has enough methods.
     pub fn pick(&self, key: &ServerKey, login: &str) -> Option<StandIn> {
         let shapes = self.shapes.read().map(|r| r.clone()).ok()?;
@@ -211,6 +246,24 @@ impl StandIns {
         }
         let n = people.len();
         self.set(key, people);
+        let pairs = store.logins_and_emails().await?;
+        if pairs.len() >= INITIALS_SEEN {
+            let same = pairs
+                .iter()
+                .filter(|(login, email)| {
+                    let first = |s: &str| {
+                        s.trim()
+                            .chars()
+                            .next()
+                            .map(|c| c.to_lowercase().to_string())
+                    };
+                    first(login).is_some() && first(login) == first(email)
+                })
+                .count();
+            let share = (same as f64 / pairs.len() as f64).max(f64::MIN_POSITIVE);
+            self.same_initial
+                .store(share.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -287,6 +340,31 @@ mod tests {
             .filter(|(l, b)| ring.pick(&key, l).as_ref() != Some(*b))
             .count();
         assert!(moved < logins.len() / 20, "{moved} moved");
+    }
+
+    /// A decoy's address starts with its login's letter as often as real people's do.
+    #[test]
+    fn a_decoy_address_starts_as_real_peoples_do() {
+        let key = ServerKey::from_bytes([9; 32]);
+        let ring = StandIns::default();
+        // Nothing seen yet: always the login's letter (as decoys always did).
+        assert_eq!(
+            ring.masked_email(&key, "Zoe", "a•••@h•••.net"),
+            "z•••@h•••.net"
+        );
+        ring.same_initial
+            .store(0.25f64.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        let logins: Vec<String> = (0..4000).map(|i| format!("zed{i}")).collect();
+        let own = logins
+            .iter()
+            .filter(|l| ring.masked_email(&key, l, "a•••@h•••.net").starts_with('z'))
+            .count();
+        assert!((800..=1200).contains(&own), "{own} of 4000");
+        // The same login, the same answer.
+        assert_eq!(
+            ring.masked_email(&key, "zed7", "a•••@h•••.net"),
+            ring.masked_email(&key, " ZED7 ", "a•••@h•••.net")
+        );
     }
 
     #[test]

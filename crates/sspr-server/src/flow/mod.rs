@@ -246,15 +246,18 @@ impl FlowService {
         let (found, rows) = self
             .pacers
             .identify
-            .pace(async {
-                let found = self.directories.find(login).await;
-                let own_id = match &found {
-                    Ok(Some((_, u))) => u.id.clone(),
-                    _ => stand_in_id.to_string(),
-                };
-                let rows = self.store.registrations_of_two(&own_id, stand_in_id).await;
-                (found, rows)
-            })
+            .pace(
+                async {
+                    let found = self.directories.find(login).await;
+                    let own_id = match &found {
+                        Ok(Some((_, u))) => u.id.clone(),
+                        _ => stand_in_id.to_string(),
+                    };
+                    let rows = self.store.registrations_of_two(&own_id, stand_in_id).await;
+                    (found, rows)
+                },
+                |(found, _)| matches!(found, Ok(Some(_))),
+            )
             .await;
         let user = match found {
             Ok(found) => found.map(|(_, user)| user),
@@ -377,6 +380,9 @@ impl FlowService {
             if methods.len() >= usize::from(decision.required) {
                 for m in &mut methods {
                     m.target = String::new();
+                    if m.kind == MethodKind::Email {
+                        m.masked = self.stand_ins.masked_email(&self.key, login, &m.masked);
+                    }
                 }
                 return (methods, decision.required);
             }
@@ -524,9 +530,19 @@ impl FlowService {
         // the whole rest (throttles, the send, the challenge's commit) ends at a floor
         // (`pace`), so neither its length nor the relay's shows who exists.
         if method.kind == MethodKind::Email {
+            // A real person's send sets the floor (not a decoy's nothing, nor a refusal).
+            let real = flow.user_id.is_some();
             self.pacers
                 .code
-                .pace(self.issue_challenge(caller, &flow, &method, finish_on_phone, now))
+                .pace(
+                    self.issue_challenge(caller, &flow, &method, finish_on_phone, now),
+                    |out| {
+                        real && match out {
+                            Ok(_) => true,
+                            Err(e) => e.code() == ErrorCode::DeliveryFailed,
+                        }
+                    },
+                )
                 .await
         } else {
             self.issue_challenge(caller, &flow, &method, finish_on_phone, now)
@@ -1115,9 +1131,16 @@ impl FlowService {
                 },
             };
             if let (Ok(true), true) = (&outcome, linked) {
-                self.store
+                // The directory took it: a store that can't note it (a full disk) must not
+                // turn that into "nothing was changed". A retry then writes it again.
+                if let Err(e) = self
+                    .store
                     .record_written(&flow.id, &account.directory, &mac, now)
-                    .await?;
+                    .await
+                {
+                    tracing::error!(error = %e, directory = %account.directory,
+                        "noting a directory's write failed");
+                }
             }
             results.push((account.directory, outcome));
         }
@@ -1156,7 +1179,11 @@ impl FlowService {
             {
                 return Ok(true)
             }
-            Ok(Ok(Some(_))) => {
+            // Not moved, and both known: the write didn't happen. (A directory that keeps
+            // no such time can't say: in doubt.)
+            Ok(Ok(Some(now_user)))
+                if user.password_changed_at.is_some() && now_user.password_changed_at.is_some() =>
+            {
                 return Err(DirError::Unavailable(format!(
                     "{why} (the directory answered again: the password didn't change)"
                 )))
@@ -1207,7 +1234,9 @@ impl FlowService {
         };
         if all_ok {
             if self.directories.len() > 1 {
-                self.store.forget_written(&flow.id).await?;
+                if let Err(e) = self.store.forget_written(&flow.id).await {
+                    tracing::warn!(error = %e, "forgetting a flow's writes failed");
+                }
             }
             self.finish(caller, flow, user, outcome, now).await?;
             let mut directories = Vec::new();

@@ -24,7 +24,9 @@ const EVERY: usize = 32;
 /// Before enough steps were seen: high enough for any directory's first answers.
 const FIRST_FLOOR: Duration = Duration::from_millis(25);
 const MIN_FLOOR: Duration = Duration::from_millis(2);
-const MAX_FLOOR: Duration = Duration::from_secs(5);
+/// Above any step's own timeout (a relay's or a directory's), so a hanging one holds a
+/// real person's answer no longer than a decoy's.
+const MAX_FLOOR: Duration = Duration::from_secs(130);
 
 pub struct Pacer {
     recent: Mutex<(VecDeque<u64>, usize)>,
@@ -58,13 +60,21 @@ impl Pacer {
         Duration::from_micros(self.floor_us.load(Ordering::Relaxed))
     }
 
-    /// Runs `work`, then waits until the floor has passed since it began.
-    pub async fn pace<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+    /// Runs `work`, then waits until the floor has passed since it began. Only runs for
+    /// which `counts` says so set the floor: a real person's (a decoy's is the quick one,
+    /// and a flood of them must not pull the floor down to where a real one stands out).
+    pub async fn pace<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        counts: impl FnOnce(&T) -> bool,
+    ) -> T {
         let started = Instant::now();
         let out = work.await;
         let took = started.elapsed();
         let floor = self.floor();
-        self.record(took);
+        if counts(&out) {
+            self.record(took);
+        }
         if took < floor {
             tokio::time::sleep_until(started + floor).await;
         }
@@ -99,9 +109,10 @@ mod tests {
         // Steps of 1 to 3 ms: the floor settles at 1.5 × p99 + 1 ms.
         for i in 0..64u64 {
             pacer
-                .pace(tokio::time::sleep(Duration::from_micros(
-                    1000 + (i % 3) * 1000,
-                )))
+                .pace(
+                    tokio::time::sleep(Duration::from_micros(1000 + (i % 3) * 1000)),
+                    |_| true,
+                )
                 .await;
         }
         let floor = pacer.floor();
@@ -112,7 +123,7 @@ mod tests {
         let mut answered = Vec::new();
         for work in [Duration::from_micros(100), Duration::from_micros(2900)] {
             let started = tokio::time::Instant::now();
-            pacer.pace(tokio::time::sleep(work)).await;
+            pacer.pace(tokio::time::sleep(work), |_| true).await;
             answered.push(started.elapsed());
         }
         // Both at the floor (the timer wakes on its next millisecond).
@@ -121,16 +132,22 @@ mod tests {
         // A step slower than the floor isn't held back further.
         let started = tokio::time::Instant::now();
         pacer
-            .pace(tokio::time::sleep(Duration::from_millis(50)))
+            .pace(tokio::time::sleep(Duration::from_millis(50)), |_| true)
             .await;
         assert_eq!(started.elapsed(), Duration::from_millis(50));
+        // Quick runs that don't count (decoys') leave the floor where it was.
+        let before = pacer.floor();
+        for _ in 0..600 {
+            pacer.pace(async {}, |_| false).await;
+        }
+        assert_eq!(pacer.floor(), before);
     }
 
     #[test]
     fn the_floor_has_bounds() {
         let few: VecDeque<u64> = [10, 20, 30].into_iter().collect();
         assert_eq!(floor_of(&few), MIN_FLOOR);
-        let slow: VecDeque<u64> = [10_000_000].into_iter().collect();
+        let slow: VecDeque<u64> = [200_000_000].into_iter().collect();
         assert_eq!(floor_of(&slow), MAX_FLOOR);
     }
 }

@@ -11,7 +11,6 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
-use sha2::Digest as _;
 use sspr_proto::ErrorCode;
 
 use super::{now, AppState};
@@ -25,6 +24,8 @@ pub const HEADER: &str = "idempotency-key";
 const WAIT_SECS: u64 = 60;
 /// Longest answer kept (every kiosk answer is a small JSON document).
 const MAX_KEPT: usize = 64 * 1024;
+/// What kept answers are sealed for (`ServerKey::seal`), bound to kiosk and key.
+const SEALED_FOR: &str = "idempotency-answer";
 
 /// The key as sent: an sf-string (`"…"`), or a bare token; 1 to 128 visible characters.
 fn parse_key(value: &HeaderValue) -> Option<String> {
@@ -41,12 +42,24 @@ fn parse_key(value: &HeaderValue) -> Option<String> {
 }
 
 fn replayed(status: u16, body: Vec<u8>) -> Response {
+    // The first answer's Retry-After comes back with it (it is in the body too).
+    let retry_after = serde_json::from_slice::<sspr_proto::ErrorBody>(&body)
+        .ok()
+        .and_then(|e| e.retry_after_secs);
+    let empty = body.is_empty();
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    if !empty {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    if let Some(secs) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs);
+    }
     response
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("?1"));
@@ -73,7 +86,9 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     else {
         return next.run(request).await;
     };
-    // The key stands for this request: the same path and body.
+    // The key stands for this request: the same path and body. Both are kept only keyed
+    // (a body may hold a new password) and sealed (an answer may hold an approval's
+    // token), so a copy of the store tells nothing without the server's key.
     let (parts, body) = request.into_parts();
     let bytes = match body.collect().await {
         Ok(b) => b.to_bytes(),
@@ -81,20 +96,35 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
             return ApiError::bad_request("The request body could not be read.").into_response()
         }
     };
-    let mut hash = sha2::Sha256::new();
-    hash.update(parts.method.as_str());
-    hash.update([0]);
-    hash.update(parts.uri.path());
-    hash.update([0]);
-    hash.update(&bytes);
-    let request_hash = hex::encode(hash.finalize());
+    let server_key = &state.flows.key;
+    let request_hash = server_key.mac_hex(
+        "idempotency-request",
+        &[
+            kiosk.as_bytes(),
+            parts.method.as_str().as_bytes(),
+            parts.uri.path().as_bytes(),
+            &bytes,
+        ],
+    );
+    let owner = format!("{kiosk}/{key}");
     let store = &state.flows.store;
 
     let started = std::time::Instant::now();
     loop {
         match store.claim_idempotent(&kiosk, &key, &request_hash, now()).await {
             Err(e) => return ApiError::from(e).into_response(),
-            Ok(Claim::Answered { status, body }) => return replayed(status, body),
+            Ok(Claim::Answered { status, body }) => {
+                let opened = String::from_utf8(body)
+                    .ok()
+                    .and_then(|sealed| server_key.open(SEALED_FOR, &owner, &sealed));
+                return match opened {
+                    Some(body) => replayed(status, body.as_bytes().to_vec()),
+                    None => {
+                        ApiError::internal("a kept answer doesn't open with this server's key")
+                            .into_response()
+                    }
+                };
+            }
             Ok(Claim::Mismatch) => {
                 return ApiError::bad_request(
                     "This Idempotency-Key was used for another request; use a new key for a new request.",
@@ -124,12 +154,15 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let kept = if status.is_server_error() || body.len() > MAX_KEPT {
-        store.release_idempotent(&kiosk, &key).await
-    } else {
-        store
-            .finish_idempotent(&kiosk, &key, status.as_u16(), body.to_vec())
-            .await
+    let text = std::str::from_utf8(&body).ok();
+    let kept = match text {
+        Some(text) if !status.is_server_error() && body.len() <= MAX_KEPT => {
+            let sealed = server_key.seal(SEALED_FOR, &owner, text);
+            store
+                .finish_idempotent(&kiosk, &key, status.as_u16(), sealed.into_bytes())
+                .await
+        }
+        _ => store.release_idempotent(&kiosk, &key).await,
     };
     if let Err(e) = kept {
         tracing::warn!(error = %e, "keeping a request's answer for its Idempotency-Key failed");

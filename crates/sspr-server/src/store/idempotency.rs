@@ -21,8 +21,9 @@ pub enum Claim {
 /// and when it was first claimed.
 type Kept = (String, Option<i64>, Option<Vec<u8>>, i64);
 
-/// A claim left unfinished this long (its process died) may be taken over.
-const ABANDONED_SECS: i64 = 120;
+/// A claim left unfinished this long (its process died) may be taken over: longer than
+/// any step can run (a directory's timeout is two minutes at most, per operation).
+const ABANDONED_SECS: i64 = 900;
 
 impl Store {
     pub async fn claim_idempotent(

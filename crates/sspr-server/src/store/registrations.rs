@@ -111,6 +111,20 @@ impl Store {
         })
     }
 
+    /// For people who started a real flow lately (flows are kept a day): the login they
+    /// typed and an email address they registered, one pair a person.
+    pub async fn logins_and_emails(&self) -> StoreResult<Vec<(String, String)>> {
+        self.db.read(|c| {
+            c.prepare_cached(
+                "SELECT MAX(f.login), MAX(r.value) FROM flows f
+                 JOIN registrations r ON r.user_id = f.user_id AND r.kind = 'email'
+                 WHERE f.user_id IS NOT NULL GROUP BY f.user_id LIMIT 10000",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+    }
+
     /// Every person with a method, and the kinds they registered (each once).
     pub async fn registered_kinds(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
         let rows: Vec<(String, String)> = self.db.read(|c| {
