@@ -16,7 +16,7 @@
 
 mod cpu;
 mod raw;
-mod through;
+pub mod through;
 pub mod users;
 
 use std::path::Path;

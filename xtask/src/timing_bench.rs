@@ -18,21 +18,9 @@ use sspr_tests::sspr_client::Client;
 use sspr_tests::sspr_proto::{Intent, MethodKind, StartFlowRequest};
 use sspr_tests::{Options, TestServer};
 
+use crate::dir_bench::through::NO_THROTTLES;
 use crate::dir_bench::users::Target;
 use crate::dir_bench::Kind;
-
-/// Every throttle out of the way: one kiosk identifies the same person thousands of
-/// times here, which the defaults rightly refuse.
-const THROTTLE: &str = r#"
-[throttle]
-failed_verifications = { max = 1000000, window_secs = 3600 }
-phone_challenges = { max = 1000000, window_secs = 3600 }
-emails = { max = 1000000, window_secs = 3600 }
-resets = { max = 1000000, window_secs = 3600 }
-kiosk_failed_verifications = { max = 1000000, window_secs = 3600 }
-kiosk_phone_challenges = { max = 1000000, window_secs = 3600 }
-kiosk_emails = { max = 1000000, window_secs = 3600 }
-"#;
 
 /// Pairs run first and thrown away: the server's floors settle on its own durations.
 const WARM_UP: usize = 300;
@@ -153,7 +141,7 @@ struct Line {
 async fn server_for(dir: Dir) -> anyhow::Result<(TestServer, Option<Target>, String)> {
     match dir {
         Dir::Builtin => {
-            let server = TestServer::with_config(THROTTLE).await?;
+            let server = TestServer::with_config(NO_THROTTLES).await?;
             Ok((server, None, "ada".into()))
         }
         Dir::Ldap(kind) => {
@@ -162,7 +150,7 @@ async fn server_for(dir: Dir) -> anyhow::Result<(TestServer, Option<Target>, Str
             let login = "timed1".to_string();
             tokio::task::block_in_place(|| target.add_timed_person(&login))?;
             let server = TestServer::start_with(Options {
-                extra_config: format!("{}{THROTTLE}", target.server_toml()),
+                extra_config: format!("{}{NO_THROTTLES}", target.server_toml()),
                 real_directory: true,
                 ..Options::default()
             })
@@ -209,12 +197,32 @@ fn known_first(i: usize) -> bool {
     (nanos as usize ^ i.wrapping_mul(0x9e37_79b9)) & 0x100 == 0
 }
 
-async fn timed<T, F: std::future::Future<Output = anyhow::Result<T>>>(
-    f: F,
-) -> anyhow::Result<(T, Duration)> {
+/// How long one request took, in milliseconds.
+async fn ms<T>(
+    request: impl std::future::Future<Output = Result<T, sspr_tests::sspr_client::ClientError>>,
+) -> anyhow::Result<f64> {
+    // The mailbox runs in this process: let it take the last code mail in before the
+    // timed request, or its work lands on whichever request comes next.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let t = Instant::now();
-    let out = f.await?;
-    Ok((out, t.elapsed()))
+    request.await?;
+    Ok(t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Times the known login's request and the unknown one's, in pair `i`'s order.
+async fn pair<A, B>(
+    i: usize,
+    known: impl std::future::Future<Output = Result<A, sspr_tests::sspr_client::ClientError>>,
+    unknown: impl std::future::Future<Output = Result<B, sspr_tests::sspr_client::ClientError>>,
+) -> anyhow::Result<(f64, f64)> {
+    // Futures start when awaited: the order below is the order sent.
+    if known_first(i) {
+        let k = ms(known).await?;
+        Ok((k, ms(unknown).await?))
+    } else {
+        let u = ms(unknown).await?;
+        Ok((ms(known).await?, u))
+    }
 }
 
 async fn identify_pairs(
@@ -225,19 +233,14 @@ async fn identify_pairs(
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let (mut k, mut u) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
-        let other = &unknown[i % unknown.len()];
-        let one = |login: String| async move {
-            timed(async { Ok(kiosk.start_flow(&start(&login)).await?) }).await
-        };
-        let ((_, a), (_, b)) = if known_first(i) {
-            let a = one(known.to_string()).await?;
-            (a, one(other.clone()).await?)
-        } else {
-            let b = one(other.clone()).await?;
-            (one(known.to_string()).await?, b)
-        };
-        k.push(a.as_secs_f64() * 1e3);
-        u.push(b.as_secs_f64() * 1e3);
+        let (a, b) = pair(
+            i,
+            kiosk.start_flow(&start(known)),
+            kiosk.start_flow(&start(&unknown[i % unknown.len()])),
+        )
+        .await?;
+        k.push(a);
+        u.push(b);
     }
     Ok((k, u))
 }
@@ -248,6 +251,13 @@ async fn code_pairs(
     unknown: &[String],
     n: usize,
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let email = |f: &sspr_tests::sspr_proto::FlowView| {
+        f.methods
+            .iter()
+            .find(|m| m.kind == MethodKind::Email)
+            .map(|m| m.id.clone())
+            .context("no email method")
+    };
     let (mut k, mut u) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         // Flows first, untimed: only asking for the code is.
@@ -255,29 +265,15 @@ async fn code_pairs(
         let decoy = kiosk
             .start_flow(&start(&unknown[i % unknown.len()]))
             .await?;
-        let email = |f: &sspr_tests::sspr_proto::FlowView| {
-            f.methods
-                .iter()
-                .find(|m| m.kind == MethodKind::Email)
-                .map(|m| m.id.clone())
-                .context("no email method")
-        };
         let (real_method, decoy_method) = (email(&real)?, email(&decoy)?);
-        let one = |flow: String, method: String| async move {
-            // The mailbox runs in this process: let it take the last code mail in before
-            // the next timed request, or its work lands on whichever comes next.
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            timed(async { Ok(kiosk.challenge(&flow, &method).await?) }).await
-        };
-        let ((_, a), (_, b)) = if known_first(i) {
-            let a = one(real.flow_id.clone(), real_method).await?;
-            (a, one(decoy.flow_id.clone(), decoy_method).await?)
-        } else {
-            let b = one(decoy.flow_id.clone(), decoy_method).await?;
-            (one(real.flow_id.clone(), real_method).await?, b)
-        };
-        k.push(a.as_secs_f64() * 1e3);
-        u.push(b.as_secs_f64() * 1e3);
+        let (a, b) = pair(
+            i,
+            kiosk.challenge(&real.flow_id, &real_method),
+            kiosk.challenge(&decoy.flow_id, &decoy_method),
+        )
+        .await?;
+        k.push(a);
+        u.push(b);
     }
     Ok((k, u))
 }

@@ -113,6 +113,13 @@ pub struct SignOptions {
     pub idempotency_key: Option<String>,
 }
 
+/// A request's JSON body, if it has one.
+fn json_bytes<B: Serialize>(body: Option<&B>) -> Result<Option<Vec<u8>>, ClientError> {
+    body.map(serde_json::to_vec)
+        .transpose()
+        .map_err(|e| ClientError::Decode(e.to_string()))
+}
+
 /// A fresh Idempotency-Key: 128 random bits.
 pub fn idempotency_key() -> String {
     let mut b = [0u8; 16];
@@ -337,10 +344,7 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let bytes = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let bytes = json_bytes(body)?;
         let options = SignOptions {
             idempotency_key: Some(idempotency_key()),
             ..SignOptions::default()
@@ -367,10 +371,7 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let bytes = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let bytes = json_bytes(body)?;
         let request = self
             .signed(method, path, bytes, &SignOptions::default())
             .await?;

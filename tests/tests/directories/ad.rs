@@ -220,45 +220,19 @@ async fn a_dc_killed_in_the_middle_of_a_reset() {
         ),
     ] {
         let dn = person(&dc, &login);
-        let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
-        // pwdLastSet is read to the second: the reset comes in a later one than the add.
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        let (reached, go) = tap.arm(1, cut);
-        let reset = {
-            let kiosk = kiosk.clone();
-            let flow_id = flow.flow_id.clone();
-            tokio::spawn(async move { kiosk.set_password(&flow_id, new).await })
-        };
-        reached.await.expect("the tap held the write");
-        tokio::task::block_in_place(|| dc.kill());
-        go.send(()).expect("go");
-        let told = error_of(reset.await.expect("join"));
-        assert_eq!(
-            told.code,
-            ErrorCode::DirectoryUnavailable,
-            "{cut:?}: {told:?}"
-        );
-        assert!(told.message.contains("can't tell yet"), "{told:?}");
-        assert!(events(&server, "writeback_in_doubt")
-            .iter()
-            .any(|e| e["reference"] == flow.reference));
-
-        tokio::task::block_in_place(|| dc.restart()).expect("restart the DC");
-        assert_eq!(
-            dc.bind_ok(&dn, new),
-            cut == Cut::AfterAnswer,
-            "{cut:?}: did the write land?"
-        );
-        let done = kiosk
-            .set_password(&flow.flow_id, new)
-            .await
-            .unwrap_or_else(|e| panic!("{cut:?}: the retry finishes: {e}"));
-        assert!(all_ok(&done), "{done:?}");
-        assert!(dc.bind_ok(&dn, new), "{cut:?}");
-        let confirmed = events(&server, "writeback_confirmed")
-            .iter()
-            .filter(|e| e["reference"] == flow.reference)
-            .count();
-        assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
+        killed_mid_reset(
+            &server,
+            &kiosk,
+            &tap,
+            KilledAt {
+                cut,
+                login: &login,
+                new_password: new,
+            },
+            || dc.kill(),
+            || dc.restart(),
+            |password| dc.bind_ok(&dn, password),
+        )
+        .await;
     }
 }

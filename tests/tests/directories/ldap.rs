@@ -294,49 +294,20 @@ async fn slapd_killed_in_the_middle_of_a_reset() {
         ),
     ] {
         let dn = person(&slapd, &login);
-        let flow = verified_flow(&server, &kiosk, &login, Intent::Reset).await;
-        // pwdChangedTime counts seconds: the reset must come in a later one than the add.
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        // The person's search goes through; the write is cut.
-        let (reached, go) = tap.arm(1, cut);
-        let reset = {
-            let kiosk = kiosk.clone();
-            let flow_id = flow.flow_id.clone();
-            tokio::spawn(async move { kiosk.set_password(&flow_id, new).await })
-        };
-        reached.await.expect("the tap held the write");
-        tokio::task::block_in_place(|| slapd.kill());
-        go.send(()).expect("go");
-        let told = error_of(reset.await.expect("join"));
-        assert_eq!(
-            told.code,
-            ErrorCode::DirectoryUnavailable,
-            "{cut:?}: {told:?}"
-        );
-        assert!(told.message.contains("can't tell yet"), "{told:?}");
-        let doubts = events(&server, "writeback_in_doubt");
-        assert!(
-            doubts.iter().any(|e| e["reference"] == flow.reference),
-            "{cut:?}: {doubts:?}"
-        );
-
-        tokio::task::block_in_place(|| slapd.restart()).expect("restart slapd");
-        assert_eq!(
-            slapd.bind_ok(&dn, new),
-            cut == Cut::AfterAnswer,
-            "{cut:?}: did the write land?"
-        );
-        let done = kiosk
-            .set_password(&flow.flow_id, new)
-            .await
-            .unwrap_or_else(|e| panic!("{cut:?}: the retry finishes: {e}"));
-        assert!(all_ok(&done), "{done:?}");
-        assert!(slapd.bind_ok(&dn, new), "{cut:?}");
-        let confirmed = events(&server, "writeback_confirmed")
-            .iter()
-            .filter(|e| e["reference"] == flow.reference)
-            .count();
-        assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
+        let flow = killed_mid_reset(
+            &server,
+            &kiosk,
+            &tap,
+            KilledAt {
+                cut,
+                login: &login,
+                new_password: new,
+            },
+            || slapd.kill(),
+            || slapd.restart(),
+            |password| slapd.bind_ok(&dn, password),
+        )
+        .await;
         // The flow is over: nothing more can be written from it.
         let again = error_of(kiosk.set_password(&flow.flow_id, new).await);
         assert_eq!(again.code, ErrorCode::StepNotAllowed, "{again:?}");

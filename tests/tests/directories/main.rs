@@ -166,3 +166,74 @@ pub async fn my_sign_in_answers_alike(
     let fifth = stranger.sign_in(nobody, password).await.expect("fifth");
     assert_eq!(fifth.error().code, ErrorCode::Blocked, "{fifth:?}");
 }
+
+/// Where a directory dies in `killed_mid_reset`, for whom, and the password tried.
+pub struct KilledAt<'a> {
+    pub cut: sspr_tests::faults::Cut,
+    pub login: &'a str,
+    pub new_password: &'static str,
+}
+
+/// A person's reset, with the directory killed where `at.cut` says (between the person's
+/// search and the write, or after the write but before its answer, through `tap`): the
+/// person is told we can't tell yet, the audit says in doubt; once the directory is back
+/// (`restart`), the same password finishes: written when the write never arrived, found
+/// done (`writeback_confirmed`, not written twice) when it had. `binds` says whether a
+/// password is the person's in the directory now. Returns the (finished) flow.
+pub async fn killed_mid_reset(
+    server: &TestServer,
+    kiosk: &std::sync::Arc<Client>,
+    tap: &sspr_tests::faults::Tap,
+    at: KilledAt<'_>,
+    kill: impl Fn(),
+    restart: impl Fn() -> anyhow::Result<()>,
+    binds: impl Fn(&str) -> bool,
+) -> FlowView {
+    use sspr_tests::faults::Cut;
+    let (cut, new) = (at.cut, at.new_password);
+    let flow = verified_flow(server, kiosk, at.login, Intent::Reset).await;
+    // pwdChangedTime and pwdLastSet count seconds: the reset comes in a later one than
+    // the person's creation.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // The person's search goes through; the write is cut.
+    let (reached, go) = tap.arm(1, cut);
+    let reset = {
+        let kiosk = kiosk.clone();
+        let flow_id = flow.flow_id.clone();
+        tokio::spawn(async move { kiosk.set_password(&flow_id, new).await })
+    };
+    reached.await.expect("the tap held the write");
+    tokio::task::block_in_place(&kill);
+    go.send(()).expect("go");
+    let told = error_of(reset.await.expect("join"));
+    assert_eq!(
+        told.code,
+        sspr_tests::sspr_proto::ErrorCode::DirectoryUnavailable,
+        "{cut:?}: {told:?}"
+    );
+    assert!(told.message.contains("can't tell yet"), "{told:?}");
+    let doubts = events(server, "writeback_in_doubt");
+    assert!(
+        doubts.iter().any(|e| e["reference"] == flow.reference),
+        "{cut:?}: {doubts:?}"
+    );
+
+    tokio::task::block_in_place(&restart).expect("restart the directory");
+    assert_eq!(
+        binds(new),
+        cut == Cut::AfterAnswer,
+        "{cut:?}: did the write land?"
+    );
+    let done = kiosk
+        .set_password(&flow.flow_id, new)
+        .await
+        .unwrap_or_else(|e| panic!("{cut:?}: the retry finishes: {e}"));
+    assert!(all_ok(&done), "{done:?}");
+    assert!(binds(new), "{cut:?}");
+    let confirmed = events(server, "writeback_confirmed")
+        .iter()
+        .filter(|e| e["reference"] == flow.reference)
+        .count();
+    assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
+    flow
+}

@@ -19,7 +19,7 @@ const PREPARE_CONCURRENCY: usize = 8;
 
 /// Every throttle out of the way: one kiosk resets hundreds of people a minute here,
 /// which the defaults rightly refuse. Each person still resets once.
-const THROTTLE: &str = r#"
+pub const NO_THROTTLES: &str = r#"
 [throttle]
 failed_verifications = { max = 1000000, window_secs = 3600 }
 phone_challenges = { max = 1000000, window_secs = 3600 }
@@ -28,7 +28,9 @@ resets = { max = 1000000, window_secs = 3600 }
 kiosk_failed_verifications = { max = 1000000, window_secs = 3600 }
 kiosk_phone_challenges = { max = 1000000, window_secs = 3600 }
 kiosk_emails = { max = 1000000, window_secs = 3600 }
+"#;
 
+const PASSWORD: &str = r#"
 [password]
 # The generated passwords have 25 characters.
 min_length = 15
@@ -44,7 +46,7 @@ impl Server {
     pub async fn start(target: &Target, people: &[Person]) -> anyhow::Result<Server> {
         super::progress("starting the release server");
         let server = TestServer::start_with(Options {
-            extra_config: format!("{}{THROTTLE}", target.server_toml()),
+            extra_config: format!("{}{NO_THROTTLES}{PASSWORD}", target.server_toml()),
             real_directory: true,
             ..Options::default()
         })

@@ -1,18 +1,19 @@
 //! The flow: identify → choose method → challenge → verify (until the policy's count is
-//! met) → new password or unlock → done. Every step is a call here; a skipped or repeated
-//! step is refused. Time comes in as `now` (unix seconds) so tests control it.
+//! met) → new password or unlock (`writeback`) → done. Every step is a call here; a
+//! skipped or repeated step is refused. Time comes in as `now` (unix seconds) so tests
+//! control it.
 
 pub mod approval;
 pub mod decoy;
 pub mod mask;
 pub mod pace;
+mod writeback;
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
 use sspr_proto::{
-    ChallengeView, DirectoryResult, DoneView, ErrorCode, FlowState, FlowView, Intent, MethodKind,
-    MethodView, Outcome, PasswordCheck, PasswordReason, StartFlowRequest, VerifyRequest,
+    ChallengeView, ErrorCode, FlowState, FlowView, Intent, MethodKind, MethodView, PasswordCheck,
+    StartFlowRequest, VerifyRequest,
 };
 
 use crate::audit::{self, Audit, Event};
@@ -21,7 +22,7 @@ use crate::directory::set::Directories;
 use crate::directory::{DirError, DirUser};
 use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
-use crate::notify::{self, Mail, Mailer};
+use crate::notify::{self, Mailer};
 use crate::policy::{self, password::PasswordPolicy};
 use crate::secret::{reference_code, time_ordered_id, ServerKey};
 use crate::store::{ChallengeRow, FlowMethod, FlowRow, Spent, Store};
@@ -559,8 +560,6 @@ impl FlowService {
         finish_on_phone: bool,
         now: i64,
     ) -> ApiResult<ChallengeView> {
-        let flow = flow.clone();
-        let method = method.clone();
         let policy = &self.config.policy;
         let sends_code = method.kind == MethodKind::Email;
         if sends_code {
@@ -589,7 +588,7 @@ impl FlowService {
         {
             self.audit
                 .record(
-                    &self.ctx(caller, Some(&flow)),
+                    &self.ctx(caller, Some(flow)),
                     Event::ChallengeRefused {
                         method: method.kind,
                         reason: "rate_limited",
@@ -606,13 +605,12 @@ impl FlowService {
         }
 
         let (row, view) = if method.kind == MethodKind::Approval {
-            self.approval_challenge(caller, &flow, &method, finish_on_phone, now)
+            self.approval_challenge(caller, flow, method, finish_on_phone, now)
                 .await?
         } else {
-            let (row, view, code) = self.code_challenge(&flow, &method, now);
+            let (row, view, code) = self.code_challenge(flow, method, now);
             if let Some(code) = code {
-                self.deliver_code(caller, &flow, &method, &code, now)
-                    .await?;
+                self.deliver_code(caller, flow, method, &code, now).await?;
             }
             (row, view)
         };
@@ -622,7 +620,7 @@ impl FlowService {
             .await?;
         self.audit
             .record(
-                &self.ctx(caller, Some(&flow)),
+                &self.ctx(caller, Some(flow)),
                 Event::ChallengeSent {
                     method: method.kind,
                 },
@@ -1027,448 +1025,6 @@ impl FlowService {
         })
     }
 
-    /// Sets the new password in the directory, synchronously.
-    pub async fn set_password(
-        &self,
-        caller: &Caller,
-        flow_id: &str,
-        new_password: &SecretString,
-        now: i64,
-    ) -> ApiResult<DoneView> {
-        use secrecy::ExposeSecret;
-        let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFIED {
-            return Err(self.refuse_step(caller, &flow, "password", now).await);
-        }
-        let ctx = self.ctx(caller, Some(&flow));
-        let (home, user) = self.writable_user(caller, &flow, now).await?;
-        let reasons = self.passwords.check_with(
-            new_password.expose_secret(),
-            Some(&user),
-            self.directories.rules(),
-        );
-        if !reasons.is_empty() {
-            self.audit
-                .record(
-                    &ctx,
-                    Event::PasswordRejected {
-                        reasons: reasons.iter().map(|r| r.code).collect(),
-                    },
-                    now,
-                )
-                .await;
-            return Err(password_rejected(reasons).with_reference(&flow.reference));
-        }
-        if let Err(until) = self.throttle.reset_allowed(&flow.throttle_key, now).await? {
-            self.audit
-                .record(
-                    &ctx,
-                    Event::Blocked {
-                        scope: "user",
-                        until: audit::rfc3339(until),
-                    },
-                    now,
-                )
-                .await;
-            return Err(blocked(until - now).with_reference(&flow.reference));
-        }
-        self.begin_write(caller, &flow, "password", now).await?;
-        let mac = self.key.mac_hex(
-            "flow-password",
-            &[flow.id.as_bytes(), new_password.expose_secret().as_bytes()],
-        );
-        // After a partial writeback, the directories that hold this very password already
-        // are skipped, and one whose answer was lost is written only if it didn't take it;
-        // a different password is written everywhere again.
-        let linked = self.directories.len() > 1;
-        let mut written: Vec<String> = Vec::new();
-        let mut doubted: Vec<crate::store::WrittenTo> = Vec::new();
-        for w in self.store.written_directories(&flow.id).await? {
-            if crate::secret::constant_time_eq(w.password_mac.as_bytes(), mac.as_bytes()) {
-                if w.in_doubt {
-                    doubted.push(w);
-                } else {
-                    written.push(w.directory);
-                }
-            }
-        }
-        let accounts = self.directories.accounts(home, &user).await;
-        let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
-        for account in accounts {
-            let outcome = match account.user {
-                Ok(None) => continue,
-                _ if written.contains(&account.directory) => Ok(false),
-                Err(e) => Err(e),
-                Ok(Some(u)) => match self.directories.get(account.index) {
-                    Some(dir) => {
-                        let doubt = doubted.iter().find(|w| w.directory == account.directory);
-                        if doubt.is_some_and(|w| moved(w.changed_before, u.password_changed_at)) {
-                            self.audit
-                                .record(
-                                    &ctx,
-                                    Event::WritebackConfirmed {
-                                        directory: account.directory.clone(),
-                                    },
-                                    now,
-                                )
-                                .await;
-                            Ok(true)
-                        } else {
-                            self.write_password(
-                                caller,
-                                &flow,
-                                dir,
-                                &u,
-                                &account.directory,
-                                new_password,
-                                &mac,
-                                now,
-                            )
-                            .await
-                        }
-                    }
-                    None => continue,
-                },
-            };
-            if let (Ok(true), true) = (&outcome, linked) {
-                // The directory took it: a store that can't note it (a full disk) must not
-                // turn that into "nothing was changed". A retry then writes it again.
-                if let Err(e) = self
-                    .store
-                    .record_written(&flow.id, &account.directory, &mac, now)
-                    .await
-                {
-                    tracing::error!(error = %e, directory = %account.directory,
-                        "noting a directory's write failed");
-                }
-            }
-            results.push((account.directory, outcome));
-        }
-        self.conclude(caller, &flow, &user, Outcome::PasswordReset, results, now)
-            .await
-    }
-
-    /// Writes the new password to one directory. A write whose answer was lost is asked
-    /// about at once (a lost connection, not a lost directory, answers now); if the
-    /// directory can't say, it is kept as in doubt for the retry to settle.
-    #[allow(clippy::too_many_arguments)]
-    async fn write_password(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        dir: &Arc<dyn crate::directory::Directory>,
-        user: &DirUser,
-        directory: &str,
-        new_password: &SecretString,
-        mac: &str,
-        now: i64,
-    ) -> Result<bool, DirError> {
-        let why = match dir.set_password(user, new_password).await {
-            Ok(()) => return Ok(true),
-            Err(DirError::InDoubt(why)) => why,
-            Err(e) => return Err(e),
-        };
-        let asked = tokio::time::timeout(
-            std::time::Duration::from_secs(3),
-            dir.lookup(&user.username),
-        )
-        .await;
-        match asked {
-            Ok(Ok(Some(now_user)))
-                if moved(user.password_changed_at, now_user.password_changed_at) =>
-            {
-                return Ok(true)
-            }
-            // Not moved, and both known: the write didn't happen. (A directory that keeps
-            // no such time can't say: in doubt.)
-            Ok(Ok(Some(now_user)))
-                if user.password_changed_at.is_some() && now_user.password_changed_at.is_some() =>
-            {
-                return Err(DirError::Unavailable(format!(
-                    "{why} (the directory answered again: the password didn't change)"
-                )))
-            }
-            _ => {}
-        }
-        self.audit
-            .record(
-                &self.ctx(caller, Some(flow)),
-                Event::WritebackInDoubt {
-                    directory: directory.to_string(),
-                    reason: why.clone(),
-                },
-                now,
-            )
-            .await;
-        if let Err(e) = self
-            .store
-            .record_in_doubt(&flow.id, directory, mac, user.password_changed_at, now)
-            .await
-        {
-            tracing::error!(error = %e, "keeping a write in doubt failed");
-        }
-        Err(DirError::InDoubt(why))
-    }
-
-    /// Turns per-directory outcomes into the answer: done when every directory holding
-    /// the person took the change; a partial result names which did; when none did, the
-    /// first directory's refusal is the answer (nothing was changed).
-    async fn conclude(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        user: &DirUser,
-        outcome: Outcome,
-        results: Vec<(String, Result<bool, DirError>)>,
-        now: i64,
-    ) -> ApiResult<DoneView> {
-        let ctx = self.ctx(caller, Some(flow));
-        let any_ok = results.iter().any(|(_, r)| r.is_ok());
-        let all_ok = results.iter().all(|(_, r)| r.is_ok());
-        let done_message = |changed: bool| match (outcome, changed) {
-            (Outcome::PasswordReset, _) => "The new password is set.".to_string(),
-            (Outcome::Unlocked, true) => "The account is unlocked.".to_string(),
-            (Outcome::Unlocked, false) => {
-                "The account was not locked; nothing needed changing.".to_string()
-            }
-        };
-        if all_ok {
-            if self.directories.len() > 1 {
-                if let Err(e) = self.store.forget_written(&flow.id).await {
-                    tracing::warn!(error = %e, "forgetting a flow's writes failed");
-                }
-            }
-            self.finish(caller, flow, user, outcome, now).await?;
-            let mut directories = Vec::new();
-            for (directory, r) in results {
-                let changed = r.unwrap_or(false);
-                let event = match outcome {
-                    Outcome::PasswordReset => Event::PasswordReset {
-                        directory: directory.clone(),
-                    },
-                    Outcome::Unlocked => Event::Unlocked {
-                        directory: directory.clone(),
-                    },
-                };
-                self.audit.record(&ctx, event, now).await;
-                directories.push(DirectoryResult {
-                    directory,
-                    ok: true,
-                    message: done_message(changed || outcome == Outcome::PasswordReset),
-                });
-            }
-            return Ok(DoneView {
-                outcome,
-                reference: flow.reference.clone(),
-                directories,
-            });
-        }
-        // Back to verified: the person may try again.
-        if let Err(err) = self
-            .store
-            .update_flow_state(&flow.id, WRITING, VERIFIED, &flow.done, None)
-            .await
-        {
-            tracing::error!(error = %err, "restoring the flow after a failed writeback");
-        }
-        if !any_ok {
-            let first = results
-                .into_iter()
-                .find_map(|(directory, r)| r.err().map(|e| (directory, e)));
-            let (directory, e) = match first {
-                Some(f) => f,
-                None => (
-                    self.directories.names(),
-                    DirError::Other("no directory holds the person".into()),
-                ),
-            };
-            return Err(self.write_failed(caller, flow, &directory, e, now).await);
-        }
-        let mut directories = Vec::new();
-        let mut written_to = Vec::new();
-        let mut failed = Vec::new();
-        for (directory, r) in results {
-            let (ok, message) = match r {
-                Ok(changed) => {
-                    written_to.push(directory.clone());
-                    (
-                        true,
-                        done_message(changed || outcome == Outcome::PasswordReset),
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!(directory = %directory, error = %e, "writeback failed");
-                    failed.push(directory.clone());
-                    (false, failure_message(&e, outcome))
-                }
-            };
-            directories.push(DirectoryResult {
-                directory,
-                ok,
-                message,
-            });
-        }
-        self.audit
-            .record(
-                &ctx,
-                Event::PartiallyWritten {
-                    intent: outcome_str(outcome),
-                    written: written_to,
-                    failed,
-                },
-                now,
-            )
-            .await;
-        let mut error = ApiError::new(
-            ErrorCode::PartiallyWritten,
-            match outcome {
-                Outcome::PasswordReset => "Your new password is set in some places but not all. Try again with the same password to finish, or contact the helpdesk.",
-                Outcome::Unlocked => "Your account is unlocked in some places but not all. Try again, or contact the helpdesk.",
-            },
-        )
-        .with_reference(&flow.reference);
-        error.0.directories = directories;
-        Err(error)
-    }
-
-    /// Unlocks the account without changing the password.
-    pub async fn unlock(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<DoneView> {
-        let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFIED {
-            return Err(self.refuse_step(caller, &flow, "unlock", now).await);
-        }
-        if intent_of(&flow.intent) != Intent::Unlock || !self.config.policy.allow_unlock {
-            self.audit
-                .record(
-                    &self.ctx(caller, Some(&flow)),
-                    Event::StepRefused {
-                        step: "unlock",
-                        reason: "not_allowed",
-                    },
-                    now,
-                )
-                .await;
-            return Err(ApiError::new(
-                ErrorCode::NotAllowed,
-                "Unlocking without a reset isn't allowed here; set a new password instead.",
-            )
-            .with_reference(&flow.reference));
-        }
-        let (home, user) = self.writable_user(caller, &flow, now).await?;
-        self.begin_write(caller, &flow, "unlock", now).await?;
-        let accounts = self.directories.accounts(home, &user).await;
-        let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
-        for account in accounts {
-            let outcome = match account.user {
-                Ok(None) => continue,
-                Err(e) => Err(e),
-                Ok(Some(u)) => match self.directories.get(account.index) {
-                    Some(dir) => match dir.unlock(&u).await {
-                        Ok(()) => Ok(u.locked),
-                        // Nothing to unlock there (Entra ID), but another directory had.
-                        Err(DirError::Unsupported(_)) if self.directories.len() > 1 => Ok(false),
-                        Err(e) => Err(e),
-                    },
-                    None => continue,
-                },
-            };
-            results.push((account.directory, outcome));
-        }
-        self.conclude(caller, &flow, &user, Outcome::Unlocked, results, now)
-            .await
-    }
-
-    async fn writable_user(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        now: i64,
-    ) -> ApiResult<(usize, DirUser)> {
-        match self.current_user(flow).await {
-            Ok(Some((home, u))) if !u.disabled => Ok((home, u)),
-            Ok(_) => Err(ApiError::new(
-                ErrorCode::NotAllowed,
-                "This account can't be changed by self-service now. Please contact the helpdesk.",
-            )
-            .with_reference(&flow.reference)),
-            Err(e) => Err(self.directory_down(caller, &flow.reference, e, now).await),
-        }
-    }
-
-    async fn begin_write(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        step: &'static str,
-        now: i64,
-    ) -> ApiResult<()> {
-        if self
-            .store
-            .update_flow_state(&flow.id, VERIFIED, WRITING, &flow.done, None)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(self.refuse_step(caller, flow, step, now).await)
-        }
-    }
-
-    /// Nothing was written: says why, for the person and the audit. The flow is back to
-    /// verified already, so the person may try again (another password, or later).
-    async fn write_failed(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        directory: &str,
-        e: DirError,
-        now: i64,
-    ) -> ApiError {
-        let ctx = self.ctx(caller, Some(flow));
-        let directory = directory.to_string();
-        let reason = match &e {
-            DirError::Rejected(_) => "rejected by the directory".to_string(),
-            DirError::Denied(why) => format!("denied: {why}"),
-            DirError::Unsupported(why) => format!("not supported: {why}"),
-            DirError::Unavailable(why) | DirError::Other(why) => why.clone(),
-            DirError::InDoubt(why) => format!("in doubt: {why}"),
-        };
-        tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
-        self.audit
-            .record(&ctx, Event::WritebackFailed { directory, reason }, now)
-            .await;
-        match e {
-            DirError::Rejected(reasons) => {
-                // The directory's rules may have changed since they were read: read them
-                // again, so the next person (and this one's next try) sees them first.
-                let directories = self.directories.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = directories.refresh_rules().await {
-                        tracing::warn!(error = %e, "reading the directories' password rules");
-                    }
-                });
-                password_rejected(reasons).with_reference(&flow.reference)
-            }
-            DirError::Denied(_) => ApiError::new(
-                ErrorCode::NotAllowed,
-                "This account can't be changed by self-service. Please contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
-            DirError::Unsupported(why) => {
-                ApiError::new(ErrorCode::NotAllowed, why).with_reference(&flow.reference)
-            }
-            DirError::Unavailable(_) | DirError::Other(_) => ApiError::new(
-                ErrorCode::DirectoryUnavailable,
-                "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
-            DirError::InDoubt(_) => ApiError::new(
-                ErrorCode::DirectoryUnavailable,
-                "We lost the directory while it was making the change, so we can't tell yet whether it was made. Try again in a moment (with the same password, if you were setting one): we check first, then finish. Or contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
-        }
-    }
-
     async fn directory_down(
         &self,
         caller: &Caller,
@@ -1495,122 +1051,6 @@ impl FlowService {
             "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
         )
         .with_reference(reference)
-    }
-
-    async fn finish(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        user: &DirUser,
-        outcome: Outcome,
-        now: i64,
-    ) -> ApiResult<()> {
-        // One commit: the flow's end and, after a reset, the throttle's bookkeeping.
-        let reset = (outcome == Outcome::PasswordReset).then(|| throttle::Succeeded {
-            user: &flow.throttle_key,
-            at: now,
-        });
-        // The directory holds the change already: that is what the person is told, even if
-        // the store can't record the flow's end now (a full disk). The flow then stays
-        // "writing" until it expires: no second write can start from it.
-        if let Err(e) = self
-            .store
-            .complete_flow(&flow.id, WRITING, COMPLETED, &flow.done, now, reset)
-            .await
-        {
-            tracing::error!(error = %e, reference = %flow.reference,
-                "the directory took the change, but the store couldn't record the flow's end");
-        }
-        self.notify_done(caller, flow, user, outcome, now).await;
-        Ok(())
-    }
-
-    /// Emails the person, and every administrator when an administrator reset. Sent after
-    /// the response is decided; failures are audited.
-    async fn notify_done(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        user: &DirUser,
-        outcome: Outcome,
-        now: i64,
-    ) {
-        let policy = &self.config.policy;
-        let helpdesk = self
-            .config
-            .helpdesk
-            .url
-            .clone()
-            .or_else(|| self.config.helpdesk.phone.clone())
-            .or_else(|| self.config.helpdesk.email.clone())
-            .unwrap_or_else(|| "your IT helpdesk".into());
-        let when = audit::rfc3339(now);
-        let notice = notify::NoticeMail {
-            locale: &flow.locale,
-            organization: &self.config.organization.name,
-            display_name: &user.display_name,
-            username: &user.username,
-            unlocked_only: outcome == Outcome::Unlocked,
-            kiosk: &caller.kiosk_name,
-            when: &when,
-            reference: &flow.reference,
-            helpdesk: &helpdesk,
-        };
-        let mut mails: Vec<(&'static str, Mail)> = Vec::new();
-        if policy.notify_user {
-            let mut to: Vec<String> = user.email.iter().cloned().collect();
-            for m in flow
-                .methods()
-                .into_iter()
-                .filter(|m| m.kind == MethodKind::Email)
-            {
-                if !to.iter().any(|t| t.eq_ignore_ascii_case(&m.target)) {
-                    to.push(m.target);
-                }
-            }
-            mails.extend(
-                to.iter()
-                    .map(|t| ("user_notice", notify::user_notice(t, &notice))),
-            );
-        }
-        if policy.notify_admins_on_admin_reset && flow.is_admin && outcome == Outcome::PasswordReset
-        {
-            let mut admins: Vec<String> = Vec::new();
-            for group in &policy.admin_groups {
-                match self.directories.members(group).await {
-                    Ok(members) => admins.extend(members.into_iter().filter_map(|m| m.email)),
-                    Err(e) => tracing::warn!(error = %e, "listing administrators failed"),
-                }
-            }
-            admins.sort();
-            admins.dedup();
-            mails.extend(
-                admins
-                    .iter()
-                    .map(|a| ("admin_notice", notify::admin_notice(a, &notice))),
-            );
-        }
-        let mailer = self.mailer.clone();
-        let audit = self.audit.clone();
-        let ctx = self.ctx(caller, Some(flow));
-        tokio::spawn(async move {
-            let mut sent: std::collections::BTreeMap<&'static str, usize> = Default::default();
-            for (kind, mail) in &mails {
-                match mailer.send(mail).await {
-                    Ok(()) => *sent.entry(kind).or_default() += 1,
-                    Err(reason) => {
-                        audit
-                            .record(&ctx, Event::NotificationFailed { kind, reason }, now)
-                            .await;
-                    }
-                }
-            }
-            for (kind, recipients) in sent {
-                audit
-                    .record(&ctx, Event::NotificationSent { kind, recipients }, now)
-                    .await;
-            }
-        });
     }
 
     /// Cancel: the person left, or the kiosk wiped itself.
@@ -1649,52 +1089,4 @@ fn blocked(retry_after: i64) -> ApiError {
         format!("Too many attempts. Self-service is blocked for now; try again {when}, or contact the helpdesk."),
     )
     .with_retry_after(retry_after)
-}
-
-/// For the person, per directory, after a partial writeback.
-fn failure_message(e: &DirError, outcome: Outcome) -> String {
-    let what = match outcome {
-        Outcome::PasswordReset => "The new password is not set here",
-        Outcome::Unlocked => "Not unlocked here",
-    };
-    match e {
-        DirError::Rejected(reasons) => {
-            let why: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
-            format!("{what}: {}", why.join(" "))
-        }
-        DirError::Denied(_) => {
-            format!("{what}: self-service may not change this account; the helpdesk can.")
-        }
-        DirError::Unsupported(why) => format!("{what}: {why}"),
-        DirError::Unavailable(_) | DirError::Other(_) => {
-            format!("{what}: we couldn't reach it. Try again.")
-        }
-        DirError::InDoubt(_) => format!(
-            "{what} for sure: we lost it while it was changing. Try again with the same password to finish."
-        ),
-    }
-}
-
-/// Whether the password's "last changed" time moved: the write in doubt was made.
-fn moved(before: Option<i64>, after: Option<i64>) -> bool {
-    match (before, after) {
-        (Some(b), Some(a)) => a > b,
-        (None, Some(_)) => true,
-        _ => false,
-    }
-}
-
-fn outcome_str(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::PasswordReset => "reset",
-        Outcome::Unlocked => "unlock",
-    }
-}
-
-fn password_rejected(reasons: Vec<PasswordReason>) -> ApiError {
-    ApiError::new(
-        ErrorCode::PasswordRejected,
-        "That password can't be used. See the reasons and choose another.",
-    )
-    .with_reasons(reasons)
 }

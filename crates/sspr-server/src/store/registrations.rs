@@ -66,6 +66,16 @@ impl Registration {
 
 const COLUMNS: &str = "id, user_id, kind, value, label, created_at";
 
+/// A plain authenticator secret would sit in every copy of the store: refused.
+fn refuse_plain(kind: MethodKind, value: &str) -> StoreResult<()> {
+    if kind == MethodKind::Totp && !is_sealed(value) {
+        return Err(StoreError::Other(
+            "an authenticator secret must be sealed before it is stored".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Records a review, never moving an earlier one's time back.
 const MARK_REVIEWED: &str = "INSERT INTO reviews (user_id, reviewed_at) VALUES (?, ?)
      ON CONFLICT (user_id) DO UPDATE SET reviewed_at = MAX(reviewed_at, excluded.reviewed_at)";
@@ -160,12 +170,7 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<()> {
-        if kind == MethodKind::Totp && !is_sealed(value) {
-            // A plain secret would sit in every copy of the store.
-            return Err(StoreError::Other(
-                "an authenticator secret must be sealed before it is stored".into(),
-            ));
-        }
+        refuse_plain(kind, value)?;
         let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
         self.write_batched(move |c| {
             c.prepare_cached(
@@ -189,11 +194,7 @@ impl Store {
         label: &str,
         now: i64,
     ) -> StoreResult<usize> {
-        if kind == MethodKind::Totp && !is_sealed(value) {
-            return Err(StoreError::Other(
-                "an authenticator secret must be sealed before it is stored".into(),
-            ));
-        }
+        refuse_plain(kind, value)?;
         let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
         self.write_batched(move |c| {
             let removed = c
