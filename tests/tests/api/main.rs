@@ -5,6 +5,7 @@
 mod approval;
 mod bad_input;
 mod contract;
+mod decoys;
 mod faults;
 mod flows;
 mod secrets;
