@@ -390,6 +390,24 @@ from = "SSPR <sspr@example.org>"
             .collect()
     }
 
+    /// The audit trail once `until` holds for it, or as it is after 10 s. The server's
+    /// writer commits audit rows in batches a moment after the event, so a row written by
+    /// a background task (an approval's expiry) may not be there yet when the kiosk hears.
+    pub async fn audit_when(
+        &self,
+        args: &[&str],
+        until: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let rows = self.audit(args)?;
+            if until(&rows) || Instant::now() > deadline {
+                return Ok(rows);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The first message to `to` that arrives after `since` (or is already there).
     pub async fn mail_to(&self, to: &str, subject_contains: &str) -> anyhow::Result<Received> {
         let want = to.to_string();

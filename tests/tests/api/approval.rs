@@ -310,12 +310,20 @@ async fn an_approval_nobody_answers_expires_and_the_kiosk_is_told() {
     );
     let late = phone.open(&a.token).await.expect("late");
     assert_eq!(late.error().code, ErrorCode::NotFound);
-    let rows = server.audit(&["--ref", &a.flow.reference]).expect("audit");
-    assert!(rows.iter().any(|r| r["event"] == "verify_failed"
-        && r["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("\"reason\":\"expired\"")));
+    let expired = |rows: &[serde_json::Value]| {
+        rows.iter().any(|r| {
+            r["event"] == "verify_failed"
+                && r["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("\"reason\":\"expired\"")
+        })
+    };
+    let rows = server
+        .audit_when(&["--ref", &a.flow.reference], expired)
+        .await
+        .expect("audit");
+    assert!(expired(&rows), "no expiry in {rows:?}");
 }
 
 #[tokio::test]
