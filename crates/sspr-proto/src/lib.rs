@@ -1,5 +1,5 @@
 //! Wire types of the SSPR kiosk API (v1), shared by the server, the kiosk, the client and
-//! the tests. The TypeScript bindings (`ui/src/api/wire.ts`) and the OpenAPI document are
+//! the tests. The TypeScript bindings (`shared/wire.ts`) and the OpenAPI document are
 //! generated from these types; CI fails when either committed copy is stale.
 
 mod approval;
@@ -32,6 +32,14 @@ impl Intent {
         match self {
             Intent::Reset => "reset",
             Intent::Unlock => "unlock",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "reset" => Some(Intent::Reset),
+            "unlock" => Some(Intent::Unlock),
+            _ => None,
         }
     }
 }

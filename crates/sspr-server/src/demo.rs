@@ -13,7 +13,8 @@ use sspr_proto::MethodKind;
 
 use crate::directory::builtin::{BuiltinDirectory, NewUser};
 use crate::directory::set::Directories;
-use crate::http::{now, AppState};
+use crate::clock::now;
+use crate::http::AppState;
 use crate::methods::totp;
 use crate::secret::random_id;
 use crate::secret::ServerKey;
@@ -250,8 +251,8 @@ fn esc(s: &str) -> String {
 }
 
 async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
-    let store = &demo.app.flows.store;
-    let directories = &demo.app.flows.directories;
+    let store = &demo.app.core.store;
+    let directories = &demo.app.core.directories;
     let now = now();
     let mut people = String::new();
     for person in PEOPLE {
@@ -267,7 +268,7 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
         let code = regs
             .iter()
             .find(|g| g.kind() == Some(MethodKind::Totp))
-            .and_then(|g| g.totp_secret(&demo.app.flows.key))
+            .and_then(|g| g.totp_secret(&demo.app.core.key))
             .and_then(|s| totp::current_code(&s, now as u64))
             .map(|c| format!("<code>{c}</code>"))
             .unwrap_or_else(|| "—".into());
@@ -294,7 +295,7 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
     if mail.is_empty() {
         mail.push_str("<p class=muted>No mail yet. Ask for an email code at the kiosk.</p>");
     }
-    let org = esc(&demo.app.flows.config.organization.name);
+    let org = esc(&demo.app.core.config().organization.name);
     let directory = esc(&directories.names());
     Html(format!(
         r#"<!doctype html><html lang=en><head><meta charset=utf-8>

@@ -2,7 +2,9 @@
 //! challenges, throttles, audit), writes to the directory and sends mail.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
+pub mod core;
 pub mod demo;
 pub mod directory;
 pub mod error;
@@ -12,7 +14,9 @@ pub mod kiosks;
 pub mod methods;
 pub mod notify;
 pub mod policy;
+pub mod random;
 pub mod secret;
+pub mod security_info;
 pub mod store;
 pub mod throttle;
 pub mod web;
@@ -54,23 +58,18 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         Ok(Err(e)) => tracing::warn!(error = %e, "reading the directories' password rules"),
         Err(_) => tracing::warn!("reading the directories' password rules timed out"),
     }
-    let passwords = policy::password::PasswordPolicy::new(&config.password)?;
     let mailer = notify::Mailer::new(&config.smtp)?;
     let passkeys = passkeys(&config)?;
-    let flows = FlowService {
-        passkeys,
-        approvals: flow::approval::Approvals::default(),
-        audit: audit::Audit::new(store.clone()),
-        throttle: throttle::Throttle::new(store.clone(), config.throttle.clone()),
-        config: Arc::new(config),
+    let core = Arc::new(core::Core::new(core::Parts {
+        config,
         store,
-        directories,
-        key: Arc::new(key),
-        passwords,
+        key,
         mailer,
-        stand_ins: Default::default(),
-        pacers: Default::default(),
-    };
+        directories,
+        passkeys,
+        random: random::Random::os(),
+    })?);
+    let flows = FlowService::new(core.clone());
     // Who decoys stand in for: read now (the directories list administrators), for at
     // most 10 s; the background refresh reads again.
     if tokio::time::timeout(Duration::from_secs(10), flows.refresh_stand_ins())
@@ -80,9 +79,10 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         tracing::warn!("reading who decoys stand in for timed out; read again in the background");
     }
     Ok(http::AppState {
+        my: Arc::new(security_info::SecurityInfo::new(core.clone())),
         flows: Arc::new(flows),
         kiosks: Arc::default(),
-        my: web::my::Sessions::default(),
+        core,
     })
 }
 
@@ -101,23 +101,23 @@ fn passkeys(config: &Config) -> anyhow::Result<Option<methods::passkey::Passkeys
 
 /// Serves `router` until SIGINT or SIGTERM, with housekeeping in the background.
 pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Result<()> {
-    let listen = state.flows.config.server.listen;
+    let listen = state.core.config().server.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("listening on {listen}: {e}"))?;
-    tracing::info!(%listen, public_url = %state.flows.config.public_origin(), "serving");
+    tracing::info!(%listen, public_url = %state.core.config().public_origin(), "serving");
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let rules = tokio::spawn(
         state
-            .flows
+            .core
             .directories
             .clone()
             .keep_rules_fresh(Duration::from_secs(600)),
     );
-    let checkpoints = tokio::spawn(checkpoints(state.flows.store.clone()));
+    let checkpoints = tokio::spawn(checkpoints(state.core.store.clone()));
     let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
     let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
-    let relay = tokio::spawn(probe_failing_relay(state.flows.clone()));
+    let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -128,7 +128,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     stand_ins.abort();
     relay.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
-    state.flows.store.flush().await;
+    state.core.store.flush().await;
     result.map_err(Into::into)
 }
 
@@ -149,7 +149,7 @@ async fn checkpoints(store: store::Store) {
 async fn expire_approvals(flows: Arc<FlowService>) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        flows.expire_approvals(http::now()).await;
+        flows.expire_approvals(clock::now()).await;
     }
 }
 
@@ -159,7 +159,7 @@ async fn refresh_stand_ins(flows: Arc<FlowService>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(300)) => {}
-            _ = flows.stand_ins.changed.notified() => {}
+            _ = flows.core.registrations_changed.notified() => {}
         }
         flows.refresh_stand_ins().await;
     }
@@ -167,10 +167,10 @@ async fn refresh_stand_ins(flows: Arc<FlowService>) {
 
 /// While the mail relay is failing, tries a session with it now and then, so decoys stop
 /// answering "couldn't send" as soon as real people would be sent their codes again.
-async fn probe_failing_relay(flows: Arc<FlowService>) {
+async fn probe_failing_relay(core: Arc<core::Core>) {
     loop {
         tokio::time::sleep(Duration::from_secs(15)).await;
-        if flows.mailer.failing(http::now()) && flows.mailer.probe().await {
+        if core.mailer.failing(clock::now()) && core.mailer.probe().await {
             tracing::info!("the mail relay answers again");
         }
     }
@@ -179,11 +179,11 @@ async fn probe_failing_relay(flows: Arc<FlowService>) {
 /// Forgets what is no longer needed: spent nonces, old flows, old throttle counters, and
 /// audit rows past their retention.
 async fn housekeeping(state: http::AppState) {
-    let store = &state.flows.store;
-    let skew = state.flows.config.kiosk.signature_max_skew_secs as i64;
-    let retention_days = i64::from(state.flows.config.store.audit_retention_days);
+    let store = &state.core.store;
+    let skew = state.core.config().kiosk.signature_max_skew_secs as i64;
+    let retention_days = i64::from(state.core.config().store.audit_retention_days);
     loop {
-        let now = http::now();
+        let now = clock::now();
         let result = async {
             store.forget_nonces_before(now - 2 * skew - 60).await?;
             store.purge_flows_before(now - 24 * 3600).await?;
@@ -200,7 +200,7 @@ async fn housekeeping(state: http::AppState) {
                     let before = audit::rfc3339(before);
                     tracing::info!(rows, before = %before, "audit rows past their retention deleted");
                     state
-                        .flows
+                        .core
                         .audit
                         .record(&ctx, audit::Event::AuditPurged { rows, before }, now)
                         .await;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use sspr_server::config::{Config, SmtpTls};
-use sspr_server::http::now;
+use sspr_server::clock::now;
 use sspr_server::store::{AuditQuery, Store};
 use sspr_server::{audit, demo, http, kiosks, secret};
 
@@ -204,14 +204,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // What goes wrong on the way (a directory, a notice mail) is worth a line.
             init_logging(&config);
             let state = sspr_server::build(config).await?;
-            let svc = &state.flows;
+            let svc = &state.core;
             match command {
                 DirectoryCommand::Import { file } => {
                     let text = std::fs::read_to_string(file)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                    let name = &svc.config.directory.name;
+                    let name = &svc.config().directory.name;
                     anyhow::ensure!(
-                        svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin,
+                        svc.config().directory.kind == sspr_server::config::DirectoryKind::Builtin,
                         "`directory import` loads people into the built-in directory; this server \
                          uses {name}. To give people of a real directory their methods, use \
                          `directory register`."
@@ -243,7 +243,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let Some((_, user)) = svc.directories.find(login).await? else {
                         anyhow::bail!("no one with login {login:?} in {}", svc.directories.names());
                     };
-                    let n = svc
+                    let n = state
+                        .my
                         .clear_methods(&user, now())
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", e.0.message))?;
@@ -471,9 +472,9 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
         config.policy.methods.push("approval".into());
     }
     let state = sspr_server::build(config).await?;
-    let svc = &state.flows;
-    let seeded = if svc.config.directory.kind == sspr_server::config::DirectoryKind::Builtin {
-        demo::seed(&svc.store, &svc.key, &svc.config.directory.name).await?
+    let svc = &state.core;
+    let seeded = if svc.config().directory.kind == sspr_server::config::DirectoryKind::Builtin {
+        demo::seed(&svc.store, &svc.key, &svc.config().directory.name).await?
     } else {
         demo::seed_registrations(&svc.store, &svc.key, &svc.directories).await?
     };
@@ -499,7 +500,7 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
         std::fs::write(&code_file, format!("{code}\n"))?;
     }
     demo::print_mail(&mailbox);
-    let origin = svc.config.public_origin();
+    let origin = svc.config().public_origin();
     println!(
         "SSPR demo server on {origin}{}",
         if seeded { " (demo people seeded)" } else { "" }
@@ -510,7 +511,7 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     );
     println!(
         "  my security info (add a passkey, then 'Approve on your phone' at the kiosk): {}/my",
-        svc.config.phone_origin()
+        svc.config().phone_origin()
     );
     println!("  data: {} (delete it to start over)", data.display());
     if code_file.exists() {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
-use rand::{Rng, RngCore};
+use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -221,14 +221,6 @@ pub fn normalize_base32(input: &str) -> String {
         .collect()
 }
 
-/// A numeric code of `digits` digits, uniform over its range.
-pub fn numeric_code(digits: u8) -> String {
-    let mut rng = OsRng;
-    (0..digits)
-        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
-        .collect()
-}
-
 /// Compares two strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -273,7 +265,7 @@ mod tests {
 
     #[test]
     fn codes_have_their_shape() {
-        let c = numeric_code(6);
+        let c = crate::random::Random::os().digits(6);
         assert_eq!(c.len(), 6);
         assert!(c.chars().all(|c| c.is_ascii_digit()));
         let r = reference_code();

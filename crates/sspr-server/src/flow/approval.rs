@@ -16,11 +16,11 @@ use sspr_proto::{
 use tokio::sync::watch;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication};
 
-use super::{intent_of, mask, Caller, FlowService, VERIFIED, VERIFYING};
+use super::{mask, Caller, FlowService, FlowState};
 use crate::audit::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::methods::passkey;
-use crate::store::{ChallengeRow, FlowMethod, FlowRow};
+use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 
 /// Where an approval stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -161,7 +161,7 @@ fn failure_message(reason: ApprovalFailure) -> &'static str {
 
 impl FlowService {
     fn token_mac(&self, token: &str) -> String {
-        self.key.mac_hex("approval-token", &[token.as_bytes()])
+        self.core.key.mac_hex("approval-token", &[token.as_bytes()])
     }
 
     /// Makes the approval challenge for a chosen approval method (throttles passed).
@@ -176,15 +176,15 @@ impl FlowService {
         use base64::Engine;
         use sspr_proto::{Intent, PasswordOnPhone};
         let token =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.core.random.bytes::<16>());
         let mac = self.token_mac(&token);
-        let ttl = i64::from(self.config.approval.ttl_secs);
+        let ttl = i64::from(self.core.config().approval.ttl_secs);
         let expires_at = (now + ttl).min(flow.expires_at);
         // The password goes on the phone only when this approval finishes verification.
-        let finishes = flow.done().len() as i64 + 1 >= flow.required;
+        let finishes = flow.done.len() + 1 >= usize::from(flow.required);
         let finish_on_phone = finishes
-            && intent_of(&flow.intent) == Intent::Reset
-            && match self.config.approval.password_on_phone {
+            && flow.intent == Intent::Reset
+            && match self.core.config().approval.password_on_phone {
                 PasswordOnPhone::Off => false,
                 PasswordOnPhone::Offer => finish_on_phone,
                 PasswordOnPhone::Always => true,
@@ -193,14 +193,14 @@ impl FlowService {
             id: crate::secret::random_id(),
             flow_id: flow.id.clone(),
             method_id: method.id.clone(),
-            kind: MethodKind::Approval.as_str().to_string(),
+            kind: MethodKind::Approval,
             code_hash: Some(mac.clone()),
             created_at: now,
             expires_at,
             used_at: None,
             failures: 0,
         };
-        let number = format!("{}", 10 + rand::random::<u8>() % 90);
+        let number = self.core.random.in_range(10..=99).to_string();
         {
             let mut hub = self.approvals.lock();
             // A new approval replaces the flow's earlier one: its token stops working.
@@ -233,7 +233,7 @@ impl FlowService {
             code_length: 2,
             expires_in_secs: (expires_at - now).max(0) as u32,
             resend_after_secs: 0,
-            approval_url: Some(format!("{}/a/{token}", self.config.phone_origin())),
+            approval_url: Some(format!("{}/a/{token}", self.core.config().phone_origin())),
             finish_on_phone,
         };
         Ok((challenge, view))
@@ -276,7 +276,7 @@ impl FlowService {
             let hub = self.approvals.lock();
             hub.pending.get(&mac).ok_or_else(gone)?.flow_id.clone()
         };
-        let flow = self.store.flow(&flow_id).await?.ok_or_else(gone)?;
+        let flow = self.core.store.flow(&flow_id).await?.ok_or_else(gone)?;
         let (caller, expires_at, stage) = {
             let hub = self.approvals.lock();
             let p = hub.pending.get(&mac).ok_or_else(gone)?;
@@ -300,8 +300,8 @@ impl FlowService {
             ));
         }
         let state_ok = match stage {
-            Stage::PasswordOnPhone => flow.state == VERIFIED,
-            _ => flow.state == VERIFYING,
+            Stage::PasswordOnPhone => flow.state == FlowState::Verified,
+            _ => flow.state == FlowState::Verifying,
         };
         if !state_ok {
             self.approvals.lock().pending.remove(&mac);
@@ -334,8 +334,8 @@ impl FlowService {
         };
         let mut shown = reason;
         if reason == ApprovalFailure::Expired {
-            self.store.fail_challenge(&p.challenge_id).await?;
-            self.audit
+            self.core.store.fail_challenge(&p.challenge_id).await?;
+            self.core.audit
                 .record(
                     &self.ctx(caller, Some(flow)),
                     Event::VerifyFailed {
@@ -393,18 +393,18 @@ impl FlowService {
         if first {
             self.approvals
                 .push(&flow.id, flow.expires_at + 60, Some(event));
-            self.audit
+            self.core.audit
                 .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
                 .await;
         }
-        let c = &self.config;
+        let c = self.core.config();
         Ok(ApprovalInfo {
             organization: c.organization.name.clone(),
             accent_color: c.organization.accent_color.clone(),
             kiosk_name: caller.kiosk_name.clone(),
             kiosk_location: caller.kiosk_location.clone(),
             account: mask::login(&flow.login),
-            intent: intent_of(&flow.intent),
+            intent: flow.intent,
             expires_in_secs: (expires_at - now).max(0) as u32,
             helpdesk: Helpdesk {
                 url: c.helpdesk.url.clone(),
@@ -416,7 +416,7 @@ impl FlowService {
 
     /// The person's passkeys (registration id, passkey).
     async fn passkeys_of(&self, user_id: &str) -> ApiResult<Vec<(i64, Passkey)>> {
-        Ok(passkey::of(&self.store.registrations(user_id).await?))
+        Ok(passkey::of(&self.core.store.registrations(user_id).await?))
     }
 
     /// The number typed on the phone: right → the passkey request; wrong → the end.
@@ -452,7 +452,7 @@ impl FlowService {
             Some(uid) => self.passkeys_of(uid).await?,
             None => Vec::new(),
         };
-        let Some(webauthn) = self.passkeys.as_ref() else {
+        let Some(webauthn) = self.core.passkeys.as_ref() else {
             return Err(ApiError::new(
                 ErrorCode::MethodUnavailable,
                 "Approval on the phone is not set up on this server.",
@@ -461,7 +461,7 @@ impl FlowService {
         let asked = passkeys.clone();
         let (request, auth) = if passkeys.is_empty() {
             // A decoy (or someone whose passkeys were removed meanwhile): the same shape.
-            (webauthn.decoy_request(&self.key, &flow.login), None)
+            (webauthn.decoy_request(&self.core.key, &flow.login), None)
         } else {
             let list: Vec<Passkey> = passkeys.into_iter().map(|(_, p)| p).collect();
             let (request, auth) = webauthn
@@ -507,7 +507,7 @@ impl FlowService {
             // Another answer to this request is being checked right now.
             return Err(ApiError::step("This approval is being answered already."));
         }
-        let verified = match (auth, self.passkeys.as_ref()) {
+        let verified = match (auth, self.core.passkeys.as_ref()) {
             (Some(auth), Some(webauthn)) => webauthn
                 .finish_authentication(credential, &auth, &mut passkeys)
                 .map_err(|e| e.to_string()),
@@ -537,10 +537,10 @@ impl FlowService {
             )
             .await?;
         let view = self.view(&updated, now);
-        let on_phone = finish_on_phone && updated.state == VERIFIED;
+        let on_phone = finish_on_phone && updated.state == FlowState::Verified;
         let password_key = on_phone.then(|| {
             use base64::Engine;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.core.random.bytes::<16>())
         });
         let event = if let Some(key) = &password_key {
             if let Some(p) = self.approvals.lock().pending.get_mut(&mac) {
@@ -563,7 +563,7 @@ impl FlowService {
         // After the kiosk is told: the passkeys' signature counters.
         for (id, passkey) in changed {
             let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
-            self.store.update_registration(id, &value).await?;
+            self.core.store.update_registration(id, &value).await?;
         }
         Ok(ApprovalGranted {
             finish_on_phone: on_phone,
@@ -674,7 +674,7 @@ impl FlowService {
         };
         for (mac, flow_id) in expired {
             let result = async {
-                let Some(flow) = self.store.flow(&flow_id).await? else {
+                let Some(flow) = self.core.store.flow(&flow_id).await? else {
                     self.approvals.lock().pending.remove(&mac);
                     return Ok(());
                 };

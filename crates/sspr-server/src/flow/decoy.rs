@@ -9,7 +9,8 @@ use sspr_proto::MethodKind;
 use crate::config::PolicyConfig;
 use crate::directory::set::Directories;
 use crate::secret::ServerKey;
-use crate::store::{FlowMethod, Store, StoreResult};
+use super::rows::FlowMethod;
+use crate::store::{Store, StoreResult};
 
 const LETTERS: &[u8] = b"abcdefghijklmnoprstw";
 const TLDS: &[&str] = &["com", "org", "net", "de", "com", "org"];
@@ -77,8 +78,6 @@ pub struct StandIn {
 #[derive(Default)]
 pub struct StandIns {
     shapes: RwLock<Arc<Vec<Shape>>>,
-    /// Someone's methods changed here: read the ring again soon.
-    pub changed: tokio::sync::Notify,
     /// How often a person's registered address starts with the login they type (as an
     /// f64's bits), read from the day's real flows; unknown until enough were seen.
     same_initial: std::sync::atomic::AtomicU64,

@@ -7,37 +7,92 @@ pub mod approval;
 pub mod decoy;
 pub mod mask;
 pub mod pace;
+pub mod rows;
 mod writeback;
 
 use std::sync::Arc;
 
 use sspr_proto::{
-    ChallengeView, ErrorCode, FlowState, FlowView, Intent, MethodKind, MethodView, PasswordCheck,
+    ChallengeView, ErrorCode, FlowState as WireState, FlowView, Intent, MethodKind, MethodView, PasswordCheck,
     StartFlowRequest, VerifyRequest,
 };
 
-use crate::audit::{self, Audit, Event};
-use crate::config::Config;
-use crate::directory::set::Directories;
+use crate::audit::{self, Event};
+use crate::core::Core;
 use crate::directory::{DirError, DirUser};
 use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
-use crate::notify::{self, Mailer};
-use crate::policy::{self, password::PasswordPolicy};
-use crate::secret::{reference_code, time_ordered_id, ServerKey};
-use crate::store::{ChallengeRow, FlowMethod, FlowRow, Spent, Store};
-use crate::throttle::{self, Throttle};
+use crate::notify;
+use crate::policy;
+use crate::secret::{reference_code, time_ordered_id};
+pub use rows::{ChallengeRow, FlowMethod, FlowRow, Spent};
+use crate::throttle;
 
 /// Longest login accepted (usernames and email addresses are far shorter).
 pub const MAX_LOGIN_CHARS: usize = 256;
 
-// Stored flow states; "writing" is a verified flow whose writeback is under way, so a
-// second password or unlock request can't start another.
-const VERIFYING: &str = "verifying";
-const VERIFIED: &str = "verified";
-const WRITING: &str = "writing";
-const COMPLETED: &str = "completed";
-const CANCELLED: &str = "cancelled";
+/// Where a flow stands, as stored. Every step a flow may take:
+///
+/// ```text
+///  identify ──► Verifying ──verify (fewer than `required` done)──► Verifying
+///               Verifying ──verify (the `required`-th method)────► Verified
+///               Verified  ──password / unlock: the write starts──► Writing
+///               Writing   ──the directories took it─────────────► Completed
+///               Writing   ──the write failed (nothing or a part)─► Verified (try again)
+///               Verifying ──cancel──► Cancelled
+///               Verified  ──cancel──► Cancelled
+/// ```
+///
+/// Completed and Cancelled are final; a flow past its `expires_at` takes no step. Each
+/// step moves the stored state with a compare-and-set (`Store::update_flow_state`), so a
+/// step sent twice at once is taken once. `Writing` is a verified flow whose write is
+/// under way, so a second password or unlock request can't start another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowState {
+    Verifying,
+    Verified,
+    Writing,
+    Completed,
+    Cancelled,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::Verifying => "verifying",
+            FlowState::Verified => "verified",
+            FlowState::Writing => "writing",
+            FlowState::Completed => "completed",
+            FlowState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FlowState> {
+        Some(match s {
+            "verifying" => FlowState::Verifying,
+            "verified" => FlowState::Verified,
+            "writing" => FlowState::Writing,
+            "completed" => FlowState::Completed,
+            "cancelled" => FlowState::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// As the kiosk is told: a write under way is still "verified" to it.
+    pub fn wire(self) -> WireState {
+        match self {
+            FlowState::Verifying => WireState::Verifying,
+            FlowState::Verified | FlowState::Writing => WireState::Verified,
+            FlowState::Completed => WireState::Completed,
+            FlowState::Cancelled => WireState::Cancelled,
+        }
+    }
+
+    /// Completed or cancelled: no step follows.
+    pub fn is_final(self) -> bool {
+        matches!(self, FlowState::Completed | FlowState::Cancelled)
+    }
+}
 
 /// The kiosk a request came from, and its correlation id.
 #[derive(Debug, Clone)]
@@ -49,16 +104,7 @@ pub struct Caller {
 }
 
 pub struct FlowService {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub directories: Arc<Directories>,
-    pub key: Arc<ServerKey>,
-    pub passwords: PasswordPolicy,
-    pub mailer: Mailer,
-    pub audit: Audit,
-    pub throttle: Throttle,
-    /// Passkeys (None when phones reach the server by IP address: passkeys need a host).
-    pub passkeys: Option<crate::methods::passkey::Passkeys>,
+    pub core: Arc<Core>,
     pub approvals: approval::Approvals,
     /// The people decoys stand in for (refreshed in the background).
     pub stand_ins: decoy::StandIns,
@@ -99,14 +145,6 @@ pub fn offerable(kind: MethodKind, passkeys_on: bool) -> bool {
     }
 }
 
-fn intent_of(s: &str) -> Intent {
-    if s == "unlock" {
-        Intent::Unlock
-    } else {
-        Intent::Reset
-    }
-}
-
 /// Checks a login as typed: not empty, not huge, no control characters.
 pub fn validate_login(login: &str) -> ApiResult<&str> {
     let login = login.trim();
@@ -144,16 +182,25 @@ fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
 }
 
 impl FlowService {
+    pub fn new(core: Arc<Core>) -> FlowService {
+        FlowService {
+            core,
+            approvals: approval::Approvals::default(),
+            stand_ins: decoy::StandIns::default(),
+            pacers: Pacers::default(),
+        }
+    }
+
     /// Reads again who decoys stand in for; a failure keeps the last ring.
     pub async fn refresh_stand_ins(&self) {
         match self
             .stand_ins
             .refresh(
-                &self.key,
-                &self.store,
-                &self.directories,
-                &self.config.policy,
-                self.passkeys.is_some(),
+                &self.core.key,
+                &self.core.store,
+                &self.core.directories,
+                self.core.policy(),
+                self.core.passkeys.is_some(),
             )
             .await
         {
@@ -173,34 +220,26 @@ impl FlowService {
     }
 
     fn view(&self, f: &FlowRow, now: i64) -> FlowView {
-        let done = f.done();
-        let state = match f.state.as_str() {
-            VERIFYING => FlowState::Verifying,
-            VERIFIED | WRITING => FlowState::Verified,
-            COMPLETED => FlowState::Completed,
-            _ => FlowState::Cancelled,
-        };
-        let intent = intent_of(&f.intent);
         FlowView {
             flow_id: f.id.clone(),
             reference: f.reference.clone(),
-            intent,
-            state,
+            intent: f.intent,
+            state: f.state.wire(),
             methods: f
-                .methods()
-                .into_iter()
+                .methods
+                .iter()
                 .map(|m| MethodView {
-                    done: done.contains(&m.id),
-                    id: m.id,
+                    done: f.is_done(&m.id),
+                    id: m.id.clone(),
                     kind: m.kind,
-                    masked: m.masked,
+                    masked: m.masked.clone(),
                 })
                 .collect(),
-            required: f.required as u8,
-            done: done.len() as u8,
+            required: f.required,
+            done: f.done.len() as u8,
             expires_in_secs: (f.expires_at - now).max(0) as u32,
-            password_rules: self.passwords.rules_with(self.directories.rules()),
-            unlock_allowed: intent == Intent::Unlock && self.config.policy.allow_unlock,
+            password_rules: self.core.passwords.rules_with(self.core.directories.rules()),
+            unlock_allowed: f.intent == Intent::Unlock && self.core.policy().allow_unlock,
         }
     }
 
@@ -215,9 +254,9 @@ impl FlowService {
         let login = validate_login(&req.login)?;
         let locale = validate_locale(
             req.locale.as_deref(),
-            &self.config.organization.default_locale,
+            &self.core.config().organization.default_locale,
         )?;
-        if req.intent == Intent::Unlock && !self.config.policy.allow_unlock {
+        if req.intent == Intent::Unlock && !self.core.policy().allow_unlock {
             return Err(ApiError::new(
                 ErrorCode::NotAllowed,
                 "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
@@ -238,7 +277,7 @@ impl FlowService {
         let reference = reference_code();
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
 
-        let stand_in = self.stand_ins.pick(&self.key, login);
+        let stand_in = self.stand_ins.pick(&self.core.key, login);
         let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
         // The work that depends on who the login is: the directory's search (a person and
         // their nested groups take longer to find than nobody) and one read for the
@@ -249,12 +288,12 @@ impl FlowService {
             .identify
             .pace(
                 async {
-                    let found = self.directories.find(login).await;
+                    let found = self.core.directories.find(login).await;
                     let own_id = match &found {
                         Ok(Some((_, u))) => u.id.clone(),
                         _ => stand_in_id.to_string(),
                     };
-                    let rows = self.store.registrations_of_two(&own_id, stand_in_id).await;
+                    let rows = self.core.store.registrations_of_two(&own_id, stand_in_id).await;
                     (found, rows)
                 },
                 |(found, _)| matches!(found, Ok(Some(_))),
@@ -267,7 +306,7 @@ impl FlowService {
         let rows = rows?;
         let decision = user
             .as_ref()
-            .map(|u| policy::decide(&self.config.policy, u));
+            .map(|u| policy::decide(self.core.policy(), u));
 
         let real = match (&user, &decision) {
             (Some(u), Some(d)) if d.allowed => {
@@ -296,7 +335,7 @@ impl FlowService {
                 let (methods, required) = self.decoy_methods(login, stand_in.as_ref(), &rows);
                 (
                     None,
-                    decoy::login_key(&self.key, login),
+                    decoy::login_key(&self.core.key, login),
                     methods,
                     required,
                     false,
@@ -309,12 +348,12 @@ impl FlowService {
         ctx.login = Some(login.to_string());
         ctx.user_id = user_id.clone();
 
-        if let Some(until) = self
+        if let Some(until) = self.core
             .throttle
             .blocked_until(&throttle_key, &kiosk_key, now)
             .await?
         {
-            self.audit
+            self.core.audit
                 .record(
                     &ctx,
                     Event::FlowRefused {
@@ -334,19 +373,19 @@ impl FlowService {
             login: login.to_string(),
             user_id,
             throttle_key,
-            intent: req.intent.as_str().to_string(),
+            intent: req.intent,
             locale,
-            state: VERIFYING.to_string(),
-            required: i64::from(required),
-            methods: serde_json::to_string(&methods).map_err(ApiError::internal)?,
-            done: "[]".into(),
+            state: FlowState::Verifying,
+            required,
+            methods,
+            done: Vec::new(),
             is_admin,
             created_at: now,
-            expires_at: now + i64::from(self.config.policy.flow_ttl_secs),
+            expires_at: now + i64::from(self.core.policy().flow_ttl_secs),
             finished_at: None,
         };
-        self.store.insert_flow(&flow).await?;
-        self.audit
+        self.core.store.insert_flow(&flow).await?;
+        self.core.audit
             .record(
                 &ctx,
                 Event::FlowStarted {
@@ -371,7 +410,7 @@ impl FlowService {
         rows: &[crate::store::Registration],
     ) -> (Vec<FlowMethod>, u8) {
         if let Some(s) = stand_in {
-            let decision = policy::decide_for(&self.config.policy, s.is_admin);
+            let decision = policy::decide_for(self.core.policy(), s.is_admin);
             let theirs: Vec<_> = rows
                 .iter()
                 .filter(|r| r.user_id == s.user_id)
@@ -382,7 +421,7 @@ impl FlowService {
                 for m in &mut methods {
                     m.target = String::new();
                     if m.kind == MethodKind::Email {
-                        m.masked = self.stand_ins.masked_email(&self.key, login, &m.masked);
+                        m.masked = self.stand_ins.masked_email(&self.core.key, login, &m.masked);
                     }
                 }
                 return (methods, decision.required);
@@ -390,11 +429,11 @@ impl FlowService {
         }
         (
             decoy::methods(
-                &self.key,
+                &self.core.key,
                 login,
-                &policy::enabled_methods(&self.config.policy),
+                &policy::enabled_methods(self.core.policy()),
             ),
-            self.config.policy.methods_required,
+            self.core.policy().methods_required,
         )
     }
 
@@ -406,7 +445,7 @@ impl FlowService {
         let mut out = Vec::new();
         for kind in &decision.methods {
             for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
-                if !offerable(*kind, self.passkeys.is_some()) {
+                if !offerable(*kind, self.core.passkeys.is_some()) {
                     continue;
                 }
                 let (target, masked) = match kind {
@@ -429,13 +468,13 @@ impl FlowService {
 
     /// Loads a flow of this kiosk that is still alive.
     async fn live_flow(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<FlowRow> {
-        let flow = self
+        let flow = self.core
             .store
             .flow(flow_id)
             .await?
             .filter(|f| f.kiosk_id == caller.kiosk_id)
             .ok_or_else(|| ApiError::not_found("flow"))?;
-        if flow.expires_at <= now && !matches!(flow.state.as_str(), COMPLETED | CANCELLED) {
+        if flow.expires_at <= now && !flow.state.is_final() {
             return Err(ApiError::new(
                 ErrorCode::FlowExpired,
                 "This attempt timed out. Please start again.",
@@ -452,13 +491,13 @@ impl FlowService {
         step: &'static str,
         now: i64,
     ) -> ApiError {
-        let reason: &'static str = match flow.state.as_str() {
-            VERIFYING => "not_verified",
-            VERIFIED | WRITING => "already_verified",
-            COMPLETED => "completed",
-            _ => "cancelled",
+        let reason: &'static str = match flow.state {
+            FlowState::Verifying => "not_verified",
+            FlowState::Verified | FlowState::Writing => "already_verified",
+            FlowState::Completed => "completed",
+            FlowState::Cancelled => "cancelled",
         };
-        self.audit
+        self.core.audit
             .record(
                 &self.ctx(caller, Some(flow)),
                 Event::StepRefused { step, reason },
@@ -476,7 +515,7 @@ impl FlowService {
 
     async fn check_blocked(&self, caller: &Caller, flow: &FlowRow, now: i64) -> ApiResult<()> {
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
-        if let Some(until) = self
+        if let Some(until) = self.core
             .throttle
             .blocked_until(&flow.throttle_key, &kiosk_key, now)
             .await?
@@ -496,13 +535,12 @@ impl FlowService {
         now: i64,
     ) -> ApiResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFYING {
+        if flow.state != FlowState::Verifying {
             return Err(self.refuse_step(caller, &flow, "challenge", now).await);
         }
         let method = flow
-            .methods()
-            .into_iter()
-            .find(|m| m.id == method_id)
+            .method(method_id)
+            .cloned()
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::MethodUnavailable,
@@ -510,8 +548,8 @@ impl FlowService {
                 )
                 .with_reference(&flow.reference)
             })?;
-        if flow.done().contains(&method.id) {
-            self.audit
+        if flow.is_done(&method.id) {
+            self.core.audit
                 .record(
                     &self.ctx(caller, Some(&flow)),
                     Event::StepRefused {
@@ -560,10 +598,10 @@ impl FlowService {
         finish_on_phone: bool,
         now: i64,
     ) -> ApiResult<ChallengeView> {
-        let policy = &self.config.policy;
+        let policy = self.core.policy();
         let sends_code = method.kind == MethodKind::Email;
         if sends_code {
-            if let Some(last) = self.store.last_challenge(&flow.id, &method.id).await? {
+            if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
                 let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
                 if wait > 0 && last.used_at.is_none() {
                     return Err(ApiError::new(
@@ -581,12 +619,12 @@ impl FlowService {
             throttle::PHONE
         };
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
-        if let Some(wait) = self
+        if let Some(wait) = self.core
             .throttle
             .rate_limited(&flow.throttle_key, &kiosk_key, kind, now)
             .await?
         {
-            self.audit
+            self.core.audit
                 .record(
                     &self.ctx(caller, Some(flow)),
                     Event::ChallengeRefused {
@@ -614,11 +652,11 @@ impl FlowService {
             }
             (row, view)
         };
-        self.store.insert_challenge(&row).await?;
-        self.throttle
+        self.core.store.insert_challenge(&row).await?;
+        self.core.throttle
             .record(&flow.throttle_key, &kiosk_key, kind, now)
             .await?;
-        self.audit
+        self.core.audit
             .record(
                 &self.ctx(caller, Some(flow)),
                 Event::ChallengeSent {
@@ -642,13 +680,13 @@ impl FlowService {
         ChallengeView,
         Option<zeroize::Zeroizing<String>>,
     ) {
-        let policy = &self.config.policy;
+        let policy = self.core.policy();
         let sends_code = method.kind == MethodKind::Email;
         let challenge_id = time_ordered_id();
         let mut to_send = None;
         let (code_hash, expires_at, code_length) = if sends_code {
-            let code = code::new_code(policy.code_length);
-            let hash = code::hash(&self.key, &flow.id, &method.id, &code);
+            let code = self.core.random.digits(policy.code_length);
+            let hash = code::hash(&self.core.key, &flow.id, &method.id, &code);
             to_send = Some(zeroize::Zeroizing::new(code));
             (
                 Some(hash),
@@ -663,7 +701,7 @@ impl FlowService {
             id: challenge_id.clone(),
             flow_id: flow.id.clone(),
             method_id: method.id.clone(),
-            kind: method.kind.as_str().to_string(),
+            kind: method.kind,
             code_hash,
             created_at: now,
             expires_at,
@@ -706,14 +744,14 @@ impl FlowService {
                 &method.target,
                 &notify::CodeMail {
                     locale: &flow.locale,
-                    organization: &self.config.organization.name,
+                    organization: &self.core.config().organization.name,
                     code,
-                    minutes: self.config.policy.code_ttl_secs.div_ceil(60),
+                    minutes: self.core.policy().code_ttl_secs.div_ceil(60),
                     kiosk: &caller.kiosk_name,
                 },
             );
-            self.mailer.send(&mail).await.err()
-        } else if self.mailer.failing(now) {
+            self.core.mailer.send(&mail).await.err()
+        } else if self.core.mailer.failing(now) {
             Some("smtp: the relay is failing (a decoy answers as a real person would)".into())
         } else {
             None
@@ -722,7 +760,7 @@ impl FlowService {
             return Ok(());
         };
         tracing::warn!(reason = %reason, "sending a code failed");
-        self.audit
+        self.core.audit
             .record(
                 &self.ctx(caller, Some(flow)),
                 Event::NotificationFailed {
@@ -749,16 +787,16 @@ impl FlowService {
         now: i64,
     ) -> ApiResult<FlowView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFYING {
+        if flow.state != FlowState::Verifying {
             return Err(self.refuse_step(caller, &flow, "verify", now).await);
         }
         self.check_blocked(caller, &flow, now).await?;
-        let challenge = self
+        let challenge = self.core
             .store
             .challenge(&flow.id, challenge_id)
             .await?
             .ok_or_else(|| ApiError::not_found("challenge").with_reference(&flow.reference))?;
-        let kind = MethodKind::parse(&challenge.kind).unwrap_or(MethodKind::Email);
+        let kind = challenge.kind;
         if kind == MethodKind::Approval {
             return Err(
                 ApiError::step("An approval is answered on the phone, not with a code.")
@@ -766,8 +804,8 @@ impl FlowService {
             );
         }
         let ctx = self.ctx(caller, Some(&flow));
-        if challenge.used_at.is_some() || flow.done().contains(&challenge.method_id) {
-            self.audit
+        if challenge.used_at.is_some() || flow.is_done(&challenge.method_id) {
+            self.core.audit
                 .record(
                     &ctx,
                     Event::StepRefused {
@@ -781,7 +819,7 @@ impl FlowService {
                 ApiError::step("That code was used already.").with_reference(&flow.reference)
             );
         }
-        let newest = self
+        let newest = self.core
             .store
             .last_challenge(&flow.id, &challenge.method_id)
             .await?;
@@ -793,7 +831,7 @@ impl FlowService {
             .with_reference(&flow.reference));
         }
         if challenge.expires_at <= now {
-            self.audit
+            self.core.audit
                 .record(
                     &ctx,
                     Event::VerifyFailed {
@@ -820,7 +858,7 @@ impl FlowService {
         let failure: Option<&'static str> = match kind {
             MethodKind::Email => {
                 let stored = challenge.code_hash.as_deref().unwrap_or_default();
-                let ok = code::matches(&self.key, &flow.id, &challenge.method_id, answer, stored);
+                let ok = code::matches(&self.core.key, &flow.id, &challenge.method_id, answer, stored);
                 (!(ok && flow.user_id.is_some())).then_some("wrong_code")
             }
             MethodKind::Totp => self.check_totp(&flow, answer, now).await?,
@@ -861,13 +899,13 @@ impl FlowService {
         now: i64,
     ) -> ApiResult<Option<i64>> {
         let ctx = self.ctx(caller, Some(flow));
-        self.store.fail_challenge(challenge_id).await?;
+        self.core.store.fail_challenge(challenge_id).await?;
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
-        let blocked_now = self
+        let blocked_now = self.core
             .throttle
             .failed_verification(&flow.throttle_key, &kiosk_key, now)
             .await?;
-        self.audit
+        self.core.audit
             .record(
                 &ctx,
                 Event::VerifyFailed {
@@ -878,7 +916,7 @@ impl FlowService {
             )
             .await;
         if let Some((scope, until)) = blocked_now {
-            self.audit
+            self.core.audit
                 .record(
                     &ctx,
                     Event::Blocked {
@@ -904,18 +942,23 @@ impl FlowService {
         kind: MethodKind,
         now: i64,
     ) -> ApiResult<FlowRow> {
-        let mut done = flow.done();
+        let mut done = flow.done.clone();
         done.push(method_id.to_string());
-        let next = if done.len() as i64 >= flow.required {
-            VERIFIED
+        let next = if done.len() >= usize::from(flow.required) {
+            FlowState::Verified
         } else {
-            VERIFYING
+            FlowState::Verifying
         };
-        let done_json = serde_json::to_string(&done).map_err(ApiError::internal)?;
         // One commit: the challenge spent and the flow moved on.
-        match self
+        match self.core
             .store
-            .spend_challenge(challenge_id, &flow.id, VERIFYING, next, &done_json, now)
+            .spend_challenge(
+                challenge_id,
+                &flow.id,
+                (FlowState::Verifying, next),
+                &done,
+                now,
+            )
             .await?
         {
             Spent::Moved => {}
@@ -931,20 +974,20 @@ impl FlowService {
                 )
             }
         }
-        self.audit
+        self.core.audit
             .record(
                 &self.ctx(caller, Some(&flow)),
                 Event::VerifySucceeded {
                     method: kind,
                     done: done.len() as u8,
-                    required: flow.required as u8,
+                    required: flow.required,
                 },
                 now,
             )
             .await;
         let mut updated = flow;
-        updated.state = next.to_string();
-        updated.done = done_json;
+        updated.state = next;
+        updated.done = done;
         Ok(updated)
     }
 
@@ -955,19 +998,16 @@ impl FlowService {
         answer: &str,
         now: i64,
     ) -> ApiResult<Option<&'static str>> {
-        let method = flow
-            .methods()
-            .into_iter()
-            .find(|m| m.kind == MethodKind::Totp);
+        let method = flow.methods.iter().find(|m| m.kind == MethodKind::Totp);
         let registration = match (&flow.user_id, &method) {
             (Some(_), Some(m)) => match m.target.parse::<i64>() {
-                Ok(id) => self.store.registration(id).await?,
+                Ok(id) => self.core.store.registration(id).await?,
                 Err(_) => None,
             },
             _ => None,
         };
         let opened = match (&registration, &flow.user_id) {
-            (Some(r), Some(uid)) if &r.user_id == uid => r.totp_secret(&self.key),
+            (Some(r), Some(uid)) if &r.user_id == uid => r.totp_secret(&self.core.key),
             _ => None,
         };
         // A decoy's secret, or a registration the key doesn't open, checks as a decoy's
@@ -975,14 +1015,14 @@ impl FlowService {
         let (secret, user_id) = match opened {
             Some(secret) => (secret, flow.user_id.clone()),
             None => (
-                zeroize::Zeroizing::new(decoy::totp_secret(&self.key, &flow.login)),
+                zeroize::Zeroizing::new(decoy::totp_secret(&self.core.key, &flow.login)),
                 None,
             ),
         };
         let step = totp::matching_step(&secret, answer, now.max(0) as u64);
         match (step, user_id) {
             (Some(step), Some(uid)) => {
-                if self.store.use_totp_step(&uid, step as i64, now).await? {
+                if self.core.store.use_totp_step(&uid, step as i64, now).await? {
                     Ok(None)
                 } else {
                     Ok(Some("code_reused"))
@@ -994,7 +1034,7 @@ impl FlowService {
 
     /// The flow's person as the directories know them now, with their home directory.
     async fn current_user(&self, flow: &FlowRow) -> Result<Option<(usize, DirUser)>, DirError> {
-        let found = self.directories.find_home(&flow.login).await?;
+        let found = self.core.directories.find_home(&flow.login).await?;
         Ok(found.filter(|(_, u)| Some(&u.id) == flow.user_id.as_ref()))
     }
 
@@ -1007,17 +1047,17 @@ impl FlowService {
         now: i64,
     ) -> ApiResult<PasswordCheck> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFIED {
+        if flow.state != FlowState::Verified {
             return Err(self.refuse_step(caller, &flow, "password_check", now).await);
         }
         let user = match self.current_user(&flow).await {
             Ok(u) => u,
             Err(e) => return Err(self.directory_down(caller, &flow.reference, e, now).await),
         };
-        let reasons = self.passwords.check_with(
+        let reasons = self.core.passwords.check_with(
             candidate,
             user.as_ref().map(|(_, u)| u),
-            self.directories.rules(),
+            self.core.directories.rules(),
         );
         Ok(PasswordCheck {
             acceptable: reasons.is_empty(),
@@ -1032,11 +1072,11 @@ impl FlowService {
         e: DirError,
         now: i64,
     ) -> ApiError {
-        let directory = self.directories.names();
+        let directory = self.core.directories.names();
         tracing::warn!(directory = %directory, error = %e, "directory unavailable");
         let mut ctx = self.ctx(caller, None);
         ctx.reference = Some(reference.to_string());
-        self.audit
+        self.core.audit
             .record(
                 &ctx,
                 Event::DirectoryUnavailable {
@@ -1055,19 +1095,19 @@ impl FlowService {
 
     /// Cancel: the person left, or the kiosk wiped itself.
     pub async fn cancel(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<()> {
-        let flow = self
+        let flow = self.core
             .store
             .flow(flow_id)
             .await?
             .filter(|f| f.kiosk_id == caller.kiosk_id)
             .ok_or_else(|| ApiError::not_found("flow"))?;
-        for from in [VERIFYING, VERIFIED] {
-            if self
+        for from in [FlowState::Verifying, FlowState::Verified] {
+            if self.core
                 .store
-                .update_flow_state(&flow.id, from, CANCELLED, &flow.done, Some(now))
+                .update_flow_state(&flow.id, from, FlowState::Cancelled, &flow.done, Some(now))
                 .await?
             {
-                self.audit
+                self.core.audit
                     .record(&self.ctx(caller, Some(&flow)), Event::FlowCancelled, now)
                     .await;
                 return Ok(());

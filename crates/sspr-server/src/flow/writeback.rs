@@ -9,12 +9,12 @@ use sspr_proto::{
     DirectoryResult, DoneView, ErrorCode, Intent, MethodKind, Outcome, PasswordReason,
 };
 
-use super::{blocked, intent_of, Caller, FlowService, COMPLETED, VERIFIED, WRITING};
+use super::{blocked, Caller, FlowService, FlowState};
 use crate::audit::{self, Event};
 use crate::directory::{DirError, DirUser};
 use crate::error::{ApiError, ApiResult};
 use crate::notify::{self, Mail};
-use crate::store::FlowRow;
+use super::rows::FlowRow;
 use crate::throttle;
 
 impl FlowService {
@@ -28,18 +28,18 @@ impl FlowService {
     ) -> ApiResult<DoneView> {
         use secrecy::ExposeSecret;
         let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFIED {
+        if flow.state != FlowState::Verified {
             return Err(self.refuse_step(caller, &flow, "password", now).await);
         }
         let ctx = self.ctx(caller, Some(&flow));
         let (home, user) = self.writable_user(caller, &flow, now).await?;
-        let reasons = self.passwords.check_with(
+        let reasons = self.core.passwords.check_with(
             new_password.expose_secret(),
             Some(&user),
-            self.directories.rules(),
+            self.core.directories.rules(),
         );
         if !reasons.is_empty() {
-            self.audit
+            self.core.audit
                 .record(
                     &ctx,
                     Event::PasswordRejected {
@@ -50,8 +50,8 @@ impl FlowService {
                 .await;
             return Err(password_rejected(reasons).with_reference(&flow.reference));
         }
-        if let Err(until) = self.throttle.reset_allowed(&flow.throttle_key, now).await? {
-            self.audit
+        if let Err(until) = self.core.throttle.reset_allowed(&flow.throttle_key, now).await? {
+            self.core.audit
                 .record(
                     &ctx,
                     Event::Blocked {
@@ -64,17 +64,17 @@ impl FlowService {
             return Err(blocked(until - now).with_reference(&flow.reference));
         }
         self.begin_write(caller, &flow, "password", now).await?;
-        let mac = self.key.mac_hex(
+        let mac = self.core.key.mac_hex(
             "flow-password",
             &[flow.id.as_bytes(), new_password.expose_secret().as_bytes()],
         );
         // After a partial writeback, the directories that hold this very password already
         // are skipped, and one whose answer was lost is written only if it didn't take it;
         // a different password is written everywhere again.
-        let linked = self.directories.len() > 1;
+        let linked = self.core.directories.len() > 1;
         let mut written: Vec<String> = Vec::new();
         let mut doubted: Vec<crate::store::WrittenTo> = Vec::new();
-        for w in self.store.written_directories(&flow.id).await? {
+        for w in self.core.store.written_directories(&flow.id).await? {
             if crate::secret::constant_time_eq(w.password_mac.as_bytes(), mac.as_bytes()) {
                 if w.in_doubt {
                     doubted.push(w);
@@ -83,18 +83,18 @@ impl FlowService {
                 }
             }
         }
-        let accounts = self.directories.accounts(home, &user).await;
+        let accounts = self.core.directories.accounts(home, &user).await;
         let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
         for account in accounts {
             let outcome = match account.user {
                 Ok(None) => continue,
                 _ if written.contains(&account.directory) => Ok(false),
                 Err(e) => Err(e),
-                Ok(Some(u)) => match self.directories.get(account.index) {
+                Ok(Some(u)) => match self.core.directories.get(account.index) {
                     Some(dir) => {
                         let doubt = doubted.iter().find(|w| w.directory == account.directory);
                         if doubt.is_some_and(|w| moved(w.changed_before, u.password_changed_at)) {
-                            self.audit
+                            self.core.audit
                                 .record(
                                     &ctx,
                                     Event::WritebackConfirmed {
@@ -124,7 +124,7 @@ impl FlowService {
             if let (Ok(true), true) = (&outcome, linked) {
                 // The directory took it: a store that can't note it (a full disk) must not
                 // turn that into "nothing was changed". A retry then writes it again.
-                if let Err(e) = self
+                if let Err(e) = self.core
                     .store
                     .record_written(&flow.id, &account.directory, &mac, now)
                     .await
@@ -181,7 +181,7 @@ impl FlowService {
             }
             _ => {}
         }
-        self.audit
+        self.core.audit
             .record(
                 &self.ctx(caller, Some(flow)),
                 Event::WritebackInDoubt {
@@ -191,7 +191,7 @@ impl FlowService {
                 now,
             )
             .await;
-        if let Err(e) = self
+        if let Err(e) = self.core
             .store
             .record_in_doubt(&flow.id, directory, mac, user.password_changed_at, now)
             .await
@@ -224,8 +224,8 @@ impl FlowService {
             }
         };
         if all_ok {
-            if self.directories.len() > 1 {
-                if let Err(e) = self.store.forget_written(&flow.id).await {
+            if self.core.directories.len() > 1 {
+                if let Err(e) = self.core.store.forget_written(&flow.id).await {
                     tracing::warn!(error = %e, "forgetting a flow's writes failed");
                 }
             }
@@ -241,7 +241,7 @@ impl FlowService {
                         directory: directory.clone(),
                     },
                 };
-                self.audit.record(&ctx, event, now).await;
+                self.core.audit.record(&ctx, event, now).await;
                 directories.push(DirectoryResult {
                     directory,
                     ok: true,
@@ -255,9 +255,9 @@ impl FlowService {
             });
         }
         // Back to verified: the person may try again.
-        if let Err(err) = self
+        if let Err(err) = self.core
             .store
-            .update_flow_state(&flow.id, WRITING, VERIFIED, &flow.done, None)
+            .update_flow_state(&flow.id, FlowState::Writing, FlowState::Verified, &flow.done, None)
             .await
         {
             tracing::error!(error = %err, "restoring the flow after a failed writeback");
@@ -269,7 +269,7 @@ impl FlowService {
             let (directory, e) = match first {
                 Some(f) => f,
                 None => (
-                    self.directories.names(),
+                    self.core.directories.names(),
                     DirError::Other("no directory holds the person".into()),
                 ),
             };
@@ -299,7 +299,7 @@ impl FlowService {
                 message,
             });
         }
-        self.audit
+        self.core.audit
             .record(
                 &ctx,
                 Event::PartiallyWritten {
@@ -325,11 +325,11 @@ impl FlowService {
     /// Unlocks the account without changing the password.
     pub async fn unlock(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<DoneView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        if flow.state != VERIFIED {
+        if flow.state != FlowState::Verified {
             return Err(self.refuse_step(caller, &flow, "unlock", now).await);
         }
-        if intent_of(&flow.intent) != Intent::Unlock || !self.config.policy.allow_unlock {
-            self.audit
+        if flow.intent != Intent::Unlock || !self.core.policy().allow_unlock {
+            self.core.audit
                 .record(
                     &self.ctx(caller, Some(&flow)),
                     Event::StepRefused {
@@ -347,17 +347,17 @@ impl FlowService {
         }
         let (home, user) = self.writable_user(caller, &flow, now).await?;
         self.begin_write(caller, &flow, "unlock", now).await?;
-        let accounts = self.directories.accounts(home, &user).await;
+        let accounts = self.core.directories.accounts(home, &user).await;
         let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
         for account in accounts {
             let outcome = match account.user {
                 Ok(None) => continue,
                 Err(e) => Err(e),
-                Ok(Some(u)) => match self.directories.get(account.index) {
+                Ok(Some(u)) => match self.core.directories.get(account.index) {
                     Some(dir) => match dir.unlock(&u).await {
                         Ok(()) => Ok(u.locked),
                         // Nothing to unlock there (Entra ID), but another directory had.
-                        Err(DirError::Unsupported(_)) if self.directories.len() > 1 => Ok(false),
+                        Err(DirError::Unsupported(_)) if self.core.directories.len() > 1 => Ok(false),
                         Err(e) => Err(e),
                     },
                     None => continue,
@@ -393,9 +393,9 @@ impl FlowService {
         step: &'static str,
         now: i64,
     ) -> ApiResult<()> {
-        if self
+        if self.core
             .store
-            .update_flow_state(&flow.id, VERIFIED, WRITING, &flow.done, None)
+            .update_flow_state(&flow.id, FlowState::Verified, FlowState::Writing, &flow.done, None)
             .await?
         {
             Ok(())
@@ -424,14 +424,14 @@ impl FlowService {
             DirError::InDoubt(why) => format!("in doubt: {why}"),
         };
         tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
-        self.audit
+        self.core.audit
             .record(&ctx, Event::WritebackFailed { directory, reason }, now)
             .await;
         match e {
             DirError::Rejected(reasons) => {
                 // The directory's rules may have changed since they were read: read them
                 // again, so the next person (and this one's next try) sees them first.
-                let directories = self.directories.clone();
+                let directories = self.core.directories.clone();
                 tokio::spawn(async move {
                     if let Err(e) = directories.refresh_rules().await {
                         tracing::warn!(error = %e, "reading the directories' password rules");
@@ -476,9 +476,16 @@ impl FlowService {
         // The directory holds the change already: that is what the person is told, even if
         // the store can't record the flow's end now (a full disk). The flow then stays
         // "writing" until it expires: no second write can start from it.
-        if let Err(e) = self
+        if let Err(e) = self.core
             .store
-            .complete_flow(&flow.id, WRITING, COMPLETED, &flow.done, now, reset)
+            .complete_flow(
+                &flow.id,
+                FlowState::Writing,
+                FlowState::Completed,
+                &flow.done,
+                now,
+                reset,
+            )
             .await
         {
             tracing::error!(error = %e, reference = %flow.reference,
@@ -498,19 +505,19 @@ impl FlowService {
         outcome: Outcome,
         now: i64,
     ) {
-        let policy = &self.config.policy;
-        let helpdesk = self
-            .config
+        let policy = self.core.policy();
+        let helpdesk = self.core
+            .config()
             .helpdesk
             .url
             .clone()
-            .or_else(|| self.config.helpdesk.phone.clone())
-            .or_else(|| self.config.helpdesk.email.clone())
+            .or_else(|| self.core.config().helpdesk.phone.clone())
+            .or_else(|| self.core.config().helpdesk.email.clone())
             .unwrap_or_else(|| "your IT helpdesk".into());
         let when = audit::rfc3339(now);
         let notice = notify::NoticeMail {
             locale: &flow.locale,
-            organization: &self.config.organization.name,
+            organization: &self.core.config().organization.name,
             display_name: &user.display_name,
             username: &user.username,
             unlocked_only: outcome == Outcome::Unlocked,
@@ -522,13 +529,9 @@ impl FlowService {
         let mut mails: Vec<(&'static str, Mail)> = Vec::new();
         if policy.notify_user {
             let mut to: Vec<String> = user.email.iter().cloned().collect();
-            for m in flow
-                .methods()
-                .into_iter()
-                .filter(|m| m.kind == MethodKind::Email)
-            {
+            for m in flow.methods.iter().filter(|m| m.kind == MethodKind::Email) {
                 if !to.iter().any(|t| t.eq_ignore_ascii_case(&m.target)) {
-                    to.push(m.target);
+                    to.push(m.target.clone());
                 }
             }
             mails.extend(
@@ -540,7 +543,7 @@ impl FlowService {
         {
             let mut admins: Vec<String> = Vec::new();
             for group in &policy.admin_groups {
-                match self.directories.members(group).await {
+                match self.core.directories.members(group).await {
                     Ok(members) => admins.extend(members.into_iter().filter_map(|m| m.email)),
                     Err(e) => tracing::warn!(error = %e, "listing administrators failed"),
                 }
@@ -553,8 +556,8 @@ impl FlowService {
                     .map(|a| ("admin_notice", notify::admin_notice(a, &notice))),
             );
         }
-        let mailer = self.mailer.clone();
-        let audit = self.audit.clone();
+        let mailer = self.core.mailer.clone();
+        let audit = self.core.audit.clone();
         let ctx = self.ctx(caller, Some(flow));
         tokio::spawn(async move {
             let mut sent: std::collections::BTreeMap<&'static str, usize> = Default::default();

@@ -16,7 +16,8 @@ use sspr_proto::{
 };
 
 use super::json::Json;
-use super::{now, AppState, CorrelationId};
+use super::{AppState, CorrelationId};
+use crate::clock::now;
 use crate::error::ApiResult;
 use crate::flow::Caller;
 

@@ -12,7 +12,8 @@ use sspr_proto::{
 };
 
 use super::json::Json;
-use super::{now, AppState, CorrelationId};
+use super::{AppState, CorrelationId};
+use crate::clock::now;
 use crate::audit::{Context, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::flow::Caller;
@@ -185,7 +186,7 @@ pub async fn kiosk_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> axum::Json<KioskSettings> {
-    let c = &state.flows.config;
+    let c = &state.core.config();
     axum::Json(KioskSettings {
         organization: c.organization.name.clone(),
         accent_color: c.organization.accent_color.clone(),
@@ -225,7 +226,7 @@ pub async fn enroll(
             )
         })?;
     let now = now();
-    let svc = &state.flows;
+    let svc = &state.core;
     let kiosk = kiosks::enroll(&svc.store, &svc.key, &req.code, &key, now).await?;
     let mut ctx = Context {
         correlation_id: correlation.0,
@@ -276,8 +277,8 @@ pub async fn healthz() -> axum::Json<Health> {
     responses((status = 200, description = "Store and directory reachable", body = Health),
         (status = 503, description = "Store or directory unreachable", body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
-    let store = state.flows.store.ping().await;
-    let down = state.flows.directories.ping().await;
+    let store = state.core.store.ping().await;
+    let down = state.core.directories.ping().await;
     for (name, e) in &down {
         tracing::warn!(directory = %name, error = %e, "readiness: directory unavailable");
     }

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
 use sspr_proto::ErrorCode;
 
-use super::{now, AppState};
+use super::AppState;
+use crate::clock::now;
 use crate::error::ApiError;
 use crate::flow::Caller;
 use crate::store::Claim;
@@ -96,7 +97,7 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
             return ApiError::bad_request("The request body could not be read.").into_response()
         }
     };
-    let server_key = &state.flows.key;
+    let server_key = &state.core.key;
     let request_hash = server_key.mac_hex(
         "idempotency-request",
         &[
@@ -107,7 +108,7 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         ],
     );
     let owner = format!("{kiosk}/{key}");
-    let store = &state.flows.store;
+    let store = &state.core.store;
 
     let started = std::time::Instant::now();
     loop {

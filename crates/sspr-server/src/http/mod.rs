@@ -5,6 +5,7 @@ pub mod approval;
 pub mod handlers;
 pub mod idempotency;
 pub mod json;
+pub mod my;
 pub mod openapi;
 pub mod rfc9421;
 pub mod signature;
@@ -19,27 +20,27 @@ use axum::routing::{get, post};
 use axum::Router;
 use sspr_proto::ErrorCode;
 
+use crate::core::Core;
 use crate::error::ApiError;
 use crate::flow::FlowService;
 use crate::secret::random_id;
-use crate::web::{self, my};
+use crate::security_info::SecurityInfo;
+use crate::web;
 
+/// What every handler may reach: the services, and what they share.
 #[derive(Clone)]
 pub struct AppState {
+    pub core: Arc<Core>,
     pub flows: Arc<FlowService>,
+    /// "My security info".
+    pub my: Arc<SecurityInfo>,
     /// Enrolled kiosks, so the signature gate reads none from the store.
     pub kiosks: Arc<crate::kiosks::KioskCache>,
-    /// "My security info" sessions.
-    pub my: crate::web::my::Sessions,
 }
 
 /// Ties a request's log lines and audit rows together; sent back as `x-correlation-id`.
 #[derive(Clone, Debug)]
 pub struct CorrelationId(pub String);
-
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 pub fn router(state: AppState) -> Router {
     let signed = Router::new()

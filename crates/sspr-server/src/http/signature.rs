@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sspr_proto::ErrorCode;
 
-use super::{now, rfc9421, AppState, CorrelationId};
+use super::{rfc9421, AppState, CorrelationId};
+use crate::clock::now;
 use crate::audit::{Context, Event};
 use crate::error::ApiError;
 use crate::flow::Caller;
@@ -45,7 +46,7 @@ pub async fn require_signature(
                     ..Context::default()
                 };
                 state
-                    .flows
+                    .core
                     .audit
                     .record(&ctx, Event::RequestRefused { reason, path }, now())
                     .await;
@@ -117,7 +118,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let target = format!("{}{}", state.flows.config.public_origin(), path_and_query);
+    let target = format!("{}{}", state.core.config().public_origin(), path_and_query);
     let signed = rfc9421::read(&rfc9421::Message {
         method: parts.method.as_str(),
         target_uri: &target,
@@ -159,7 +160,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
         ));
     }
     let now = now();
-    let skew = state.flows.config.kiosk.signature_max_skew_secs as i64;
+    let skew = state.core.config().kiosk.signature_max_skew_secs as i64;
     match params.created {
         Some(c) if (now - c).abs() <= skew => {}
         _ => {
@@ -185,7 +186,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
 
     let cached = state
         .kiosks
-        .get(&state.flows.store, &kiosk_id, now)
+        .get(&state.core.store, &kiosk_id, now)
         .await
         .map_err(|e| (ApiError::from(e), None, None))?;
     let Some(cached) = cached else {
@@ -234,7 +235,7 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
     }
     // Last, so only a valid signature spends its nonce.
     let fresh = state
-        .flows
+        .core
         .store
         .remember_nonce(&kiosk.id, &nonce, now, 2 * skew + 60)
         .await

@@ -1,11 +1,8 @@
-//! One-time codes sent by email (and later SMS and voice): CSPRNG digits, stored only as a
-//! keyed hash bound to the flow and the method, so a code from another flow never fits.
+//! One-time codes sent by email (and later SMS and voice): digits drawn from the service's
+//! `Random`, stored only as a keyed hash bound to the flow and the method, so a code from
+//! another flow never fits.
 
-use crate::secret::{constant_time_eq, numeric_code, ServerKey};
-
-pub fn new_code(digits: u8) -> String {
-    numeric_code(digits)
-}
+use crate::secret::{constant_time_eq, ServerKey};
 
 pub fn hash(key: &ServerKey, flow_id: &str, method_id: &str, code: &str) -> String {
     key.mac_hex(
@@ -27,7 +24,7 @@ mod tests {
     #[test]
     fn a_code_fits_only_its_flow_and_method() {
         let key = ServerKey::from_bytes([1; 32]);
-        let code = new_code(6);
+        let code = crate::random::Random::os().digits(6);
         let h = hash(&key, "flow1", "m1", &code);
         assert!(!h.contains(&code));
         assert!(matches(&key, "flow1", "m1", &code, &h));

@@ -12,7 +12,6 @@
 mod audit;
 mod batch;
 mod db;
-mod flows;
 mod idempotency;
 mod kiosks;
 mod registrations;
@@ -23,7 +22,6 @@ pub use idempotency::Claim;
 
 pub use audit::{AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
-pub use flows::{ChallengeRow, FlowMethod, FlowRow, Spent};
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use registrations::{seal_totp, Registration};
 pub use writes::WrittenTo;

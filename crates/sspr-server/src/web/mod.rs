@@ -2,8 +2,6 @@
 //! (`/a/<token>`) and "My security info" (`/my`). Plain HTML, one script and one style
 //! sheet each, built from `crates/sspr-server/web/src` by `cargo xtask gen` and embedded.
 
-pub mod my;
-
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 

@@ -1,9 +1,15 @@
-use serde::{Deserialize, Serialize};
-use sspr_proto::MethodKind;
+//! The flow's rows (flows and their challenges) and the statements that keep them, typed
+//! as the flow uses them: a stored row is parsed once, when it is read, and a row that
+//! doesn't parse (an unknown state, intent or kind, methods that aren't JSON) is an error,
+//! never a default. The store only lends its connections and its batching writer.
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, ValueRef};
 use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use sspr_proto::{Intent, MethodKind};
 
-use super::{Store, StoreResult};
+use super::FlowState;
+use crate::store::{Store, StoreResult};
 
 /// A method offered in a flow. `target` is where a code goes (an address) or which
 /// registration holds the secret; it never leaves the server.
@@ -15,7 +21,7 @@ pub struct FlowMethod {
     pub masked: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FlowRow {
     pub id: String,
     pub reference: String,
@@ -24,14 +30,14 @@ pub struct FlowRow {
     /// The directory's id of the person; None for a decoy flow.
     pub user_id: Option<String>,
     pub throttle_key: String,
-    pub intent: String,
+    pub intent: Intent,
     pub locale: String,
-    pub state: String,
-    pub required: i64,
-    /// JSON list of `FlowMethod`.
-    pub methods: String,
-    /// JSON list of verified method ids.
-    pub done: String,
+    pub state: FlowState,
+    /// How many methods must be verified.
+    pub required: u8,
+    pub methods: Vec<FlowMethod>,
+    /// The ids of the methods verified so far.
+    pub done: Vec<String>,
     pub is_admin: bool,
     pub created_at: i64,
     pub expires_at: i64,
@@ -39,12 +45,12 @@ pub struct FlowRow {
 }
 
 impl FlowRow {
-    pub fn methods(&self) -> Vec<FlowMethod> {
-        serde_json::from_str(&self.methods).unwrap_or_default()
+    pub fn method(&self, id: &str) -> Option<&FlowMethod> {
+        self.methods.iter().find(|m| m.id == id)
     }
 
-    pub fn done(&self) -> Vec<String> {
-        serde_json::from_str(&self.done).unwrap_or_default()
+    pub fn is_done(&self, method_id: &str) -> bool {
+        self.done.iter().any(|d| d == method_id)
     }
 }
 
@@ -69,12 +75,48 @@ pub struct ChallengeRow {
     pub id: String,
     pub flow_id: String,
     pub method_id: String,
-    pub kind: String,
+    pub kind: MethodKind,
     pub code_hash: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub failures: i64,
+}
+
+impl ToSql for FlowState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for FlowState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = value.as_str()?;
+        FlowState::parse(s).ok_or_else(|| unknown("flow state", s))
+    }
+}
+
+fn unknown(what: &str, value: &str) -> FromSqlError {
+    FromSqlError::Other(format!("a stored {what} this server doesn't know: {value:?}").into())
+}
+
+/// A text column parsed with `parse`; a value it doesn't know is an error.
+fn parsed<T>(r: &Row<'_>, i: usize, what: &str, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(unknown(what, &s)))
+    })
+}
+
+/// A JSON text column.
+fn json<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    serde_json::from_str(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+fn to_json<T: Serialize>(value: &T) -> rusqlite::Result<String> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 const FLOW_COLUMNS: &str =
@@ -85,6 +127,7 @@ const CHALLENGE_COLUMNS: &str =
 
 impl FlowRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
+        let required: i64 = r.get(9)?;
         Ok(FlowRow {
             id: r.get(0)?,
             reference: r.get(1)?,
@@ -92,12 +135,14 @@ impl FlowRow {
             login: r.get(3)?,
             user_id: r.get(4)?,
             throttle_key: r.get(5)?,
-            intent: r.get(6)?,
+            intent: parsed(r, 6, "intent", Intent::parse)?,
             locale: r.get(7)?,
             state: r.get(8)?,
-            required: r.get(9)?,
-            methods: r.get(10)?,
-            done: r.get(11)?,
+            required: u8::try_from(required).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(9, Type::Integer, Box::new(e))
+            })?,
+            methods: json(r, 10)?,
+            done: json(r, 11)?,
             is_admin: r.get(12)?,
             created_at: r.get(13)?,
             expires_at: r.get(14)?,
@@ -112,7 +157,7 @@ impl ChallengeRow {
             id: r.get(0)?,
             flow_id: r.get(1)?,
             method_id: r.get(2)?,
-            kind: r.get(3)?,
+            kind: parsed(r, 3, "method kind", MethodKind::parse)?,
             code_hash: r.get(4)?,
             created_at: r.get(5)?,
             expires_at: r.get(6)?,
@@ -137,12 +182,12 @@ impl Store {
                 f.login,
                 f.user_id,
                 f.throttle_key,
-                f.intent,
+                f.intent.as_str(),
                 f.locale,
                 f.state,
-                f.required,
-                f.methods,
-                f.done,
+                i64::from(f.required),
+                to_json(&f.methods)?,
+                to_json(&f.done)?,
                 f.is_admin,
                 f.created_at,
                 f.expires_at,
@@ -154,7 +199,7 @@ impl Store {
     }
 
     pub async fn flow(&self, id: &str) -> StoreResult<Option<FlowRow>> {
-        self.db.read(|c| {
+        self.db().read(|c| {
             c.prepare_cached(&format!("SELECT {FLOW_COLUMNS} FROM flows WHERE id = ?"))?
                 .query_row([id], FlowRow::from_row)
                 .optional()
@@ -166,21 +211,21 @@ impl Store {
     pub async fn update_flow_state(
         &self,
         id: &str,
-        from: &str,
-        to: &str,
-        done: &str,
+        from: FlowState,
+        to: FlowState,
+        done: &[String],
         finished_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let (id, from, to, done) = (
-            id.to_owned(),
-            from.to_owned(),
-            to.to_owned(),
-            done.to_owned(),
-        );
+        let (id, done) = (id.to_owned(), done.to_vec());
         let n = self
             .write_batched(move |c| {
-                c.prepare_cached(MOVE_FLOW)?
-                    .execute(params![to, done, finished_at, id, from])
+                c.prepare_cached(MOVE_FLOW)?.execute(params![
+                    to,
+                    to_json(&done)?,
+                    finished_at,
+                    id,
+                    from
+                ])
             })
             .await?;
         Ok(n == 1)
@@ -192,24 +237,23 @@ impl Store {
     pub async fn complete_flow(
         &self,
         id: &str,
-        from: &str,
-        to: &str,
-        done: &str,
+        from: FlowState,
+        to: FlowState,
+        done: &[String],
         finished_at: i64,
         reset: Option<crate::throttle::Succeeded<'_>>,
     ) -> StoreResult<bool> {
         use crate::throttle::Succeeded;
-        let (id, from, to, done) = (
-            id.to_owned(),
-            from.to_owned(),
-            to.to_owned(),
-            done.to_owned(),
-        );
+        let (id, done) = (id.to_owned(), done.to_vec());
         let reset = reset.map(|r| (r.user.to_owned(), r.at));
         self.write_batched(move |c| {
-            let n =
-                c.prepare_cached(MOVE_FLOW)?
-                    .execute(params![to, done, finished_at, id, from])?;
+            let n = c.prepare_cached(MOVE_FLOW)?.execute(params![
+                to,
+                to_json(&done)?,
+                finished_at,
+                id,
+                from
+            ])?;
             if n != 1 {
                 return Ok(false);
             }
@@ -237,7 +281,7 @@ impl Store {
                 ch.id,
                 ch.flow_id,
                 ch.method_id,
-                ch.kind,
+                ch.kind.as_str(),
                 ch.code_hash,
                 ch.created_at,
                 ch.expires_at,
@@ -250,7 +294,7 @@ impl Store {
     }
 
     pub async fn challenge(&self, flow_id: &str, id: &str) -> StoreResult<Option<ChallengeRow>> {
-        self.db.read(|c| {
+        self.db().read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ? AND flow_id = ?"
             ))?
@@ -265,7 +309,7 @@ impl Store {
         flow_id: &str,
         method_id: &str,
     ) -> StoreResult<Option<ChallengeRow>> {
-        self.db.read(|c| {
+        self.db().read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = ? AND method_id = ?
                  ORDER BY created_at DESC, rowid DESC LIMIT 1"
@@ -277,18 +321,16 @@ impl Store {
 
     /// Spends a challenge and moves its flow from `from` to `to` in one commit. The
     /// challenge stays spent when the flow had moved meanwhile.
-    #[allow(clippy::too_many_arguments)]
     pub async fn spend_challenge(
         &self,
         challenge_id: &str,
         flow_id: &str,
-        from: &str,
-        to: &str,
-        done: &str,
+        (from, to): (FlowState, FlowState),
+        done: &[String],
         now: i64,
     ) -> StoreResult<Spent> {
-        let (challenge_id, flow_id) = (challenge_id.to_owned(), flow_id.to_owned());
-        let (from, to, done) = (from.to_owned(), to.to_owned(), done.to_owned());
+        let (challenge_id, flow_id, done) =
+            (challenge_id.to_owned(), flow_id.to_owned(), done.to_vec());
         self.write_batched(move |c| {
             let spent = c
                 .prepare_cached(
@@ -300,7 +342,7 @@ impl Store {
             }
             let moved = c.prepare_cached(MOVE_FLOW)?.execute(params![
                 to,
-                done,
+                to_json(&done)?,
                 None::<i64>,
                 flow_id,
                 from
@@ -327,7 +369,7 @@ impl Store {
 
     /// Expired flows and their challenges go after a day; the audit keeps the story.
     pub async fn purge_flows_before(&self, before: i64) -> StoreResult<()> {
-        self.db.write(|c| {
+        self.db().write(|c| {
             c.prepare_cached("DELETE FROM flows WHERE expires_at < ?")?
                 .execute([before])
         })?;

@@ -1,0 +1,365 @@
+//! "My security info", the methods themselves: add a passkey, an authenticator app or an
+//! alternate email, and remove one; the helpdesk clears them all. Each change is audited,
+//! told to the person, and read again by the decoys (`Core::registrations_changed`).
+
+use secrecy::{ExposeSecret, SecretString};
+use sspr_proto::{AuthenticatorSetup, ErrorCode, MethodKind, MySession, PasskeyRequest};
+use webauthn_rs::prelude::Passkey;
+
+use super::session::Need;
+use super::{audit_ctx, SecurityInfo, CODE_TRIES};
+use crate::audit::Event;
+use crate::directory::DirUser;
+use crate::error::{ApiError, ApiResult};
+use crate::flow::{mask, method_label};
+use crate::methods::{code, passkey, totp};
+
+impl SecurityInfo {
+    /// A method was added: audited, told, and the page's new view.
+    async fn registered(
+        &self,
+        correlation: &str,
+        user: &DirUser,
+        kind: MethodKind,
+        what: &str,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        self.core.registrations_changed.notify_one();
+        self.core
+            .audit
+            .record(
+                &audit_ctx(correlation, user),
+                Event::MethodRegistered { method: kind },
+                now,
+            )
+            .await;
+        self.tell_owner(user, what, now).await;
+        self.view(user, true, now).await
+    }
+
+    /// WebAuthn's creation options for a passkey on this phone.
+    pub async fn passkey_start(&self, cookie: &str, now: i64) -> ApiResult<PasskeyRequest> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let webauthn = core.passkeys.as_ref().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MethodUnavailable,
+                "Passkeys need the server to be reached by a host name; ask IT.",
+            )
+        })?;
+        let existing: Vec<Passkey> = passkey::of(&core.store.registrations(&user.id).await?)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let handle = passkey::Passkeys::user_handle(&core.key, &user.id);
+        let (request, reg) = webauthn
+            .start_registration(handle, &user.username, &user.display_name, &existing)
+            .map_err(ApiError::internal)?;
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.passkey = Some(reg);
+            Ok(())
+        })?;
+        Ok(request)
+    }
+
+    pub async fn passkey_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        name: &str,
+        credential: &serde_json::Value,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "Give the passkey a name of up to 64 characters, such as \"My phone\".",
+            ));
+        }
+        let reg = self.with_session(cookie, Need::Full, now, |s| {
+            s.passkey
+                .take()
+                .ok_or_else(|| ApiError::step("Start adding a passkey first."))
+        })?;
+        let webauthn = core
+            .passkeys
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "Passkeys are off."))?;
+        let passkey = webauthn.finish_registration(credential, &reg).map_err(|e| {
+            tracing::info!(reason = %e, "a passkey registration was refused");
+            ApiError::new(
+                ErrorCode::CodeInvalid,
+                "The passkey could not be added. Please try again.",
+            )
+        })?;
+        // A credential belongs to one person only.
+        let id = passkey.cred_id().clone();
+        if core
+            .store
+            .registrations_of_kind(MethodKind::Approval)
+            .await?
+            .iter()
+            .filter_map(|r| passkey::parse(&r.value))
+            .any(|p| p.cred_id() == &id)
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "This passkey is registered already.",
+            ));
+        }
+        let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+        core.store
+            .add_registration(&user.id, MethodKind::Approval, &value, name, now)
+            .await?;
+        self.registered(
+            correlation,
+            &user,
+            MethodKind::Approval,
+            &format!("A passkey named \"{name}\" was added to your account"),
+            now,
+        )
+        .await
+    }
+
+    /// A new authenticator app's secret, as a QR code and as text; kept in the session
+    /// until the app's first code confirms it.
+    pub fn authenticator_start(&self, cookie: &str, now: i64) -> ApiResult<AuthenticatorSetup> {
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let secret = SecretString::from(totp::new_secret());
+        let org = &self.core.config().organization.name;
+        let label = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let uri = format!(
+            "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
+            label(org),
+            label(&user.username),
+            secret.expose_secret(),
+            label(org)
+        );
+        let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+            .map_err(ApiError::internal)?;
+        let qr_svg = qr
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(220, 220)
+            .quiet_zone(true)
+            .build();
+        let grouped = secret
+            .expose_secret()
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.totp = Some(secret);
+            Ok(())
+        })?;
+        Ok(AuthenticatorSetup {
+            secret: grouped,
+            uri,
+            qr_svg,
+        })
+    }
+
+    pub async fn authenticator_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        code: &str,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let secret = self.with_session(cookie, Need::Full, now, |s| {
+            s.totp
+                .clone()
+                .ok_or_else(|| ApiError::step("Start adding an authenticator app first."))
+        })?;
+        let Some(step) = totp::matching_step(secret.expose_secret(), code, now.max(0) as u64)
+        else {
+            return Err(ApiError::new(
+                ErrorCode::CodeInvalid,
+                "That code isn't right. Type the code the app shows now.",
+            ));
+        };
+        // The confirming code can't be used again at a kiosk.
+        core.store.use_totp_step(&user.id, step as i64, now).await?;
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.totp = None;
+            Ok(())
+        })?;
+        core.store
+            .add_registration(
+                &user.id,
+                MethodKind::Totp,
+                &crate::store::seal_totp(&core.key, &user.id, secret.expose_secret()),
+                method_label(MethodKind::Totp),
+                now,
+            )
+            .await?;
+        self.registered(
+            correlation,
+            &user,
+            MethodKind::Totp,
+            "An authenticator app was added to your account",
+            now,
+        )
+        .await
+    }
+
+    /// Sends a code to a new alternate address, to prove it is the person's.
+    pub async fn email_start(&self, cookie: &str, email: &str, now: i64) -> ApiResult<()> {
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let address = email.trim().to_string();
+        let valid = address.len() <= 254
+            && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+            && address.rsplit_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            });
+        if !valid {
+            return Err(ApiError::bad_request(
+                "Enter an email address such as name@example.org.",
+            ));
+        }
+        let sent = self
+            .send_code(
+                &user,
+                Some(&address),
+                ("my-email", &address),
+                "Too many codes were requested. Please wait a few minutes.",
+                now,
+            )
+            .await?;
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.email = Some((address, sent));
+            Ok(())
+        })
+    }
+
+    pub async fn email_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        code: &str,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let address = self.with_session(cookie, Need::Full, now, |s| {
+            let Some((address, sent)) = s.email.as_mut() else {
+                return Err(ApiError::step("Enter the address first."));
+            };
+            if sent.expires_at <= now {
+                s.email = None;
+                return Err(ApiError::new(
+                    ErrorCode::CodeExpired,
+                    "That code has expired. Enter the address again for a new one.",
+                ));
+            }
+            if !code::matches(&core.key, "my-email", address, code.trim(), &sent.hash) {
+                sent.tries += 1;
+                if sent.tries >= CODE_TRIES {
+                    s.email = None;
+                }
+                return Err(ApiError::new(
+                    ErrorCode::CodeInvalid,
+                    "That code isn't right. Check the latest email and try again.",
+                ));
+            }
+            let address = address.clone();
+            s.email = None;
+            Ok(address)
+        })?;
+        core.store
+            .add_registration(&user.id, MethodKind::Email, &address, &address, now)
+            .await?;
+        self.registered(
+            correlation,
+            &user,
+            MethodKind::Email,
+            &format!(
+                "The alternate email {} was added to your account",
+                mask::email(&address)
+            ),
+            now,
+        )
+        .await
+    }
+
+    /// Removes one of the person's methods (`id` as the page shows it).
+    pub async fn remove(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        id: &str,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let id: i64 = id.parse().map_err(|_| ApiError::not_found("method"))?;
+        let registration = core
+            .store
+            .registration(id)
+            .await?
+            .filter(|r| r.user_id == user.id)
+            .ok_or_else(|| ApiError::not_found("method"))?;
+        let kind = registration.kind().unwrap_or(MethodKind::Email);
+        // Told before it goes, so a removed alternate address hears of it too.
+        let what = match kind {
+            MethodKind::Approval => format!("The passkey \"{}\" was removed", registration.label),
+            MethodKind::Totp => "An authenticator app was removed".to_string(),
+            _ => format!(
+                "The alternate email {} was removed",
+                mask::email(&registration.value)
+            ),
+        };
+        self.tell_owner(&user, &what, now).await;
+        if !core.store.remove_registration(&user.id, id, now).await? {
+            return Err(ApiError::not_found("method"));
+        }
+        core.registrations_changed.notify_one();
+        core.audit
+            .record(
+                &audit_ctx(correlation, &user),
+                Event::MethodRemoved { method: kind },
+                now,
+            )
+            .await;
+        self.view(&user, true, now).await
+    }
+
+    /// The helpdesk clears every method a person registered (a lost phone, or a secret
+    /// key that was lost so their authenticator app no longer checks): they sign in to
+    /// "My security info" with their password alone and set up again. The person is told
+    /// first (their alternate addresses too) and it is audited. Returns how many went.
+    pub async fn clear_methods(&self, user: &DirUser, now: i64) -> ApiResult<usize> {
+        let core = &self.core;
+        let kinds: Vec<MethodKind> = core
+            .store
+            .registrations(&user.id)
+            .await?
+            .iter()
+            .filter_map(|r| r.kind())
+            .collect();
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        self.tell_owner(
+            user,
+            "The helpdesk removed all your methods: sign in to My security info and set them up again",
+            now,
+        )
+        .await;
+        let removed = core.store.remove_registrations(&user.id).await?;
+        core.registrations_changed.notify_one();
+        let ctx = audit_ctx("admin", user);
+        for method in kinds {
+            core.audit
+                .record(&ctx, Event::MethodRemoved { method }, now)
+                .await;
+        }
+        core.audit.flush().await;
+        Ok(removed)
+    }
+}

@@ -1,0 +1,678 @@
+//! "My security info": a person signs in with their directory password, plus one method
+//! they registered once they have one, and manages what the kiosk can use: a passkey on
+//! this phone, an authenticator app, an alternate email. Every change is audited and the
+//! person is told by email. The helpdesk clears a person's methods from here too.
+//!
+//! A service beside `flow`: it shares the `Core` and takes the time as `now`; `http::my`
+//! maps requests onto it, and `web` only serves the page.
+
+mod methods;
+mod session;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use sspr_proto::{
+    ErrorCode, MethodKind, MethodView, MyMethod, MySession, SecondFactorChallenge,
+    SecondFactorFinish,
+};
+use webauthn_rs::prelude::Passkey;
+
+use crate::audit::{self, Event};
+use crate::core::Core;
+use crate::directory::{DirError, DirUser};
+use crate::error::{ApiError, ApiResult};
+use crate::flow::{decoy, mask, method_label, validate_login};
+use crate::methods::{code, passkey, totp};
+use crate::notify;
+use crate::secret::random_id;
+use crate::store::Registration;
+use crate::throttle;
+
+use session::{Need, Second, SentCode, Session};
+pub use session::{Sessions, SESSION_SECS};
+
+const CODE_SECS: i64 = 5 * 60;
+/// Wrong codes a setup or second factor tolerates before it must be started again.
+const CODE_TRIES: u8 = 3;
+
+pub struct SecurityInfo {
+    core: Arc<Core>,
+    sessions: Sessions,
+}
+
+/// A new session: the cookie's value for the browser, and what the page shows.
+pub struct SignedIn {
+    pub cookie: String,
+    pub view: MySession,
+}
+
+fn wrong_sign_in() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "That username or password isn't right.",
+    )
+}
+
+fn directory_down() -> ApiError {
+    ApiError::new(
+        ErrorCode::DirectoryUnavailable,
+        "We can't reach the directory right now. Please try again later.",
+    )
+}
+
+fn blocked(secs: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::Blocked,
+        "Too many failed attempts. Try again later, or contact the helpdesk.",
+    )
+    .with_retry_after(secs)
+}
+
+fn audit_ctx(correlation: &str, user: &DirUser) -> audit::Context {
+    audit::Context {
+        correlation_id: correlation.to_string(),
+        kiosk_id: None,
+        reference: None,
+        login: Some(user.username.clone()),
+        user_id: Some(user.id.clone()),
+    }
+}
+
+/// A method as its owner sees it.
+fn my_method(r: &Registration) -> Option<MyMethod> {
+    let kind = r.kind()?;
+    Some(MyMethod {
+        id: r.id.to_string(),
+        kind,
+        label: r.label.clone(),
+        detail: if kind == MethodKind::Email {
+            r.value.clone()
+        } else {
+            String::new()
+        },
+        added_at: audit::rfc3339(r.created_at),
+    })
+}
+
+/// Whether a person who last looked over their methods at `reviewed` (never: they have
+/// none, nothing to review) is asked to again, `days` days on (0: never asked).
+fn review_due(reviewed: Option<i64>, days: u32, now: i64) -> bool {
+    match reviewed {
+        Some(at) if days > 0 => now - at >= i64::from(days) * 86_400,
+        _ => false,
+    }
+}
+
+/// The methods that may serve as the second step of a sign-in, with ids for the page.
+fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
+    registrations
+        .iter()
+        .filter_map(|r| {
+            let kind = r.kind()?;
+            let masked = match kind {
+                MethodKind::Email => mask::email(&r.value),
+                MethodKind::Totp => method_label(kind).to_string(),
+                MethodKind::Approval => format!("Passkey: {}", r.label),
+                _ => return None,
+            };
+            Some((
+                MethodView {
+                    id: format!("m{}", r.id),
+                    kind,
+                    masked,
+                    done: false,
+                },
+                r.id,
+            ))
+        })
+        .collect()
+}
+
+/// This page's own counters (as person and as "kiosk"): failures here block signing in
+/// here, not the person's resets at a kiosk, so nobody can lock someone out of
+/// self-service by mistyping their password on this page.
+fn throttle_keys(user: &DirUser) -> (String, String) {
+    (format!("my:{}", user.id), format!("my-page:{}", user.id))
+}
+
+/// The counters of a login nobody (or nobody enabled) has, shaped as a person's.
+fn decoy_throttle_keys(key: &crate::secret::ServerKey, login: &str) -> (String, String) {
+    let id = decoy::login_key(key, login);
+    (format!("my:{id}"), format!("my-page:{id}"))
+}
+
+impl SecurityInfo {
+    pub fn new(core: Arc<Core>) -> SecurityInfo {
+        SecurityInfo {
+            core,
+            sessions: Sessions::default(),
+        }
+    }
+
+    /// Whether the session cookie may go over plain HTTP (only when phones reach the
+    /// server that way).
+    pub fn secure_cookie(&self) -> bool {
+        self.core.config().phone_origin().starts_with("https://")
+    }
+
+    fn session_user(&self, cookie: &str, need: Need, now: i64) -> ApiResult<(DirUser, bool)> {
+        self.sessions
+            .with(&self.core.key, cookie, need, now, |s| {
+                Ok((s.user.clone(), s.signed_in))
+            })
+    }
+
+    fn with_session<T>(
+        &self,
+        cookie: &str,
+        need: Need,
+        now: i64,
+        f: impl FnOnce(&mut Session) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        self.sessions.with(&self.core.key, cookie, need, now, f)
+    }
+
+    async fn view(&self, user: &DirUser, signed_in: bool, now: i64) -> ApiResult<MySession> {
+        let core = &self.core;
+        let registrations = core.store.registrations(&user.id).await?;
+        let review_days = core.policy().reconfirm_days;
+        // Nothing registered, nothing to review (a row from before the last removal stays).
+        let reviewed = if signed_in && !registrations.is_empty() {
+            core.store.reviewed(&user.id).await?
+        } else {
+            None
+        };
+        Ok(MySession {
+            reviewed_at: reviewed.map(audit::rfc3339),
+            review_due: review_due(reviewed, review_days, now),
+            review_days,
+            display_name: user.display_name.clone(),
+            username: user.username.clone(),
+            organization: core.config().organization.name.clone(),
+            signed_in,
+            second_factor: if signed_in {
+                Vec::new()
+            } else {
+                second_methods(&registrations)
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .collect()
+            },
+            methods: if signed_in {
+                registrations.iter().filter_map(my_method).collect()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    /// Signs in with the directory password. Unknown and disabled logins take the same
+    /// path as a wrong password: counted and blocked alike (on a key derived from the
+    /// login), checked against a decoy at the same cost, answered alike. Nothing here
+    /// tells who exists.
+    pub async fn sign_in(
+        &self,
+        correlation: &str,
+        login: &str,
+        password: SecretString,
+        now: i64,
+    ) -> ApiResult<SignedIn> {
+        let core = &self.core;
+        let login = validate_login(login)?;
+        let typed = password.expose_secret();
+        if typed.is_empty() || typed.chars().count() > 1024 {
+            return Err(wrong_sign_in());
+        }
+        let found = core
+            .directories
+            .find_home(login)
+            .await
+            .map_err(|_| directory_down())?;
+        let home = found.as_ref().map(|(home, _)| *home).unwrap_or(0);
+        let user = found.map(|(_, u)| u).filter(|u| !u.disabled);
+        let (key, my_key) = match &user {
+            Some(user) => throttle_keys(user),
+            None => decoy_throttle_keys(&core.key, login),
+        };
+        if let Some(until) = core.throttle.blocked_until(&key, &my_key, now).await? {
+            return Err(blocked(until - now));
+        }
+        let directory = core.directories.get(home).ok_or_else(directory_down)?;
+        let checked = match &user {
+            Some(user) => directory.check_password(user, &password).await,
+            None => directory
+                .check_decoy_password(&password)
+                .await
+                .map(|()| false),
+        };
+        let ok = match checked {
+            Ok(ok) => ok,
+            Err(DirError::Unsupported(why)) => {
+                return Err(ApiError::new(
+                    ErrorCode::NotAllowed,
+                    format!("Signing in here isn't possible for this account: {why}."),
+                ))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "security info sign-in: directory unavailable");
+                return Err(directory_down());
+            }
+        };
+        let Some(user) = user else {
+            let ctx = audit::Context {
+                correlation_id: correlation.to_string(),
+                login: Some(login.to_string()),
+                ..audit::Context::default()
+            };
+            return Err(self
+                .sign_in_failed(&ctx, (&key, &my_key), "password", "wrong_password", now)
+                .await?
+                .unwrap_or_else(wrong_sign_in));
+        };
+        let ctx = audit_ctx(correlation, &user);
+        if !ok {
+            let (key, my_key) = throttle_keys(&user);
+            return Err(self
+                .sign_in_failed(&ctx, (&key, &my_key), "password", "wrong_password", now)
+                .await?
+                .unwrap_or_else(wrong_sign_in));
+        }
+        let view = self.view(&user, false, now).await?;
+        let signed_in = view.second_factor.is_empty();
+        let view = if signed_in {
+            self.view(&user, true, now).await?
+        } else {
+            view
+        };
+        core.audit
+            .record(&ctx, Event::SecurityInfoSignIn { step: "password" }, now)
+            .await;
+        let cookie = random_id();
+        self.sessions.insert(
+            &core.key,
+            &cookie,
+            Session {
+                user,
+                signed_in,
+                expires_at: now + SESSION_SECS,
+                second: None,
+                passkey: None,
+                totp: None,
+                email: None,
+            },
+        );
+        Ok(SignedIn { cookie, view })
+    }
+
+    /// A failed sign-in step: counted (this page's own counters, or a decoy's for a login
+    /// nobody has) and audited. Some(error) when it blocked the person from signing in
+    /// here.
+    async fn sign_in_failed(
+        &self,
+        ctx: &audit::Context,
+        (key, my_key): (&str, &str),
+        step: &'static str,
+        reason: &'static str,
+        now: i64,
+    ) -> ApiResult<Option<ApiError>> {
+        let core = &self.core;
+        let blocked_now = core.throttle.failed_verification(key, my_key, now).await?;
+        core.audit
+            .record(ctx, Event::SecurityInfoSignInFailed { step, reason }, now)
+            .await;
+        Ok(blocked_now.map(|(_, until)| blocked(until - now)))
+    }
+
+    /// What the page shows for this session.
+    pub async fn session(&self, cookie: &str, now: i64) -> ApiResult<MySession> {
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        self.view(&user, signed_in, now).await
+    }
+
+    pub fn sign_out(&self, cookie: &str) {
+        self.sessions.remove(&self.core.key, cookie);
+    }
+
+    /// The person confirms their methods are still theirs.
+    pub async fn review(&self, correlation: &str, cookie: &str, now: i64) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        if core.store.registrations(&user.id).await?.is_empty() {
+            return Err(ApiError::step(
+                "There is nothing to confirm yet: add a method first.",
+            ));
+        }
+        core.store.mark_reviewed(&user.id, now).await?;
+        core.audit
+            .record(
+                &audit_ctx(correlation, &user),
+                Event::SecurityInfoReviewed,
+                now,
+            )
+            .await;
+        self.view(&user, true, now).await
+    }
+
+    /// The second step of a sign-in: a code sent, an authenticator code asked for, or a
+    /// passkey challenge.
+    pub async fn second_start(
+        &self,
+        cookie: &str,
+        method_id: &str,
+        now: i64,
+    ) -> ApiResult<SecondFactorChallenge> {
+        let core = &self.core;
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        if signed_in {
+            return Err(ApiError::step("You are signed in already."));
+        }
+        let registrations = core.store.registrations(&user.id).await?;
+        let (view, reg_id) = second_methods(&registrations)
+            .into_iter()
+            .find(|(v, _)| v.id == method_id)
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::MethodUnavailable, "That method isn't yours.")
+            })?;
+        let registration = registrations.iter().find(|r| r.id == reg_id);
+        let (second, challenge) = match view.kind {
+            MethodKind::Email => {
+                let sent = self
+                    .send_code(
+                        &user,
+                        registration.map(|r| r.value.as_str()),
+                        ("my", &view.id),
+                        "Too many codes were requested. Please wait, or use another method.",
+                        now,
+                    )
+                    .await?;
+                (
+                    Second::Code {
+                        method_id: view.id.clone(),
+                        kind: MethodKind::Email,
+                        sent: Some(sent),
+                    },
+                    SecondFactorChallenge {
+                        kind: MethodKind::Email,
+                        sent_to: Some(view.masked.clone()),
+                        passkey: None,
+                    },
+                )
+            }
+            MethodKind::Totp => (
+                Second::Code {
+                    method_id: view.id.clone(),
+                    kind: MethodKind::Totp,
+                    sent: None,
+                },
+                SecondFactorChallenge {
+                    kind: MethodKind::Totp,
+                    sent_to: None,
+                    passkey: None,
+                },
+            ),
+            _ => {
+                let webauthn = core.passkeys.as_ref().ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::MethodUnavailable,
+                        "Passkeys are not set up here.",
+                    )
+                })?;
+                let list: Vec<Passkey> = passkey::of(&registrations)
+                    .into_iter()
+                    .map(|(_, p)| p)
+                    .collect();
+                let (request, auth) = webauthn
+                    .start_authentication(&list)
+                    .map_err(ApiError::internal)?;
+                (
+                    Second::Passkey(auth),
+                    SecondFactorChallenge {
+                        kind: MethodKind::Approval,
+                        sent_to: None,
+                        passkey: Some(request),
+                    },
+                )
+            }
+        };
+        self.with_session(cookie, Need::Any, now, |s| {
+            s.second = Some(second);
+            Ok(())
+        })?;
+        Ok(challenge)
+    }
+
+    /// The second step's answer: a code, or the passkey's assertion.
+    pub async fn second_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        req: &SecondFactorFinish,
+        now: i64,
+    ) -> ApiResult<MySession> {
+        let core = &self.core;
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        if signed_in {
+            return Err(ApiError::step("You are signed in already."));
+        }
+        let second = self.with_session(cookie, Need::Any, now, |s| {
+            s.second
+                .take()
+                .ok_or_else(|| ApiError::step("Choose a method first."))
+        })?;
+        let ctx = audit_ctx(correlation, &user);
+        let ok = match second {
+            Second::Code {
+                method_id,
+                kind,
+                sent,
+            } => {
+                let answer = req.code.as_deref().map(str::trim).unwrap_or_default();
+                match (kind, sent) {
+                    (MethodKind::Email, Some(sent)) => {
+                        if sent.expires_at <= now {
+                            return Err(ApiError::new(
+                                ErrorCode::CodeExpired,
+                                "That code has expired. Ask for a new one.",
+                            ));
+                        }
+                        let ok = code::matches(&core.key, "my", &method_id, answer, &sent.hash);
+                        if !ok && sent.tries + 1 < CODE_TRIES {
+                            // Keep the code for another try.
+                            let again = Second::Code {
+                                method_id,
+                                kind,
+                                sent: Some(SentCode {
+                                    tries: sent.tries + 1,
+                                    ..sent
+                                }),
+                            };
+                            self.with_session(cookie, Need::Any, now, |s| {
+                                s.second = Some(again);
+                                Ok(())
+                            })?;
+                        }
+                        ok
+                    }
+                    _ => {
+                        let secret = core
+                            .store
+                            .registrations(&user.id)
+                            .await?
+                            .into_iter()
+                            .find(|r| format!("m{}", r.id) == method_id)
+                            .and_then(|r| r.totp_secret(&core.key));
+                        let step =
+                            secret.and_then(|s| totp::matching_step(&s, answer, now.max(0) as u64));
+                        let fresh = match step {
+                            Some(step) => core.store.use_totp_step(&user.id, step as i64, now).await?,
+                            None => false,
+                        };
+                        if !fresh {
+                            self.with_session(cookie, Need::Any, now, |s| {
+                                s.second = Some(Second::Code {
+                                    method_id,
+                                    kind,
+                                    sent: None,
+                                });
+                                Ok(())
+                            })?;
+                        }
+                        fresh
+                    }
+                }
+            }
+            Second::Passkey(auth) => {
+                let mut passkeys = passkey::of(&core.store.registrations(&user.id).await?);
+                let credential = req.credential.clone().unwrap_or_default();
+                match core
+                    .passkeys
+                    .as_ref()
+                    .map(|w| w.finish_authentication(&credential, &auth, &mut passkeys))
+                {
+                    Some(Ok(changed)) => {
+                        for (id, p) in changed {
+                            let value = serde_json::to_string(&p).map_err(ApiError::internal)?;
+                            core.store.update_registration(id, &value).await?;
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if !ok {
+            let (key, my_key) = throttle_keys(&user);
+            return Err(self
+                .sign_in_failed(&ctx, (&key, &my_key), "second_factor", "wrong_code", now)
+                .await?
+                .unwrap_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::CodeInvalid,
+                        "That didn't verify. Check it and try again, or choose another method.",
+                    )
+                }));
+        }
+        self.with_session(cookie, Need::Any, now, |s| {
+            s.signed_in = true;
+            s.expires_at = now + SESSION_SECS;
+            Ok(())
+        })?;
+        core.audit
+            .record(
+                &ctx,
+                Event::SecurityInfoSignIn {
+                    step: "second_factor",
+                },
+                now,
+            )
+            .await;
+        self.view(&user, true, now).await
+    }
+
+    /// Tells the person (their directory address and alternate addresses) what changed.
+    async fn tell_owner(&self, user: &DirUser, what: &str, now: i64) {
+        let core = &self.core;
+        let mut to: Vec<String> = user.email.iter().cloned().collect();
+        if let Ok(regs) = core.store.registrations(&user.id).await {
+            for r in regs {
+                if r.kind() == Some(MethodKind::Email) && !to.contains(&r.value) {
+                    to.push(r.value);
+                }
+            }
+        }
+        let org = &core.config().organization.name;
+        for address in to {
+            let mail = notify::Mail {
+                to: address,
+                subject: format!("{org}: your security info changed"),
+                body: format!(
+                    "Hello {name},\n\n{what} (\"My security info\", {when} UTC).\n\n\
+                     If this wasn't you, contact the helpdesk at once{helpdesk}.\n",
+                    name = user.display_name,
+                    when = audit::rfc3339(now),
+                    helpdesk = core
+                        .config()
+                        .helpdesk
+                        .phone
+                        .as_deref()
+                        .map(|p| format!(": {p}"))
+                        .unwrap_or_default(),
+                ),
+            };
+            if let Err(reason) = core.mailer.send(&mail).await {
+                tracing::warn!(reason = %reason, "telling a person about a security info change failed");
+            }
+        }
+    }
+
+    /// A code for this page, rate limited as the kiosk's emails are: mailed to `to` (when
+    /// there is an address) and kept as its keyed hash under `purpose` and `bound_to`.
+    async fn send_code(
+        &self,
+        user: &DirUser,
+        to: Option<&str>,
+        (purpose, bound_to): (&str, &str),
+        throttled: &str,
+        now: i64,
+    ) -> ApiResult<SentCode> {
+        let core = &self.core;
+        let (key, my_key) = throttle_keys(user);
+        if let Some(wait) = core
+            .throttle
+            .rate_limited(&key, &my_key, throttle::EMAIL, now)
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::Throttled, throttled).with_retry_after(wait));
+        }
+        let code = zeroize::Zeroizing::new(core.random.digits(core.policy().code_length));
+        let hash = code::hash(&core.key, purpose, bound_to, &code);
+        if let Some(to) = to {
+            self.mail_code(to, &code);
+        }
+        core.throttle
+            .record(&key, &my_key, throttle::EMAIL, now)
+            .await?;
+        Ok(SentCode {
+            hash,
+            expires_at: now + CODE_SECS,
+            tries: 0,
+        })
+    }
+
+    fn mail_code(&self, to: &str, code: &str) {
+        let config = self.core.config();
+        let mail = notify::code_mail(
+            to,
+            &notify::CodeMail {
+                locale: &config.organization.default_locale,
+                organization: &config.organization.name,
+                code,
+                minutes: (CODE_SECS / 60) as u32,
+                kiosk: "My security info",
+            },
+        );
+        let mailer = self.core.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = mailer.send(&mail).await {
+                tracing::warn!(reason = %reason, "sending a security info code failed");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_review_is_due_the_configured_days_after_the_last_one() {
+        let day = 86_400;
+        let now = 1_000 * day;
+        assert!(!review_due(Some(now - 30 * day + 1), 30, now));
+        assert!(review_due(Some(now - 30 * day), 30, now));
+        // Never asked when the policy says 0, nor of someone with nothing registered.
+        assert!(!review_due(Some(0), 0, now));
+        assert!(!review_due(None, 30, now));
+    }
+}
