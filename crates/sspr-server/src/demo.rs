@@ -11,9 +11,9 @@ use axum::Router;
 use sspr_mailbox::{Mailbox, Received};
 use sspr_proto::MethodKind;
 
+use crate::clock::now;
 use crate::directory::builtin::{BuiltinDirectory, NewUser};
 use crate::directory::set::Directories;
-use crate::clock::now;
 use crate::http::AppState;
 use crate::methods::totp;
 use crate::secret::random_id;

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use sspr_server::config::{Config, SmtpTls};
 use sspr_server::clock::now;
+use sspr_server::config::{Config, SmtpTls};
 use sspr_server::store::{AuditQuery, Store};
 use sspr_server::{audit, demo, http, kiosks, secret};
 

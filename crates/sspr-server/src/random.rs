@@ -23,7 +23,9 @@ impl Random {
 
     /// A generator that repeats its draws for a seed (tests).
     pub fn seeded(seed: u64) -> Random {
-        Random(Source::Seeded(Box::new(Mutex::new(StdRng::seed_from_u64(seed)))))
+        Random(Source::Seeded(Box::new(Mutex::new(StdRng::seed_from_u64(
+            seed,
+        )))))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut dyn RngCore) -> T) -> T {

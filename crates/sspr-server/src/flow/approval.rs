@@ -16,11 +16,11 @@ use sspr_proto::{
 use tokio::sync::watch;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication};
 
+use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 use super::{mask, Caller, FlowService, FlowState};
 use crate::audit::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::methods::passkey;
-use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 
 /// Where an approval stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -335,7 +335,8 @@ impl FlowService {
         let mut shown = reason;
         if reason == ApprovalFailure::Expired {
             self.core.store.fail_challenge(&p.challenge_id).await?;
-            self.core.audit
+            self.core
+                .audit
                 .record(
                     &self.ctx(caller, Some(flow)),
                     Event::VerifyFailed {
@@ -393,7 +394,8 @@ impl FlowService {
         if first {
             self.approvals
                 .push(&flow.id, flow.expires_at + 60, Some(event));
-            self.core.audit
+            self.core
+                .audit
                 .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
                 .await;
         }

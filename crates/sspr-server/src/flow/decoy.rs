@@ -6,10 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use sspr_proto::MethodKind;
 
+use super::rows::FlowMethod;
 use crate::config::PolicyConfig;
 use crate::directory::set::Directories;
 use crate::secret::ServerKey;
-use super::rows::FlowMethod;
 use crate::store::{Store, StoreResult};
 
 const LETTERS: &[u8] = b"abcdefghijklmnoprstw";

@@ -101,7 +101,12 @@ fn unknown(what: &str, value: &str) -> FromSqlError {
 }
 
 /// A text column parsed with `parse`; a value it doesn't know is an error.
-fn parsed<T>(r: &Row<'_>, i: usize, what: &str, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+fn parsed<T>(
+    r: &Row<'_>,
+    i: usize,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
     let s: String = r.get(i)?;
     parse(&s).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(unknown(what, &s)))

@@ -6,18 +6,50 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use sspr_proto::{
-    DirectoryResult, DoneView, ErrorCode, Intent, MethodKind, Outcome, PasswordReason,
+    DirectoryResult, DoneView, ErrorCode, Intent, Outcome, PasswordCheck, PasswordReason,
 };
 
+use super::rows::FlowRow;
 use super::{blocked, Caller, FlowService, FlowState};
 use crate::audit::{self, Event};
 use crate::directory::{DirError, DirUser};
 use crate::error::{ApiError, ApiResult};
-use crate::notify::{self, Mail};
-use super::rows::FlowRow;
 use crate::throttle;
 
 impl FlowService {
+    /// The flow's person as the directories know them now, with their home directory.
+    async fn current_user(&self, flow: &FlowRow) -> Result<Option<(usize, DirUser)>, DirError> {
+        let found = self.core.directories.find_home(&flow.login).await?;
+        Ok(found.filter(|(_, u)| Some(&u.id) == flow.user_id.as_ref()))
+    }
+
+    /// Live feedback on a candidate password, once verified.
+    pub async fn password_check(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        candidate: &str,
+        now: i64,
+    ) -> ApiResult<PasswordCheck> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != FlowState::Verified {
+            return Err(self.refuse_step(caller, &flow, "password_check", now).await);
+        }
+        let user = match self.current_user(&flow).await {
+            Ok(u) => u,
+            Err(e) => return Err(self.directory_down(caller, &flow.reference, e, now).await),
+        };
+        let reasons = self.core.passwords.check_with(
+            candidate,
+            user.as_ref().map(|(_, u)| u),
+            self.core.directories.rules(),
+        );
+        Ok(PasswordCheck {
+            acceptable: reasons.is_empty(),
+            reasons,
+        })
+    }
+
     /// Sets the new password in the directory, synchronously.
     pub async fn set_password(
         &self,
@@ -39,7 +71,8 @@ impl FlowService {
             self.core.directories.rules(),
         );
         if !reasons.is_empty() {
-            self.core.audit
+            self.core
+                .audit
                 .record(
                     &ctx,
                     Event::PasswordRejected {
@@ -50,8 +83,14 @@ impl FlowService {
                 .await;
             return Err(password_rejected(reasons).with_reference(&flow.reference));
         }
-        if let Err(until) = self.core.throttle.reset_allowed(&flow.throttle_key, now).await? {
-            self.core.audit
+        if let Err(until) = self
+            .core
+            .throttle
+            .reset_allowed(&flow.throttle_key, now)
+            .await?
+        {
+            self.core
+                .audit
                 .record(
                     &ctx,
                     Event::Blocked {
@@ -94,7 +133,8 @@ impl FlowService {
                     Some(dir) => {
                         let doubt = doubted.iter().find(|w| w.directory == account.directory);
                         if doubt.is_some_and(|w| moved(w.changed_before, u.password_changed_at)) {
-                            self.core.audit
+                            self.core
+                                .audit
                                 .record(
                                     &ctx,
                                     Event::WritebackConfirmed {
@@ -124,7 +164,8 @@ impl FlowService {
             if let (Ok(true), true) = (&outcome, linked) {
                 // The directory took it: a store that can't note it (a full disk) must not
                 // turn that into "nothing was changed". A retry then writes it again.
-                if let Err(e) = self.core
+                if let Err(e) = self
+                    .core
                     .store
                     .record_written(&flow.id, &account.directory, &mac, now)
                     .await
@@ -181,7 +222,8 @@ impl FlowService {
             }
             _ => {}
         }
-        self.core.audit
+        self.core
+            .audit
             .record(
                 &self.ctx(caller, Some(flow)),
                 Event::WritebackInDoubt {
@@ -191,7 +233,8 @@ impl FlowService {
                 now,
             )
             .await;
-        if let Err(e) = self.core
+        if let Err(e) = self
+            .core
             .store
             .record_in_doubt(&flow.id, directory, mac, user.password_changed_at, now)
             .await
@@ -255,9 +298,16 @@ impl FlowService {
             });
         }
         // Back to verified: the person may try again.
-        if let Err(err) = self.core
+        if let Err(err) = self
+            .core
             .store
-            .update_flow_state(&flow.id, FlowState::Writing, FlowState::Verified, &flow.done, None)
+            .update_flow_state(
+                &flow.id,
+                FlowState::Writing,
+                FlowState::Verified,
+                &flow.done,
+                None,
+            )
             .await
         {
             tracing::error!(error = %err, "restoring the flow after a failed writeback");
@@ -299,7 +349,8 @@ impl FlowService {
                 message,
             });
         }
-        self.core.audit
+        self.core
+            .audit
             .record(
                 &ctx,
                 Event::PartiallyWritten {
@@ -329,7 +380,8 @@ impl FlowService {
             return Err(self.refuse_step(caller, &flow, "unlock", now).await);
         }
         if flow.intent != Intent::Unlock || !self.core.policy().allow_unlock {
-            self.core.audit
+            self.core
+                .audit
                 .record(
                     &self.ctx(caller, Some(&flow)),
                     Event::StepRefused {
@@ -357,7 +409,9 @@ impl FlowService {
                     Some(dir) => match dir.unlock(&u).await {
                         Ok(()) => Ok(u.locked),
                         // Nothing to unlock there (Entra ID), but another directory had.
-                        Err(DirError::Unsupported(_)) if self.core.directories.len() > 1 => Ok(false),
+                        Err(DirError::Unsupported(_)) if self.core.directories.len() > 1 => {
+                            Ok(false)
+                        }
                         Err(e) => Err(e),
                     },
                     None => continue,
@@ -393,9 +447,16 @@ impl FlowService {
         step: &'static str,
         now: i64,
     ) -> ApiResult<()> {
-        if self.core
+        if self
+            .core
             .store
-            .update_flow_state(&flow.id, FlowState::Verified, FlowState::Writing, &flow.done, None)
+            .update_flow_state(
+                &flow.id,
+                FlowState::Verified,
+                FlowState::Writing,
+                &flow.done,
+                None,
+            )
             .await?
         {
             Ok(())
@@ -424,7 +485,8 @@ impl FlowService {
             DirError::InDoubt(why) => format!("in doubt: {why}"),
         };
         tracing::warn!(directory = %directory, reason = %reason, "writeback failed");
-        self.core.audit
+        self.core
+            .audit
             .record(&ctx, Event::WritebackFailed { directory, reason }, now)
             .await;
         match e {
@@ -476,7 +538,8 @@ impl FlowService {
         // The directory holds the change already: that is what the person is told, even if
         // the store can't record the flow's end now (a full disk). The flow then stays
         // "writing" until it expires: no second write can start from it.
-        if let Err(e) = self.core
+        if let Err(e) = self
+            .core
             .store
             .complete_flow(
                 &flow.id,
@@ -493,90 +556,6 @@ impl FlowService {
         }
         self.notify_done(caller, flow, user, outcome, now).await;
         Ok(())
-    }
-
-    /// Emails the person, and every administrator when an administrator reset. Sent after
-    /// the response is decided; failures are audited.
-    async fn notify_done(
-        &self,
-        caller: &Caller,
-        flow: &FlowRow,
-        user: &DirUser,
-        outcome: Outcome,
-        now: i64,
-    ) {
-        let policy = self.core.policy();
-        let helpdesk = self.core
-            .config()
-            .helpdesk
-            .url
-            .clone()
-            .or_else(|| self.core.config().helpdesk.phone.clone())
-            .or_else(|| self.core.config().helpdesk.email.clone())
-            .unwrap_or_else(|| "your IT helpdesk".into());
-        let when = audit::rfc3339(now);
-        let notice = notify::NoticeMail {
-            locale: &flow.locale,
-            organization: &self.core.config().organization.name,
-            display_name: &user.display_name,
-            username: &user.username,
-            unlocked_only: outcome == Outcome::Unlocked,
-            kiosk: &caller.kiosk_name,
-            when: &when,
-            reference: &flow.reference,
-            helpdesk: &helpdesk,
-        };
-        let mut mails: Vec<(&'static str, Mail)> = Vec::new();
-        if policy.notify_user {
-            let mut to: Vec<String> = user.email.iter().cloned().collect();
-            for m in flow.methods.iter().filter(|m| m.kind == MethodKind::Email) {
-                if !to.iter().any(|t| t.eq_ignore_ascii_case(&m.target)) {
-                    to.push(m.target.clone());
-                }
-            }
-            mails.extend(
-                to.iter()
-                    .map(|t| ("user_notice", notify::user_notice(t, &notice))),
-            );
-        }
-        if policy.notify_admins_on_admin_reset && flow.is_admin && outcome == Outcome::PasswordReset
-        {
-            let mut admins: Vec<String> = Vec::new();
-            for group in &policy.admin_groups {
-                match self.core.directories.members(group).await {
-                    Ok(members) => admins.extend(members.into_iter().filter_map(|m| m.email)),
-                    Err(e) => tracing::warn!(error = %e, "listing administrators failed"),
-                }
-            }
-            admins.sort();
-            admins.dedup();
-            mails.extend(
-                admins
-                    .iter()
-                    .map(|a| ("admin_notice", notify::admin_notice(a, &notice))),
-            );
-        }
-        let mailer = self.core.mailer.clone();
-        let audit = self.core.audit.clone();
-        let ctx = self.ctx(caller, Some(flow));
-        tokio::spawn(async move {
-            let mut sent: std::collections::BTreeMap<&'static str, usize> = Default::default();
-            for (kind, mail) in &mails {
-                match mailer.send(mail).await {
-                    Ok(()) => *sent.entry(kind).or_default() += 1,
-                    Err(reason) => {
-                        audit
-                            .record(&ctx, Event::NotificationFailed { kind, reason }, now)
-                            .await;
-                    }
-                }
-            }
-            for (kind, recipients) in sent {
-                audit
-                    .record(&ctx, Event::NotificationSent { kind, recipients }, now)
-                    .await;
-            }
-        });
     }
 }
 

@@ -13,8 +13,8 @@ use sspr_proto::{
 
 use super::json::Json;
 use super::{AppState, CorrelationId};
-use crate::clock::now;
 use crate::audit::{Context, Event};
+use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
 use crate::flow::Caller;
 use crate::kiosks;

@@ -77,7 +77,9 @@ pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<MySession>> {
-    Ok(axum::Json(state.my.session(&cookie(&headers), now()).await?))
+    Ok(axum::Json(
+        state.my.session(&cookie(&headers), now()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/my/review", tag = "security info",

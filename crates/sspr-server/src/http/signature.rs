@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use sspr_proto::ErrorCode;
 
 use super::{rfc9421, AppState, CorrelationId};
-use crate::clock::now;
 use crate::audit::{Context, Event};
+use crate::clock::now;
 use crate::error::ApiError;
 use crate::flow::Caller;
 

@@ -87,13 +87,15 @@ impl SecurityInfo {
             .passkeys
             .as_ref()
             .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "Passkeys are off."))?;
-        let passkey = webauthn.finish_registration(credential, &reg).map_err(|e| {
-            tracing::info!(reason = %e, "a passkey registration was refused");
-            ApiError::new(
-                ErrorCode::CodeInvalid,
-                "The passkey could not be added. Please try again.",
-            )
-        })?;
+        let passkey = webauthn
+            .finish_registration(credential, &reg)
+            .map_err(|e| {
+                tracing::info!(reason = %e, "a passkey registration was refused");
+                ApiError::new(
+                    ErrorCode::CodeInvalid,
+                    "The passkey could not be added. Please try again.",
+                )
+            })?;
         // A credential belongs to one person only.
         let id = passkey.cred_id().clone();
         if core
@@ -129,7 +131,8 @@ impl SecurityInfo {
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let secret = SecretString::from(totp::new_secret());
         let org = &self.core.config().organization.name;
-        let label = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let label =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let uri = format!(
             "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
             label(org),

@@ -157,10 +157,9 @@ impl SecurityInfo {
     }
 
     fn session_user(&self, cookie: &str, need: Need, now: i64) -> ApiResult<(DirUser, bool)> {
-        self.sessions
-            .with(&self.core.key, cookie, need, now, |s| {
-                Ok((s.user.clone(), s.signed_in))
-            })
+        self.sessions.with(&self.core.key, cookie, need, now, |s| {
+            Ok((s.user.clone(), s.signed_in))
+        })
     }
 
     fn with_session<T>(
@@ -505,7 +504,9 @@ impl SecurityInfo {
                         let step =
                             secret.and_then(|s| totp::matching_step(&s, answer, now.max(0) as u64));
                         let fresh = match step {
-                            Some(step) => core.store.use_totp_step(&user.id, step as i64, now).await?,
+                            Some(step) => {
+                                core.store.use_totp_step(&user.id, step as i64, now).await?
+                            }
                             None => false,
                         };
                         if !fresh {

@@ -1,0 +1,272 @@
+//! Challenge: the person chose a method. An email code is sent (before the challenge
+//! counts, so a relay that fails is told at once and counts against nobody), an
+//! authenticator code is asked for, or an approval starts (`approval`). Resends wait for
+//! the cooldown; every kind is rate limited per person and per kiosk.
+
+use sspr_proto::{ChallengeView, ErrorCode, MethodKind};
+
+use super::rows::{ChallengeRow, FlowMethod, FlowRow};
+use super::{Caller, FlowService, FlowState};
+use crate::audit::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::methods::{code, totp};
+use crate::notify;
+use crate::secret::time_ordered_id;
+use crate::throttle;
+
+impl FlowService {
+    /// Choose a method: sends a code, or asks for an authenticator code.
+    pub async fn challenge(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        method_id: &str,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> ApiResult<ChallengeView> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != FlowState::Verifying {
+            return Err(self.refuse_step(caller, &flow, "challenge", now).await);
+        }
+        let method = flow.method(method_id).cloned().ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MethodUnavailable,
+                "That method isn't offered here.",
+            )
+            .with_reference(&flow.reference)
+        })?;
+        if flow.is_done(&method.id) {
+            self.core
+                .audit
+                .record(
+                    &self.ctx(caller, Some(&flow)),
+                    Event::StepRefused {
+                        step: "challenge",
+                        reason: "method_done",
+                    },
+                    now,
+                )
+                .await;
+            return Err(
+                ApiError::step("You verified this method already; choose another one.")
+                    .with_reference(&flow.reference),
+            );
+        }
+        self.check_blocked(caller, &flow, now).await?;
+        // From here a real person's email code goes to the relay and a decoy's nowhere:
+        // the whole rest (throttles, the send, the challenge's commit) ends at a floor
+        // (`pace`), so neither its length nor the relay's shows who exists.
+        if method.kind == MethodKind::Email {
+            // A real person's send sets the floor (not a decoy's nothing, nor a refusal).
+            let real = flow.user_id.is_some();
+            self.pacers
+                .code
+                .pace(
+                    self.issue_challenge(caller, &flow, &method, finish_on_phone, now),
+                    |out| {
+                        real && match out {
+                            Ok(_) => true,
+                            Err(e) => e.code() == ErrorCode::DeliveryFailed,
+                        }
+                    },
+                )
+                .await
+        } else {
+            self.issue_challenge(caller, &flow, &method, finish_on_phone, now)
+                .await
+        }
+    }
+
+    /// A challenge for a method of a live flow: throttles, the code or approval, its commit.
+    async fn issue_challenge(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> ApiResult<ChallengeView> {
+        let policy = self.core.policy();
+        let sends_code = method.kind == MethodKind::Email;
+        if sends_code {
+            if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
+                let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
+                if wait > 0 && last.used_at.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::Throttled,
+                        format!("A code was just sent. You can ask for another in {wait} seconds."),
+                    )
+                    .with_retry_after(wait)
+                    .with_reference(&flow.reference));
+                }
+            }
+        }
+        let kind = if sends_code {
+            throttle::EMAIL
+        } else {
+            throttle::PHONE
+        };
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+        if let Some(wait) = self
+            .core
+            .throttle
+            .rate_limited(&flow.throttle_key, &kiosk_key, kind, now)
+            .await?
+        {
+            self.core
+                .audit
+                .record(
+                    &self.ctx(caller, Some(flow)),
+                    Event::ChallengeRefused {
+                        method: method.kind,
+                        reason: "rate_limited",
+                    },
+                    now,
+                )
+                .await;
+            return Err(ApiError::new(
+                ErrorCode::Throttled,
+                "Too many codes were requested. Please wait before asking again, or use another method.",
+            )
+            .with_retry_after(wait)
+            .with_reference(&flow.reference));
+        }
+
+        let (row, view) = if method.kind == MethodKind::Approval {
+            self.approval_challenge(caller, flow, method, finish_on_phone, now)
+                .await?
+        } else {
+            let (row, view, code) = self.code_challenge(flow, method, now);
+            if let Some(code) = code {
+                self.deliver_code(caller, flow, method, &code, now).await?;
+            }
+            (row, view)
+        };
+        self.core.store.insert_challenge(&row).await?;
+        self.core
+            .throttle
+            .record(&flow.throttle_key, &kiosk_key, kind, now)
+            .await?;
+        self.core
+            .audit
+            .record(
+                &self.ctx(caller, Some(flow)),
+                Event::ChallengeSent {
+                    method: method.kind,
+                },
+                now,
+            )
+            .await;
+        Ok(view)
+    }
+
+    /// A code challenge: an emailed code (sent now, kept as a keyed hash), or an
+    /// authenticator code asked for.
+    fn code_challenge(
+        &self,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        now: i64,
+    ) -> (
+        ChallengeRow,
+        ChallengeView,
+        Option<zeroize::Zeroizing<String>>,
+    ) {
+        let policy = self.core.policy();
+        let sends_code = method.kind == MethodKind::Email;
+        let challenge_id = time_ordered_id();
+        let mut to_send = None;
+        let (code_hash, expires_at, code_length) = if sends_code {
+            let code = self.core.random.digits(policy.code_length);
+            let hash = code::hash(&self.core.key, &flow.id, &method.id, &code);
+            to_send = Some(zeroize::Zeroizing::new(code));
+            (
+                Some(hash),
+                now + i64::from(policy.code_ttl_secs),
+                policy.code_length,
+            )
+        } else {
+            // An authenticator code is asked for, not sent; it is good for the flow's life.
+            (None, flow.expires_at, totp::DIGITS as u8)
+        };
+        let row = ChallengeRow {
+            id: challenge_id.clone(),
+            flow_id: flow.id.clone(),
+            method_id: method.id.clone(),
+            kind: method.kind,
+            code_hash,
+            created_at: now,
+            expires_at,
+            used_at: None,
+            failures: 0,
+        };
+        let view = ChallengeView {
+            challenge_id,
+            method_id: method.id.clone(),
+            kind: method.kind,
+            sent_to: sends_code.then(|| method.masked.clone()),
+            code_length,
+            expires_in_secs: (expires_at - now).max(0) as u32,
+            resend_after_secs: if sends_code {
+                policy.resend_after_secs
+            } else {
+                0
+            },
+            approval_url: None,
+            finish_on_phone: false,
+        };
+        (row, view, to_send)
+    }
+
+    /// Sends a code before the challenge counts, so a relay that is down or refuses is
+    /// told to the person at once ("couldn't send: choose another method") and counts
+    /// against nobody; the audit tells the admin. A decoy sends nothing, and answers the
+    /// same while the relay is failing for real people; the caller's floor (`pace`) keeps
+    /// a real send and a decoy's nothing the same length.
+    async fn deliver_code(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        code: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        let failure = if flow.user_id.is_some() {
+            let mail = notify::code_mail(
+                &method.target,
+                &notify::CodeMail {
+                    locale: &flow.locale,
+                    organization: &self.core.config().organization.name,
+                    code,
+                    minutes: self.core.policy().code_ttl_secs.div_ceil(60),
+                    kiosk: &caller.kiosk_name,
+                },
+            );
+            self.core.mailer.send(&mail).await.err()
+        } else if self.core.mailer.failing(now) {
+            Some("smtp: the relay is failing (a decoy answers as a real person would)".into())
+        } else {
+            None
+        };
+        let Some(reason) = failure else {
+            return Ok(());
+        };
+        tracing::warn!(reason = %reason, "sending a code failed");
+        self.core
+            .audit
+            .record(
+                &self.ctx(caller, Some(flow)),
+                Event::NotificationFailed {
+                    kind: "code",
+                    reason,
+                },
+                now,
+            )
+            .await;
+        Err(ApiError::new(
+            ErrorCode::DeliveryFailed,
+            "We couldn't send the code right now. Nothing was counted against you: choose another method, or try again in a moment.",
+        )
+        .with_reference(&flow.reference))
+    }
+}

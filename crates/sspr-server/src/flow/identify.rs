@@ -1,0 +1,285 @@
+//! Identify: a login typed at a kiosk becomes a flow. A person who may use self-service
+//! and has enough methods gets their own; anyone else (unknown, disabled, out of scope,
+//! not registered) a decoy of the same shape, made by the same path and ending at the same
+//! floor (`pace`), so nothing in the answer tells who exists.
+
+use sspr_proto::{ErrorCode, FlowView, Intent, MethodKind, StartFlowRequest};
+
+use super::rows::{FlowMethod, FlowRow};
+use super::{
+    blocked, decoy, mask, method_id, method_label, offerable, Caller, FlowService, FlowState,
+    MAX_LOGIN_CHARS,
+};
+use crate::audit::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::policy;
+use crate::secret::{reference_code, time_ordered_id};
+use crate::throttle;
+
+/// Checks a login as typed: not empty, not huge, no control characters.
+pub fn validate_login(login: &str) -> ApiResult<&str> {
+    let login = login.trim();
+    if login.is_empty() {
+        return Err(ApiError::bad_request(
+            "Enter your username or email address.",
+        ));
+    }
+    if login.chars().count() > MAX_LOGIN_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "A username or email address has at most {MAX_LOGIN_CHARS} characters."
+        )));
+    }
+    if login.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "A username or email address can't contain control characters.",
+        ));
+    }
+    Ok(login)
+}
+
+fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
+    match locale {
+        None => Ok(default.to_string()),
+        Some(l)
+            if (2..=16).contains(&l.len())
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Ok(l.to_string())
+        }
+        Some(_) => Err(ApiError::bad_request(
+            "The locale must be a language tag such as \"en\" or \"de\".",
+        )),
+    }
+}
+
+impl FlowService {
+    /// Identify: starts a flow for a login. Unknown, disabled, out-of-scope and unregistered
+    /// logins get a decoy flow of the same shape, made by the same path.
+    pub async fn start(
+        &self,
+        caller: &Caller,
+        req: &StartFlowRequest,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        let login = validate_login(&req.login)?;
+        let locale = validate_locale(
+            req.locale.as_deref(),
+            &self.core.config().organization.default_locale,
+        )?;
+        if req.intent == Intent::Unlock && !self.core.policy().allow_unlock {
+            return Err(ApiError::new(
+                ErrorCode::NotAllowed,
+                "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
+            ));
+        }
+        self.identify(caller, req, login, locale, now).await
+    }
+
+    /// Identify once the request is valid.
+    async fn identify(
+        &self,
+        caller: &Caller,
+        req: &StartFlowRequest,
+        login: &str,
+        locale: String,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        let reference = reference_code();
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+
+        let stand_in = self.stand_ins.pick(&self.core.key, login);
+        let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
+        // The work that depends on who the login is: the directory's search (a person and
+        // their nested groups take longer to find than nobody) and one read for the
+        // person's methods and their decoy stand-in's (the stand-in's twice for a login
+        // without a person). It ends at a floor (`pace`), so its length tells nothing.
+        let (found, rows) = self
+            .pacers
+            .identify
+            .pace(
+                async {
+                    let found = self.core.directories.find(login).await;
+                    let own_id = match &found {
+                        Ok(Some((_, u))) => u.id.clone(),
+                        _ => stand_in_id.to_string(),
+                    };
+                    let rows = self
+                        .core
+                        .store
+                        .registrations_of_two(&own_id, stand_in_id)
+                        .await;
+                    (found, rows)
+                },
+                |(found, _)| matches!(found, Ok(Some(_))),
+            )
+            .await;
+        let user = match found {
+            Ok(found) => found.map(|(_, user)| user),
+            Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
+        };
+        let rows = rows?;
+        let decision = user.as_ref().map(|u| policy::decide(self.core.policy(), u));
+
+        let real = match (&user, &decision) {
+            (Some(u), Some(d)) if d.allowed => {
+                let own: Vec<_> = rows.iter().filter(|r| r.user_id == u.id).cloned().collect();
+                let methods = self.real_methods(d, &own);
+                (methods.len() >= d.required as usize).then_some((u, d, methods))
+            }
+            _ => None,
+        };
+        let decoy_reason = match (&user, &decision, &real) {
+            (_, _, Some(_)) => None,
+            (None, _, _) => Some("unknown"),
+            (Some(u), _, _) if u.disabled => Some("disabled"),
+            (Some(_), Some(d), _) if !d.allowed => Some("not_in_scope"),
+            _ => Some("not_registered"),
+        };
+        let (user_id, throttle_key, methods, required, is_admin) = match real {
+            Some((u, d, methods)) => (
+                Some(u.id.clone()),
+                throttle::user_key(&u.id),
+                methods,
+                d.required,
+                d.is_admin,
+            ),
+            None => {
+                let (methods, required) = self.decoy_methods(login, stand_in.as_ref(), &rows);
+                (
+                    None,
+                    decoy::login_key(&self.core.key, login),
+                    methods,
+                    required,
+                    false,
+                )
+            }
+        };
+
+        let mut ctx = self.ctx(caller, None);
+        ctx.reference = Some(reference.clone());
+        ctx.login = Some(login.to_string());
+        ctx.user_id = user_id.clone();
+
+        if let Some(until) = self
+            .core
+            .throttle
+            .blocked_until(&throttle_key, &kiosk_key, now)
+            .await?
+        {
+            self.core
+                .audit
+                .record(
+                    &ctx,
+                    Event::FlowRefused {
+                        reason: "blocked",
+                        retry_after_secs: Some(until - now),
+                    },
+                    now,
+                )
+                .await;
+            return Err(blocked(until - now).with_reference(&reference));
+        }
+
+        let flow = FlowRow {
+            id: time_ordered_id(),
+            reference,
+            kiosk_id: caller.kiosk_id.clone(),
+            login: login.to_string(),
+            user_id,
+            throttle_key,
+            intent: req.intent,
+            locale,
+            state: FlowState::Verifying,
+            required,
+            methods,
+            done: Vec::new(),
+            is_admin,
+            created_at: now,
+            expires_at: now + i64::from(self.core.policy().flow_ttl_secs),
+            finished_at: None,
+        };
+        self.core.store.insert_flow(&flow).await?;
+        self.core
+            .audit
+            .record(
+                &ctx,
+                Event::FlowStarted {
+                    intent: req.intent.as_str(),
+                    required,
+                    decoy: decoy_reason.is_some(),
+                    reason: decoy_reason,
+                },
+                now,
+            )
+            .await;
+        Ok(self.view(&flow, now))
+    }
+
+    /// What a decoy shows: its stand-in's methods as the stand-in would see them (kinds,
+    /// masked addresses, how many are required), with nothing to send to; made up from
+    /// every enabled method while nobody has enough methods to stand in.
+    fn decoy_methods(
+        &self,
+        login: &str,
+        stand_in: Option<&decoy::StandIn>,
+        rows: &[crate::store::Registration],
+    ) -> (Vec<FlowMethod>, u8) {
+        if let Some(s) = stand_in {
+            let decision = policy::decide_for(self.core.policy(), s.is_admin);
+            let theirs: Vec<_> = rows
+                .iter()
+                .filter(|r| r.user_id == s.user_id)
+                .cloned()
+                .collect();
+            let mut methods = self.real_methods(&decision, &theirs);
+            if methods.len() >= usize::from(decision.required) {
+                for m in &mut methods {
+                    m.target = String::new();
+                    if m.kind == MethodKind::Email {
+                        m.masked = self
+                            .stand_ins
+                            .masked_email(&self.core.key, login, &m.masked);
+                    }
+                }
+                return (methods, decision.required);
+            }
+        }
+        (
+            decoy::methods(
+                &self.core.key,
+                login,
+                &policy::enabled_methods(self.core.policy()),
+            ),
+            self.core.policy().methods_required,
+        )
+    }
+
+    fn real_methods(
+        &self,
+        decision: &policy::Decision,
+        registrations: &[crate::store::Registration],
+    ) -> Vec<FlowMethod> {
+        let mut out = Vec::new();
+        for kind in &decision.methods {
+            for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
+                if !offerable(*kind, self.core.passkeys.is_some()) {
+                    continue;
+                }
+                let (target, masked) = match kind {
+                    MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
+                    MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
+                    _ => (String::new(), method_label(*kind).to_string()),
+                };
+                out.push(FlowMethod {
+                    id: method_id(*kind, out.len()),
+                    kind: *kind,
+                    target,
+                    masked,
+                });
+                // One entry a kind: the person chooses a method, not an address.
+                break;
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,290 @@
+//! Verify: a code against a challenge of the flow. The newest challenge of a method
+//! only, before it expires, once; a wrong code counts towards the person's block; the
+//! `required`-th verified method moves the flow to Verified in the same commit that spends
+//! the challenge.
+
+use sspr_proto::{ErrorCode, FlowView, MethodKind, VerifyRequest};
+
+use super::rows::{FlowRow, Spent};
+use super::{blocked, decoy, Caller, FlowService, FlowState};
+use crate::audit::{self, Event};
+use crate::error::{ApiError, ApiResult};
+use crate::methods::{code, totp};
+use crate::throttle;
+
+impl FlowService {
+    /// Verify: checks a code against a challenge of this flow.
+    pub async fn verify(
+        &self,
+        caller: &Caller,
+        flow_id: &str,
+        challenge_id: &str,
+        req: &VerifyRequest,
+        now: i64,
+    ) -> ApiResult<FlowView> {
+        let flow = self.live_flow(caller, flow_id, now).await?;
+        if flow.state != FlowState::Verifying {
+            return Err(self.refuse_step(caller, &flow, "verify", now).await);
+        }
+        self.check_blocked(caller, &flow, now).await?;
+        let challenge = self
+            .core
+            .store
+            .challenge(&flow.id, challenge_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("challenge").with_reference(&flow.reference))?;
+        let kind = challenge.kind;
+        if kind == MethodKind::Approval {
+            return Err(
+                ApiError::step("An approval is answered on the phone, not with a code.")
+                    .with_reference(&flow.reference),
+            );
+        }
+        let ctx = self.ctx(caller, Some(&flow));
+        if challenge.used_at.is_some() || flow.is_done(&challenge.method_id) {
+            self.core
+                .audit
+                .record(
+                    &ctx,
+                    Event::StepRefused {
+                        step: "verify",
+                        reason: "challenge_used",
+                    },
+                    now,
+                )
+                .await;
+            return Err(
+                ApiError::step("That code was used already.").with_reference(&flow.reference)
+            );
+        }
+        let newest = self
+            .core
+            .store
+            .last_challenge(&flow.id, &challenge.method_id)
+            .await?;
+        if newest.as_ref().map(|c| c.id.as_str()) != Some(challenge.id.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "A newer code was sent. Use the code from the latest message.",
+            )
+            .with_reference(&flow.reference));
+        }
+        if challenge.expires_at <= now {
+            self.core
+                .audit
+                .record(
+                    &ctx,
+                    Event::VerifyFailed {
+                        method: kind,
+                        reason: "expired",
+                    },
+                    now,
+                )
+                .await;
+            return Err(ApiError::new(
+                ErrorCode::CodeExpired,
+                "That code has expired. Ask for a new one.",
+            )
+            .with_reference(&flow.reference));
+        }
+        let Some(answer) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ApiError::bad_request("Enter the code.").with_reference(&flow.reference));
+        };
+        if answer.len() > 16 || !answer.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+            return Err(ApiError::bad_request("A code is made of digits only.")
+                .with_reference(&flow.reference));
+        }
+
+        let failure: Option<&'static str> = match kind {
+            MethodKind::Email => {
+                let stored = challenge.code_hash.as_deref().unwrap_or_default();
+                let ok = code::matches(
+                    &self.core.key,
+                    &flow.id,
+                    &challenge.method_id,
+                    answer,
+                    stored,
+                );
+                (!(ok && flow.user_id.is_some())).then_some("wrong_code")
+            }
+            MethodKind::Totp => self.check_totp(&flow, answer, now).await?,
+            _ => Some("unsupported"),
+        };
+
+        if let Some(reason) = failure {
+            if let Some(until) = self
+                .fail_method(caller, &flow, &challenge.id, kind, reason, now)
+                .await?
+            {
+                return Err(blocked(until - now).with_reference(&flow.reference));
+            }
+            let message = if reason == "code_reused" {
+                "That authenticator code was used already. Wait for the next one."
+            } else {
+                "That code isn't right. Check it and try again."
+            };
+            return Err(
+                ApiError::new(ErrorCode::CodeInvalid, message).with_reference(&flow.reference)
+            );
+        }
+        let updated = self
+            .mark_verified(caller, flow, &challenge.id, &challenge.method_id, kind, now)
+            .await?;
+        Ok(self.view(&updated, now))
+    }
+
+    /// A failed verification: the challenge's failure, the throttles, the audit. Returns
+    /// when the person is blocked until, if this failure blocked them.
+    pub(super) async fn fail_method(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        challenge_id: &str,
+        kind: MethodKind,
+        reason: &'static str,
+        now: i64,
+    ) -> ApiResult<Option<i64>> {
+        let ctx = self.ctx(caller, Some(flow));
+        self.core.store.fail_challenge(challenge_id).await?;
+        let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
+        let blocked_now = self
+            .core
+            .throttle
+            .failed_verification(&flow.throttle_key, &kiosk_key, now)
+            .await?;
+        self.core
+            .audit
+            .record(
+                &ctx,
+                Event::VerifyFailed {
+                    method: kind,
+                    reason,
+                },
+                now,
+            )
+            .await;
+        if let Some((scope, until)) = blocked_now {
+            self.core
+                .audit
+                .record(
+                    &ctx,
+                    Event::Blocked {
+                        scope,
+                        until: audit::rfc3339(until),
+                    },
+                    now,
+                )
+                .await;
+            return Ok(Some(until));
+        }
+        Ok(None)
+    }
+
+    /// A verified method: the challenge is used, the method done, and the flow verified
+    /// once enough are. Returns the flow as it now stands.
+    pub(super) async fn mark_verified(
+        &self,
+        caller: &Caller,
+        flow: FlowRow,
+        challenge_id: &str,
+        method_id: &str,
+        kind: MethodKind,
+        now: i64,
+    ) -> ApiResult<FlowRow> {
+        let mut done = flow.done.clone();
+        done.push(method_id.to_string());
+        let next = if done.len() >= usize::from(flow.required) {
+            FlowState::Verified
+        } else {
+            FlowState::Verifying
+        };
+        // One commit: the challenge spent and the flow moved on.
+        match self
+            .core
+            .store
+            .spend_challenge(
+                challenge_id,
+                &flow.id,
+                (FlowState::Verifying, next),
+                &done,
+                now,
+            )
+            .await?
+        {
+            Spent::Moved => {}
+            Spent::UsedBefore => {
+                return Err(
+                    ApiError::step("That code was used already.").with_reference(&flow.reference)
+                )
+            }
+            Spent::FlowChanged => {
+                return Err(
+                    ApiError::step("This attempt changed meanwhile; start again.")
+                        .with_reference(&flow.reference),
+                )
+            }
+        }
+        self.core
+            .audit
+            .record(
+                &self.ctx(caller, Some(&flow)),
+                Event::VerifySucceeded {
+                    method: kind,
+                    done: done.len() as u8,
+                    required: flow.required,
+                },
+                now,
+            )
+            .await;
+        let mut updated = flow;
+        updated.state = next;
+        updated.done = done;
+        Ok(updated)
+    }
+
+    /// None when the authenticator code is right and fresh; else why not.
+    async fn check_totp(
+        &self,
+        flow: &FlowRow,
+        answer: &str,
+        now: i64,
+    ) -> ApiResult<Option<&'static str>> {
+        let method = flow.methods.iter().find(|m| m.kind == MethodKind::Totp);
+        let registration = match (&flow.user_id, &method) {
+            (Some(_), Some(m)) => match m.target.parse::<i64>() {
+                Ok(id) => self.core.store.registration(id).await?,
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        let opened = match (&registration, &flow.user_id) {
+            (Some(r), Some(uid)) if &r.user_id == uid => r.totp_secret(&self.core.key),
+            _ => None,
+        };
+        // A decoy's secret, or a registration the key doesn't open, checks as a decoy's
+        // (the same work) and never matches a person.
+        let (secret, user_id) = match opened {
+            Some(secret) => (secret, flow.user_id.clone()),
+            None => (
+                zeroize::Zeroizing::new(decoy::totp_secret(&self.core.key, &flow.login)),
+                None,
+            ),
+        };
+        let step = totp::matching_step(&secret, answer, now.max(0) as u64);
+        match (step, user_id) {
+            (Some(step), Some(uid)) => {
+                if self
+                    .core
+                    .store
+                    .use_totp_step(&uid, step as i64, now)
+                    .await?
+                {
+                    Ok(None)
+                } else {
+                    Ok(Some("code_reused"))
+                }
+            }
+            _ => Ok(Some("wrong_code")),
+        }
+    }
+}
