@@ -243,11 +243,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let Some((_, user)) = svc.directories.find(login).await? else {
                         anyhow::bail!("no one with login {login:?} in {}", svc.directories.names());
                     };
-                    let n = state
-                        .my
-                        .clear_methods(&user, now())
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}", e.0.message))?;
+                    let n = state.my.clear_methods(&user, now()).await.map_err(|e| {
+                        let e = sspr_server::error::ApiError::from(e);
+                        match e.cause() {
+                            Some(cause) => anyhow::anyhow!("{}", cause.chain()),
+                            None => anyhow::anyhow!("{}", e.message()),
+                        }
+                    })?;
                     println!(
                         "removed {n} method(s) of {} ({}); they were told by email",
                         user.username, user.display_name

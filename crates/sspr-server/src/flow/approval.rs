@@ -10,16 +10,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sspr_proto::{
-    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, ErrorCode, FlowEvent,
-    Helpdesk, MethodKind, PasskeyRequest, PasswordCheck,
+    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, FlowEvent, Helpdesk,
+    MethodKind, PasskeyRequest, PasswordCheck,
 };
 use tokio::sync::watch;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication};
 
+use super::error::{ApprovalRefusal, FlowError, FlowResult, StepResult};
 use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 use super::{mask, Caller, FlowService, FlowState};
 use crate::audit::Event;
-use crate::error::{ApiError, ApiResult};
+use crate::error::Internal;
 use crate::methods::passkey;
 
 /// Where an approval stands.
@@ -127,19 +128,22 @@ fn token_ok(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn gone() -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        "This approval code is unknown or was used already. Start again at the kiosk.",
-    )
+fn gone() -> FlowError {
+    FlowError::ApprovalUnknown
 }
 
 /// The phone's answer when its step ended the approval (or blocked the person).
-fn ended(shown: ApprovalFailure, message: &str) -> ApiError {
+fn ended(shown: ApprovalFailure, message: &'static str) -> FlowError {
     if shown == ApprovalFailure::Blocked {
-        ApiError::new(ErrorCode::Blocked, failure_message(shown))
+        FlowError::ApprovalFailed {
+            blocked: true,
+            message: failure_message(shown),
+        }
     } else {
-        ApiError::new(ErrorCode::CodeInvalid, message)
+        FlowError::ApprovalFailed {
+            blocked: false,
+            message,
+        }
     }
 }
 
@@ -172,7 +176,7 @@ impl FlowService {
         method: &FlowMethod,
         finish_on_phone: bool,
         now: i64,
-    ) -> ApiResult<(ChallengeRow, ChallengeView)> {
+    ) -> FlowResult<(ChallengeRow, ChallengeView)> {
         use base64::Engine;
         use sspr_proto::{Intent, PasswordOnPhone};
         let token =
@@ -245,7 +249,7 @@ impl FlowService {
         caller: &Caller,
         flow_id: &str,
         now: i64,
-    ) -> ApiResult<watch::Receiver<Option<FlowEvent>>> {
+    ) -> StepResult<watch::Receiver<Option<FlowEvent>>> {
         let flow = self.live_flow(caller, flow_id, now).await?;
         Ok(self.approvals.subscribe(&flow.id, flow.expires_at + 60))
     }
@@ -267,7 +271,7 @@ impl FlowService {
         token: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<(String, FlowRow, Caller, Stage)> {
+    ) -> FlowResult<(String, FlowRow, Caller, Stage)> {
         if !token_ok(token) {
             return Err(gone());
         }
@@ -294,10 +298,7 @@ impl FlowService {
         if deadline <= now {
             self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
                 .await?;
-            return Err(ApiError::new(
-                ErrorCode::CodeExpired,
-                "This approval code has expired. Start again at the kiosk.",
-            ));
+            return Err(FlowError::ApprovalExpired);
         }
         let state_ok = match stage {
             Stage::PasswordOnPhone => flow.state == FlowState::Verified,
@@ -305,9 +306,7 @@ impl FlowService {
         };
         if !state_ok {
             self.approvals.lock().pending.remove(&mac);
-            return Err(ApiError::step(
-                "This attempt at the kiosk has ended. Start again at the kiosk.",
-            ));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::KioskEnded));
         }
         Ok((mac, flow, caller, stage))
     }
@@ -321,7 +320,7 @@ impl FlowService {
         mac: &str,
         reason: ApprovalFailure,
         now: i64,
-    ) -> ApiResult<ApprovalFailure> {
+    ) -> FlowResult<ApprovalFailure> {
         let Some(p) = self.approvals.lock().pending.remove(mac) else {
             return Ok(reason);
         };
@@ -378,7 +377,7 @@ impl FlowService {
         token: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<ApprovalInfo> {
+    ) -> StepResult<ApprovalInfo> {
         let (mac, flow, caller, _) = self.pending(token, correlation_id, now).await?;
         let (first, event, expires_at) = {
             let mut hub = self.approvals.lock();
@@ -417,7 +416,7 @@ impl FlowService {
     }
 
     /// The person's passkeys (registration id, passkey).
-    async fn passkeys_of(&self, user_id: &str) -> ApiResult<Vec<(i64, Passkey)>> {
+    async fn passkeys_of(&self, user_id: &str) -> FlowResult<Vec<(i64, Passkey)>> {
         Ok(passkey::of(&self.core.store.registrations(user_id).await?))
     }
 
@@ -428,7 +427,7 @@ impl FlowService {
         number: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<PasskeyRequest> {
+    ) -> StepResult<PasskeyRequest> {
         let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         let (opened, expected) = {
             let hub = self.approvals.lock();
@@ -436,9 +435,7 @@ impl FlowService {
             (p.opened, p.number.clone())
         };
         if stage != Stage::Shown || !opened {
-            return Err(ApiError::step(
-                "This approval is past that step. Start again at the kiosk.",
-            ));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::PastStep).into());
         }
         let typed = number.trim();
         if !crate::secret::constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
@@ -448,17 +445,15 @@ impl FlowService {
             return Err(ended(
                 shown,
                 "That isn't the number the kiosk shows. Nothing was approved: start again at the kiosk.",
-            ));
+            )
+            .into());
         }
         let passkeys = match &flow.user_id {
             Some(uid) => self.passkeys_of(uid).await?,
             None => Vec::new(),
         };
         let Some(webauthn) = self.core.passkeys.as_ref() else {
-            return Err(ApiError::new(
-                ErrorCode::MethodUnavailable,
-                "Approval on the phone is not set up on this server.",
-            ));
+            return Err(FlowError::ApprovalOff.into());
         };
         let asked = passkeys.clone();
         let (request, auth) = if passkeys.is_empty() {
@@ -468,7 +463,7 @@ impl FlowService {
             let list: Vec<Passkey> = passkeys.into_iter().map(|(_, p)| p).collect();
             let (request, auth) = webauthn
                 .start_authentication(&list)
-                .map_err(ApiError::internal)?;
+                .map_err(|e| FlowError::Internal(Internal::new("starting a passkey check", e)))?;
             (request, Some(auth))
         };
         let mut hub = self.approvals.lock();
@@ -486,12 +481,10 @@ impl FlowService {
         credential: &serde_json::Value,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<ApprovalGranted> {
+    ) -> StepResult<ApprovalGranted> {
         let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage != Stage::Asked {
-            return Err(ApiError::step(
-                "Type the number the kiosk shows first, or start again at the kiosk.",
-            ));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::NumberFirst).into());
         }
         // Taken once: a second answer to the same request finds nothing to check against.
         let (auth, mut passkeys, challenge_id, method_id, finish_on_phone) = {
@@ -507,7 +500,7 @@ impl FlowService {
         };
         if auth.is_none() && flow.user_id.is_some() {
             // Another answer to this request is being checked right now.
-            return Err(ApiError::step("This approval is being answered already."));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::BeingAnswered).into());
         }
         let verified = match (auth, self.core.passkeys.as_ref()) {
             (Some(auth), Some(webauthn)) => webauthn
@@ -525,7 +518,8 @@ impl FlowService {
                 return Err(ended(
                     shown,
                     "Your passkey could not be verified. Nothing was approved: start again at the kiosk.",
-                ));
+                )
+            .into());
             }
         };
         let updated = self
@@ -564,7 +558,8 @@ impl FlowService {
             .push(&updated.id, updated.expires_at + 60, Some(event));
         // After the kiosk is told: the passkeys' signature counters.
         for (id, passkey) in changed {
-            let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+            let value = serde_json::to_string(&passkey)
+                .map_err(|e| FlowError::Internal(Internal::new("saving a passkey", e)))?;
             self.core.store.update_registration(id, &value).await?;
         }
         Ok(ApprovalGranted {
@@ -580,12 +575,10 @@ impl FlowService {
         token: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<()> {
+    ) -> StepResult<()> {
         let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage == Stage::PasswordOnPhone {
-            return Err(ApiError::step(
-                "This was approved already. To stop, cancel at the kiosk.",
-            ));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::ApprovedAlready).into());
         }
         self.end_approval(&caller, &flow, &mac, ApprovalFailure::Denied, now)
             .await?;
@@ -600,12 +593,10 @@ impl FlowService {
         key: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<(String, FlowRow, Caller)> {
+    ) -> FlowResult<(String, FlowRow, Caller)> {
         let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage != Stage::PasswordOnPhone {
-            return Err(ApiError::step(
-                "Approve first; the new password comes after.",
-            ));
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::ApproveFirst));
         }
         let expected = self
             .approvals
@@ -616,10 +607,7 @@ impl FlowService {
             .unwrap_or_default();
         let given = self.token_mac(key);
         if !crate::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "Only the phone that approved can set the new password.",
-            ));
+            return Err(FlowError::NotTheApprovingPhone);
         }
         Ok((mac, flow, caller))
     }
@@ -631,7 +619,7 @@ impl FlowService {
         candidate: &str,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<PasswordCheck> {
+    ) -> StepResult<PasswordCheck> {
         let (_, flow, caller) = self
             .phone_password_step(token, key, correlation_id, now)
             .await?;
@@ -646,7 +634,7 @@ impl FlowService {
         new_password: &secrecy::SecretString,
         correlation_id: &str,
         now: i64,
-    ) -> ApiResult<DoneView> {
+    ) -> StepResult<DoneView> {
         let (mac, flow, caller) = self
             .phone_password_step(token, key, correlation_id, now)
             .await?;
@@ -693,7 +681,7 @@ impl FlowService {
             }
             .await;
             if let Err(e) = result {
-                tracing::warn!(error = %e.0.message, "ending an expired approval");
+                tracing::warn!(error = ?e, "ending an expired approval");
             }
         }
         // Approvals whose flow ended (cancelled, or its time ran out) go too.

@@ -3,12 +3,12 @@
 //! authenticator code is asked for, or an approval starts (`approval`). Resends wait for
 //! the cooldown; every kind is rate limited per person and per kiosk.
 
-use sspr_proto::{ChallengeView, ErrorCode, MethodKind};
+use sspr_proto::{ChallengeView, MethodKind};
 
+use super::error::{FlowError, FlowResult, Refusal, StepResult};
 use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 use super::{Caller, FlowService, FlowState};
 use crate::audit::Event;
-use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
 use crate::notify;
 use crate::secret::time_ordered_id;
@@ -23,36 +23,43 @@ impl FlowService {
         method_id: &str,
         finish_on_phone: bool,
         now: i64,
-    ) -> ApiResult<ChallengeView> {
+    ) -> StepResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
+        self.challenge_in(caller, &flow, method_id, finish_on_phone, now)
+            .await
+            .map_err(|e| e.at(&flow.reference))
+    }
+
+    async fn challenge_in(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        method_id: &str,
+        finish_on_phone: bool,
+        now: i64,
+    ) -> FlowResult<ChallengeView> {
         if flow.state != FlowState::Verifying {
-            return Err(self.refuse_step(caller, &flow, "challenge", now).await);
+            return Err(self.refuse_step(caller, flow, "challenge", now).await);
         }
-        let method = flow.method(method_id).cloned().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::MethodUnavailable,
-                "That method isn't offered here.",
-            )
-            .with_reference(&flow.reference)
-        })?;
+        let method = flow
+            .method(method_id)
+            .cloned()
+            .ok_or(FlowError::MethodUnavailable)?;
         if flow.is_done(&method.id) {
             self.core
                 .audit
                 .record(
-                    &self.ctx(caller, Some(&flow)),
+                    &self.ctx(caller, Some(flow)),
                     Event::StepRefused {
                         step: "challenge",
-                        reason: "method_done",
+                        reason: Refusal::MethodDone.as_str(),
                     },
                     now,
                 )
                 .await;
-            return Err(
-                ApiError::step("You verified this method already; choose another one.")
-                    .with_reference(&flow.reference),
-            );
+            return Err(FlowError::Step(Refusal::MethodDone));
         }
-        self.check_blocked(caller, &flow, now).await?;
+        self.check_blocked(caller, flow, now).await?;
         // From here a real person's email code goes to the relay and a decoy's nowhere:
         // the whole rest (throttles, the send, the challenge's commit) ends at a floor
         // (`pace`), so neither its length nor the relay's shows who exists.
@@ -62,17 +69,12 @@ impl FlowService {
             self.pacers
                 .code
                 .pace(
-                    self.issue_challenge(caller, &flow, &method, finish_on_phone, now),
-                    |out| {
-                        real && match out {
-                            Ok(_) => true,
-                            Err(e) => e.code() == ErrorCode::DeliveryFailed,
-                        }
-                    },
+                    self.issue_challenge(caller, flow, &method, finish_on_phone, now),
+                    |out| real && matches!(out, Ok(_) | Err(FlowError::DeliveryFailed)),
                 )
                 .await
         } else {
-            self.issue_challenge(caller, &flow, &method, finish_on_phone, now)
+            self.issue_challenge(caller, flow, &method, finish_on_phone, now)
                 .await
         }
     }
@@ -85,19 +87,14 @@ impl FlowService {
         method: &FlowMethod,
         finish_on_phone: bool,
         now: i64,
-    ) -> ApiResult<ChallengeView> {
+    ) -> FlowResult<ChallengeView> {
         let policy = self.core.policy();
         let sends_code = method.kind == MethodKind::Email;
         if sends_code {
             if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
                 let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
                 if wait > 0 && last.used_at.is_none() {
-                    return Err(ApiError::new(
-                        ErrorCode::Throttled,
-                        format!("A code was just sent. You can ask for another in {wait} seconds."),
-                    )
-                    .with_retry_after(wait)
-                    .with_reference(&flow.reference));
+                    return Err(FlowError::ResendWait { wait });
                 }
             }
         }
@@ -124,12 +121,7 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(ApiError::new(
-                ErrorCode::Throttled,
-                "Too many codes were requested. Please wait before asking again, or use another method.",
-            )
-            .with_retry_after(wait)
-            .with_reference(&flow.reference));
+            return Err(FlowError::RateLimited { wait });
         }
 
         let (row, view) = if method.kind == MethodKind::Approval {
@@ -230,7 +222,7 @@ impl FlowService {
         method: &FlowMethod,
         code: &str,
         now: i64,
-    ) -> ApiResult<()> {
+    ) -> FlowResult<()> {
         let failure = if flow.user_id.is_some() {
             let mail = notify::code_mail(
                 &method.target,
@@ -263,10 +255,6 @@ impl FlowService {
                 now,
             )
             .await;
-        Err(ApiError::new(
-            ErrorCode::DeliveryFailed,
-            "We couldn't send the code right now. Nothing was counted against you: choose another method, or try again in a moment.",
-        )
-        .with_reference(&flow.reference))
+        Err(FlowError::DeliveryFailed)
     }
 }

@@ -3,41 +3,35 @@
 //! not registered) a decoy of the same shape, made by the same path and ending at the same
 //! floor (`pace`), so nothing in the answer tells who exists.
 
-use sspr_proto::{ErrorCode, FlowView, Intent, MethodKind, StartFlowRequest};
+use sspr_proto::{FlowView, Intent, MethodKind, StartFlowRequest};
 
+use super::error::{FlowError, FlowResult, LoginProblem, StepResult};
 use super::rows::{FlowMethod, FlowRow};
 use super::{
-    blocked, decoy, mask, method_id, method_label, offerable, Caller, FlowService, FlowState,
+    decoy, mask, method_id, method_label, offerable, Caller, FlowService, FlowState,
     MAX_LOGIN_CHARS,
 };
 use crate::audit::Event;
-use crate::error::{ApiError, ApiResult};
 use crate::policy;
 use crate::secret::{reference_code, time_ordered_id};
 use crate::throttle;
 
 /// Checks a login as typed: not empty, not huge, no control characters.
-pub fn validate_login(login: &str) -> ApiResult<&str> {
+pub fn validate_login(login: &str) -> Result<&str, LoginProblem> {
     let login = login.trim();
     if login.is_empty() {
-        return Err(ApiError::bad_request(
-            "Enter your username or email address.",
-        ));
+        return Err(LoginProblem::Empty);
     }
     if login.chars().count() > MAX_LOGIN_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "A username or email address has at most {MAX_LOGIN_CHARS} characters."
-        )));
+        return Err(LoginProblem::TooLong);
     }
     if login.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "A username or email address can't contain control characters.",
-        ));
+        return Err(LoginProblem::ControlCharacters);
     }
     Ok(login)
 }
 
-fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
+fn validate_locale(locale: Option<&str>, default: &str) -> FlowResult<String> {
     match locale {
         None => Ok(default.to_string()),
         Some(l)
@@ -46,9 +40,7 @@ fn validate_locale(locale: Option<&str>, default: &str) -> ApiResult<String> {
         {
             Ok(l.to_string())
         }
-        Some(_) => Err(ApiError::bad_request(
-            "The locale must be a language tag such as \"en\" or \"de\".",
-        )),
+        Some(_) => Err(FlowError::BadLocale),
     }
 }
 
@@ -60,19 +52,19 @@ impl FlowService {
         caller: &Caller,
         req: &StartFlowRequest,
         now: i64,
-    ) -> ApiResult<FlowView> {
-        let login = validate_login(&req.login)?;
+    ) -> StepResult<FlowView> {
+        let login = validate_login(&req.login).map_err(FlowError::Login)?;
         let locale = validate_locale(
             req.locale.as_deref(),
             &self.core.config().organization.default_locale,
         )?;
         if req.intent == Intent::Unlock && !self.core.policy().allow_unlock {
-            return Err(ApiError::new(
-                ErrorCode::NotAllowed,
-                "Unlocking without a reset is turned off here. Choose \"Reset my password\".",
-            ));
+            return Err(FlowError::UnlockOff.into());
         }
-        self.identify(caller, req, login, locale, now).await
+        let reference = reference_code();
+        self.identify(caller, req, login, locale, &reference, now)
+            .await
+            .map_err(|e| e.at(&reference))
     }
 
     /// Identify once the request is valid.
@@ -82,9 +74,9 @@ impl FlowService {
         req: &StartFlowRequest,
         login: &str,
         locale: String,
+        reference: &str,
         now: i64,
-    ) -> ApiResult<FlowView> {
-        let reference = reference_code();
+    ) -> FlowResult<FlowView> {
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
 
         let stand_in = self.stand_ins.pick(&self.core.key, login);
@@ -115,7 +107,7 @@ impl FlowService {
             .await;
         let user = match found {
             Ok(found) => found.map(|(_, user)| user),
-            Err(e) => return Err(self.directory_down(caller, &reference, e, now).await),
+            Err(e) => return Err(self.directory_down(caller, reference, e, now).await),
         };
         let rows = rows?;
         let decision = user.as_ref().map(|u| policy::decide(self.core.policy(), u));
@@ -156,7 +148,7 @@ impl FlowService {
         };
 
         let mut ctx = self.ctx(caller, None);
-        ctx.reference = Some(reference.clone());
+        ctx.reference = Some(reference.to_string());
         ctx.login = Some(login.to_string());
         ctx.user_id = user_id.clone();
 
@@ -177,12 +169,14 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(blocked(until - now).with_reference(&reference));
+            return Err(FlowError::Blocked {
+                retry_after: until - now,
+            });
         }
 
         let flow = FlowRow {
             id: time_ordered_id(),
-            reference,
+            reference: reference.to_string(),
             kiosk_id: caller.kiosk_id.clone(),
             login: login.to_string(),
             user_id,

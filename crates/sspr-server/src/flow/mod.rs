@@ -6,6 +6,7 @@
 pub mod approval;
 mod challenge;
 pub mod decoy;
+mod error;
 mod identify;
 pub mod mask;
 mod notice;
@@ -14,16 +15,18 @@ pub mod rows;
 mod verify;
 mod writeback;
 
+pub use error::{
+    ApprovalRefusal, FlowError, FlowResult, LoginProblem, Refusal, StepError, StepResult,
+};
 pub use identify::validate_login;
 
 use std::sync::Arc;
 
-use sspr_proto::{ErrorCode, FlowState as WireState, FlowView, Intent, MethodKind, MethodView};
+use sspr_proto::{FlowState as WireState, FlowView, Intent, MethodKind, MethodView};
 
 use crate::audit::{self, Event};
 use crate::core::Core;
 use crate::directory::DirError;
-use crate::error::{ApiError, ApiResult};
 use crate::throttle;
 pub use rows::{ChallengeRow, FlowMethod, FlowRow, Spent};
 
@@ -210,55 +213,53 @@ impl FlowService {
     }
 
     /// Loads a flow of this kiosk that is still alive.
-    async fn live_flow(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<FlowRow> {
-        let flow = self
-            .core
-            .store
-            .flow(flow_id)
-            .await?
-            .filter(|f| f.kiosk_id == caller.kiosk_id)
-            .ok_or_else(|| ApiError::not_found("flow"))?;
+    async fn live_flow(&self, caller: &Caller, flow_id: &str, now: i64) -> StepResult<FlowRow> {
+        let flow = self.own_flow(caller, flow_id).await?;
         if flow.expires_at <= now && !flow.state.is_final() {
-            return Err(ApiError::new(
-                ErrorCode::FlowExpired,
-                "This attempt timed out. Please start again.",
-            )
-            .with_reference(&flow.reference));
+            return Err(FlowError::FlowExpired.at(&flow.reference));
         }
         Ok(flow)
     }
 
+    /// A flow this kiosk started, alive or not.
+    async fn own_flow(&self, caller: &Caller, flow_id: &str) -> FlowResult<FlowRow> {
+        self.core
+            .store
+            .flow(flow_id)
+            .await?
+            .filter(|f| f.kiosk_id == caller.kiosk_id)
+            .ok_or(FlowError::FlowNotFound)
+    }
+
+    /// A step the flow's state doesn't allow: audited, and why.
     async fn refuse_step(
         &self,
         caller: &Caller,
         flow: &FlowRow,
         step: &'static str,
         now: i64,
-    ) -> ApiError {
-        let reason: &'static str = match flow.state {
-            FlowState::Verifying => "not_verified",
-            FlowState::Verified | FlowState::Writing => "already_verified",
-            FlowState::Completed => "completed",
-            FlowState::Cancelled => "cancelled",
+    ) -> FlowError {
+        let refusal = match flow.state {
+            FlowState::Verifying => Refusal::NotVerified,
+            FlowState::Verified | FlowState::Writing => Refusal::AlreadyVerified,
+            FlowState::Completed => Refusal::Completed,
+            FlowState::Cancelled => Refusal::Cancelled,
         };
         self.core
             .audit
             .record(
                 &self.ctx(caller, Some(flow)),
-                Event::StepRefused { step, reason },
+                Event::StepRefused {
+                    step,
+                    reason: refusal.as_str(),
+                },
                 now,
             )
             .await;
-        let message = match reason {
-            "not_verified" => "Verify your identity first.",
-            "already_verified" => "You are verified already; set your new password.",
-            "completed" => "This attempt is finished already.",
-            _ => "This attempt was cancelled. Please start again.",
-        };
-        ApiError::step(message).with_reference(&flow.reference)
+        FlowError::Step(refusal)
     }
 
-    async fn check_blocked(&self, caller: &Caller, flow: &FlowRow, now: i64) -> ApiResult<()> {
+    async fn check_blocked(&self, caller: &Caller, flow: &FlowRow, now: i64) -> FlowResult<()> {
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
         if let Some(until) = self
             .core
@@ -266,18 +267,21 @@ impl FlowService {
             .blocked_until(&flow.throttle_key, &kiosk_key, now)
             .await?
         {
-            return Err(blocked(until - now).with_reference(&flow.reference));
+            return Err(FlowError::Blocked {
+                retry_after: until - now,
+            });
         }
         Ok(())
     }
 
+    /// The directory couldn't be reached: logged and audited.
     async fn directory_down(
         &self,
         caller: &Caller,
         reference: &str,
         e: DirError,
         now: i64,
-    ) -> ApiError {
+    ) -> FlowError {
         let directory = self.core.directories.names();
         tracing::warn!(directory = %directory, error = %e, "directory unavailable");
         let mut ctx = self.ctx(caller, None);
@@ -293,22 +297,12 @@ impl FlowService {
                 now,
             )
             .await;
-        ApiError::new(
-            ErrorCode::DirectoryUnavailable,
-            "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
-        )
-        .with_reference(reference)
+        FlowError::DirectoryDown
     }
 
     /// Cancel: the person left, or the kiosk wiped itself.
-    pub async fn cancel(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<()> {
-        let flow = self
-            .core
-            .store
-            .flow(flow_id)
-            .await?
-            .filter(|f| f.kiosk_id == caller.kiosk_id)
-            .ok_or_else(|| ApiError::not_found("flow"))?;
+    pub async fn cancel(&self, caller: &Caller, flow_id: &str, now: i64) -> StepResult<()> {
+        let flow = self.own_flow(caller, flow_id).await?;
         for from in [FlowState::Verifying, FlowState::Verified] {
             if self
                 .core
@@ -323,20 +317,9 @@ impl FlowService {
                 return Ok(());
             }
         }
-        Err(self.refuse_step(caller, &flow, "cancel", now).await)
+        Err(self
+            .refuse_step(caller, &flow, "cancel", now)
+            .await
+            .at(&flow.reference))
     }
-}
-
-fn blocked(retry_after: i64) -> ApiError {
-    let hours = (retry_after + 3599) / 3600;
-    let when = if hours <= 1 {
-        "within the hour".to_string()
-    } else {
-        format!("in about {hours} hours")
-    };
-    ApiError::new(
-        ErrorCode::Blocked,
-        format!("Too many attempts. Self-service is blocked for now; try again {when}, or contact the helpdesk."),
-    )
-    .with_retry_after(retry_after)
 }

@@ -3,12 +3,12 @@
 //! `required`-th verified method moves the flow to Verified in the same commit that spends
 //! the challenge.
 
-use sspr_proto::{ErrorCode, FlowView, MethodKind, VerifyRequest};
+use sspr_proto::{FlowView, MethodKind, VerifyRequest};
 
+use super::error::{FlowError, FlowResult, Refusal, StepResult};
 use super::rows::{FlowRow, Spent};
-use super::{blocked, decoy, Caller, FlowService, FlowState};
+use super::{decoy, Caller, FlowService, FlowState};
 use crate::audit::{self, Event};
-use crate::error::{ApiError, ApiResult};
 use crate::methods::{code, totp};
 use crate::throttle;
 
@@ -21,26 +21,36 @@ impl FlowService {
         challenge_id: &str,
         req: &VerifyRequest,
         now: i64,
-    ) -> ApiResult<FlowView> {
+    ) -> StepResult<FlowView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
+        self.verify_in(caller, &flow, challenge_id, req, now)
+            .await
+            .map_err(|e| e.at(&flow.reference))
+    }
+
+    async fn verify_in(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        challenge_id: &str,
+        req: &VerifyRequest,
+        now: i64,
+    ) -> FlowResult<FlowView> {
         if flow.state != FlowState::Verifying {
-            return Err(self.refuse_step(caller, &flow, "verify", now).await);
+            return Err(self.refuse_step(caller, flow, "verify", now).await);
         }
-        self.check_blocked(caller, &flow, now).await?;
+        self.check_blocked(caller, flow, now).await?;
         let challenge = self
             .core
             .store
             .challenge(&flow.id, challenge_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("challenge").with_reference(&flow.reference))?;
+            .ok_or(FlowError::ChallengeNotFound)?;
         let kind = challenge.kind;
         if kind == MethodKind::Approval {
-            return Err(
-                ApiError::step("An approval is answered on the phone, not with a code.")
-                    .with_reference(&flow.reference),
-            );
+            return Err(FlowError::Step(Refusal::ApprovalOnPhone));
         }
-        let ctx = self.ctx(caller, Some(&flow));
+        let ctx = self.ctx(caller, Some(flow));
         if challenge.used_at.is_some() || flow.is_done(&challenge.method_id) {
             self.core
                 .audit
@@ -48,14 +58,12 @@ impl FlowService {
                     &ctx,
                     Event::StepRefused {
                         step: "verify",
-                        reason: "challenge_used",
+                        reason: Refusal::CodeUsed.as_str(),
                     },
                     now,
                 )
                 .await;
-            return Err(
-                ApiError::step("That code was used already.").with_reference(&flow.reference)
-            );
+            return Err(FlowError::Step(Refusal::CodeUsed));
         }
         let newest = self
             .core
@@ -63,11 +71,7 @@ impl FlowService {
             .last_challenge(&flow.id, &challenge.method_id)
             .await?;
         if newest.as_ref().map(|c| c.id.as_str()) != Some(challenge.id.as_str()) {
-            return Err(ApiError::new(
-                ErrorCode::CodeExpired,
-                "A newer code was sent. Use the code from the latest message.",
-            )
-            .with_reference(&flow.reference));
+            return Err(FlowError::NewerCodeSent);
         }
         if challenge.expires_at <= now {
             self.core
@@ -81,18 +85,13 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(ApiError::new(
-                ErrorCode::CodeExpired,
-                "That code has expired. Ask for a new one.",
-            )
-            .with_reference(&flow.reference));
+            return Err(FlowError::CodeExpired);
         }
         let Some(answer) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(ApiError::bad_request("Enter the code.").with_reference(&flow.reference));
+            return Err(FlowError::CodeMissing);
         };
         if answer.len() > 16 || !answer.chars().all(|c| c.is_ascii_digit() || c == ' ') {
-            return Err(ApiError::bad_request("A code is made of digits only.")
-                .with_reference(&flow.reference));
+            return Err(FlowError::CodeNotDigits);
         }
 
         let failure: Option<&'static str> = match kind {
@@ -107,28 +106,32 @@ impl FlowService {
                 );
                 (!(ok && flow.user_id.is_some())).then_some("wrong_code")
             }
-            MethodKind::Totp => self.check_totp(&flow, answer, now).await?,
+            MethodKind::Totp => self.check_totp(flow, answer, now).await?,
             _ => Some("unsupported"),
         };
 
         if let Some(reason) = failure {
             if let Some(until) = self
-                .fail_method(caller, &flow, &challenge.id, kind, reason, now)
+                .fail_method(caller, flow, &challenge.id, kind, reason, now)
                 .await?
             {
-                return Err(blocked(until - now).with_reference(&flow.reference));
+                return Err(FlowError::Blocked {
+                    retry_after: until - now,
+                });
             }
-            let message = if reason == "code_reused" {
-                "That authenticator code was used already. Wait for the next one."
-            } else {
-                "That code isn't right. Check it and try again."
-            };
-            return Err(
-                ApiError::new(ErrorCode::CodeInvalid, message).with_reference(&flow.reference)
-            );
+            return Err(FlowError::CodeInvalid {
+                reused: reason == "code_reused",
+            });
         }
         let updated = self
-            .mark_verified(caller, flow, &challenge.id, &challenge.method_id, kind, now)
+            .mark_verified(
+                caller,
+                flow.clone(),
+                &challenge.id,
+                &challenge.method_id,
+                kind,
+                now,
+            )
             .await?;
         Ok(self.view(&updated, now))
     }
@@ -143,7 +146,7 @@ impl FlowService {
         kind: MethodKind,
         reason: &'static str,
         now: i64,
-    ) -> ApiResult<Option<i64>> {
+    ) -> FlowResult<Option<i64>> {
         let ctx = self.ctx(caller, Some(flow));
         self.core.store.fail_challenge(challenge_id).await?;
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
@@ -190,7 +193,7 @@ impl FlowService {
         method_id: &str,
         kind: MethodKind,
         now: i64,
-    ) -> ApiResult<FlowRow> {
+    ) -> FlowResult<FlowRow> {
         let mut done = flow.done.clone();
         done.push(method_id.to_string());
         let next = if done.len() >= usize::from(flow.required) {
@@ -212,17 +215,8 @@ impl FlowService {
             .await?
         {
             Spent::Moved => {}
-            Spent::UsedBefore => {
-                return Err(
-                    ApiError::step("That code was used already.").with_reference(&flow.reference)
-                )
-            }
-            Spent::FlowChanged => {
-                return Err(
-                    ApiError::step("This attempt changed meanwhile; start again.")
-                        .with_reference(&flow.reference),
-                )
-            }
+            Spent::UsedBefore => return Err(FlowError::Step(Refusal::CodeUsed)),
+            Spent::FlowChanged => return Err(FlowError::Step(Refusal::FlowChanged)),
         }
         self.core
             .audit
@@ -248,7 +242,7 @@ impl FlowService {
         flow: &FlowRow,
         answer: &str,
         now: i64,
-    ) -> ApiResult<Option<&'static str>> {
+    ) -> FlowResult<Option<&'static str>> {
         let method = flow.methods.iter().find(|m| m.kind == MethodKind::Totp);
         let registration = match (&flow.user_id, &method) {
             (Some(_), Some(m)) => match m.target.parse::<i64>() {

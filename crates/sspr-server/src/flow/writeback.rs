@@ -5,15 +5,13 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use sspr_proto::{
-    DirectoryResult, DoneView, ErrorCode, Intent, Outcome, PasswordCheck, PasswordReason,
-};
+use sspr_proto::{DirectoryResult, DoneView, Intent, Outcome, PasswordCheck};
 
+use super::error::{FlowError, FlowResult, StepResult};
 use super::rows::FlowRow;
-use super::{blocked, Caller, FlowService, FlowState};
+use super::{Caller, FlowService, FlowState};
 use crate::audit::{self, Event};
 use crate::directory::{DirError, DirUser};
-use crate::error::{ApiError, ApiResult};
 use crate::throttle;
 
 impl FlowService {
@@ -30,14 +28,18 @@ impl FlowService {
         flow_id: &str,
         candidate: &str,
         now: i64,
-    ) -> ApiResult<PasswordCheck> {
+    ) -> StepResult<PasswordCheck> {
         let flow = self.live_flow(caller, flow_id, now).await?;
         if flow.state != FlowState::Verified {
-            return Err(self.refuse_step(caller, &flow, "password_check", now).await);
+            let refused = self.refuse_step(caller, &flow, "password_check", now).await;
+            return Err(refused.at(&flow.reference));
         }
         let user = match self.current_user(&flow).await {
             Ok(u) => u,
-            Err(e) => return Err(self.directory_down(caller, &flow.reference, e, now).await),
+            Err(e) => {
+                let down = self.directory_down(caller, &flow.reference, e, now).await;
+                return Err(down.at(&flow.reference));
+            }
         };
         let reasons = self.core.passwords.check_with(
             candidate,
@@ -57,14 +59,26 @@ impl FlowService {
         flow_id: &str,
         new_password: &SecretString,
         now: i64,
-    ) -> ApiResult<DoneView> {
-        use secrecy::ExposeSecret;
+    ) -> StepResult<DoneView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
+        self.set_password_in(caller, &flow, new_password, now)
+            .await
+            .map_err(|e| e.at(&flow.reference))
+    }
+
+    async fn set_password_in(
+        &self,
+        caller: &Caller,
+        flow: &FlowRow,
+        new_password: &SecretString,
+        now: i64,
+    ) -> FlowResult<DoneView> {
+        use secrecy::ExposeSecret;
         if flow.state != FlowState::Verified {
-            return Err(self.refuse_step(caller, &flow, "password", now).await);
+            return Err(self.refuse_step(caller, flow, "password", now).await);
         }
-        let ctx = self.ctx(caller, Some(&flow));
-        let (home, user) = self.writable_user(caller, &flow, now).await?;
+        let ctx = self.ctx(caller, Some(flow));
+        let (home, user) = self.writable_user(caller, flow, now).await?;
         let reasons = self.core.passwords.check_with(
             new_password.expose_secret(),
             Some(&user),
@@ -81,7 +95,7 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(password_rejected(reasons).with_reference(&flow.reference));
+            return Err(FlowError::PasswordRejected(reasons));
         }
         if let Err(until) = self
             .core
@@ -100,9 +114,11 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(blocked(until - now).with_reference(&flow.reference));
+            return Err(FlowError::Blocked {
+                retry_after: until - now,
+            });
         }
-        self.begin_write(caller, &flow, "password", now).await?;
+        self.begin_write(caller, flow, "password", now).await?;
         let mac = self.core.key.mac_hex(
             "flow-password",
             &[flow.id.as_bytes(), new_password.expose_secret().as_bytes()],
@@ -147,7 +163,7 @@ impl FlowService {
                         } else {
                             self.write_password(
                                 caller,
-                                &flow,
+                                flow,
                                 dir,
                                 &u,
                                 &account.directory,
@@ -176,7 +192,7 @@ impl FlowService {
             }
             results.push((account.directory, outcome));
         }
-        self.conclude(caller, &flow, &user, Outcome::PasswordReset, results, now)
+        self.conclude(caller, flow, &user, Outcome::PasswordReset, results, now)
             .await
     }
 
@@ -255,7 +271,7 @@ impl FlowService {
         outcome: Outcome,
         results: Vec<(String, Result<bool, DirError>)>,
         now: i64,
-    ) -> ApiResult<DoneView> {
+    ) -> FlowResult<DoneView> {
         let ctx = self.ctx(caller, Some(flow));
         let any_ok = results.iter().any(|(_, r)| r.is_ok());
         let all_ok = results.iter().all(|(_, r)| r.is_ok());
@@ -361,29 +377,29 @@ impl FlowService {
                 now,
             )
             .await;
-        let mut error = ApiError::new(
-            ErrorCode::PartiallyWritten,
-            match outcome {
-                Outcome::PasswordReset => "Your new password is set in some places but not all. Try again with the same password to finish, or contact the helpdesk.",
-                Outcome::Unlocked => "Your account is unlocked in some places but not all. Try again, or contact the helpdesk.",
-            },
-        )
-        .with_reference(&flow.reference);
-        error.0.directories = directories;
-        Err(error)
+        Err(FlowError::PartiallyWritten {
+            outcome,
+            directories,
+        })
     }
 
     /// Unlocks the account without changing the password.
-    pub async fn unlock(&self, caller: &Caller, flow_id: &str, now: i64) -> ApiResult<DoneView> {
+    pub async fn unlock(&self, caller: &Caller, flow_id: &str, now: i64) -> StepResult<DoneView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
+        self.unlock_in(caller, &flow, now)
+            .await
+            .map_err(|e| e.at(&flow.reference))
+    }
+
+    async fn unlock_in(&self, caller: &Caller, flow: &FlowRow, now: i64) -> FlowResult<DoneView> {
         if flow.state != FlowState::Verified {
-            return Err(self.refuse_step(caller, &flow, "unlock", now).await);
+            return Err(self.refuse_step(caller, flow, "unlock", now).await);
         }
         if flow.intent != Intent::Unlock || !self.core.policy().allow_unlock {
             self.core
                 .audit
                 .record(
-                    &self.ctx(caller, Some(&flow)),
+                    &self.ctx(caller, Some(flow)),
                     Event::StepRefused {
                         step: "unlock",
                         reason: "not_allowed",
@@ -391,14 +407,10 @@ impl FlowService {
                     now,
                 )
                 .await;
-            return Err(ApiError::new(
-                ErrorCode::NotAllowed,
-                "Unlocking without a reset isn't allowed here; set a new password instead.",
-            )
-            .with_reference(&flow.reference));
+            return Err(FlowError::UnlockNotOffered);
         }
-        let (home, user) = self.writable_user(caller, &flow, now).await?;
-        self.begin_write(caller, &flow, "unlock", now).await?;
+        let (home, user) = self.writable_user(caller, flow, now).await?;
+        self.begin_write(caller, flow, "unlock", now).await?;
         let accounts = self.core.directories.accounts(home, &user).await;
         let mut results: Vec<(String, Result<bool, DirError>)> = Vec::new();
         for account in accounts {
@@ -419,7 +431,7 @@ impl FlowService {
             };
             results.push((account.directory, outcome));
         }
-        self.conclude(caller, &flow, &user, Outcome::Unlocked, results, now)
+        self.conclude(caller, flow, &user, Outcome::Unlocked, results, now)
             .await
     }
 
@@ -428,14 +440,10 @@ impl FlowService {
         caller: &Caller,
         flow: &FlowRow,
         now: i64,
-    ) -> ApiResult<(usize, DirUser)> {
+    ) -> FlowResult<(usize, DirUser)> {
         match self.current_user(flow).await {
             Ok(Some((home, u))) if !u.disabled => Ok((home, u)),
-            Ok(_) => Err(ApiError::new(
-                ErrorCode::NotAllowed,
-                "This account can't be changed by self-service now. Please contact the helpdesk.",
-            )
-            .with_reference(&flow.reference)),
+            Ok(_) => Err(FlowError::AccountNotChangeable),
             Err(e) => Err(self.directory_down(caller, &flow.reference, e, now).await),
         }
     }
@@ -446,7 +454,7 @@ impl FlowService {
         flow: &FlowRow,
         step: &'static str,
         now: i64,
-    ) -> ApiResult<()> {
+    ) -> FlowResult<()> {
         if self
             .core
             .store
@@ -474,7 +482,7 @@ impl FlowService {
         directory: &str,
         e: DirError,
         now: i64,
-    ) -> ApiError {
+    ) -> FlowError {
         let ctx = self.ctx(caller, Some(flow));
         let directory = directory.to_string();
         let reason = match &e {
@@ -499,26 +507,12 @@ impl FlowService {
                         tracing::warn!(error = %e, "reading the directories' password rules");
                     }
                 });
-                password_rejected(reasons).with_reference(&flow.reference)
+                FlowError::PasswordRejected(reasons)
             }
-            DirError::Denied(_) => ApiError::new(
-                ErrorCode::NotAllowed,
-                "This account can't be changed by self-service. Please contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
-            DirError::Unsupported(why) => {
-                ApiError::new(ErrorCode::NotAllowed, why).with_reference(&flow.reference)
-            }
-            DirError::Unavailable(_) | DirError::Other(_) => ApiError::new(
-                ErrorCode::DirectoryUnavailable,
-                "We can't reach the directory right now; nothing was changed. Please try again or contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
-            DirError::InDoubt(_) => ApiError::new(
-                ErrorCode::DirectoryUnavailable,
-                "We lost the directory while it was making the change, so we can't tell yet whether it was made. Try again in a moment (with the same password, if you were setting one): we check first, then finish. Or contact the helpdesk.",
-            )
-            .with_reference(&flow.reference),
+            DirError::Denied(_) => FlowError::AccountDenied,
+            DirError::Unsupported(why) => FlowError::Unsupported(why),
+            DirError::Unavailable(_) | DirError::Other(_) => FlowError::DirectoryDown,
+            DirError::InDoubt(_) => FlowError::WriteInDoubt,
         }
     }
 
@@ -529,7 +523,7 @@ impl FlowService {
         user: &DirUser,
         outcome: Outcome,
         now: i64,
-    ) -> ApiResult<()> {
+    ) -> FlowResult<()> {
         // One commit: the flow's end and, after a reset, the throttle's bookkeeping.
         let reset = (outcome == Outcome::PasswordReset).then(|| throttle::Succeeded {
             user: &flow.throttle_key,
@@ -597,12 +591,4 @@ fn outcome_str(outcome: Outcome) -> &'static str {
         Outcome::PasswordReset => "reset",
         Outcome::Unlocked => "unlock",
     }
-}
-
-fn password_rejected(reasons: Vec<PasswordReason>) -> ApiError {
-    ApiError::new(
-        ErrorCode::PasswordRejected,
-        "That password can't be used. See the reasons and choose another.",
-    )
-    .with_reasons(reasons)
 }

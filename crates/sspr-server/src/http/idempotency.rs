@@ -121,8 +121,11 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
                 return match opened {
                     Some(body) => replayed(status, body.as_bytes().to_vec()),
                     None => {
-                        ApiError::internal("a kept answer doesn't open with this server's key")
-                            .into_response()
+                        ApiError::internal(crate::error::Internal::new(
+                            "replaying a kept answer",
+                            "it doesn't open with this server's key",
+                        ))
+                        .into_response()
                     }
                 };
             }

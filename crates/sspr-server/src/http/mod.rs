@@ -153,6 +153,11 @@ async fn correlate(mut request: Request, next: Next) -> Response {
             .into_response()
         }
     };
+    // An internal fault's cause rides in the response (never in its body): logged here,
+    // once, with its source chain.
+    if let Some(cause) = response.extensions().get::<crate::error::Internal>() {
+        tracing::error!(parent: &span, error = %cause.chain(), "internal error");
+    }
     tracing::debug!(
         parent: &span,
         status = response.status().as_u16(),

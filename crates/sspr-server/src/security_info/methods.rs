@@ -3,14 +3,14 @@
 //! told to the person, and read again by the decoys (`Core::registrations_changed`).
 
 use secrecy::{ExposeSecret, SecretString};
-use sspr_proto::{AuthenticatorSetup, ErrorCode, MethodKind, MySession, PasskeyRequest};
+use sspr_proto::{AuthenticatorSetup, MethodKind, MySession, PasskeyRequest};
 use webauthn_rs::prelude::Passkey;
 
 use super::session::Need;
-use super::{audit_ctx, SecurityInfo, CODE_TRIES};
+use super::{audit_ctx, MyError, MyResult, SecurityInfo, CODE_TRIES};
 use crate::audit::Event;
 use crate::directory::DirUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::Internal;
 use crate::flow::{mask, method_label};
 use crate::methods::{code, passkey, totp};
 
@@ -23,7 +23,7 @@ impl SecurityInfo {
         kind: MethodKind,
         what: &str,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         self.core.registrations_changed.notify_one();
         self.core
             .audit
@@ -38,15 +38,10 @@ impl SecurityInfo {
     }
 
     /// WebAuthn's creation options for a passkey on this phone.
-    pub async fn passkey_start(&self, cookie: &str, now: i64) -> ApiResult<PasskeyRequest> {
+    pub async fn passkey_start(&self, cookie: &str, now: i64) -> MyResult<PasskeyRequest> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let webauthn = core.passkeys.as_ref().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::MethodUnavailable,
-                "Passkeys need the server to be reached by a host name; ask IT.",
-            )
-        })?;
+        let webauthn = core.passkeys.as_ref().ok_or(MyError::PasskeysOff)?;
         let existing: Vec<Passkey> = passkey::of(&core.store.registrations(&user.id).await?)
             .into_iter()
             .map(|(_, p)| p)
@@ -54,7 +49,7 @@ impl SecurityInfo {
         let handle = passkey::Passkeys::user_handle(&core.key, &user.id);
         let (request, reg) = webauthn
             .start_registration(handle, &user.username, &user.display_name, &existing)
-            .map_err(ApiError::internal)?;
+            .map_err(|e| MyError::Internal(Internal::new("starting a passkey registration", e)))?;
         self.with_session(cookie, Need::Full, now, |s| {
             s.passkey = Some(reg);
             Ok(())
@@ -69,32 +64,22 @@ impl SecurityInfo {
         name: &str,
         credential: &serde_json::Value,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "Give the passkey a name of up to 64 characters, such as \"My phone\".",
-            ));
+            return Err(MyError::PasskeyName);
         }
         let reg = self.with_session(cookie, Need::Full, now, |s| {
-            s.passkey
-                .take()
-                .ok_or_else(|| ApiError::step("Start adding a passkey first."))
+            s.passkey.take().ok_or(MyError::StartPasskeyFirst)
         })?;
-        let webauthn = core
-            .passkeys
-            .as_ref()
-            .ok_or_else(|| ApiError::new(ErrorCode::MethodUnavailable, "Passkeys are off."))?;
+        let webauthn = core.passkeys.as_ref().ok_or(MyError::PasskeysOff)?;
         let passkey = webauthn
             .finish_registration(credential, &reg)
             .map_err(|e| {
                 tracing::info!(reason = %e, "a passkey registration was refused");
-                ApiError::new(
-                    ErrorCode::CodeInvalid,
-                    "The passkey could not be added. Please try again.",
-                )
+                MyError::PasskeyRefused
             })?;
         // A credential belongs to one person only.
         let id = passkey.cred_id().clone();
@@ -106,12 +91,10 @@ impl SecurityInfo {
             .filter_map(|r| passkey::parse(&r.value))
             .any(|p| p.cred_id() == &id)
         {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "This passkey is registered already.",
-            ));
+            return Err(MyError::PasskeyTaken);
         }
-        let value = serde_json::to_string(&passkey).map_err(ApiError::internal)?;
+        let value = serde_json::to_string(&passkey)
+            .map_err(|e| MyError::Internal(Internal::new("saving a passkey", e)))?;
         core.store
             .add_registration(&user.id, MethodKind::Approval, &value, name, now)
             .await?;
@@ -127,7 +110,7 @@ impl SecurityInfo {
 
     /// A new authenticator app's secret, as a QR code and as text; kept in the session
     /// until the app's first code confirms it.
-    pub fn authenticator_start(&self, cookie: &str, now: i64) -> ApiResult<AuthenticatorSetup> {
+    pub fn authenticator_start(&self, cookie: &str, now: i64) -> MyResult<AuthenticatorSetup> {
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let secret = SecretString::from(totp::new_secret());
         let org = &self.core.config().organization.name;
@@ -141,7 +124,7 @@ impl SecurityInfo {
             label(org)
         );
         let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
-            .map_err(ApiError::internal)?;
+            .map_err(|e| MyError::Internal(Internal::new("drawing the QR code", e)))?;
         let qr_svg = qr
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(220, 220)
@@ -171,20 +154,15 @@ impl SecurityInfo {
         cookie: &str,
         code: &str,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let secret = self.with_session(cookie, Need::Full, now, |s| {
-            s.totp
-                .clone()
-                .ok_or_else(|| ApiError::step("Start adding an authenticator app first."))
+            s.totp.clone().ok_or(MyError::StartAuthenticatorFirst)
         })?;
         let Some(step) = totp::matching_step(secret.expose_secret(), code, now.max(0) as u64)
         else {
-            return Err(ApiError::new(
-                ErrorCode::CodeInvalid,
-                "That code isn't right. Type the code the app shows now.",
-            ));
+            return Err(MyError::AuthenticatorCode);
         };
         // The confirming code can't be used again at a kiosk.
         core.store.use_totp_step(&user.id, step as i64, now).await?;
@@ -212,7 +190,7 @@ impl SecurityInfo {
     }
 
     /// Sends a code to a new alternate address, to prove it is the person's.
-    pub async fn email_start(&self, cookie: &str, email: &str, now: i64) -> ApiResult<()> {
+    pub async fn email_start(&self, cookie: &str, email: &str, now: i64) -> MyResult<()> {
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let address = email.trim().to_string();
         let valid = address.len() <= 254
@@ -221,18 +199,10 @@ impl SecurityInfo {
                 !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
             });
         if !valid {
-            return Err(ApiError::bad_request(
-                "Enter an email address such as name@example.org.",
-            ));
+            return Err(MyError::EmailAddress);
         }
         let sent = self
-            .send_code(
-                &user,
-                Some(&address),
-                ("my-email", &address),
-                "Too many codes were requested. Please wait a few minutes.",
-                now,
-            )
+            .send_code(&user, Some(&address), ("my-email", &address), false, now)
             .await?;
         self.with_session(cookie, Need::Full, now, |s| {
             s.email = Some((address, sent));
@@ -246,29 +216,23 @@ impl SecurityInfo {
         cookie: &str,
         code: &str,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let address = self.with_session(cookie, Need::Full, now, |s| {
             let Some((address, sent)) = s.email.as_mut() else {
-                return Err(ApiError::step("Enter the address first."));
+                return Err(MyError::EnterAddressFirst);
             };
             if sent.expires_at <= now {
                 s.email = None;
-                return Err(ApiError::new(
-                    ErrorCode::CodeExpired,
-                    "That code has expired. Enter the address again for a new one.",
-                ));
+                return Err(MyError::EmailCodeExpired);
             }
             if !code::matches(&core.key, "my-email", address, code.trim(), &sent.hash) {
                 sent.tries += 1;
                 if sent.tries >= CODE_TRIES {
                     s.email = None;
                 }
-                return Err(ApiError::new(
-                    ErrorCode::CodeInvalid,
-                    "That code isn't right. Check the latest email and try again.",
-                ));
+                return Err(MyError::EmailCode);
             }
             let address = address.clone();
             s.email = None;
@@ -297,16 +261,16 @@ impl SecurityInfo {
         cookie: &str,
         id: &str,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let id: i64 = id.parse().map_err(|_| ApiError::not_found("method"))?;
+        let id: i64 = id.parse().map_err(|_| MyError::MethodNotFound)?;
         let registration = core
             .store
             .registration(id)
             .await?
             .filter(|r| r.user_id == user.id)
-            .ok_or_else(|| ApiError::not_found("method"))?;
+            .ok_or(MyError::MethodNotFound)?;
         let kind = registration.kind().unwrap_or(MethodKind::Email);
         // Told before it goes, so a removed alternate address hears of it too.
         let what = match kind {
@@ -319,7 +283,7 @@ impl SecurityInfo {
         };
         self.tell_owner(&user, &what, now).await;
         if !core.store.remove_registration(&user.id, id, now).await? {
-            return Err(ApiError::not_found("method"));
+            return Err(MyError::MethodNotFound);
         }
         core.registrations_changed.notify_one();
         core.audit
@@ -336,7 +300,7 @@ impl SecurityInfo {
     /// key that was lost so their authenticator app no longer checks): they sign in to
     /// "My security info" with their password alone and set up again. The person is told
     /// first (their alternate addresses too) and it is audited. Returns how many went.
-    pub async fn clear_methods(&self, user: &DirUser, now: i64) -> ApiResult<usize> {
+    pub async fn clear_methods(&self, user: &DirUser, now: i64) -> MyResult<usize> {
         let core = &self.core;
         let kinds: Vec<MethodKind> = core
             .store

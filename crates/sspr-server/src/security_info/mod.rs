@@ -6,6 +6,7 @@
 //! A service beside `flow`: it shares the `Core` and takes the time as `now`; `http::my`
 //! maps requests onto it, and `web` only serves the page.
 
+mod error;
 mod methods;
 mod session;
 
@@ -13,15 +14,14 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use sspr_proto::{
-    ErrorCode, MethodKind, MethodView, MyMethod, MySession, SecondFactorChallenge,
-    SecondFactorFinish,
+    MethodKind, MethodView, MyMethod, MySession, SecondFactorChallenge, SecondFactorFinish,
 };
 use webauthn_rs::prelude::Passkey;
 
 use crate::audit::{self, Event};
 use crate::core::Core;
 use crate::directory::{DirError, DirUser};
-use crate::error::{ApiError, ApiResult};
+use crate::error::Internal;
 use crate::flow::{decoy, mask, method_label, validate_login};
 use crate::methods::{code, passkey, totp};
 use crate::notify;
@@ -29,6 +29,7 @@ use crate::secret::random_id;
 use crate::store::Registration;
 use crate::throttle;
 
+pub use error::{MyError, MyResult};
 use session::{Need, Second, SentCode, Session};
 pub use session::{Sessions, SESSION_SECS};
 
@@ -45,28 +46,6 @@ pub struct SecurityInfo {
 pub struct SignedIn {
     pub cookie: String,
     pub view: MySession,
-}
-
-fn wrong_sign_in() -> ApiError {
-    ApiError::new(
-        ErrorCode::Unauthorized,
-        "That username or password isn't right.",
-    )
-}
-
-fn directory_down() -> ApiError {
-    ApiError::new(
-        ErrorCode::DirectoryUnavailable,
-        "We can't reach the directory right now. Please try again later.",
-    )
-}
-
-fn blocked(secs: i64) -> ApiError {
-    ApiError::new(
-        ErrorCode::Blocked,
-        "Too many failed attempts. Try again later, or contact the helpdesk.",
-    )
-    .with_retry_after(secs)
 }
 
 fn audit_ctx(correlation: &str, user: &DirUser) -> audit::Context {
@@ -156,7 +135,7 @@ impl SecurityInfo {
         self.core.config().phone_origin().starts_with("https://")
     }
 
-    fn session_user(&self, cookie: &str, need: Need, now: i64) -> ApiResult<(DirUser, bool)> {
+    fn session_user(&self, cookie: &str, need: Need, now: i64) -> MyResult<(DirUser, bool)> {
         self.sessions.with(&self.core.key, cookie, need, now, |s| {
             Ok((s.user.clone(), s.signed_in))
         })
@@ -167,12 +146,12 @@ impl SecurityInfo {
         cookie: &str,
         need: Need,
         now: i64,
-        f: impl FnOnce(&mut Session) -> ApiResult<T>,
-    ) -> ApiResult<T> {
+        f: impl FnOnce(&mut Session) -> MyResult<T>,
+    ) -> MyResult<T> {
         self.sessions.with(&self.core.key, cookie, need, now, f)
     }
 
-    async fn view(&self, user: &DirUser, signed_in: bool, now: i64) -> ApiResult<MySession> {
+    async fn view(&self, user: &DirUser, signed_in: bool, now: i64) -> MyResult<MySession> {
         let core = &self.core;
         let registrations = core.store.registrations(&user.id).await?;
         let review_days = core.policy().reconfirm_days;
@@ -216,18 +195,18 @@ impl SecurityInfo {
         login: &str,
         password: SecretString,
         now: i64,
-    ) -> ApiResult<SignedIn> {
+    ) -> MyResult<SignedIn> {
         let core = &self.core;
-        let login = validate_login(login)?;
+        let login = validate_login(login).map_err(MyError::Login)?;
         let typed = password.expose_secret();
         if typed.is_empty() || typed.chars().count() > 1024 {
-            return Err(wrong_sign_in());
+            return Err(MyError::WrongSignIn);
         }
         let found = core
             .directories
             .find_home(login)
             .await
-            .map_err(|_| directory_down())?;
+            .map_err(|_| MyError::DirectoryDown)?;
         let home = found.as_ref().map(|(home, _)| *home).unwrap_or(0);
         let user = found.map(|(_, u)| u).filter(|u| !u.disabled);
         let (key, my_key) = match &user {
@@ -235,9 +214,11 @@ impl SecurityInfo {
             None => decoy_throttle_keys(&core.key, login),
         };
         if let Some(until) = core.throttle.blocked_until(&key, &my_key, now).await? {
-            return Err(blocked(until - now));
+            return Err(MyError::Blocked {
+                retry_after: until - now,
+            });
         }
-        let directory = core.directories.get(home).ok_or_else(directory_down)?;
+        let directory = core.directories.get(home).ok_or(MyError::DirectoryDown)?;
         let checked = match &user {
             Some(user) => directory.check_password(user, &password).await,
             None => directory
@@ -247,15 +228,10 @@ impl SecurityInfo {
         };
         let ok = match checked {
             Ok(ok) => ok,
-            Err(DirError::Unsupported(why)) => {
-                return Err(ApiError::new(
-                    ErrorCode::NotAllowed,
-                    format!("Signing in here isn't possible for this account: {why}."),
-                ))
-            }
+            Err(DirError::Unsupported(why)) => return Err(MyError::SignInUnsupported(why)),
             Err(e) => {
                 tracing::warn!(error = %e, "security info sign-in: directory unavailable");
-                return Err(directory_down());
+                return Err(MyError::DirectoryDown);
             }
         };
         let Some(user) = user else {
@@ -267,7 +243,7 @@ impl SecurityInfo {
             return Err(self
                 .sign_in_failed(&ctx, (&key, &my_key), "password", "wrong_password", now)
                 .await?
-                .unwrap_or_else(wrong_sign_in));
+                .unwrap_or(MyError::WrongSignIn));
         };
         let ctx = audit_ctx(correlation, &user);
         if !ok {
@@ -275,7 +251,7 @@ impl SecurityInfo {
             return Err(self
                 .sign_in_failed(&ctx, (&key, &my_key), "password", "wrong_password", now)
                 .await?
-                .unwrap_or_else(wrong_sign_in));
+                .unwrap_or(MyError::WrongSignIn));
         }
         let view = self.view(&user, false, now).await?;
         let signed_in = view.second_factor.is_empty();
@@ -314,17 +290,19 @@ impl SecurityInfo {
         step: &'static str,
         reason: &'static str,
         now: i64,
-    ) -> ApiResult<Option<ApiError>> {
+    ) -> MyResult<Option<MyError>> {
         let core = &self.core;
         let blocked_now = core.throttle.failed_verification(key, my_key, now).await?;
         core.audit
             .record(ctx, Event::SecurityInfoSignInFailed { step, reason }, now)
             .await;
-        Ok(blocked_now.map(|(_, until)| blocked(until - now)))
+        Ok(blocked_now.map(|(_, until)| MyError::Blocked {
+            retry_after: until - now,
+        }))
     }
 
     /// What the page shows for this session.
-    pub async fn session(&self, cookie: &str, now: i64) -> ApiResult<MySession> {
+    pub async fn session(&self, cookie: &str, now: i64) -> MyResult<MySession> {
         let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
         self.view(&user, signed_in, now).await
     }
@@ -334,13 +312,11 @@ impl SecurityInfo {
     }
 
     /// The person confirms their methods are still theirs.
-    pub async fn review(&self, correlation: &str, cookie: &str, now: i64) -> ApiResult<MySession> {
+    pub async fn review(&self, correlation: &str, cookie: &str, now: i64) -> MyResult<MySession> {
         let core = &self.core;
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         if core.store.registrations(&user.id).await?.is_empty() {
-            return Err(ApiError::step(
-                "There is nothing to confirm yet: add a method first.",
-            ));
+            return Err(MyError::NothingToConfirm);
         }
         core.store.mark_reviewed(&user.id, now).await?;
         core.audit
@@ -360,19 +336,17 @@ impl SecurityInfo {
         cookie: &str,
         method_id: &str,
         now: i64,
-    ) -> ApiResult<SecondFactorChallenge> {
+    ) -> MyResult<SecondFactorChallenge> {
         let core = &self.core;
         let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
         if signed_in {
-            return Err(ApiError::step("You are signed in already."));
+            return Err(MyError::SignedInAlready);
         }
         let registrations = core.store.registrations(&user.id).await?;
         let (view, reg_id) = second_methods(&registrations)
             .into_iter()
             .find(|(v, _)| v.id == method_id)
-            .ok_or_else(|| {
-                ApiError::new(ErrorCode::MethodUnavailable, "That method isn't yours.")
-            })?;
+            .ok_or(MyError::NotYourMethod)?;
         let registration = registrations.iter().find(|r| r.id == reg_id);
         let (second, challenge) = match view.kind {
             MethodKind::Email => {
@@ -381,7 +355,7 @@ impl SecurityInfo {
                         &user,
                         registration.map(|r| r.value.as_str()),
                         ("my", &view.id),
-                        "Too many codes were requested. Please wait, or use another method.",
+                        true,
                         now,
                     )
                     .await?;
@@ -411,19 +385,14 @@ impl SecurityInfo {
                 },
             ),
             _ => {
-                let webauthn = core.passkeys.as_ref().ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::MethodUnavailable,
-                        "Passkeys are not set up here.",
-                    )
-                })?;
+                let webauthn = core.passkeys.as_ref().ok_or(MyError::PasskeysOff)?;
                 let list: Vec<Passkey> = passkey::of(&registrations)
                     .into_iter()
                     .map(|(_, p)| p)
                     .collect();
                 let (request, auth) = webauthn
                     .start_authentication(&list)
-                    .map_err(ApiError::internal)?;
+                    .map_err(|e| MyError::Internal(Internal::new("starting a passkey check", e)))?;
                 (
                     Second::Passkey(auth),
                     SecondFactorChallenge {
@@ -448,16 +417,14 @@ impl SecurityInfo {
         cookie: &str,
         req: &SecondFactorFinish,
         now: i64,
-    ) -> ApiResult<MySession> {
+    ) -> MyResult<MySession> {
         let core = &self.core;
         let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
         if signed_in {
-            return Err(ApiError::step("You are signed in already."));
+            return Err(MyError::SignedInAlready);
         }
         let second = self.with_session(cookie, Need::Any, now, |s| {
-            s.second
-                .take()
-                .ok_or_else(|| ApiError::step("Choose a method first."))
+            s.second.take().ok_or(MyError::ChooseMethodFirst)
         })?;
         let ctx = audit_ctx(correlation, &user);
         let ok = match second {
@@ -470,10 +437,7 @@ impl SecurityInfo {
                 match (kind, sent) {
                     (MethodKind::Email, Some(sent)) => {
                         if sent.expires_at <= now {
-                            return Err(ApiError::new(
-                                ErrorCode::CodeExpired,
-                                "That code has expired. Ask for a new one.",
-                            ));
+                            return Err(MyError::CodeExpired);
                         }
                         let ok = code::matches(&core.key, "my", &method_id, answer, &sent.hash);
                         if !ok && sent.tries + 1 < CODE_TRIES {
@@ -533,7 +497,9 @@ impl SecurityInfo {
                 {
                     Some(Ok(changed)) => {
                         for (id, p) in changed {
-                            let value = serde_json::to_string(&p).map_err(ApiError::internal)?;
+                            let value = serde_json::to_string(&p).map_err(|e| {
+                                MyError::Internal(Internal::new("saving a passkey", e))
+                            })?;
                             core.store.update_registration(id, &value).await?;
                         }
                         true
@@ -547,12 +513,7 @@ impl SecurityInfo {
             return Err(self
                 .sign_in_failed(&ctx, (&key, &my_key), "second_factor", "wrong_code", now)
                 .await?
-                .unwrap_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::CodeInvalid,
-                        "That didn't verify. Check it and try again, or choose another method.",
-                    )
-                }));
+                .unwrap_or(MyError::SecondFactorFailed));
         }
         self.with_session(cookie, Need::Any, now, |s| {
             s.signed_in = true;
@@ -614,9 +575,9 @@ impl SecurityInfo {
         user: &DirUser,
         to: Option<&str>,
         (purpose, bound_to): (&str, &str),
-        throttled: &str,
+        signing_in: bool,
         now: i64,
-    ) -> ApiResult<SentCode> {
+    ) -> MyResult<SentCode> {
         let core = &self.core;
         let (key, my_key) = throttle_keys(user);
         if let Some(wait) = core
@@ -624,7 +585,7 @@ impl SecurityInfo {
             .rate_limited(&key, &my_key, throttle::EMAIL, now)
             .await?
         {
-            return Err(ApiError::new(ErrorCode::Throttled, throttled).with_retry_after(wait));
+            return Err(MyError::TooManyCodes { wait, signing_in });
         }
         let code = zeroize::Zeroizing::new(core.random.digits(core.policy().code_length));
         let hash = code::hash(&core.key, purpose, bound_to, &code);

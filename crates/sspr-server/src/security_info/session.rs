@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
-use sspr_proto::{ErrorCode, MethodKind};
+use sspr_proto::MethodKind;
 use webauthn_rs::prelude::{PasskeyAuthentication, PasskeyRegistration};
 
+use super::error::{MyError, MyResult};
 use crate::directory::DirUser;
-use crate::error::{ApiError, ApiResult};
 use crate::secret::ServerKey;
 
 pub const SESSION_SECS: i64 = 15 * 60;
@@ -52,20 +52,6 @@ pub(super) enum Need {
 #[derive(Default, Clone)]
 pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
 
-pub(super) fn no_session() -> ApiError {
-    ApiError::new(
-        ErrorCode::Unauthorized,
-        "Please sign in (sessions end after 15 minutes).",
-    )
-}
-
-fn second_factor_needed() -> ApiError {
-    ApiError::new(
-        ErrorCode::StepNotAllowed,
-        "Verify one of your methods first.",
-    )
-}
-
 fn key_of(key: &ServerKey, cookie: &str) -> String {
     key.mac_hex("my-session", &[cookie.as_bytes()])
 }
@@ -91,15 +77,15 @@ impl Sessions {
         cookie: &str,
         need: Need,
         now: i64,
-        f: impl FnOnce(&mut Session) -> ApiResult<T>,
-    ) -> ApiResult<T> {
+        f: impl FnOnce(&mut Session) -> MyResult<T>,
+    ) -> MyResult<T> {
         let mut sessions = self.lock();
         sessions.retain(|_, s| s.expires_at > now);
         let session = sessions
             .get_mut(&key_of(key, cookie))
-            .ok_or_else(no_session)?;
+            .ok_or(MyError::NoSession)?;
         if need == Need::Full && !session.signed_in {
-            return Err(second_factor_needed());
+            return Err(MyError::SecondFactorNeeded);
         }
         f(session)
     }
