@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -111,8 +112,8 @@ pub struct PolicyConfig {
     /// Self-service for nobody, for members of `group`, or for all.
     pub enabled: Enablement,
     pub group: String,
-    /// Methods people may use: "email", "totp" (more come with their issues).
-    pub methods: Vec<String>,
+    /// Methods people may use: "email", "totp", "approval" (more come with their issues).
+    pub methods: Vec<sspr_proto::MethodKind>,
     /// Methods required for people who are not administrators: 1 or 2.
     pub methods_required: u8,
     /// Directory groups whose members are administrators: always two methods, never
@@ -185,28 +186,18 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     pub tls: SmtpTls,
     pub username: Option<String>,
-    pub password: Option<String>,
+    /// Never written out (and never printed: `SecretString` has no `Debug` of its value).
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
     pub from: String,
     pub timeout_secs: u64,
-}
-
-impl std::fmt::Debug for SmtpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("from", &self.from)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,30 +221,20 @@ pub enum LinkBy {
     Email,
 }
 
-/// A secret read from the config, the environment or a file; never printed.
-#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct SecretValue(pub String);
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretValue(..)")
-    }
-}
-
 /// Reads a secret given inline or as a file (first line, trimmed); `what` names the key.
 pub fn read_secret(
-    inline: &Option<SecretValue>,
+    inline: &Option<SecretString>,
     file: &Option<PathBuf>,
     what: &str,
-) -> anyhow::Result<Option<SecretValue>> {
+) -> anyhow::Result<Option<SecretString>> {
     match (inline, file) {
         (Some(v), _) => Ok(Some(v.clone())),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("{what}_file {}: {e}", path.display()))?;
-            Ok(Some(SecretValue(
-                text.lines().next().unwrap_or_default().trim().to_string(),
+            let text = zeroize::Zeroizing::new(text);
+            Ok(Some(SecretString::from(
+                text.lines().next().unwrap_or_default().trim(),
             )))
         }
         (None, None) => Ok(None),
@@ -278,7 +259,8 @@ pub struct DirectoryConfig {
     /// The delegated service account.
     pub bind_dn: Option<String>,
     /// Better set as SSPR_DIRECTORY__BIND_PASSWORD, or kept in `bind_password_file`.
-    pub bind_password: Option<SecretValue>,
+    #[serde(skip_serializing)]
+    pub bind_password: Option<SecretString>,
     pub bind_password_file: Option<PathBuf>,
     /// Where people (and groups) are searched.
     pub base_dn: Option<String>,
@@ -300,7 +282,8 @@ pub struct DirectoryConfig {
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
     /// Better set as SSPR_DIRECTORY__CLIENT_SECRET, or kept in `client_secret_file`.
-    pub client_secret: Option<SecretValue>,
+    #[serde(skip_serializing)]
+    pub client_secret: Option<SecretString>,
     pub client_secret_file: Option<PathBuf>,
     /// Instead of a secret: the app's certificate (PEM, as uploaded to the app
     /// registration) and its RSA private key (PEM); the server signs a client assertion
@@ -321,7 +304,7 @@ pub struct DirectoryConfig {
 }
 
 impl DirectoryConfig {
-    pub fn bind_password(&self) -> anyhow::Result<Option<SecretValue>> {
+    pub fn bind_password(&self) -> anyhow::Result<Option<SecretString>> {
         read_secret(
             &self.bind_password,
             &self.bind_password_file,
@@ -329,7 +312,7 @@ impl DirectoryConfig {
         )
     }
 
-    pub fn client_secret(&self) -> anyhow::Result<Option<SecretValue>> {
+    pub fn client_secret(&self) -> anyhow::Result<Option<SecretString>> {
         read_secret(
             &self.client_secret,
             &self.client_secret_file,
@@ -434,7 +417,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             enabled: Enablement::All,
             group: "SSPR Users".into(),
-            methods: vec!["email".into(), "totp".into()],
+            methods: vec![sspr_proto::MethodKind::Email, sspr_proto::MethodKind::Totp],
             methods_required: 1,
             admin_groups: vec!["Domain Admins".into()],
             admins_allowed: true,
@@ -599,9 +582,11 @@ impl Config {
             "policy.reconfirm_days must be between 0 (never ask) and 730"
         );
         for m in &p.methods {
+            use sspr_proto::MethodKind as K;
             anyhow::ensure!(
-                matches!(m.as_str(), "email" | "totp" | "approval"),
-                "policy.methods: unknown or not yet available method {m:?} (use email, totp, approval)"
+                matches!(m, K::Email | K::Totp | K::Approval),
+                "policy.methods: {:?} is not available yet (use email, totp, approval)",
+                m.as_str()
             );
         }
         let pw = &self.password;

@@ -91,7 +91,14 @@ fn passkeys(config: &Config) -> anyhow::Result<Option<methods::passkey::Passkeys
     let origin = config.phone_origin();
     match methods::passkey::Passkeys::new(&origin, &config.organization.name) {
         Ok(p) => Ok(Some(p)),
-        Err(e) if config.policy.methods.iter().any(|m| m == "approval") => Err(e),
+        Err(e)
+            if config
+                .policy
+                .methods
+                .contains(&sspr_proto::MethodKind::Approval) =>
+        {
+            Err(e)
+        }
         Err(e) => {
             tracing::info!(reason = %e, "passkeys are off");
             Ok(None)

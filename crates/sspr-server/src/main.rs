@@ -470,8 +470,12 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
     if config.approval.public_url.is_none() && listen.ip().is_loopback() {
         config.approval.public_url = Some(format!("http://localhost:{}", listen.port()));
     }
-    if !config.policy.methods.iter().any(|m| m == "approval") {
-        config.policy.methods.push("approval".into());
+    if !config
+        .policy
+        .methods
+        .contains(&sspr_proto::MethodKind::Approval)
+    {
+        config.policy.methods.push(sspr_proto::MethodKind::Approval);
     }
     let state = sspr_server::build(config).await?;
     let svc = &state.core;

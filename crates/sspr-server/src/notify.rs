@@ -188,7 +188,10 @@ pub struct Mail {
 impl Mailer {
     pub fn new(c: &SmtpConfig) -> anyhow::Result<Mailer> {
         let credentials = match (&c.username, &c.password) {
-            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
+            (Some(u), Some(p)) => Some(Credentials::new(
+                u.clone(),
+                secrecy::ExposeSecret::expose_secret(p).to_string(),
+            )),
             _ => None,
         };
         let timeout = Duration::from_secs(c.timeout_secs);

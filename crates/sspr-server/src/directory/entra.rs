@@ -20,7 +20,7 @@ use sspr_proto::{PasswordReason, PasswordReasonCode};
 use tokio::sync::Mutex;
 
 use super::{DirError, DirRules, DirUser, Directory};
-use crate::config::{DirectoryConfig, SecretValue};
+use crate::config::DirectoryConfig;
 
 const USER_SELECT: &str =
     "id,userPrincipalName,mail,displayName,givenName,surname,accountEnabled,mobilePhone";
@@ -45,7 +45,7 @@ pub struct Entra {
 
 /// How the app proves itself to the token endpoint.
 enum Credential {
-    Secret(SecretValue),
+    Secret(SecretString),
     /// A client assertion signed with the certificate's key for each token request
     /// (Microsoft identity platform "certificate credentials").
     Certificate(AppCertificate),
@@ -234,7 +234,7 @@ impl Entra {
             ("grant_type", "client_credentials"),
         ];
         match &self.credential {
-            Credential::Secret(secret) => form.push(("client_secret", secret.0.as_str())),
+            Credential::Secret(secret) => form.push(("client_secret", secret.expose_secret())),
             Credential::Certificate(cert) => {
                 assertion = cert
                     .assertion(&self.client_id, &self.token_url)

@@ -14,7 +14,9 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope,
 use tokio::sync::Mutex;
 
 use super::DirError;
-use crate::config::{DirectoryConfig, SecretValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::DirectoryConfig;
 
 /// LDAP result codes we act on.
 pub const RC_CONSTRAINT_VIOLATION: u32 = 19;
@@ -28,7 +30,7 @@ pub struct Pool {
     url: String,
     settings: LdapConnSettings,
     bind_dn: String,
-    bind_password: SecretValue,
+    bind_password: SecretString,
     pub timeout: Duration,
     slots: Vec<Mutex<Option<Ldap>>>,
     next: AtomicUsize,
@@ -219,7 +221,7 @@ impl Pool {
     async fn connect(&self) -> Result<Ldap, DirError> {
         let mut ldap = self.open().await?;
         let result = ldap
-            .simple_bind(&self.bind_dn, &self.bind_password.0)
+            .simple_bind(&self.bind_dn, self.bind_password.expose_secret())
             .await
             .map_err(|e| self.unreachable("binding as the service account", e))?;
         if result.rc != 0 {
@@ -432,7 +434,7 @@ mod tests {
             kind: crate::config::DirectoryKind::Ldap,
             url: Some("ldap://10.0.0.5:389".into()),
             bind_dn: Some("cn=sspr".into()),
-            bind_password: Some(SecretValue("x".into())),
+            bind_password: Some(SecretString::from("x")),
             base_dn: Some("dc=example".into()),
             ..DirectoryConfig::default()
         };

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Extension;
@@ -15,6 +15,7 @@ use sspr_proto::{
     ErrorBody, FlowEvent, PasskeyRequest, PasswordCheck,
 };
 
+use super::ids::FlowId;
 use super::json::Json;
 use super::{AppState, CorrelationId};
 use crate::clock::now;
@@ -40,10 +41,12 @@ fn event_name(e: &FlowEvent) -> &'static str {
 pub async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    super::handlers::check_id(&flow_id, "flow")?;
-    let rx = state.flows.subscribe(&caller, &flow_id, now()).await?;
+    let rx = state
+        .flows
+        .subscribe(&caller, flow_id.as_str(), now())
+        .await?;
     let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
         let mut first = first;
         loop {

@@ -1,6 +1,6 @@
 //! Kiosk API v1 handlers: each maps a request to a service call and the result to JSON.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Extension;
 use base64::Engine;
@@ -11,6 +11,7 @@ use sspr_proto::{
     SetPasswordRequest, StartFlowRequest, VerifyRequest,
 };
 
+use super::ids::{ChallengeId, FlowId};
 use super::json::Json;
 use super::{AppState, CorrelationId};
 use crate::audit::{Context, Event};
@@ -18,15 +19,6 @@ use crate::clock::now;
 use crate::error::{ApiError, ApiResult};
 use crate::flow::Caller;
 use crate::kiosks;
-
-/// Flow and challenge ids are 32 hex digits; anything else is not one of ours.
-pub(crate) fn check_id(id: &str, what: &str) -> ApiResult<()> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(what))
-    }
-}
 
 #[utoipa::path(post, path = "/v1/flows", tag = "flows",
     request_body = StartFlowRequest,
@@ -57,15 +49,14 @@ pub async fn start_flow(
 pub async fn create_challenge(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
     Json(req): Json<ChallengeRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ChallengeView>)> {
-    check_id(&flow_id, "flow")?;
     let view = state
         .flows
         .challenge(
             &caller,
-            &flow_id,
+            flow_id.as_str(),
             &req.method_id,
             req.finish_on_phone,
             now(),
@@ -87,14 +78,19 @@ pub async fn create_challenge(
 pub async fn verify(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((flow_id, challenge_id)): Path<(String, String)>,
+    flow_id: FlowId,
+    challenge_id: ChallengeId,
     Json(req): Json<VerifyRequest>,
 ) -> ApiResult<axum::Json<FlowView>> {
-    check_id(&flow_id, "flow")?;
-    check_id(&challenge_id, "challenge")?;
     let view = state
         .flows
-        .verify(&caller, &flow_id, &challenge_id, &req, now())
+        .verify(
+            &caller,
+            flow_id.as_str(),
+            challenge_id.as_str(),
+            &req,
+            now(),
+        )
         .await?;
     Ok(axum::Json(view))
 }
@@ -110,13 +106,12 @@ pub async fn verify(
 pub async fn password_check(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
     Json(req): Json<PasswordCheckRequest>,
 ) -> ApiResult<axum::Json<PasswordCheck>> {
-    check_id(&flow_id, "flow")?;
     let check = state
         .flows
-        .password_check(&caller, &flow_id, &req.candidate, now())
+        .password_check(&caller, flow_id.as_str(), &req.candidate, now())
         .await?;
     Ok(axum::Json(check))
 }
@@ -135,14 +130,13 @@ pub async fn password_check(
 pub async fn set_password(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
     Json(req): Json<SetPasswordRequest>,
 ) -> ApiResult<axum::Json<DoneView>> {
-    check_id(&flow_id, "flow")?;
     let password = SecretString::from(req.new_password);
     let done = state
         .flows
-        .set_password(&caller, &flow_id, &password, now())
+        .set_password(&caller, flow_id.as_str(), &password, now())
         .await?;
     Ok(axum::Json(done))
 }
@@ -158,10 +152,9 @@ pub async fn set_password(
 pub async fn unlock(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
 ) -> ApiResult<axum::Json<DoneView>> {
-    check_id(&flow_id, "flow")?;
-    let done = state.flows.unlock(&caller, &flow_id, now()).await?;
+    let done = state.flows.unlock(&caller, flow_id.as_str(), now()).await?;
     Ok(axum::Json(done))
 }
 
@@ -172,10 +165,9 @@ pub async fn unlock(
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(flow_id): Path<String>,
+    flow_id: FlowId,
 ) -> ApiResult<StatusCode> {
-    check_id(&flow_id, "flow")?;
-    state.flows.cancel(&caller, &flow_id, now()).await?;
+    state.flows.cancel(&caller, flow_id.as_str(), now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

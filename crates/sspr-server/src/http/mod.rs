@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod handlers;
 pub mod idempotency;
+pub mod ids;
 pub mod json;
 pub mod my;
 pub mod openapi;
