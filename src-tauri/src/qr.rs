@@ -1,8 +1,15 @@
 //! QR codes for the helpdesk link (and, later, approval): text in, module rows out.
 
 use qrcode::{Color, EcLevel, QrCode};
+use serde::Serialize;
 
-use crate::commands::kiosk::QrMatrix;
+/// A QR code as rows of dark (1) and light (0) modules; the UI draws it on a canvas, so
+/// no image or remote URL is needed.
+#[derive(Serialize, Debug)]
+pub struct QrMatrix {
+    pub size: usize,
+    pub rows: Vec<String>,
+}
 
 pub fn matrix(text: &str) -> Option<QrMatrix> {
     if text.len() > 1024 {

@@ -1,6 +1,6 @@
 // The kiosk's one piece of state and its screen switch. The server decides; this only
 // remembers what to draw, and forgets it all on wipe.
-import type { ChallengeView, DoneView, ErrorBody, FlowView, Intent } from "./api/wire";
+import type { ChallengeView, DoneView, ErrorBody, FlowView, Intent } from "../../shared/wire";
 import type { KioskStatus } from "./ipc";
 
 export type Screen =

@@ -10,7 +10,7 @@ import type {
   Intent,
   KioskSettings,
   PasswordCheck,
-} from "./api/wire";
+} from "../../shared/wire";
 
 export type KioskStatus = {
   settings: KioskSettings;

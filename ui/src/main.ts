@@ -1,6 +1,6 @@
 // The kiosk UI: one state object, one screen at a time, all words from i18n.
 import type { App, Screen } from "./app";
-import type { ErrorBody } from "./api/wire";
+import type { ErrorBody } from "../../shared/wire";
 import { mount, h } from "./dom";
 import { setLocale, t } from "./i18n";
 import { watchIdle } from "./idle";

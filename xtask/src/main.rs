@@ -21,7 +21,7 @@ fn root() -> PathBuf {
 fn usage() -> anyhow::Result<()> {
     anyhow::bail!(
         "usage: cargo xtask <command>\n\
-         \x20 gen            write docs/openapi.json and ui/src/api/wire.ts from the code, and build\n\
+         \x20 gen            write docs/openapi.json and shared/wire.ts from the code, and build\n\
          \x20                the server's web pages (crates/sspr-server/web/dist)\n\
          \x20 gen --check    fail if any of those committed files differs from a fresh build\n\
          \x20 bench server   release build, server on loopback, load generator; prints figures\n\
@@ -79,7 +79,7 @@ fn gen(check: bool) -> anyhow::Result<()> {
             sspr_server::http::openapi::document(),
         ),
         (
-            root.join("ui/src/api/wire.ts"),
+            root.join("shared/wire.ts"),
             sspr_proto::typescript_bindings(),
         ),
     ];

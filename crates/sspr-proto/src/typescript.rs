@@ -1,5 +1,5 @@
-//! TypeScript declarations of the wire types, in one file for the kiosk UI
-//! (`ui/src/api/wire.ts`). A test fails when the committed file is stale.
+//! TypeScript declarations of the wire types, in one file for the kiosk UI and the server's
+//! pages (`shared/wire.ts`). A test fails when the committed file is stale.
 
 use ts_rs::TS;
 
@@ -77,14 +77,13 @@ pub fn typescript_bindings() -> String {
 mod tests {
     #[test]
     fn committed_typescript_bindings_are_current() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/api/wire.ts");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wire.ts");
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         let current = super::typescript_bindings();
         assert!(current.contains("export type FlowView"), "{current}");
         assert!(
             committed == current,
-            "ui/src/api/wire.ts is stale: run `cargo xtask gen` and commit the result"
+            "shared/wire.ts is stale: run `cargo xtask gen` and commit the result"
         );
     }
 }

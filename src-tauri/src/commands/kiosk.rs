@@ -4,6 +4,7 @@ use serde::Serialize;
 use sspr_proto::{ErrorBody, ErrorCode, KioskSettings};
 use tauri::{Runtime, State, WebviewWindow};
 
+use crate::qr::{self, QrMatrix};
 use crate::state::{ui_error, Kiosk};
 
 /// What the UI needs to draw the first screen.
@@ -48,17 +49,9 @@ pub async fn wipe<R: Runtime>(
     })
 }
 
-/// A QR code as rows of dark (1) and light (0) modules; the UI draws it on a canvas, so
-/// no image or remote URL is needed.
-#[derive(Serialize, Debug)]
-pub struct QrMatrix {
-    pub size: usize,
-    pub rows: Vec<String>,
-}
-
 #[tauri::command]
 pub fn qr_matrix(text: String) -> Result<QrMatrix, ErrorBody> {
-    crate::qr::matrix(&text).ok_or_else(|| {
+    qr::matrix(&text).ok_or_else(|| {
         ErrorBody::new(
             ErrorCode::BadRequest,
             "That text is too long for a QR code.",

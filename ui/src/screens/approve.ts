@@ -3,7 +3,7 @@
 // as "flow-event"s while "approve" (or "Finish on your phone") shows; any other screen ends it.
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import type { App, Screen } from "../app";
-import type { FlowEvent, MethodView } from "../api/wire";
+import type { FlowEvent, MethodView } from "../../../shared/wire";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { icon } from "../icons";
@@ -11,7 +11,7 @@ import { api, asError } from "../ipc";
 import { qrCanvas } from "../qr";
 import { frame } from "./chrome";
 import { doneScreen } from "./done";
-import { afterVerified, step } from "./verify";
+import { afterVerified, step } from "./progress";
 
 const QR_PIXELS = 320;
 /** Once the number shows, the phone may be mid-way at expiry: wait this long for its verdict. */

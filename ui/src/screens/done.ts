@@ -1,5 +1,5 @@
 import type { App } from "../app";
-import type { DoneView } from "../api/wire";
+import type { DoneView } from "../../../shared/wire";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { icon } from "../icons";

@@ -1,5 +1,5 @@
 import type { App } from "../app";
-import type { ErrorBody } from "../api/wire";
+import type { ErrorBody } from "../../../shared/wire";
 import { h } from "../dom";
 import { t, type Key } from "../i18n";
 import { qrCanvas } from "../qr";

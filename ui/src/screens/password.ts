@@ -1,5 +1,5 @@
 import type { App } from "../app";
-import type { PasswordReason, PasswordRules } from "../api/wire";
+import type { PasswordReason, PasswordRules } from "../../../shared/wire";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { api } from "../ipc";

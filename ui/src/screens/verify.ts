@@ -1,5 +1,5 @@
 import type { App } from "../app";
-import type { FlowView, MethodKind, MethodView } from "../api/wire";
+import type { MethodKind, MethodView } from "../../../shared/wire";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { api } from "../ipc";
@@ -7,18 +7,7 @@ import { keyboard } from "../keyboard";
 import { icon } from "../icons";
 import { chooseApproval } from "./approve";
 import { frame } from "./chrome";
-
-export function step(flow: FlowView): HTMLElement | null {
-  if (flow.required < 2) return null;
-  return h(
-    "p",
-    { class: "step", "aria-label": t("verify.step", { done: flow.done + 1, required: flow.required }) },
-    ...Array.from({ length: flow.required }, (_, i) =>
-      h("span", { class: `dot${i < flow.done ? " dot-done" : i === flow.done ? " dot-now" : ""}`, "aria-hidden": "true" }),
-    ),
-    h("span", {}, t("verify.step", { done: Math.min(flow.done + 1, flow.required), required: flow.required })),
-  );
-}
+import { afterVerified, step } from "./progress";
 
 function methodLabel(m: MethodView): string {
   if (m.kind === "approval") return t("verify.method.approval");
@@ -28,19 +17,6 @@ function methodLabel(m: MethodView): string {
 function methodIcon(kind: MethodKind): SVGSVGElement {
   if (kind === "approval") return icon("phone");
   return icon(kind === "email" ? "mail" : "clock");
-}
-
-/** After a successful verification: the next method, or the last step. */
-export function afterVerified(app: App, flow: FlowView): void {
-  app.flow = flow;
-  app.challenge = null;
-  if (flow.state !== "verified") {
-    app.go({ name: "verify" });
-  } else if (app.intent === "unlock" && flow.unlock_allowed) {
-    app.go({ name: "unlock" });
-  } else {
-    app.go({ name: "password" });
-  }
 }
 
 async function choose(app: App, m: MethodView): Promise<void> {

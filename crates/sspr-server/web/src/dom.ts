@@ -1,31 +1,9 @@
-// A tiny element builder, as in the kiosk UI: two small pages need no framework. Handlers
-// are attached with addEventListener and text goes in as text nodes, so the strict CSP
-// (no inline script or style) holds and nothing from the server is parsed as HTML.
+// The pages' DOM helpers, on the element builder the kiosk UI uses too (shared/dom.ts):
+// two small pages need no framework, and the strict CSP (no inline script or style) holds.
 
-type Attrs = Record<string, string | number | boolean | EventListener | undefined>;
-export type Child = Node | string | null | undefined | false;
+import { append, h, type Attrs, type Child } from "../../../../shared/dom";
 
-export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const k of Object.keys(attrs)) {
-    const v = attrs[k];
-    if (v === undefined || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") {
-      el.addEventListener(k.slice(2).toLowerCase(), v);
-    } else {
-      el.setAttribute(k, v === true ? "" : String(v));
-    }
-  }
-  append(el, children);
-  return el;
-}
-
-export function append(el: HTMLElement, children: Child[]): void {
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-  }
-}
+export { h, type Child };
 
 /** Replaces an element's children (replaceChildren needs Safari 14). */
 export function fill(el: HTMLElement, ...children: Child[]): void {

@@ -31,4 +31,4 @@ export type {
   SecondFactorFinish,
   SecondFactorStart,
   SignInRequest,
-} from "../../../../ui/src/api/wire";
+} from "../../../../shared/wire";
