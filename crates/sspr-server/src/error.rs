@@ -425,3 +425,54 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_flow_error_has_its_code_and_the_reference_once() {
+        let cases = [
+            (FlowError::FlowExpired, ErrorCode::FlowExpired),
+            (FlowError::CodeExpired, ErrorCode::CodeExpired),
+            (FlowError::NewerCodeSent, ErrorCode::CodeExpired),
+            (
+                FlowError::Step(Refusal::CodeUsed),
+                ErrorCode::StepNotAllowed,
+            ),
+            (
+                FlowError::CodeInvalid { reused: true },
+                ErrorCode::CodeInvalid,
+            ),
+            (FlowError::Blocked { retry_after: 90 }, ErrorCode::Blocked),
+            (FlowError::DeliveryFailed, ErrorCode::DeliveryFailed),
+            (FlowError::DirectoryDown, ErrorCode::DirectoryUnavailable),
+            (FlowError::FlowNotFound, ErrorCode::NotFound),
+        ];
+        for (error, code) in cases {
+            let e = ApiError::from(error.at("ABCD-EFGH"));
+            assert_eq!(e.code(), code);
+            assert_eq!(e.body.reference.as_deref(), Some("ABCD-EFGH"));
+            assert!(!e.message().is_empty());
+        }
+        let blocked = ApiError::from(FlowError::Blocked { retry_after: 90 });
+        assert_eq!(blocked.body.retry_after_secs, Some(90));
+        assert!(blocked.body.reference.is_none());
+    }
+
+    #[test]
+    fn an_internal_cause_travels_beside_the_body_never_in_it() {
+        let cause = Internal::new("reading a flow", std::io::Error::other("disk on fire"));
+        let e = ApiError::from(FlowError::Internal(cause));
+        assert_eq!(e.code(), ErrorCode::Internal);
+        assert!(!e.message().contains("fire"));
+        assert_eq!(
+            e.cause().map(Internal::chain).as_deref(),
+            Some("reading a flow: disk on fire")
+        );
+        let response = e.into_response();
+        assert!(response.extensions().get::<Internal>().is_some());
+        let full = ApiError::from(StoreError::Full("no space".into()));
+        assert!(full.message().contains("disk is full"));
+    }
+}

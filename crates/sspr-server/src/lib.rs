@@ -18,6 +18,8 @@ pub mod random;
 pub mod secret;
 pub mod security_info;
 pub mod store;
+#[cfg(test)]
+mod testkit;
 pub mod throttle;
 pub mod web;
 

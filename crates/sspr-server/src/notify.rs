@@ -34,6 +34,63 @@ enum Transport {
     Relay(Arc<Relay>),
     /// Implicit TLS: lettre's transport opens the socket, so Nagle stays on there.
     Lettre(AsyncSmtpTransport<Tokio1Executor>),
+    /// Unit tests: messages are kept in memory (the API tests use a real SMTP listener).
+    #[cfg(test)]
+    Memory(Outbox),
+}
+
+/// The messages a unit test's mailer "sent", in order.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct Outbox(Arc<std::sync::Mutex<Vec<Mail>>>);
+
+#[cfg(test)]
+impl Outbox {
+    pub fn all(&self) -> Vec<Mail> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Waits (up to 5 s) until a message to `to` about `subject` is kept: notices are
+    /// sent on a task of their own.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> Option<Mail> {
+        for _ in 0..500 {
+            if let Some(m) = self
+                .to(to)
+                .into_iter()
+                .find(|m| m.subject.contains(subject))
+            {
+                return Some(m);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
+    /// Messages to `to`, in order.
+    pub fn to(&self, to: &str) -> Vec<Mail> {
+        self.all().into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// The one-time code in the latest message to `to` (its first run of 6 to 8 digits).
+    pub fn last_code(&self, to: &str) -> Option<String> {
+        let mail = self.to(to).pop()?;
+        mail.body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| (6..=8).contains(&w.len()))
+            .map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+impl Mailer {
+    /// A mailer whose messages stay in `outbox`.
+    pub fn in_memory(outbox: Outbox) -> Mailer {
+        Mailer {
+            transport: Transport::Memory(outbox),
+            from: "sspr@example.org".parse().expect("an address"),
+            health: Arc::default(),
+        }
+    }
 }
 
 /// lettre (0.11.23) writes a message's body and its final "\r\n.\r\n" as two writes
@@ -179,6 +236,7 @@ impl Relay {
 }
 
 /// One email, ready to send.
+#[derive(Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -246,6 +304,8 @@ impl Mailer {
         let ok = match &self.transport {
             Transport::Relay(relay) => relay.probe().await,
             Transport::Lettre(transport) => transport.test_connection().await.unwrap_or(false),
+            #[cfg(test)]
+            Transport::Memory(_) => true,
         };
         self.note(ok);
         ok
@@ -313,6 +373,14 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(MailError::smtp),
+            #[cfg(test)]
+            Transport::Memory(outbox) => {
+                drop(message);
+                if let Ok(mut kept) = outbox.0.lock() {
+                    kept.push(mail.clone());
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ pub mod mask;
 mod notice;
 pub mod pace;
 pub mod rows;
+#[cfg(test)]
+mod tests;
 mod verify;
 mod writeback;
 

@@ -9,6 +9,8 @@
 mod error;
 mod methods;
 mod session;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -620,21 +622,5 @@ impl SecurityInfo {
                 tracing::warn!(reason = %reason, "sending a security info code failed");
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_review_is_due_the_configured_days_after_the_last_one() {
-        let day = 86_400;
-        let now = 1_000 * day;
-        assert!(!review_due(Some(now - 30 * day + 1), 30, now));
-        assert!(review_due(Some(now - 30 * day), 30, now));
-        // Never asked when the policy says 0, nor of someone with nothing registered.
-        assert!(!review_due(Some(0), 0, now));
-        assert!(!review_due(None, 30, now));
     }
 }
