@@ -8,9 +8,12 @@ pub mod core;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod fault;
 pub mod flow;
 pub mod http;
 pub mod kiosks;
+#[cfg(test)]
+mod layout_tests;
 pub mod methods;
 pub mod notify;
 pub mod policy;

@@ -71,13 +71,23 @@ impl Outbox {
         self.all().into_iter().filter(|m| m.to == to).collect()
     }
 
-    /// The one-time code in the latest message to `to` (its first run of 6 to 8 digits).
+    /// The one-time codes mailed to `to`, in order (a message's first run of 6 to 8
+    /// digits; notices have none).
+    pub fn codes(&self, to: &str) -> Vec<String> {
+        self.to(to)
+            .iter()
+            .filter_map(|m| {
+                m.body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| (6..=8).contains(&w.len()))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    /// The latest one-time code mailed to `to`.
     pub fn last_code(&self, to: &str) -> Option<String> {
-        let mail = self.to(to).pop()?;
-        mail.body
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|w| (6..=8).contains(&w.len()))
-            .map(str::to_string)
+        self.codes(to).pop()
     }
 }
 

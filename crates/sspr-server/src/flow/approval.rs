@@ -20,7 +20,7 @@ use super::error::{ApprovalRefusal, FlowError, FlowResult, StepResult};
 use super::rows::{ChallengeRow, FlowMethod, FlowRow};
 use super::{mask, Caller, FlowService, FlowState};
 use crate::audit::Event;
-use crate::error::Internal;
+use crate::fault::Internal;
 use crate::methods::passkey;
 
 /// Where an approval stands.

@@ -4,7 +4,7 @@
 
 use sspr_proto::{DirectoryResult, Outcome, PasswordReason};
 
-use crate::error::Internal;
+use crate::fault::Internal;
 
 /// Why a login as typed can't be looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! What can go wrong on "My security info", in its own terms; `crate::error` words it.
 
-use crate::error::Internal;
+use crate::fault::Internal;
 use crate::flow::LoginProblem;
 
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use super::session::Need;
 use super::{audit_ctx, MyError, MyResult, SecurityInfo, CODE_TRIES};
 use crate::audit::Event;
 use crate::directory::DirUser;
-use crate::error::Internal;
+use crate::fault::Internal;
 use crate::flow::{mask, method_label};
 use crate::methods::{code, passkey, totp};
 

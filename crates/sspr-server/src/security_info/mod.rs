@@ -23,7 +23,7 @@ use webauthn_rs::prelude::Passkey;
 use crate::audit::{self, Event};
 use crate::core::Core;
 use crate::directory::{DirError, DirUser};
-use crate::error::Internal;
+use crate::fault::Internal;
 use crate::flow::{decoy, mask, method_label, validate_login};
 use crate::methods::{code, passkey, totp};
 use crate::notify;
