@@ -120,8 +120,11 @@ fn json<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Resu
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
 }
 
-fn to_json<T: Serialize>(value: &T) -> rusqlite::Result<String> {
-    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+/// A value as its JSON column holds it, made on the request's thread (the writer's thread
+/// is one for every request: it only binds).
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value)
+        .map_err(|e| crate::store::StoreError::Other(format!("writing a JSON column: {e}")))
 }
 
 const FLOW_COLUMNS: &str =
@@ -176,6 +179,7 @@ impl Store {
     /// Batched: every identify starts a flow, and many share one commit.
     pub async fn insert_flow(&self, f: &FlowRow) -> StoreResult<()> {
         let f = f.clone();
+        let (methods, done) = (to_json(&f.methods)?, to_json(&f.done)?);
         self.write_batched(move |c| {
             c.prepare_cached(&format!(
                 "INSERT INTO flows ({FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -191,8 +195,8 @@ impl Store {
                 f.locale,
                 f.state,
                 i64::from(f.required),
-                to_json(&f.methods)?,
-                to_json(&f.done)?,
+                methods,
+                done,
                 f.is_admin,
                 f.created_at,
                 f.expires_at,
@@ -221,16 +225,11 @@ impl Store {
         done: &[String],
         finished_at: Option<i64>,
     ) -> StoreResult<bool> {
-        let (id, done) = (id.to_owned(), done.to_vec());
+        let (id, done) = (id.to_owned(), to_json(&done)?);
         let n = self
             .write_batched(move |c| {
-                c.prepare_cached(MOVE_FLOW)?.execute(params![
-                    to,
-                    to_json(&done)?,
-                    finished_at,
-                    id,
-                    from
-                ])
+                c.prepare_cached(MOVE_FLOW)?
+                    .execute(params![to, done, finished_at, id, from])
             })
             .await?;
         Ok(n == 1)
@@ -249,16 +248,12 @@ impl Store {
         reset: Option<crate::throttle::Succeeded<'_>>,
     ) -> StoreResult<bool> {
         use crate::throttle::Succeeded;
-        let (id, done) = (id.to_owned(), done.to_vec());
+        let (id, done) = (id.to_owned(), to_json(&done)?);
         let reset = reset.map(|r| (r.user.to_owned(), r.at));
         self.write_batched(move |c| {
-            let n = c.prepare_cached(MOVE_FLOW)?.execute(params![
-                to,
-                to_json(&done)?,
-                finished_at,
-                id,
-                from
-            ])?;
+            let n =
+                c.prepare_cached(MOVE_FLOW)?
+                    .execute(params![to, done, finished_at, id, from])?;
             if n != 1 {
                 return Ok(false);
             }
@@ -335,7 +330,7 @@ impl Store {
         now: i64,
     ) -> StoreResult<Spent> {
         let (challenge_id, flow_id, done) =
-            (challenge_id.to_owned(), flow_id.to_owned(), done.to_vec());
+            (challenge_id.to_owned(), flow_id.to_owned(), to_json(&done)?);
         self.write_batched(move |c| {
             let spent = c
                 .prepare_cached(
@@ -347,7 +342,7 @@ impl Store {
             }
             let moved = c.prepare_cached(MOVE_FLOW)?.execute(params![
                 to,
-                to_json(&done)?,
+                done,
                 None::<i64>,
                 flow_id,
                 from
