@@ -47,6 +47,15 @@ impl Kit {
 
     /// A kit on the default configuration as `change` leaves it.
     pub async fn with(change: impl FnOnce(&mut Config)) -> Kit {
+        Kit::build(change, false).await
+    }
+
+    /// `with`, and passkeys on (phones reach the server at https://sspr.example.org).
+    pub async fn with_passkeys(change: impl FnOnce(&mut Config)) -> Kit {
+        Kit::build(change, true).await
+    }
+
+    async fn build(change: impl FnOnce(&mut Config), passkeys: bool) -> Kit {
         let mut config = Config::default();
         config.store.url = "sqlite::memory:".into();
         change(&mut config);
@@ -56,6 +65,13 @@ impl Kit {
             Arc::new(crate::directory::open_all(&config.directory, &store).expect("directory"));
         let directory = BuiltinDirectory::new(config.directory.name.clone(), store.clone());
         let outbox = Outbox::default();
+        let passkeys = passkeys.then(|| {
+            crate::methods::passkey::Passkeys::new(
+                "https://sspr.example.org",
+                &config.organization.name,
+            )
+            .expect("passkeys")
+        });
         let core = Arc::new(
             Core::new(Parts {
                 config,
@@ -63,7 +79,7 @@ impl Kit {
                 key: ServerKey::from_bytes([7; 32]),
                 mailer: Mailer::in_memory(outbox.clone()),
                 directories,
-                passkeys: None,
+                passkeys,
                 random: Random::seeded(42),
             })
             .expect("core"),
@@ -118,6 +134,15 @@ impl Kit {
                         .await
                         .expect("totp");
                     person.totp = Some(secret);
+                }
+                MethodKind::Approval => {
+                    // A passkey the server can't read back: approvals run as they do for
+                    // someone whose passkeys went (the phone is asked the same), which is
+                    // all a rule short of the passkey's own check needs.
+                    store
+                        .add_registration(&id, MethodKind::Approval, "{}", "Phone", T0)
+                        .await
+                        .expect("approval");
                 }
                 other => panic!("the kit can't register {other:?}"),
             }

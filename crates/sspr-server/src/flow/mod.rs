@@ -4,6 +4,8 @@
 //! control it.
 
 pub mod approval;
+#[cfg(test)]
+mod approval_tests;
 mod challenge;
 pub mod decoy;
 mod error;
