@@ -41,6 +41,8 @@ struct Options {
     people: Option<usize>,
     /// Keep the server's folder (store, config, log) for a look afterwards.
     keep: bool,
+    /// Another server binary to measure (an earlier build, for a before/after).
+    server: Option<PathBuf>,
 }
 
 impl Options {
@@ -49,6 +51,7 @@ impl Options {
             window: Duration::from_secs(5),
             people: None,
             keep: false,
+            server: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -72,12 +75,17 @@ impl Options {
                     options.people = Some(n as usize);
                 }
                 "--keep" => options.keep = true,
+                "--server" => {
+                    let v = args.next().context("--server needs a path")?;
+                    options.server = Some(PathBuf::from(v));
+                }
                 other => anyhow::bail!(
                     "unknown argument {other:?}\n\
-                     usage: cargo xtask bench server [--secs N] [--people N] [--keep]\n\
+                     usage: cargo xtask bench server [--secs N] [--people N] [--keep] [--server BIN]\n\
                      \x20 --secs N     seconds each measurement runs (default 5)\n\
                      \x20 --people N   people to import, one reset each (default: enough for the run)\n\
-                     \x20 --keep       keep the server's folder (store, config, log)"
+                     \x20 --keep       keep the server's folder (store, config, log)\n\
+                     \x20 --server BIN measure this server binary instead (an earlier build)"
                 ),
             }
         }
@@ -87,8 +95,20 @@ impl Options {
 
 pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
-    let Some(binary) = release_server(root, "server", args)? else {
+    let Some(built) = release_server(root, "server", args)? else {
         return Ok(());
+    };
+    let binary = match &options.server {
+        Some(other) => {
+            anyhow::ensure!(
+                other.is_file(),
+                "--server {}: no such file",
+                other.display()
+            );
+            progress(format!("measuring {}", other.display()));
+            other.clone()
+        }
+        None => built,
     };
 
     let cores = std::thread::available_parallelism()
