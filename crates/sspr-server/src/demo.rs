@@ -269,7 +269,7 @@ async fn page(State(demo): State<Arc<DemoState>>) -> Html<String> {
             .iter()
             .find(|g| g.kind() == Some(MethodKind::Totp))
             .and_then(|g| g.totp_secret(&demo.app.core.key))
-            .and_then(|s| totp::current_code(&s, now as u64))
+            .and_then(|s| totp::current_code(secrecy::ExposeSecret::expose_secret(&s), now as u64))
             .map(|c| format!("<code>{c}</code>"))
             .unwrap_or_else(|| "—".into());
         let status = match (user.disabled, user.locked, regs.is_empty()) {

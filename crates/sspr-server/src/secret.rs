@@ -6,6 +6,7 @@ use std::path::Path;
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use secrecy::SecretString;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -99,7 +100,7 @@ impl ServerKey {
 
     /// What `seal` sealed for `purpose` and `owner`; None for anything else (another
     /// owner, another key, a changed byte, a value never sealed).
-    pub fn open(&self, purpose: &str, owner: &str, sealed: &str) -> Option<Zeroizing<String>> {
+    pub fn open(&self, purpose: &str, owner: &str, sealed: &str) -> Option<SecretString> {
         use aes_gcm::aead::{Aead, Payload};
         use base64::Engine;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -120,7 +121,8 @@ impl ServerKey {
                 },
             )
             .ok()?;
-        String::from_utf8(plain).ok().map(Zeroizing::new)
+        let plain = Zeroizing::new(plain);
+        std::str::from_utf8(&plain).ok().map(SecretString::from)
     }
 
     fn cipher(&self, purpose: &str) -> aes_gcm::Aes256Gcm {
@@ -239,8 +241,8 @@ mod tests {
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
         assert_eq!(
             key.open("totp", "user-1", &sealed)
-                .as_deref()
-                .map(String::as_str),
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
             Some("JBSWY3DPEHPK3PXP")
         );
         // The same secret of the same person seals alike (the store's unique key holds);

@@ -3,6 +3,7 @@
 //! authenticator code is asked for, or an approval starts (`approval`). Resends wait for
 //! the cooldown; every kind is rate limited per person and per kiosk.
 
+use secrecy::{ExposeSecret, SecretString};
 use sspr_proto::{ChallengeView, MethodKind};
 
 use super::error::{FlowError, FlowResult, Refusal, StepResult};
@@ -130,7 +131,8 @@ impl FlowService {
         } else {
             let (row, view, code) = self.code_challenge(flow, method, now);
             if let Some(code) = code {
-                self.deliver_code(caller, flow, method, &code, now).await?;
+                self.deliver_code(caller, flow, method, code.expose_secret(), now)
+                    .await?;
             }
             (row, view)
         };
@@ -159,11 +161,7 @@ impl FlowService {
         flow: &FlowRow,
         method: &FlowMethod,
         now: i64,
-    ) -> (
-        ChallengeRow,
-        ChallengeView,
-        Option<zeroize::Zeroizing<String>>,
-    ) {
+    ) -> (ChallengeRow, ChallengeView, Option<SecretString>) {
         let policy = self.core.policy();
         let sends_code = method.kind == MethodKind::Email;
         let challenge_id = time_ordered_id();
@@ -171,7 +169,7 @@ impl FlowService {
         let (code_hash, expires_at, code_length) = if sends_code {
             let code = self.core.random.digits(policy.code_length);
             let hash = code::hash(&self.core.key, &flow.id, &method.id, &code);
-            to_send = Some(zeroize::Zeroizing::new(code));
+            to_send = Some(SecretString::from(code));
             (
                 Some(hash),
                 now + i64::from(policy.code_ttl_secs),

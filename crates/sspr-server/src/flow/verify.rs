@@ -5,6 +5,8 @@
 
 use sspr_proto::{FlowView, MethodKind, VerifyRequest};
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::error::{FlowError, FlowResult, Refusal, StepResult};
 use super::rows::{FlowRow, Spent};
 use super::{decoy, Caller, FlowService, FlowState};
@@ -260,11 +262,11 @@ impl FlowService {
         let (secret, user_id) = match opened {
             Some(secret) => (secret, flow.user_id.clone()),
             None => (
-                zeroize::Zeroizing::new(decoy::totp_secret(&self.core.key, &flow.login)),
+                SecretString::from(decoy::totp_secret(&self.core.key, &flow.login)),
                 None,
             ),
         };
-        let step = totp::matching_step(&secret, answer, now.max(0) as u64);
+        let step = totp::matching_step(secret.expose_secret(), answer, now.max(0) as u64);
         match (step, user_id) {
             (Some(step), Some(uid)) => {
                 if self

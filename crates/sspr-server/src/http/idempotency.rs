@@ -119,7 +119,10 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
                     .ok()
                     .and_then(|sealed| server_key.open(SEALED_FOR, &owner, &sealed));
                 return match opened {
-                    Some(body) => replayed(status, body.as_bytes().to_vec()),
+                    Some(body) => replayed(
+                        status,
+                        secrecy::ExposeSecret::expose_secret(&body).as_bytes().to_vec(),
+                    ),
                     None => {
                         ApiError::internal(crate::error::Internal::new(
                             "replaying a kept answer",

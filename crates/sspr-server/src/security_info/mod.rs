@@ -467,8 +467,9 @@ impl SecurityInfo {
                             .into_iter()
                             .find(|r| format!("m{}", r.id) == method_id)
                             .and_then(|r| r.totp_secret(&core.key));
-                        let step =
-                            secret.and_then(|s| totp::matching_step(&s, answer, now.max(0) as u64));
+                        let step = secret.and_then(|s| {
+                            totp::matching_step(s.expose_secret(), answer, now.max(0) as u64)
+                        });
                         let fresh = match step {
                             Some(step) => {
                                 core.store.use_totp_step(&user.id, step as i64, now).await?

@@ -328,7 +328,10 @@ mod tests {
         let regs = store.registrations("u1").await.unwrap();
         assert!(crate::secret::is_sealed(&regs[0].value));
         assert_eq!(
-            regs[0].totp_secret(&key).as_deref().map(String::as_str),
+            regs[0]
+                .totp_secret(&key)
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
             Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
         );
         let plain = store
@@ -368,7 +371,10 @@ mod tests {
         assert!(!holds("old.db") && !holds("old.db-wal"));
         let regs = store.registrations("u1").await.unwrap();
         assert_eq!(
-            regs[0].totp_secret(&key).as_deref().map(String::as_str),
+            regs[0]
+                .totp_secret(&key)
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
             Some(plain)
         );
         assert_eq!(store.unopenable_totp(&key).await.unwrap(), 0);

@@ -2,7 +2,7 @@ use sspr_proto::MethodKind;
 
 use rusqlite::{params, OptionalExtension, Row};
 
-use zeroize::Zeroizing;
+use secrecy::SecretString;
 
 use super::{Store, StoreError, StoreResult};
 use crate::secret::{is_sealed, ServerKey};
@@ -35,7 +35,7 @@ impl Registration {
 
     /// A TOTP registration's secret, opened; None when it doesn't open (another key, or a
     /// row that isn't this person's).
-    pub fn totp_secret(&self, key: &ServerKey) -> Option<Zeroizing<String>> {
+    pub fn totp_secret(&self, key: &ServerKey) -> Option<SecretString> {
         key.open(TOTP_SEAL, &self.user_id, &self.value)
     }
 }
