@@ -80,3 +80,35 @@ pub fn sign(specs: &[SignSpec]) -> anyhow::Result<Vec<Vec<(String, String)>>> {
         })
         .collect())
 }
+
+/// One sample of a Prometheus exposition, as `tests/python/prom_parse.py` reads it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Sample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parses `/metrics`' text with the Prometheus project's own parser (prometheus-client).
+pub fn parse_prometheus(text: &str) -> anyhow::Result<Vec<Sample>> {
+    let python = pyenv()?.join("bin/python");
+    let mut child = Command::new(python)
+        .arg(script("prom_parse.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the Prometheus parser")?;
+    child
+        .stdin
+        .take()
+        .context("parser stdin")?
+        .write_all(text.as_bytes())?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the Prometheus parser refused the text: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}

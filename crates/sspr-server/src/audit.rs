@@ -188,6 +188,7 @@ impl Audit {
     /// Writes the event; a failed write is logged, never dropped silently. The row is
     /// committed by the store's batching writer: `flush` waits for it.
     pub async fn record(&self, ctx: &Context, event: Event, now: i64) {
+        crate::telemetry::event(&event);
         let (name, outcome) = event.name_and_outcome();
         let detail = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
         let row = AuditRow {

@@ -23,6 +23,28 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub directory: DirectoryConfig,
     pub approval: ApprovalConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics` (Prometheus text format): on a listener of its own, or on the main one
+/// for a bearer token of its own; neither set, there is none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A listener that serves only `/metrics`, without a token: keep it on loopback or a
+    /// management network.
+    pub listen: Option<SocketAddr>,
+    /// `/metrics` on the main listener, for `Authorization: Bearer <token>` (at least 16
+    /// characters). Better set as SSPR_METRICS__TOKEN, or kept in `token_file`.
+    #[serde(skip_serializing)]
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+}
+
+impl MetricsConfig {
+    pub fn token(&self) -> anyhow::Result<Option<SecretString>> {
+        read_secret(&self.token, &self.token_file, "metrics.token")
+    }
 }
 
 /// Approval by QR code on the phone, and the passkeys it uses.
@@ -556,6 +578,12 @@ impl Config {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(token) = self.metrics.token()? {
+            anyhow::ensure!(
+                secrecy::ExposeSecret::expose_secret(&token).chars().count() >= 16,
+                "metrics.token must be at least 16 characters"
+            );
+        }
         let p = &self.policy;
         anyhow::ensure!(
             (1..=2).contains(&p.methods_required),

@@ -21,6 +21,7 @@ pub mod random;
 pub mod secret;
 pub mod security_info;
 pub mod store;
+pub mod telemetry;
 #[cfg(test)]
 mod testkit;
 pub mod throttle;
@@ -83,10 +84,15 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     {
         tracing::warn!("reading who decoys stand in for timed out; read again in the background");
     }
+    let metrics = telemetry::install().map(|handle| http::metrics::Metrics {
+        handle,
+        token: core.config().metrics.token().ok().flatten().map(Arc::new),
+    });
     Ok(http::AppState {
         my: Arc::new(security_info::SecurityInfo::new(core.clone())),
         flows: Arc::new(flows),
         kiosks: Arc::default(),
+        metrics,
         core,
     })
 }
@@ -130,6 +136,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
     let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
     let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
+    let metrics = tokio::spawn(serve_metrics(state.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -139,9 +146,38 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     approvals.abort();
     stand_ins.abort();
     relay.abort();
+    metrics.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
     state.core.store.flush().await;
     result.map_err(Into::into)
+}
+
+/// Keeps the metrics' histograms bounded between scrapes and, with `metrics.listen`,
+/// serves `/metrics` on a listener of its own.
+async fn serve_metrics(state: http::AppState) {
+    let Some(metrics) = state.metrics.clone() else {
+        return;
+    };
+    let upkeep = metrics.handle.clone();
+    let upkeep = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    if let Some(listen) = state.core.config().metrics.listen {
+        match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => {
+                tracing::info!(%listen, "serving /metrics");
+                let router = http::metrics::listener(metrics.handle.clone());
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }
+            Err(e) => tracing::error!(%listen, error = %e, "listening for /metrics failed"),
+        }
+    }
+    let _ = upkeep.await;
 }
 
 /// Copies the WAL into the database file four times a second, off the request path (the

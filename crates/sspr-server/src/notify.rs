@@ -338,7 +338,10 @@ impl Mailer {
 
     /// Sends one message. Errors name the relay's complaint, never the body.
     pub async fn send(&self, mail: &Mail) -> Result<(), String> {
-        match self.send_once(mail).await {
+        let started = Instant::now();
+        let sent = self.send_once(mail).await;
+        crate::telemetry::mail(started, sent.is_ok());
+        match sent {
             Ok(()) => {
                 self.note(true);
                 Ok(())

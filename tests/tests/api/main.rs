@@ -8,6 +8,7 @@ mod contract;
 mod decoys;
 mod faults;
 mod flows;
+mod metrics;
 mod secrets;
 mod signatures;
 mod throttles;

@@ -88,11 +88,14 @@ impl Directories {
         strict: bool,
     ) -> Result<Option<(usize, DirUser)>, DirError> {
         let answers = join_all(self.members.iter().map(|m| async move {
-            if strict {
-                m.dir.find(login).await
+            let started = std::time::Instant::now();
+            let (operation, answer) = if strict {
+                ("find", m.dir.find(login).await)
             } else {
-                m.dir.lookup(login).await
-            }
+                ("lookup", m.dir.lookup(login).await)
+            };
+            crate::telemetry::directory(m.dir.name(), operation, started, answer.is_ok());
+            answer
         }))
         .await;
         let mut home: Option<(usize, DirUser)> = None;

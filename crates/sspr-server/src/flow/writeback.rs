@@ -211,7 +211,10 @@ impl FlowService {
         mac: &str,
         now: i64,
     ) -> Result<bool, DirError> {
-        let why = match dir.set_password(user, new_password).await {
+        let started = std::time::Instant::now();
+        let written = dir.set_password(user, new_password).await;
+        crate::telemetry::directory(dir.name(), "set_password", started, written.is_ok());
+        let why = match written {
             Ok(()) => return Ok(true),
             Err(DirError::InDoubt(why)) => why,
             Err(e) => return Err(e),
@@ -418,7 +421,7 @@ impl FlowService {
                 Ok(None) => continue,
                 Err(e) => Err(e),
                 Ok(Some(u)) => match self.core.directories.get(account.index) {
-                    Some(dir) => match dir.unlock(&u).await {
+                    Some(dir) => match timed_unlock(dir.as_ref(), &u).await {
                         Ok(()) => Ok(u.locked),
                         // Nothing to unlock there (Entra ID), but another directory had.
                         Err(DirError::Unsupported(_)) if self.core.directories.len() > 1 => {
@@ -591,4 +594,15 @@ fn outcome_str(outcome: Outcome) -> &'static str {
         Outcome::PasswordReset => "reset",
         Outcome::Unlocked => "unlock",
     }
+}
+
+/// Unlocks one account, timed for the metrics.
+async fn timed_unlock(
+    dir: &dyn crate::directory::Directory,
+    user: &DirUser,
+) -> Result<(), DirError> {
+    let started = std::time::Instant::now();
+    let unlocked = dir.unlock(user).await;
+    crate::telemetry::directory(dir.name(), "unlock", started, unlocked.is_ok());
+    unlocked
 }

@@ -6,6 +6,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod ids;
 pub mod json;
+pub mod metrics;
 pub mod my;
 pub mod openapi;
 pub mod rfc9421;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub my: Arc<SecurityInfo>,
     /// Enrolled kiosks, so the signature gate reads none from the store.
     pub kiosks: Arc<crate::kiosks::KioskCache>,
+    /// `/metrics` (None: the process's recorder was installed elsewhere).
+    pub metrics: Option<metrics::Metrics>,
 }
 
 /// Ties a request's log lines and audit rows together; sent back as `x-correlation-id`.
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/openapi.json", get(openapi::serve))
+        .route("/metrics", get(metrics::on_main))
         .route("/a/{token}", get(web::phone_page))
         .route("/my", get(web::my_page))
         .route("/assets/style.css", get(web::style))
@@ -134,6 +138,12 @@ async fn correlate(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(CorrelationId(id.clone()));
     let method = request.method().clone();
     let path = web::loggable_path(request.uri().path());
+    // The route's template (`/v1/flows/{flow_id}`), never the path a caller sent.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", correlation_id = %id, %method, %path);
     let started = std::time::Instant::now();
     // Each request runs to its end on a task of its own: a kiosk that goes away mid-request
@@ -159,6 +169,7 @@ async fn correlate(mut request: Request, next: Next) -> Response {
     if let Some(cause) = response.extensions().get::<crate::error::Internal>() {
         tracing::error!(parent: &span, error = %cause.chain(), "internal error");
     }
+    crate::telemetry::http(method.as_str(), &route, response.status().as_u16(), started);
     tracing::debug!(
         parent: &span,
         status = response.status().as_u16(),

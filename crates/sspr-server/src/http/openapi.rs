@@ -32,6 +32,7 @@ use super::handlers;
         handlers::enroll,
         handlers::healthz,
         handlers::readyz,
+        crate::http::metrics::on_main,
         super::approval::events,
         super::approval::open,
         super::approval::number,

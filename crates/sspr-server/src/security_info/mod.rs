@@ -221,6 +221,7 @@ impl SecurityInfo {
             });
         }
         let directory = core.directories.get(home).ok_or(MyError::DirectoryDown)?;
+        let started = std::time::Instant::now();
         let checked = match &user {
             Some(user) => directory.check_password(user, &password).await,
             None => directory
@@ -228,6 +229,7 @@ impl SecurityInfo {
                 .await
                 .map(|()| false),
         };
+        crate::telemetry::directory(directory.name(), "check_password", started, checked.is_ok());
         let ok = match checked {
             Ok(ok) => ok,
             Err(DirError::Unsupported(why)) => return Err(MyError::SignInUnsupported(why)),

@@ -1,0 +1,266 @@
+//! Metrics, served at `GET /metrics` in the Prometheus text format (the `metrics` crate,
+//! rendered by `metrics-exporter-prometheus`). Counters come from the audit's events, in
+//! `Audit::record`, so they always agree with the audit trail; latencies are timed where
+//! the work happens (directory operations, mail delivery, HTTP requests by route).
+//!
+//! No label carries a login, an address or anything a person typed: labels are method
+//! kinds, fixed reasons and scopes, the configured directories' names, route templates
+//! and status codes.
+
+use std::time::Instant;
+
+use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::audit::Event;
+
+/// Seconds: from a millisecond (a loopback request) to half a minute (a slow directory).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Installs the process's recorder (once; a second call, as in a test process that builds
+/// two servers, gets None and records nothing more) and describes every metric.
+pub fn install() -> Option<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new()
+        .set_buckets(BUCKETS)
+        .ok()?
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).ok()?;
+    describe();
+    Some(handle)
+}
+
+fn describe() {
+    describe_counter!("sspr_flows_started_total", "Flows started at kiosks, by intent; decoy=\"true\" for logins that get a decoy (unknown, disabled, out of scope, not registered)");
+    describe_counter!(
+        "sspr_flows_refused_total",
+        "Flows refused at identify, by reason"
+    );
+    describe_counter!(
+        "sspr_flows_verified_total",
+        "Flows whose last required method was verified, by that method"
+    );
+    describe_counter!(
+        "sspr_flows_completed_total",
+        "Directories that took a flow's change, by intent and directory"
+    );
+    describe_counter!(
+        "sspr_challenges_sent_total",
+        "Challenges issued (codes sent, authenticator codes asked for, approvals shown), by method"
+    );
+    describe_counter!(
+        "sspr_challenges_refused_total",
+        "Challenges refused (rate limits), by method and reason"
+    );
+    describe_counter!(
+        "sspr_verifications_total",
+        "Answers to challenges, by method, result and reason"
+    );
+    describe_counter!("sspr_writebacks_total", "Directory writes of flows that didn't simply succeed (failed, in doubt, confirmed, partial), by directory and result");
+    describe_counter!(
+        "sspr_throttle_blocks_total",
+        "Blocks set by the throttles, by scope"
+    );
+    describe_counter!(
+        "sspr_kiosk_requests_refused_total",
+        "Kiosk requests refused at the signature gate, by reason"
+    );
+    describe_counter!(
+        "sspr_notifications_total",
+        "Notification emails, by kind and result (sent counts recipients)"
+    );
+    describe_counter!(
+        "sspr_security_info_sign_ins_total",
+        "Sign-in steps on My security info, by step and result"
+    );
+    describe_counter!(
+        "sspr_methods_total",
+        "Methods registered and removed, by method and change"
+    );
+    describe_histogram!(
+        "sspr_directory_operation_duration_seconds",
+        Unit::Seconds,
+        "Directory operations, by directory, operation and result"
+    );
+    describe_histogram!(
+        "sspr_mail_delivery_duration_seconds",
+        Unit::Seconds,
+        "Handing one message to the mail relay, by result"
+    );
+    describe_histogram!(
+        "sspr_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP requests, by method, route template and status"
+    );
+}
+
+/// Counts what an audit event says happened.
+pub(crate) fn event(e: &Event) {
+    match e {
+        Event::FlowStarted { intent, decoy, .. } => {
+            let decoy = if *decoy { "true" } else { "false" };
+            counter!("sspr_flows_started_total", "intent" => *intent, "decoy" => decoy)
+                .increment(1);
+        }
+        Event::FlowRefused { reason, .. } => {
+            counter!("sspr_flows_refused_total", "reason" => *reason).increment(1);
+        }
+        Event::ChallengeSent { method } => {
+            counter!("sspr_challenges_sent_total", "method" => method.as_str()).increment(1);
+        }
+        Event::ChallengeRefused { method, reason } => {
+            counter!("sspr_challenges_refused_total", "method" => method.as_str(), "reason" => *reason)
+                .increment(1);
+        }
+        Event::VerifySucceeded {
+            method,
+            done,
+            required,
+        } => {
+            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "verified", "reason" => "")
+                .increment(1);
+            if done >= required {
+                counter!("sspr_flows_verified_total", "method" => method.as_str()).increment(1);
+            }
+        }
+        Event::VerifyFailed { method, reason } => {
+            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "failed", "reason" => *reason)
+                .increment(1);
+        }
+        Event::Blocked { scope, .. } => {
+            counter!("sspr_throttle_blocks_total", "scope" => *scope).increment(1);
+        }
+        Event::PasswordReset { directory } => {
+            counter!("sspr_flows_completed_total", "intent" => "reset", "directory" => directory.clone())
+                .increment(1);
+        }
+        Event::Unlocked { directory } => {
+            counter!("sspr_flows_completed_total", "intent" => "unlock", "directory" => directory.clone())
+                .increment(1);
+        }
+        Event::WritebackFailed { directory, .. } => writeback(directory, "failed"),
+        Event::WritebackInDoubt { directory, .. } => writeback(directory, "in_doubt"),
+        Event::WritebackConfirmed { directory } => writeback(directory, "confirmed"),
+        Event::PartiallyWritten { failed, .. } => {
+            for directory in failed {
+                writeback(directory, "partial");
+            }
+        }
+        Event::RequestRefused { reason, .. } => {
+            counter!("sspr_kiosk_requests_refused_total", "reason" => *reason).increment(1);
+        }
+        Event::NotificationSent { kind, recipients } => {
+            counter!("sspr_notifications_total", "kind" => *kind, "result" => "sent")
+                .increment(*recipients as u64);
+        }
+        Event::NotificationFailed { kind, .. } => {
+            counter!("sspr_notifications_total", "kind" => *kind, "result" => "failed")
+                .increment(1);
+        }
+        Event::SecurityInfoSignIn { step } => {
+            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "ok")
+                .increment(1);
+        }
+        Event::SecurityInfoSignInFailed { step, .. } => {
+            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "failed")
+                .increment(1);
+        }
+        Event::MethodRegistered { method } => {
+            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "registered")
+                .increment(1);
+        }
+        Event::MethodRemoved { method } => {
+            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "removed")
+                .increment(1);
+        }
+        _ => {}
+    }
+}
+
+fn writeback(directory: &str, result: &'static str) {
+    counter!("sspr_writebacks_total", "directory" => directory.to_string(), "result" => result)
+        .increment(1);
+}
+
+/// How long a directory operation took (`directory` is its configured name).
+pub fn directory(directory: &str, operation: &'static str, started: Instant, ok: bool) {
+    histogram!(
+        "sspr_directory_operation_duration_seconds",
+        "directory" => directory.to_string(),
+        "operation" => operation,
+        "result" => if ok { "ok" } else { "error" }
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+/// How long handing one message to the relay took.
+pub fn mail(started: Instant, ok: bool) {
+    histogram!(
+        "sspr_mail_delivery_duration_seconds",
+        "result" => if ok { "ok" } else { "error" }
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+/// How long a request took, by its route's template ("unmatched" for none).
+pub fn http(method: &str, route: &str, status: u16, started: Instant) {
+    // A method is what a caller sent: one outside HTTP's usual few counts as "other", so
+    // nobody can add series by inventing methods.
+    let method = match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
+    histogram!(
+        "sspr_http_request_duration_seconds",
+        "method" => method,
+        "route" => route.to_string(),
+        "status" => status.to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every metric the Grafana dashboard (docs/grafana/sspr-kiosk.json) queries is one
+    /// the server describes, so the dashboard shows no empty panel for a misspelt name.
+    #[test]
+    fn the_dashboard_queries_only_metrics_the_server_has() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dashboard = std::fs::read_to_string(here.join("../../docs/grafana/sspr-kiosk.json"))
+            .expect("the dashboard");
+        let dashboard: serde_json::Value = serde_json::from_str(&dashboard).expect("JSON");
+        let source = std::fs::read_to_string(here.join("src/telemetry.rs")).expect("source");
+        let described: Vec<&str> = source
+            .split("describe_")
+            .skip(1)
+            .filter_map(|s| s.split('"').nth(1))
+            .collect();
+        assert!(described.len() >= 10, "{described:?}");
+        let mut queried = 0;
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                for word in expr.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                    if let Some(base) = word.strip_prefix("sspr_") {
+                        let name = format!("sspr_{base}");
+                        let base = ["_bucket", "_count", "_sum"]
+                            .iter()
+                            .find_map(|s| name.strip_suffix(s))
+                            .unwrap_or(&name);
+                        assert!(described.contains(&base), "{base} in {expr:?}");
+                        queried += 1;
+                    }
+                }
+            }
+        }
+        assert!(queried >= 15, "{queried}");
+    }
+}
