@@ -2,6 +2,7 @@
 //! kiosk, reference, login, outcome and a detail that never holds a secret (the types
 //! below have no field that could carry a password, code, token or answer).
 
+use metrics::counter;
 use serde::Serialize;
 use sspr_proto::{MethodKind, PasswordReasonCode};
 use time::format_description::well_known::Rfc3339;
@@ -188,7 +189,7 @@ impl Audit {
     /// Writes the event; a failed write is logged, never dropped silently. The row is
     /// committed by the store's batching writer: `flush` waits for it.
     pub async fn record(&self, ctx: &Context, event: Event, now: i64) {
-        crate::telemetry::event(&event);
+        count(&event);
         let (name, outcome) = event.name_and_outcome();
         let detail = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
         let row = AuditRow {
@@ -230,4 +231,93 @@ pub fn rfc3339(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| unix.to_string())
+}
+
+/// Counts what an event says happened, in the metrics `telemetry` describes. No label
+/// carries a login or an address: kinds, fixed reasons, configured directory names.
+fn count(e: &Event) {
+    match e {
+        Event::FlowStarted { intent, decoy, .. } => {
+            let decoy = if *decoy { "true" } else { "false" };
+            counter!("sspr_flows_started_total", "intent" => *intent, "decoy" => decoy)
+                .increment(1);
+        }
+        Event::FlowRefused { reason, .. } => {
+            counter!("sspr_flows_refused_total", "reason" => *reason).increment(1);
+        }
+        Event::ChallengeSent { method } => {
+            counter!("sspr_challenges_sent_total", "method" => method.as_str()).increment(1);
+        }
+        Event::ChallengeRefused { method, reason } => {
+            counter!("sspr_challenges_refused_total", "method" => method.as_str(), "reason" => *reason)
+                .increment(1);
+        }
+        Event::VerifySucceeded {
+            method,
+            done,
+            required,
+        } => {
+            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "verified", "reason" => "")
+                .increment(1);
+            if done >= required {
+                counter!("sspr_flows_verified_total", "method" => method.as_str()).increment(1);
+            }
+        }
+        Event::VerifyFailed { method, reason } => {
+            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "failed", "reason" => *reason)
+                .increment(1);
+        }
+        Event::Blocked { scope, .. } => {
+            counter!("sspr_throttle_blocks_total", "scope" => *scope).increment(1);
+        }
+        Event::PasswordReset { directory } => {
+            counter!("sspr_flows_completed_total", "intent" => "reset", "directory" => directory.clone())
+                .increment(1);
+        }
+        Event::Unlocked { directory } => {
+            counter!("sspr_flows_completed_total", "intent" => "unlock", "directory" => directory.clone())
+                .increment(1);
+        }
+        Event::WritebackFailed { directory, .. } => writeback(directory, "failed"),
+        Event::WritebackInDoubt { directory, .. } => writeback(directory, "in_doubt"),
+        Event::WritebackConfirmed { directory } => writeback(directory, "confirmed"),
+        Event::PartiallyWritten { failed, .. } => {
+            for directory in failed {
+                writeback(directory, "partial");
+            }
+        }
+        Event::RequestRefused { reason, .. } => {
+            counter!("sspr_kiosk_requests_refused_total", "reason" => *reason).increment(1);
+        }
+        Event::NotificationSent { kind, recipients } => {
+            counter!("sspr_notifications_total", "kind" => *kind, "result" => "sent")
+                .increment(*recipients as u64);
+        }
+        Event::NotificationFailed { kind, .. } => {
+            counter!("sspr_notifications_total", "kind" => *kind, "result" => "failed")
+                .increment(1);
+        }
+        Event::SecurityInfoSignIn { step } => {
+            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "ok")
+                .increment(1);
+        }
+        Event::SecurityInfoSignInFailed { step, .. } => {
+            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "failed")
+                .increment(1);
+        }
+        Event::MethodRegistered { method } => {
+            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "registered")
+                .increment(1);
+        }
+        Event::MethodRemoved { method } => {
+            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "removed")
+                .increment(1);
+        }
+        _ => {}
+    }
+}
+
+fn writeback(directory: &str, result: &'static str) {
+    counter!("sspr_writebacks_total", "directory" => directory.to_string(), "result" => result)
+        .increment(1);
 }

@@ -1,7 +1,8 @@
 //! Metrics, served at `GET /metrics` in the Prometheus text format (the `metrics` crate,
-//! rendered by `metrics-exporter-prometheus`). Counters come from the audit's events, in
-//! `Audit::record`, so they always agree with the audit trail; latencies are timed where
-//! the work happens (directory operations, mail delivery, HTTP requests by route).
+//! rendered by `metrics-exporter-prometheus`). Counters come from the audit's events
+//! (`audit::count`, as `Audit::record` writes each), so they always agree with the audit
+//! trail; latencies are timed where the work happens (directory operations, mail
+//! delivery, HTTP requests by route). Every metric is described here.
 //!
 //! No label carries a login, an address or anything a person typed: labels are method
 //! kinds, fixed reasons and scopes, the configured directories' names, route templates
@@ -9,10 +10,8 @@
 
 use std::time::Instant;
 
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{describe_counter, describe_histogram, histogram, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::audit::Event;
 
 /// Seconds: from a millisecond (a loopback request) to half a minute (a slow directory).
 const BUCKETS: &[f64] = &[
@@ -94,94 +93,6 @@ fn describe() {
         Unit::Seconds,
         "HTTP requests, by method, route template and status"
     );
-}
-
-/// Counts what an audit event says happened.
-pub(crate) fn event(e: &Event) {
-    match e {
-        Event::FlowStarted { intent, decoy, .. } => {
-            let decoy = if *decoy { "true" } else { "false" };
-            counter!("sspr_flows_started_total", "intent" => *intent, "decoy" => decoy)
-                .increment(1);
-        }
-        Event::FlowRefused { reason, .. } => {
-            counter!("sspr_flows_refused_total", "reason" => *reason).increment(1);
-        }
-        Event::ChallengeSent { method } => {
-            counter!("sspr_challenges_sent_total", "method" => method.as_str()).increment(1);
-        }
-        Event::ChallengeRefused { method, reason } => {
-            counter!("sspr_challenges_refused_total", "method" => method.as_str(), "reason" => *reason)
-                .increment(1);
-        }
-        Event::VerifySucceeded {
-            method,
-            done,
-            required,
-        } => {
-            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "verified", "reason" => "")
-                .increment(1);
-            if done >= required {
-                counter!("sspr_flows_verified_total", "method" => method.as_str()).increment(1);
-            }
-        }
-        Event::VerifyFailed { method, reason } => {
-            counter!("sspr_verifications_total", "method" => method.as_str(), "result" => "failed", "reason" => *reason)
-                .increment(1);
-        }
-        Event::Blocked { scope, .. } => {
-            counter!("sspr_throttle_blocks_total", "scope" => *scope).increment(1);
-        }
-        Event::PasswordReset { directory } => {
-            counter!("sspr_flows_completed_total", "intent" => "reset", "directory" => directory.clone())
-                .increment(1);
-        }
-        Event::Unlocked { directory } => {
-            counter!("sspr_flows_completed_total", "intent" => "unlock", "directory" => directory.clone())
-                .increment(1);
-        }
-        Event::WritebackFailed { directory, .. } => writeback(directory, "failed"),
-        Event::WritebackInDoubt { directory, .. } => writeback(directory, "in_doubt"),
-        Event::WritebackConfirmed { directory } => writeback(directory, "confirmed"),
-        Event::PartiallyWritten { failed, .. } => {
-            for directory in failed {
-                writeback(directory, "partial");
-            }
-        }
-        Event::RequestRefused { reason, .. } => {
-            counter!("sspr_kiosk_requests_refused_total", "reason" => *reason).increment(1);
-        }
-        Event::NotificationSent { kind, recipients } => {
-            counter!("sspr_notifications_total", "kind" => *kind, "result" => "sent")
-                .increment(*recipients as u64);
-        }
-        Event::NotificationFailed { kind, .. } => {
-            counter!("sspr_notifications_total", "kind" => *kind, "result" => "failed")
-                .increment(1);
-        }
-        Event::SecurityInfoSignIn { step } => {
-            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "ok")
-                .increment(1);
-        }
-        Event::SecurityInfoSignInFailed { step, .. } => {
-            counter!("sspr_security_info_sign_ins_total", "step" => *step, "result" => "failed")
-                .increment(1);
-        }
-        Event::MethodRegistered { method } => {
-            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "registered")
-                .increment(1);
-        }
-        Event::MethodRemoved { method } => {
-            counter!("sspr_methods_total", "method" => method.as_str(), "change" => "removed")
-                .increment(1);
-        }
-        _ => {}
-    }
-}
-
-fn writeback(directory: &str, result: &'static str) {
-    counter!("sspr_writebacks_total", "directory" => directory.to_string(), "result" => result)
-        .increment(1);
 }
 
 /// How long a directory operation took (`directory` is its configured name).
