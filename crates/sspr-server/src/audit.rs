@@ -126,6 +126,17 @@ pub enum Event {
         rows: usize,
         before: String,
     },
+    /// A new policy version was saved: by whom, and which keys changed.
+    PolicySaved {
+        version: i64,
+        author: String,
+        changes: Vec<String>,
+    },
+    /// A policy version was refused: nothing changed.
+    PolicyRefused {
+        author: String,
+        problems: Vec<String>,
+    },
 }
 
 impl Event {
@@ -162,6 +173,8 @@ impl Event {
             Event::MethodRemoved { .. } => ("method_removed", "success"),
             Event::SecurityInfoReviewed => ("security_info_reviewed", "success"),
             Event::AuditPurged { .. } => ("audit_purged", "success"),
+            Event::PolicySaved { .. } => ("policy_saved", "success"),
+            Event::PolicyRefused { .. } => ("policy_refused", "failure"),
         }
     }
 }

@@ -93,7 +93,7 @@ pub struct StoreConfig {
     pub audit_retention_days: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrganizationConfig {
     pub name: String,
@@ -101,7 +101,7 @@ pub struct OrganizationConfig {
     pub default_locale: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HelpdeskConfig {
     pub url: Option<String>,
@@ -128,7 +128,7 @@ pub enum Enablement {
     All,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// Self-service for nobody, for members of `group`, or for all.

@@ -6,18 +6,26 @@
 use std::sync::Arc;
 
 use crate::audit::Audit;
-use crate::config::{Config, PolicyConfig};
+use crate::config::Config;
 use crate::directory::set::Directories;
 use crate::methods::passkey::Passkeys;
 use crate::notify::Mailer;
+use crate::policy::document::PolicyDocument;
 use crate::policy::password::PasswordPolicy;
 use crate::random::Random;
 use crate::secret::ServerKey;
 use crate::store::Store;
+use crate::store::StoreError;
 use crate::throttle::Throttle;
 
 pub struct Core {
-    config: Arc<Config>,
+    /// The configuration as it stands: the TOML file's, with the policy's latest stored
+    /// version over it (`policy_store`); swapped whole when a new version is saved.
+    config: std::sync::RwLock<Arc<Config>>,
+    /// The configuration file's, under every policy version.
+    base: Arc<Config>,
+    /// The policy version in force (0: the file's, none stored yet).
+    policy_version: std::sync::atomic::AtomicI64,
     pub store: Store,
     pub key: Arc<ServerKey>,
     pub audit: Audit,
@@ -49,7 +57,9 @@ impl Core {
             passwords: PasswordPolicy::new(&p.config.password)?,
             audit: Audit::new(p.store.clone()),
             throttle: Throttle::new(p.store.clone(), p.config.throttle.clone()),
-            config: Arc::new(p.config),
+            base: Arc::new(p.config.clone()),
+            config: std::sync::RwLock::new(Arc::new(p.config)),
+            policy_version: std::sync::atomic::AtomicI64::new(0),
             store: p.store,
             key: Arc::new(p.key),
             mailer: p.mailer,
@@ -60,14 +70,78 @@ impl Core {
         })
     }
 
-    /// The configuration. Every read goes through here, so a later change can swap what
-    /// it returns while the server runs.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The configuration as it stands now. A step reads it once and keeps what it got,
+    /// so a policy saved meanwhile applies from the next step on, never half-way through.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// The policy: who may use self-service, with which methods, how many.
-    pub fn policy(&self) -> &PolicyConfig {
-        &self.config.policy
+    /// The configuration file's, under every policy version.
+    pub fn base(&self) -> &Config {
+        &self.base
+    }
+
+    /// The policy version in force (0: the file's, none stored yet).
+    pub fn policy_version(&self) -> i64 {
+        self.policy_version
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Puts the newest stored policy in force if it isn't yet; stores the file's policy as
+    /// the first version when there is none. A stored version that can't be used (it
+    /// fails today's rules) is logged and the one in force stays. Returns the version in
+    /// force.
+    pub async fn apply_latest_policy(&self, now: i64) -> Result<i64, StoreError> {
+        let Some(latest) = self.store.latest_policy().await? else {
+            let first = PolicyDocument::of(&self.base);
+            let json = serde_json::to_string(&first)
+                .map_err(|e| StoreError::Other(format!("the policy document: {e}")))?;
+            // Another process may store the first version at the same time: either does.
+            if let Some(v) = self
+                .store
+                .save_policy(None, &json, "configuration file", now)
+                .await?
+            {
+                tracing::info!(version = v, "the configuration file's policy is version 1");
+            }
+            return Box::pin(self.apply_latest_policy(now)).await;
+        };
+        if latest.version == self.policy_version() {
+            return Ok(latest.version);
+        }
+        let doc: Result<PolicyDocument, _> = serde_json::from_str(&latest.document);
+        match doc.map_err(|e| vec![e.to_string()]).and_then(|d| {
+            let problems = d.problems(&self.base);
+            if problems.is_empty() {
+                Ok(d)
+            } else {
+                Err(problems)
+            }
+        }) {
+            Ok(doc) => {
+                self.set_config(doc.over(&self.base));
+                self.policy_version
+                    .store(latest.version, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(version = latest.version, author = %latest.author, "policy version in force");
+                Ok(latest.version)
+            }
+            Err(problems) => {
+                tracing::error!(version = latest.version, problems = ?problems,
+                    "the newest policy version can't be used; the one in force stays");
+                Ok(self.policy_version())
+            }
+        }
+    }
+
+    /// Puts a new configuration in force (a new policy version).
+    fn set_config(&self, config: Config) {
+        let config = Arc::new(config);
+        match self.config.write() {
+            Ok(mut c) => *c = config,
+            Err(p) => *p.into_inner() = config,
+        }
     }
 }

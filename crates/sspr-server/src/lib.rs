@@ -75,6 +75,19 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         passkeys,
         random: random::Random::os(),
     })?);
+    // The newest stored policy over the file's (the file's is the first version).
+    let version = core.apply_latest_policy(clock::now()).await?;
+    let file = policy::document::PolicyDocument::of(core.base());
+    let stored = policy::document::PolicyDocument::of(&core.config());
+    let differ = stored.changes_from(&file);
+    if !differ.is_empty() {
+        tracing::warn!(
+            version,
+            keys = %differ.join(", "),
+            "the stored policy is in force, not the configuration file's values for these keys \
+             (the file gives only the first version): change them with `sspr-server policy import FILE`"
+        );
+    }
     let flows = FlowService::new(core.clone());
     // Who decoys stand in for: read now (the directories list administrators), for at
     // most 10 s; the background refresh reads again.
@@ -137,6 +150,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
     let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
     let metrics = tokio::spawn(serve_metrics(state.clone()));
+    let policy = tokio::spawn(follow_policy(state.core.clone()));
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -147,9 +161,25 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     stand_ins.abort();
     relay.abort();
     metrics.abort();
+    policy.abort();
     // Audit rows are written in batches: the last ones are committed before exiting.
     state.core.store.flush().await;
     result.map_err(Into::into)
+}
+
+/// Puts a newly saved policy version in force within seconds (saved by `sspr-server
+/// policy import`, or by another process), without a restart.
+async fn follow_policy(core: Arc<core::Core>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = core.policy_version();
+        match core.apply_latest_policy(clock::now()).await {
+            // The decoys' shapes follow the methods the policy offers.
+            Ok(now) if now != before => core.registrations_changed.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading the policy's versions failed"),
+        }
+    }
 }
 
 /// Keeps the metrics' histograms bounded between scrapes and, with `metrics.listen`,

@@ -54,6 +54,12 @@ enum Command {
         /// The file to write; it must not exist.
         to: PathBuf,
     },
+    /// The policy: show the version in force, export it as TOML, or import changes from a
+    /// TOML file as a new version (config as code).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print the audit trail, oldest first.
     Audit {
         /// A login or directory user id.
@@ -149,6 +155,128 @@ fn init_logging(config: &Config) {
     }
 }
 
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// The version in force: its number, who saved it and when, and the document.
+    Show,
+    /// Write the policy in force to FILE as TOML (the same sections as the configuration).
+    Export { file: PathBuf },
+    /// Lay FILE's keys (TOML: [policy], [organization], [helpdesk], [approval]) over the
+    /// policy in force and save the result as a new version; refused, with reasons and
+    /// nothing changed, if nobody could pass it or a value is out of range. Servers put it
+    /// in force within seconds.
+    Import {
+        file: PathBuf,
+        /// Who is saving it, for the audit (default: the user running the command).
+        #[arg(long)]
+        author: Option<String>,
+    },
+}
+
+async fn policy_command(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()> {
+    use sspr_server::policy::document::PolicyDocument;
+    let config = load_config(cli)?;
+    let state = sspr_server::build(config).await?;
+    let core = &state.core;
+    let latest = core
+        .store
+        .latest_policy()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no policy version is stored"))?;
+    let current: PolicyDocument = serde_json::from_str(&latest.document)?;
+    match command {
+        PolicyCommand::Show => {
+            println!(
+                "# version {} saved by {} at {}",
+                latest.version,
+                latest.author,
+                audit::rfc3339(latest.created_at)
+            );
+            print!("{}", current.to_toml());
+        }
+        PolicyCommand::Export { file } => {
+            std::fs::write(
+                file,
+                format!(
+                    "# SSPR Kiosk policy, version {} (saved by {} at {})\n{}",
+                    latest.version,
+                    latest.author,
+                    audit::rfc3339(latest.created_at),
+                    current.to_toml()
+                ),
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("wrote version {} to {}", latest.version, file.display());
+        }
+        PolicyCommand::Import { file, author } => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let author = author.clone().unwrap_or_else(|| {
+                format!(
+                    "{} (command line)",
+                    std::env::var("USER").unwrap_or_else(|_| "someone".into())
+                )
+            });
+            let ctx = audit::Context {
+                correlation_id: "policy-import".into(),
+                ..Default::default()
+            };
+            let problems = match current.with_changes(&text) {
+                Ok(new) => match new.problems(core.base()) {
+                    p if p.is_empty() => {
+                        let changes = new.changes_from(&current);
+                        if changes.is_empty() {
+                            println!("nothing changes: version {} stays", latest.version);
+                            return Ok(());
+                        }
+                        let json = serde_json::to_string(&new)?;
+                        let Some(version) = core
+                            .store
+                            .save_policy(Some(latest.version), &json, &author, now())
+                            .await?
+                        else {
+                            anyhow::bail!("another version was saved meanwhile: nothing changed; import again");
+                        };
+                        core.audit
+                            .record(
+                                &ctx,
+                                audit::Event::PolicySaved {
+                                    version,
+                                    author,
+                                    changes: changes.clone(),
+                                },
+                                now(),
+                            )
+                            .await;
+                        core.audit.flush().await;
+                        println!("saved version {version}: {}", changes.join(", "));
+                        return Ok(());
+                    }
+                    p => p,
+                },
+                Err(p) => p,
+            };
+            core.audit
+                .record(
+                    &ctx,
+                    audit::Event::PolicyRefused {
+                        author,
+                        problems: problems.clone(),
+                    },
+                    now(),
+                )
+                .await;
+            core.audit.flush().await;
+            anyhow::bail!(
+                "the policy was not changed (version {} stays):\n  {}",
+                latest.version,
+                problems.join("\n  ")
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve => {
@@ -159,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sspr_server::serve(&state, router).await
         }
         Command::Demo { listen } => run_demo(&cli, *listen).await,
+        Command::Policy { command } => policy_command(&cli, command).await,
         Command::Migrate => {
             let config = load_config(&cli)?;
             let store = Store::open(&config.store.url).await?;

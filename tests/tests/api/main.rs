@@ -9,6 +9,7 @@ mod decoys;
 mod faults;
 mod flows;
 mod metrics;
+mod policy;
 mod secrets;
 mod signatures;
 mod throttles;

@@ -89,7 +89,8 @@ impl FlowService {
         finish_on_phone: bool,
         now: i64,
     ) -> FlowResult<ChallengeView> {
-        let policy = self.core.policy();
+        let config = self.core.config();
+        let policy = &config.policy;
         let sends_code = method.kind == MethodKind::Email;
         if sends_code {
             if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
@@ -162,7 +163,8 @@ impl FlowService {
         method: &FlowMethod,
         now: i64,
     ) -> (ChallengeRow, ChallengeView, Option<SecretString>) {
-        let policy = self.core.policy();
+        let config = self.core.config();
+        let policy = &config.policy;
         let sends_code = method.kind == MethodKind::Email;
         let challenge_id = time_ordered_id();
         let mut to_send = None;
@@ -228,7 +230,7 @@ impl FlowService {
                     locale: &flow.locale,
                     organization: &self.core.config().organization.name,
                     code,
-                    minutes: self.core.policy().code_ttl_secs.div_ceil(60),
+                    minutes: self.core.config().policy.code_ttl_secs.div_ceil(60),
                     kiosk: &caller.kiosk_name,
                 },
             );

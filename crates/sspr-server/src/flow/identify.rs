@@ -58,7 +58,7 @@ impl FlowService {
             req.locale.as_deref(),
             &self.core.config().organization.default_locale,
         )?;
-        if req.intent == Intent::Unlock && !self.core.policy().allow_unlock {
+        if req.intent == Intent::Unlock && !self.core.config().policy.allow_unlock {
             return Err(FlowError::UnlockOff.into());
         }
         let reference = reference_code();
@@ -110,7 +110,9 @@ impl FlowService {
             Err(e) => return Err(self.directory_down(caller, reference, e, now).await),
         };
         let rows = rows?;
-        let decision = user.as_ref().map(|u| policy::decide(self.core.policy(), u));
+        let decision = user
+            .as_ref()
+            .map(|u| policy::decide(&self.core.config().policy, u));
 
         let real = match (&user, &decision) {
             (Some(u), Some(d)) if d.allowed => {
@@ -189,7 +191,7 @@ impl FlowService {
             done: Vec::new(),
             is_admin,
             created_at: now,
-            expires_at: now + i64::from(self.core.policy().flow_ttl_secs),
+            expires_at: now + i64::from(self.core.config().policy.flow_ttl_secs),
             finished_at: None,
         };
         self.core.store.insert_flow(&flow).await?;
@@ -219,7 +221,7 @@ impl FlowService {
         rows: &[crate::store::Registration],
     ) -> (Vec<FlowMethod>, u8) {
         if let Some(s) = stand_in {
-            let decision = policy::decide_for(self.core.policy(), s.is_admin);
+            let decision = policy::decide_for(&self.core.config().policy, s.is_admin);
             let theirs: Vec<_> = rows
                 .iter()
                 .filter(|r| r.user_id == s.user_id)
@@ -242,9 +244,9 @@ impl FlowService {
             decoy::methods(
                 &self.core.key,
                 login,
-                &policy::enabled_methods(self.core.policy()),
+                &policy::enabled_methods(&self.core.config().policy),
             ),
-            self.core.policy().methods_required,
+            self.core.config().policy.methods_required,
         )
     }
 

@@ -169,7 +169,7 @@ impl FlowService {
                 &self.core.key,
                 &self.core.store,
                 &self.core.directories,
-                self.core.policy(),
+                &self.core.config().policy,
                 self.core.passkeys.is_some(),
             )
             .await
@@ -212,7 +212,7 @@ impl FlowService {
                 .core
                 .passwords
                 .rules_with(self.core.directories.rules()),
-            unlock_allowed: f.intent == Intent::Unlock && self.core.policy().allow_unlock,
+            unlock_allowed: f.intent == Intent::Unlock && self.core.config().policy.allow_unlock,
         }
     }
 

@@ -21,7 +21,8 @@ impl FlowService {
         outcome: Outcome,
         now: i64,
     ) {
-        let policy = self.core.policy();
+        let config = self.core.config();
+        let policy = &config.policy;
         let helpdesk = self
             .core
             .config()

@@ -16,7 +16,7 @@ async fn a_code_lives_code_ttl_seconds_and_no_longer() {
     let kit = Kit::new().await;
     let ada = kit.person("ada", &[], EMAIL).await;
     let to = ada.alternate.as_deref().expect("address");
-    let ttl = i64::from(kit.core.policy().code_ttl_secs);
+    let ttl = i64::from(kit.core.config().policy.code_ttl_secs);
 
     let flow = kit.start("ada", Intent::Reset, T0).await.expect("flow");
     let (ch, code) = kit.email_code(&flow, to, T0).await;
@@ -36,7 +36,7 @@ async fn a_code_lives_code_ttl_seconds_and_no_longer() {
 async fn a_flow_lives_flow_ttl_seconds_and_takes_no_step_after() {
     let kit = Kit::new().await;
     let ada = kit.person("ada", &[], EMAIL).await;
-    let ttl = i64::from(kit.core.policy().flow_ttl_secs);
+    let ttl = i64::from(kit.core.config().policy.flow_ttl_secs);
     let flow = kit.start("ada", Intent::Reset, T0).await.expect("flow");
     assert_eq!(flow.expires_in_secs as i64, ttl);
     let late = kit

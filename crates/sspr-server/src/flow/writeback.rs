@@ -398,7 +398,7 @@ impl FlowService {
         if flow.state != FlowState::Verified {
             return Err(self.refuse_step(caller, flow, "unlock", now).await);
         }
-        if flow.intent != Intent::Unlock || !self.core.policy().allow_unlock {
+        if flow.intent != Intent::Unlock || !self.core.config().policy.allow_unlock {
             self.core
                 .audit
                 .record(

@@ -1,6 +1,7 @@
 //! What the organisation allows: who may use self-service, with which methods and how
 //! many, and what a new password must be.
 
+pub mod document;
 pub mod password;
 
 use sspr_proto::MethodKind;

@@ -156,7 +156,7 @@ impl SecurityInfo {
     async fn view(&self, user: &DirUser, signed_in: bool, now: i64) -> MyResult<MySession> {
         let core = &self.core;
         let registrations = core.store.registrations(&user.id).await?;
-        let review_days = core.policy().reconfirm_days;
+        let review_days = core.config().policy.reconfirm_days;
         // Nothing registered, nothing to review (a row from before the last removal stays).
         let reviewed = if signed_in && !registrations.is_empty() {
             core.store.reviewed(&user.id).await?
@@ -592,7 +592,7 @@ impl SecurityInfo {
         {
             return Err(MyError::TooManyCodes { wait, signing_in });
         }
-        let code = zeroize::Zeroizing::new(core.random.digits(core.policy().code_length));
+        let code = zeroize::Zeroizing::new(core.random.digits(core.config().policy.code_length));
         let hash = code::hash(&core.key, purpose, bound_to, &code);
         if let Some(to) = to {
             self.mail_code(to, &code);

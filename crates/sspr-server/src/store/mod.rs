@@ -14,6 +14,7 @@ mod batch;
 mod db;
 mod idempotency;
 mod kiosks;
+mod policy;
 mod registrations;
 mod throttle;
 mod writes;
@@ -23,6 +24,7 @@ pub use idempotency::Claim;
 pub use audit::{AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
 pub use kiosks::{KioskRow, KiosksVersion};
+pub use policy::PolicyVersion;
 pub use registrations::{seal_totp, Registration};
 pub use writes::WrittenTo;
 
@@ -56,6 +58,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(8, "kiosk last seen", "0008_kiosk_last_seen"),
     migration!(9, "idempotency", "0009_idempotency"),
     migration!(10, "writes in doubt", "0010_writes_in_doubt"),
+    migration!(11, "policy versions", "0011_policy_versions"),
 ];
 
 #[derive(Clone)]
