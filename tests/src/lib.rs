@@ -380,8 +380,23 @@ from = "SSPR <sspr@example.org>"
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// The audit trail as JSON lines.
+    /// The audit trail as JSON lines, once it has settled: the server's writer commits
+    /// rows in batches a moment after the answer that made them, so the trail is read
+    /// until two reads 50 ms apart agree (for at most 5 s).
     pub fn audit(&self, args: &[&str]) -> anyhow::Result<Vec<serde_json::Value>> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut rows = self.audit_once(args)?;
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let again = self.audit_once(args)?;
+            if again.len() == rows.len() || Instant::now() > deadline {
+                return Ok(again);
+            }
+            rows = again;
+        }
+    }
+
+    fn audit_once(&self, args: &[&str]) -> anyhow::Result<Vec<serde_json::Value>> {
         let mut all = vec!["audit", "--json"];
         all.extend_from_slice(args);
         let out = self.admin(&all)?;
@@ -400,7 +415,7 @@ from = "SSPR <sspr@example.org>"
     ) -> anyhow::Result<Vec<serde_json::Value>> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let rows = self.audit(args)?;
+            let rows = self.audit_once(args)?;
             if until(&rows) || Instant::now() > deadline {
                 return Ok(rows);
             }
