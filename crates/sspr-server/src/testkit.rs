@@ -183,17 +183,28 @@ impl Kit {
             .unwrap_or_else(|| panic!("no {kind:?} in {:?}", flow.methods))
     }
 
-    /// Asks for an email code and returns the challenge's id and the code as mailed.
-    pub async fn email_code(&self, flow: &FlowView, to: &str, now: i64) -> (String, String) {
-        let ch = self
-            .flows
+    /// Chooses the flow's method of `kind` (the kiosk's "challenge" step).
+    pub async fn challenge(
+        &self,
+        flow: &FlowView,
+        kind: MethodKind,
+        now: i64,
+    ) -> Result<sspr_proto::ChallengeView, StepError> {
+        self.flows
             .challenge(
                 &Self::caller(),
                 &flow.flow_id,
-                &Self::method(flow, MethodKind::Email),
+                &Self::method(flow, kind),
                 false,
                 now,
             )
+            .await
+    }
+
+    /// Asks for an email code and returns the challenge's id and the code as mailed.
+    pub async fn email_code(&self, flow: &FlowView, to: &str, now: i64) -> (String, String) {
+        let ch = self
+            .challenge(flow, MethodKind::Email, now)
             .await
             .expect("challenge");
         let code = self.outbox.last_code(to).expect("a code was mailed");

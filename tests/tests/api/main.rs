@@ -11,6 +11,7 @@ mod flows;
 mod metrics;
 mod policy;
 mod secrets;
+mod security_info;
 mod signatures;
 mod throttles;
 

@@ -4,6 +4,7 @@
 
 use sspr_proto::{ApprovalFailure, FlowEvent, Intent, MethodKind};
 
+use super::approval::{token_ok, Approvals};
 use super::{ApprovalRefusal, FlowError};
 use crate::testkit::{error_of, Kit, T0};
 
@@ -34,14 +35,7 @@ async fn approval(
         .await
         .expect("events");
     let ch = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Approval),
-            false,
-            now,
-        )
+        .challenge(&flow, MethodKind::Approval, now)
         .await
         .expect("approval");
     assert_eq!(ch.code_length, 2);
@@ -121,14 +115,7 @@ async fn a_new_approval_replaces_the_flows_earlier_one() {
     let kit = kit().await;
     let (flow, _, first) = approval(&kit, T0).await;
     let ch = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Approval),
-            false,
-            T0 + 5,
-        )
+        .challenge(&flow, MethodKind::Approval, T0 + 5)
         .await
         .expect("again");
     let second = ch.approval_url.expect("url");
@@ -164,4 +151,34 @@ async fn wrong_numbers_count_towards_the_block() {
     assert!(blocked, "the fifth wrong number blocks");
     let after = kit.start("ada", Intent::Reset, T0 + 60).await;
     assert!(matches!(error_of(after), FlowError::Blocked { .. }));
+}
+
+#[test]
+fn tokens_are_22_base64url_characters() {
+    assert!(token_ok("AAAAAAAAAAAAAAAAAAAAAA"));
+    assert!(token_ok("abc-_0123456789xyzABCD"));
+    assert!(!token_ok("abc"));
+    assert!(!token_ok("AAAAAAAAAAAAAAAAAAAA/A"));
+    assert!(!token_ok(&"A".repeat(23)));
+}
+
+#[tokio::test]
+async fn a_kiosk_that_connects_late_gets_the_latest_event() {
+    let hub = Approvals::default();
+    hub.push(
+        "f1",
+        100,
+        Some(FlowEvent::Scanned {
+            challenge_id: "c".into(),
+            number: "42".into(),
+        }),
+    );
+    let mut rx = hub.subscribe("f1", 100);
+    assert_eq!(hub.listeners("f1"), 1);
+    assert!(matches!(
+        rx.borrow_and_update().clone(),
+        Some(FlowEvent::Scanned { number, .. }) if number == "42"
+    ));
+    hub.push("f1", 100, None);
+    assert!(rx.changed().await.is_ok());
 }

@@ -39,16 +39,7 @@ async fn a_flow_lives_flow_ttl_seconds_and_takes_no_step_after() {
     let ttl = i64::from(kit.core.config().policy.flow_ttl_secs);
     let flow = kit.start("ada", Intent::Reset, T0).await.expect("flow");
     assert_eq!(flow.expires_in_secs as i64, ttl);
-    let late = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Email),
-            false,
-            T0 + ttl,
-        )
-        .await;
+    let late = kit.challenge(&flow, MethodKind::Email, T0 + ttl).await;
     let e = late.expect_err("expired");
     assert!(matches!(e.error, FlowError::FlowExpired));
     assert_eq!(e.reference.as_deref(), Some(flow.reference.as_str()));
@@ -77,16 +68,7 @@ async fn steps_come_in_their_order() {
         .await
         .expect("verified");
     // Verified: no more challenges, and no unlock on a reset.
-    let more = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Email),
-            false,
-            T0 + 2,
-        )
-        .await;
+    let more = kit.challenge(&flow, MethodKind::Email, T0 + 2).await;
     assert!(matches!(
         error_of(more),
         FlowError::Step(Refusal::AlreadyVerified)
@@ -123,16 +105,7 @@ async fn steps_come_in_their_order() {
         .cancel(&Kit::caller(), &flow.flow_id, T0 + 5)
         .await
         .expect("cancel");
-    let after = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Email),
-            false,
-            T0 + 6,
-        )
-        .await;
+    let after = kit.challenge(&flow, MethodKind::Email, T0 + 6).await;
     assert!(matches!(
         error_of(after),
         FlowError::Step(Refusal::Cancelled)
@@ -153,16 +126,7 @@ async fn a_code_is_used_once_and_only_the_newest_counts() {
     let flow = kit.start("ada", Intent::Reset, T0).await.expect("flow");
     let (first, first_code) = kit.email_code(&flow, to, T0).await;
     // A resend waits for the cooldown.
-    let soon = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Email),
-            false,
-            T0 + 10,
-        )
-        .await;
+    let soon = kit.challenge(&flow, MethodKind::Email, T0 + 10).await;
     assert!(matches!(error_of(soon), FlowError::ResendWait { wait: 20 }));
     let (second, second_code) = kit.email_code(&flow, to, T0 + 30).await;
     let old = kit.verify(&flow, &first, &first_code, T0 + 31).await;
@@ -184,14 +148,7 @@ async fn a_code_is_used_once_and_only_the_newest_counts() {
     let b = kit.start("ada", Intent::Reset, now).await.expect("flow b");
     for (flow, ok) in [(&a, true), (&b, false)] {
         let ch = kit
-            .flows
-            .challenge(
-                &Kit::caller(),
-                &flow.flow_id,
-                &Kit::method(flow, MethodKind::Totp),
-                false,
-                now,
-            )
+            .challenge(flow, MethodKind::Totp, now)
             .await
             .expect("challenge");
         let r = kit.verify(flow, &ch.challenge_id, &code, now).await;
@@ -260,30 +217,14 @@ async fn administrators_verify_two_methods_before_a_new_password() {
         FlowError::Step(Refusal::NotVerified)
     ));
     // The same method twice doesn't count twice.
-    let same = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Email),
-            false,
-            T0 + 60,
-        )
-        .await;
+    let same = kit.challenge(&flow, MethodKind::Email, T0 + 60).await;
     assert!(matches!(
         error_of(same),
         FlowError::Step(Refusal::MethodDone)
     ));
     let now = T0 + 90;
     let ch = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &flow.flow_id,
-            &Kit::method(&flow, MethodKind::Totp),
-            false,
-            now,
-        )
+        .challenge(&flow, MethodKind::Totp, now)
         .await
         .expect("totp");
     let code =
@@ -319,14 +260,7 @@ async fn an_unknown_login_gets_a_decoy_shaped_like_a_real_person_that_never_veri
 
     let sent_before = kit.outbox.all().len();
     let ch = kit
-        .flows
-        .challenge(
-            &Kit::caller(),
-            &decoy.flow_id,
-            &Kit::method(&decoy, MethodKind::Email),
-            false,
-            T0,
-        )
+        .challenge(&decoy, MethodKind::Email, T0)
         .await
         .expect("a decoy's challenge answers as a real one");
     assert_eq!(ch.code_length, 6);
@@ -379,16 +313,7 @@ async fn a_stored_flow_that_doesnt_parse_is_an_error_not_a_default() {
             })
         };
         set(value.to_string()).expect("spoil");
-        let r = kit
-            .flows
-            .challenge(
-                &Kit::caller(),
-                &flow.flow_id,
-                &Kit::method(&flow, MethodKind::Email),
-                false,
-                T0 + 1,
-            )
-            .await;
+        let r = kit.challenge(&flow, MethodKind::Email, T0 + 1).await;
         assert!(
             matches!(error_of(r), FlowError::Internal(_)),
             "{column} = {value:?} was read as something"

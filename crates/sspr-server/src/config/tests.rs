@@ -1,0 +1,59 @@
+//! The configuration's defaults, validation and example file.
+
+use super::*;
+
+#[test]
+fn defaults_are_entras_numbers() {
+    let c = Config::default();
+    assert!(c.validate().is_ok());
+    assert_eq!(
+        c.throttle.failed_verifications,
+        Limit {
+            max: 5,
+            window_secs: DAY
+        }
+    );
+    assert_eq!(
+        c.throttle.emails,
+        Limit {
+            max: 10,
+            window_secs: 600
+        }
+    );
+    assert_eq!(c.password.min_length, 15);
+    assert_eq!(c.password.max_length, 256);
+    assert_eq!(c.policy.reconfirm_days, 180);
+}
+
+/// What `validate` says of a configuration it refuses.
+fn refusal(c: &Config) -> String {
+    c.validate()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn bad_values_are_refused_with_the_key_named() {
+    let mut c = Config::default();
+    c.policy.methods_required = 3;
+    assert!(refusal(&c).contains("methods_required"), "{}", refusal(&c));
+    let mut c = Config::default();
+    c.policy.reconfirm_days = 731;
+    assert!(refusal(&c).contains("reconfirm_days"), "{}", refusal(&c));
+    c.policy.reconfirm_days = 0;
+    assert!(c.validate().is_ok());
+    c.store.audit_retention_days = 40_000;
+    assert!(
+        refusal(&c).contains("audit_retention_days"),
+        "{}",
+        refusal(&c)
+    );
+}
+
+#[test]
+fn example_config_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sspr-server.example.toml");
+    let config = Config::load(Some(&path));
+    assert!(config.is_ok(), "{:?}", config.err());
+}
