@@ -1,6 +1,6 @@
 // Generated from crates/sspr-proto by `cargo xtask gen`. Do not edit.
 
-export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "delivery_failed" | "partially_written" | "not_allowed" | "internal" | "unreachable" | "not_enrolled";
+export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "delivery_failed" | "partially_written" | "not_allowed" | "internal" | "csrf_invalid" | "reauth_required" | "policy_invalid" | "policy_changed" | "unreachable" | "not_enrolled";
 
 export type ErrorBody = { code: ErrorCode, 
 /**
@@ -22,7 +22,11 @@ reasons?: Array<PasswordReason>,
 /**
  * Per directory, when a change reached some linked directories and not others.
  */
-directories?: Array<DirectoryResult>, };
+directories?: Array<DirectoryResult>, 
+/**
+ * Why a policy can't be saved (the console).
+ */
+problems?: Array<string>, };
 
 export type Intent = "reset" | "unlock";
 
@@ -289,3 +293,147 @@ qr_svg: string, };
 export type ConfirmCode = { code: string, };
 
 export type EmailStart = { email: string, };
+
+export type ConsoleRole = "admin" | "helpdesk" | "reader";
+
+export type ConsoleSignInRequest = { login: string, password: string, };
+
+export type ConsolePasskeyAnswer = { credential: any, };
+
+export type ConsoleSession = { username: string, display_name: string, organization: string, roles: Array<ConsoleRole>, 
+/**
+ * Sent back in `X-CSRF-Token` with every POST, PUT and DELETE.
+ */
+csrf_token: string, 
+/**
+ * When the session ends if nothing is done (15 minutes idle), RFC 3339 UTC.
+ */
+idle_expires_at: string, 
+/**
+ * When it ends regardless (8 hours after signing in).
+ */
+ends_at: string, 
+/**
+ * When the passkey was last checked; a policy change wants it within 5 minutes.
+ */
+passkey_checked_at: string, 
+/**
+ * `console.policy_read_only`: the policy is shown, never edited here.
+ */
+policy_read_only: boolean, };
+
+export type PolicyView = { version: bigint, saved_by: string, saved_at: string, read_only: boolean, 
+/**
+ * The document: `policy`, `organization`, `helpdesk`, `approval` (as `policy show`).
+ */
+document: any, 
+/**
+ * The administrators who are told when an administrator resets (resolved from
+ * `policy.admin_groups`): "Name <address>".
+ */
+notified_admins: Array<string>, 
+/**
+ * Every method the server knows, enabled or not, for the methods page.
+ */
+known_methods: Array<MethodKind>, };
+
+export type PolicyChange = { base_version: bigint, 
+/**
+ * Sections and keys, as the document has them; what it doesn't name stays.
+ */
+changes: any, };
+
+export type KioskState = "pending" | "enrolled" | "revoked";
+
+export type KioskView = { id: string, name: string, location: string, state: KioskState, created_at: string, enrolled_at?: string, last_seen_at?: string, revoked_at?: string, 
+/**
+ * Enrolled, not revoked, and not seen for a day.
+ */
+stale: boolean, 
+/**
+ * Flows started on it since midnight UTC.
+ */
+flows_today: number, };
+
+export type EnrollmentCodeRequest = { name: string, location: string, };
+
+export type EnrollmentCodeView = { kiosk_id: string, code: string, expires_at: string, qr_text: string, qr_svg: string, };
+
+export type AuditEntry = { id: bigint, at: string, event: string, outcome: string, correlation_id: string, kiosk_id?: string, kiosk_name?: string, reference?: string, login?: string, 
+/**
+ * The event's own fields (never a secret).
+ */
+detail: any, };
+
+export type AuditPage = { entries: Array<AuditEntry>, next_before?: bigint, 
+/**
+ * `store.audit_retention_days` (0: kept for ever).
+ */
+retention_days: number, };
+
+export type AttemptView = { reference: string, login?: string, kiosk?: string, intent?: string, started_at: string, last_at: string, 
+/**
+ * "done", "failed", "blocked", "abandoned", "in_progress".
+ */
+outcome: string, 
+/**
+ * The step that failed and why, in words for the helpdesk.
+ */
+failed_at?: string, reason?: string, 
+/**
+ * When a block on the person ends, if one is in force now.
+ */
+blocked_until?: string, 
+/**
+ * The login got a decoy (nobody by that name, disabled, out of scope or nothing
+ * registered): the helpdesk may say so, the kiosk never does.
+ */
+decoy: boolean, events: Array<AuditEntry>, };
+
+export type ClearMethodsRequest = { 
+/**
+ * Why (required; in the audit).
+ */
+reason: string, };
+
+export type ClearMethodsResult = { removed: number, };
+
+export type DirectoryStatus = { name: string, reachable: boolean, error?: string, 
+/**
+ * Its own password rules as read from it ("min 7, 3 of 4 kinds, history 24").
+ */
+rules?: string, last_write_at?: string, last_failure_at?: string, last_failure_reason?: string, };
+
+export type DayCounts = { started: number, resets: number, unlocks: number, 
+/**
+ * Failed verifications and refused steps.
+ */
+failures: number, blocked: number, };
+
+export type Attention = { 
+/**
+ * "error" or "warning".
+ */
+severity: string, message: string, };
+
+export type Overview = { policy_version: bigint, 
+/**
+ * "none", "group" or "all".
+ */
+enabled: string, group: string, methods: Array<MethodKind>, methods_required: number, directories: Array<DirectoryStatus>, kiosks_enrolled: number, 
+/**
+ * Seen in the last 15 minutes.
+ */
+kiosks_online: number, 
+/**
+ * Not seen for a day.
+ */
+kiosks_stale: number, 
+/**
+ * Since midnight UTC.
+ */
+today: DayCounts, 
+/**
+ * Anything that needs an admin.
+ */
+attention: Array<Attention>, };

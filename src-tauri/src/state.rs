@@ -20,7 +20,7 @@ pub struct Kiosk {
 /// A client error as the UI gets it: `{code, message}` from the one closed set.
 pub fn ui_error(e: ClientError) -> ErrorBody {
     match e {
-        ClientError::Api { body, .. } => body,
+        ClientError::Api { body, .. } => *body,
         ClientError::Transport(_) => ErrorBody::new(
             ErrorCode::Unreachable,
             "The password service can't be reached right now.",

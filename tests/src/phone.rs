@@ -84,7 +84,21 @@ impl Phone {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Answer> {
+        self.send_with(method, path, body, &[]).await
+    }
+
+    /// `send` with more headers (the console's `X-CSRF-Token`).
+    pub async fn send_with(
+        &mut self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Answer> {
         let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
         }

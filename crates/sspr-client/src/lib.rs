@@ -76,7 +76,7 @@ impl httpsig_hyper::prelude::SigningKey for DeviceKey {
 pub enum ClientError {
     /// The server answered with an error.
     #[error("{status}: {body}")]
-    Api { status: u16, body: ErrorBody },
+    Api { status: u16, body: Box<ErrorBody> },
     /// The server could not be reached, or the connection failed.
     #[error("the server can't be reached: {0}")]
     Transport(String),
@@ -518,7 +518,10 @@ fn sse_data(block: &str) -> Option<String> {
 async fn api_error(response: reqwest::Response) -> ClientError {
     let status = response.status().as_u16();
     match response.json::<ErrorBody>().await {
-        Ok(body) => ClientError::Api { status, body },
+        Ok(body) => ClientError::Api {
+            status,
+            body: Box::new(body),
+        },
         Err(e) => ClientError::Decode(format!("HTTP {status} without an error body: {e}")),
     }
 }

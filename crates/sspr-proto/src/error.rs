@@ -49,6 +49,14 @@ pub enum ErrorCode {
     NotAllowed,
     /// Something went wrong on the server; nothing was changed.
     Internal,
+    /// The console: the session's CSRF token is missing or stale (sign in again or reload).
+    CsrfInvalid,
+    /// The console: this change wants the passkey again (last checked over 5 minutes ago).
+    ReauthRequired,
+    /// The console: the policy can't be saved as it is; `problems` says why. Nothing changed.
+    PolicyInvalid,
+    /// The console: someone saved another version meanwhile; nothing changed. Reload.
+    PolicyChanged,
     /// Never sent by the server: the kiosk's own code for "the server can't be reached".
     Unreachable,
     /// Never sent by the server: this kiosk has no enrollment yet.
@@ -60,13 +68,16 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadRequest | ErrorCode::MethodUnavailable => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::KioskRevoked | ErrorCode::EnrollmentInvalid | ErrorCode::NotAllowed => 403,
+            ErrorCode::Unauthorized | ErrorCode::ReauthRequired => 401,
+            ErrorCode::KioskRevoked
+            | ErrorCode::EnrollmentInvalid
+            | ErrorCode::NotAllowed
+            | ErrorCode::CsrfInvalid => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::StepNotAllowed => 409,
+            ErrorCode::StepNotAllowed | ErrorCode::PolicyChanged => 409,
             ErrorCode::FlowExpired | ErrorCode::CodeExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::CodeInvalid | ErrorCode::PasswordRejected => 422,
+            ErrorCode::CodeInvalid | ErrorCode::PasswordRejected | ErrorCode::PolicyInvalid => 422,
             ErrorCode::Throttled | ErrorCode::Blocked => 429,
             ErrorCode::Internal => 500,
             ErrorCode::DirectoryUnavailable
@@ -98,6 +109,10 @@ impl ErrorCode {
             ErrorCode::PartiallyWritten => "partially_written",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Internal => "internal",
+            ErrorCode::CsrfInvalid => "csrf_invalid",
+            ErrorCode::ReauthRequired => "reauth_required",
+            ErrorCode::PolicyInvalid => "policy_invalid",
+            ErrorCode::PolicyChanged => "policy_changed",
             ErrorCode::Unreachable => "unreachable",
             ErrorCode::NotEnrolled => "not_enrolled",
         }
@@ -126,6 +141,10 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[ts(optional, as = "Option<Vec<DirectoryResult>>")]
     pub directories: Vec<DirectoryResult>,
+    /// Why a policy can't be saved (the console).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<String>>")]
+    pub problems: Vec<String>,
 }
 
 impl ErrorBody {
@@ -137,6 +156,7 @@ impl ErrorBody {
             retry_after_secs: None,
             reasons: Vec::new(),
             directories: Vec::new(),
+            problems: Vec::new(),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! the tests. The TypeScript bindings (`shared/wire.ts`) and the OpenAPI document are
 //! generated from these types; CI fails when either committed copy is stale.
 
+mod admin;
 mod approval;
 mod error;
 mod security_info;
 mod typescript;
 
+pub use admin::*;
 pub use approval::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use security_info::*;

@@ -137,6 +137,30 @@ pub enum Event {
         author: String,
         problems: Vec<String>,
     },
+    /// Someone signed in to the admin console (password and passkey), with these roles.
+    ConsoleSignIn {
+        roles: Vec<&'static str>,
+        from: String,
+    },
+    /// A console sign-in failed (the reason is for the audit only: the answer is the same).
+    ConsoleSignInFailed {
+        reason: &'static str,
+        from: String,
+    },
+    ConsoleSignedOut {
+        from: String,
+    },
+    /// The passkey was checked again (before a policy change).
+    ConsoleReauthenticated {
+        from: String,
+    },
+    /// Something done in the console: who is the row's login, from where, what.
+    ConsoleAction {
+        action: &'static str,
+        from: String,
+        target: Option<String>,
+        detail: String,
+    },
 }
 
 impl Event {
@@ -175,6 +199,11 @@ impl Event {
             Event::AuditPurged { .. } => ("audit_purged", "success"),
             Event::PolicySaved { .. } => ("policy_saved", "success"),
             Event::PolicyRefused { .. } => ("policy_refused", "failure"),
+            Event::ConsoleSignIn { .. } => ("console_sign_in", "success"),
+            Event::ConsoleSignInFailed { .. } => ("console_sign_in_failed", "failure"),
+            Event::ConsoleSignedOut { .. } => ("console_signed_out", "success"),
+            Event::ConsoleReauthenticated { .. } => ("console_reauthenticated", "success"),
+            Event::ConsoleAction { action, .. } => (*action, "success"),
         }
     }
 }

@@ -40,6 +40,21 @@ pub struct Core {
     pub registrations_changed: tokio::sync::Notify,
 }
 
+/// What became of a policy change (`Core::change_policy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySave {
+    Saved {
+        version: i64,
+        changes: Vec<String>,
+    },
+    /// The change changes nothing: this version stays.
+    Unchanged(i64),
+    /// Another version was saved first: nothing changed.
+    Stale,
+    /// Nobody could pass it, or a value is out of range: nothing changed.
+    Refused(Vec<String>),
+}
+
 /// The parts a `Core` is made of (`Core::new`), so a test can build one from its own.
 pub struct Parts {
     pub config: Config,
@@ -134,6 +149,75 @@ impl Core {
                 Ok(self.policy_version())
             }
         }
+    }
+
+    /// Saves a new policy version made by `change` from the one in force (and, with
+    /// `base`, only if that is still version `base`): refused with reasons when nobody
+    /// could pass it or a value is out of range, and nothing changes. Each save and
+    /// refusal is audited. The new version is in force here at once (elsewhere within
+    /// the poll's 2 s).
+    pub async fn change_policy(
+        &self,
+        ctx: &crate::audit::Context,
+        author: &str,
+        base: Option<i64>,
+        change: impl FnOnce(&PolicyDocument) -> Result<PolicyDocument, Vec<String>>,
+        now: i64,
+    ) -> Result<PolicySave, StoreError> {
+        use crate::audit::Event;
+        let Some(latest) = self.store.latest_policy().await? else {
+            return Ok(PolicySave::Stale);
+        };
+        if base.is_some_and(|b| b != latest.version) {
+            return Ok(PolicySave::Stale);
+        }
+        let current: PolicyDocument = serde_json::from_str(&latest.document)
+            .map_err(|e| StoreError::Other(format!("the stored policy: {e}")))?;
+        let problems = match change(&current) {
+            Ok(new) => match new.problems(&self.base) {
+                p if p.is_empty() => {
+                    let changes = new.changes_from(&current);
+                    if changes.is_empty() {
+                        return Ok(PolicySave::Unchanged(latest.version));
+                    }
+                    let json = serde_json::to_string(&new)
+                        .map_err(|e| StoreError::Other(format!("the policy document: {e}")))?;
+                    let Some(version) = self
+                        .store
+                        .save_policy(Some(latest.version), &json, author, now)
+                        .await?
+                    else {
+                        return Ok(PolicySave::Stale);
+                    };
+                    self.audit
+                        .record(
+                            ctx,
+                            Event::PolicySaved {
+                                version,
+                                author: author.to_string(),
+                                changes: changes.clone(),
+                            },
+                            now,
+                        )
+                        .await;
+                    self.apply_latest_policy(now).await?;
+                    return Ok(PolicySave::Saved { version, changes });
+                }
+                p => p,
+            },
+            Err(p) => p,
+        };
+        self.audit
+            .record(
+                ctx,
+                Event::PolicyRefused {
+                    author: author.to_string(),
+                    problems: problems.clone(),
+                },
+                now,
+            )
+            .await;
+        Ok(PolicySave::Refused(problems))
     }
 
     /// Puts a new configuration in force (a new policy version).

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sspr_proto::{ErrorBody, ErrorCode, Outcome, PasswordReason};
 
+use crate::console::ConsoleError;
 pub use crate::fault::Internal;
 use crate::flow::{ApprovalRefusal, FlowError, LoginProblem, Refusal, StepError};
 use crate::security_info::MyError;
@@ -354,6 +355,66 @@ impl From<MyError> for ApiError {
             ),
             M::MethodNotFound => ApiError::not_found("method"),
             M::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<ConsoleError> for ApiError {
+    fn from(e: ConsoleError) -> Self {
+        use ConsoleError as E;
+        use ErrorCode as C;
+        match e {
+            E::Login(p) => login_problem(p),
+            E::NoSession => ApiError::new(
+                C::Unauthorized,
+                "Please sign in (sessions end after 15 minutes idle, or 8 hours).",
+            ),
+            E::SignInFailed => ApiError::new(
+                C::Unauthorized,
+                "The login, password or passkey wasn't right, or this account can't use the console.",
+            ),
+            E::SignInFirst => ApiError::new(
+                C::Unauthorized,
+                "Sign in with your login and password first (the passkey step waits 5 minutes).",
+            ),
+            E::DirectoryDown => ApiError::new(C::DirectoryUnavailable, DIRECTORY_DOWN),
+            E::Blocked { retry_after } => blocked_for(retry_after),
+            E::PasskeysOff => ApiError::new(
+                C::NotAllowed,
+                "The console needs passkeys, and they need the server reached by a host name (approval.public_url).",
+            ),
+            E::Csrf => ApiError::new(
+                C::CsrfInvalid,
+                "This page's session token is missing or out of date. Reload the page and try again.",
+            ),
+            E::Reauth => ApiError::new(
+                C::ReauthRequired,
+                "Confirm it's you with your passkey again to change the policy.",
+            ),
+            E::StartReauthFirst => ApiError::step("Ask for the passkey check first."),
+            E::Forbidden(what) => ApiError::new(
+                C::NotAllowed,
+                format!("Your console role doesn't let you {what}."),
+            ),
+            E::PolicyReadOnly => ApiError::new(
+                C::NotAllowed,
+                "The policy is managed as code here (console.policy_read_only): change it with `sspr-server policy import`.",
+            ),
+            E::PolicyInvalid(problems) => {
+                let mut e = ApiError::new(
+                    C::PolicyInvalid,
+                    "The policy wasn't saved: nobody could pass it, or a value is out of range. Nothing changed.",
+                );
+                e.body.problems = problems;
+                e
+            }
+            E::PolicyChanged => ApiError::new(
+                C::PolicyChanged,
+                "Someone saved another version of the policy meanwhile. Nothing changed: reload and make your change again.",
+            ),
+            E::BadInput(message) => ApiError::bad_request(message),
+            E::NotFound(what) => ApiError::not_found(what),
+            E::Internal(cause) => ApiError::internal(cause),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod core;
 pub mod demo;
 pub mod directory;
@@ -103,6 +104,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     });
     Ok(http::AppState {
         my: Arc::new(security_info::SecurityInfo::new(core.clone())),
+        console: Arc::new(console::Console::new(core.clone())),
         flows: Arc::new(flows),
         kiosks: Arc::default(),
         metrics,
@@ -151,9 +153,12 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
     let metrics = tokio::spawn(serve_metrics(state.clone()));
     let policy = tokio::spawn(follow_policy(state.core.clone()));
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     housekeeping.abort();
     rules.abort();
     checkpoints.abort();

@@ -209,6 +209,7 @@ async fn policy_command(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()
             println!("wrote version {} to {}", latest.version, file.display());
         }
         PolicyCommand::Import { file, author } => {
+            use sspr_server::core::PolicySave;
             let text = std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let author = author.clone().unwrap_or_else(|| {
@@ -221,57 +222,30 @@ async fn policy_command(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()
                 correlation_id: "policy-import".into(),
                 ..Default::default()
             };
-            let problems = match current.with_changes(&text) {
-                Ok(new) => match new.problems(core.base()) {
-                    p if p.is_empty() => {
-                        let changes = new.changes_from(&current);
-                        if changes.is_empty() {
-                            println!("nothing changes: version {} stays", latest.version);
-                            return Ok(());
-                        }
-                        let json = serde_json::to_string(&new)?;
-                        let Some(version) = core
-                            .store
-                            .save_policy(Some(latest.version), &json, &author, now())
-                            .await?
-                        else {
-                            anyhow::bail!("another version was saved meanwhile: nothing changed; import again");
-                        };
-                        core.audit
-                            .record(
-                                &ctx,
-                                audit::Event::PolicySaved {
-                                    version,
-                                    author,
-                                    changes: changes.clone(),
-                                },
-                                now(),
-                            )
-                            .await;
-                        core.audit.flush().await;
-                        println!("saved version {version}: {}", changes.join(", "));
-                        return Ok(());
-                    }
-                    p => p,
-                },
-                Err(p) => p,
-            };
-            core.audit
-                .record(
+            let saved = core
+                .change_policy(
                     &ctx,
-                    audit::Event::PolicyRefused {
-                        author,
-                        problems: problems.clone(),
-                    },
+                    &author,
+                    Some(latest.version),
+                    |current| current.with_changes(&text),
                     now(),
                 )
-                .await;
+                .await?;
             core.audit.flush().await;
-            anyhow::bail!(
-                "the policy was not changed (version {} stays):\n  {}",
-                latest.version,
-                problems.join("\n  ")
-            );
+            match saved {
+                PolicySave::Saved { version, changes } => {
+                    println!("saved version {version}: {}", changes.join(", "))
+                }
+                PolicySave::Unchanged(v) => println!("nothing changes: version {v} stays"),
+                PolicySave::Stale => anyhow::bail!(
+                    "another version was saved meanwhile: nothing changed; import again"
+                ),
+                PolicySave::Refused(problems) => anyhow::bail!(
+                    "the policy was not changed (version {} stays):\n  {}",
+                    latest.version,
+                    problems.join("\n  ")
+                ),
+            }
         }
     }
     Ok(())

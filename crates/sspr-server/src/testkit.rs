@@ -28,6 +28,7 @@ pub struct Kit {
     pub core: Arc<Core>,
     pub flows: FlowService,
     pub my: SecurityInfo,
+    pub console: crate::console::Console,
     pub outbox: Outbox,
     directory: BuiltinDirectory,
 }
@@ -87,6 +88,7 @@ impl Kit {
         Kit {
             flows: FlowService::new(core.clone()),
             my: SecurityInfo::new(core.clone()),
+            console: crate::console::Console::new(core.clone()),
             core,
             outbox,
             directory,

@@ -4,6 +4,7 @@
 
 mod approval;
 mod bad_input;
+mod console;
 mod contract;
 mod decoys;
 mod faults;

@@ -39,7 +39,7 @@ pub fn start(login: &str, intent: Intent) -> StartFlowRequest {
 pub fn error_of<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ErrorBody {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(ClientError::Api { body, .. }) => body,
+        Err(ClientError::Api { body, .. }) => *body,
         Err(e) => panic!("not an API error: {e}"),
     }
 }

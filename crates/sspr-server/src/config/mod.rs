@@ -24,6 +24,23 @@ pub struct Config {
     pub directory: DirectoryConfig,
     pub approval: ApprovalConfig,
     pub metrics: MetricsConfig,
+    pub console: ConsoleConfig,
+}
+
+/// The admin console (`/admin`): who may sign in to it, by directory group (nested groups
+/// count, as for `policy.admin_groups`). Nobody in a group: nobody signs in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Change the policy and kiosks; everything the others may.
+    pub admin_groups: Vec<String>,
+    /// Read the audit and insights, look up a reference code, clear a person's methods.
+    pub helpdesk_groups: Vec<String>,
+    /// Insights only.
+    pub reader_groups: Vec<String>,
+    /// The policy is managed as code (`sspr-server policy import`): the console shows it
+    /// and never edits it.
+    pub policy_read_only: bool,
 }
 
 /// `GET /metrics` (Prometheus text format): on a listener of its own, or on the main one

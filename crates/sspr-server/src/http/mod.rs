@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, the signature gate, correlation ids, health and the OpenAPI
 //! document. Handlers map; services decide.
 
+pub mod admin;
 pub mod approval;
 pub mod handlers;
 pub mod idempotency;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub flows: Arc<FlowService>,
     /// "My security info".
     pub my: Arc<SecurityInfo>,
+    /// The admin console.
+    pub console: Arc<crate::console::Console>,
     /// Enrolled kiosks, so the signature gate reads none from the store.
     pub kiosks: Arc<crate::kiosks::KioskCache>,
     /// `/metrics` (None: the process's recorder was installed elsewhere).
@@ -99,6 +102,38 @@ pub fn router(state: AppState) -> Router {
             post(approval::password_check),
         )
         .route("/v1/approval/password", post(approval::password))
+        .route("/admin", get(web::admin_page))
+        .route("/assets/admin.js", get(web::admin_js))
+        .route("/assets/admin.css", get(web::admin_css))
+        .route("/v1/admin/sign-in", post(admin::sign_in))
+        .route("/v1/admin/sign-in/passkey", post(admin::sign_in_passkey))
+        .route("/v1/admin/session", get(admin::session))
+        .route("/v1/admin/sign-out", post(admin::sign_out))
+        .route("/v1/admin/reauth/start", post(admin::reauth_start))
+        .route("/v1/admin/reauth/finish", post(admin::reauth_finish))
+        .route("/v1/admin/overview", get(admin::overview))
+        .route(
+            "/v1/admin/policy",
+            get(admin::policy).put(admin::save_policy),
+        )
+        .route("/v1/admin/kiosks", get(admin::kiosks))
+        .route("/v1/admin/kiosks/{id}/revoke", post(admin::revoke_kiosk))
+        .route(
+            "/v1/admin/kiosks/enrollment-codes",
+            post(admin::enrollment_code),
+        )
+        .route("/v1/admin/audit", get(admin::audit))
+        .route("/v1/admin/audit/export", get(admin::audit_export))
+        .route("/v1/admin/attempts/{reference}", get(admin::attempt))
+        .route(
+            "/v1/admin/people/{login}/clear-methods",
+            post(admin::clear_methods),
+        )
+        .route("/v1/admin/directories", get(admin::directories))
+        .route(
+            "/v1/admin/directories/{name}/test",
+            post(admin::test_directory),
+        )
         .route("/v1/my/sign-in", post(my::sign_in))
         .route("/v1/my/session", get(my::session))
         .route("/v1/my/sign-out", post(my::sign_out))

@@ -57,6 +57,21 @@ impl PolicyDocument {
         let changes: toml::Value =
             toml::from_str(changes).map_err(|e| vec![format!("not TOML: {e}")])?;
         let changes = serde_json::to_value(changes).map_err(|e| vec![e.to_string()])?;
+        self.with_json_changes(changes)
+    }
+
+    /// The same, with the changes as JSON (the console's): an object of sections, each an
+    /// object of keys.
+    pub fn with_json_changes(
+        &self,
+        changes: serde_json::Value,
+    ) -> Result<PolicyDocument, Vec<String>> {
+        if !changes.is_object() {
+            return Err(vec![
+                "the changes must be an object of sections (policy, organization, helpdesk, approval)"
+                    .into(),
+            ]);
+        }
         let mut merged = serde_json::to_value(self).map_err(|e| vec![e.to_string()])?;
         merge(&mut merged, changes);
         serde_json::from_value(merged).map_err(|e| vec![format!("{e}")])

@@ -1,4 +1,4 @@
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoreError, StoreResult};
 
@@ -86,5 +86,120 @@ impl Store {
         })?;
         rows.reverse();
         Ok(rows)
+    }
+}
+
+/// The console's filters over the audit (each optional; all must hold).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    /// A login (any case) or a directory user id.
+    pub login: Option<String>,
+    pub kiosk: Option<String>,
+    pub event: Option<String>,
+    pub outcome: Option<String>,
+    pub reference: Option<String>,
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+}
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        event: r.get(2)?,
+        outcome: r.get(3)?,
+        correlation_id: r.get(4)?,
+        kiosk_id: r.get(5)?,
+        reference: r.get(6)?,
+        login: r.get(7)?,
+        user_id: r.get(8)?,
+        detail: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Rows matching `f` with ids below `before` (None: from the newest), newest first,
+    /// at most `limit`.
+    pub async fn audit_filtered(
+        &self,
+        f: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRow>> {
+        let f = f.clone();
+        self.db.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
+                 FROM audit
+                 WHERE (?1 IS NULL OR login = ?1 COLLATE NOCASE OR user_id = ?1)
+                   AND (?2 IS NULL OR kiosk_id = ?2)
+                   AND (?3 IS NULL OR event = ?3)
+                   AND (?4 IS NULL OR outcome = ?4)
+                   AND (?5 IS NULL OR reference = ?5 COLLATE NOCASE)
+                   AND (?6 IS NULL OR at_unix >= ?6)
+                   AND (?7 IS NULL OR at_unix < ?7)
+                   AND (?8 IS NULL OR id < ?8)
+                 ORDER BY id DESC LIMIT ?9",
+            )?
+            .query_map(
+                params![
+                    f.login, f.kiosk, f.event, f.outcome, f.reference, f.since, f.until, before,
+                    limit
+                ],
+                audit_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    }
+
+    /// How many rows of each event since `since` (unix seconds): the overview's day.
+    pub async fn audit_event_counts(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        self.db.read(move |c| {
+            c.prepare_cached(
+                "SELECT event, COUNT(*) FROM audit WHERE at_unix >= ?1 GROUP BY event",
+            )?
+            .query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    }
+
+    /// Flows started on each kiosk since `since`.
+    pub async fn flows_by_kiosk(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        self.db.read(move |c| {
+            c.prepare_cached(
+                "SELECT kiosk_id, COUNT(*) FROM audit
+                 WHERE at_unix >= ?1 AND event = 'flow_started' AND kiosk_id IS NOT NULL
+                 GROUP BY kiosk_id",
+            )?
+            .query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    }
+
+    /// The newest row of any of `events` naming `directory` in its detail: (unix time,
+    /// detail). A directory's last write, or its last failure.
+    pub async fn last_directory_event(
+        &self,
+        directory: &str,
+        events: &'static [&'static str],
+    ) -> StoreResult<Option<(i64, String)>> {
+        let directory = directory.to_string();
+        self.db.read(move |c| {
+            let list = events
+                .iter()
+                .map(|e| format!("'{e}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            c.prepare_cached(&format!(
+                "SELECT at_unix, detail FROM audit
+                 WHERE event IN ({list}) AND json_extract(detail, '$.directory') = ?1
+                 ORDER BY id DESC LIMIT 1"
+            ))?
+            .query_row(params![directory], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+        })
     }
 }

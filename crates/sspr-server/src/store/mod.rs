@@ -21,7 +21,7 @@ mod writes;
 
 pub use idempotency::Claim;
 
-pub use audit::{AuditQuery, AuditRow};
+pub use audit::{AuditFilter, AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use policy::PolicyVersion;

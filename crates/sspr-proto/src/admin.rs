@@ -1,0 +1,264 @@
+//! The admin console's wire types (`/v1/admin/*`): sign-in with the directory password
+//! and a passkey, the session, the policy, kiosks, the audit and the helpdesk's lookup.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+use crate::approval::redacted_debug;
+use crate::MethodKind;
+
+/// What a console user may do, from the directory groups in `console.*_groups`.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, TS, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleRole {
+    /// Change the policy and kiosks; everything the others may.
+    Admin,
+    /// Read the audit and insights, look up a reference code, clear a person's methods.
+    Helpdesk,
+    /// Insights only.
+    Reader,
+}
+
+/// `POST /v1/admin/sign-in`: the first step. Always answered with a passkey request, so
+/// the answer never tells whether the login, the password or the group was right.
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct ConsoleSignInRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// `POST /v1/admin/sign-in/passkey` and `POST /v1/admin/reauth/finish`: the passkey's
+/// answer (`PublicKeyCredential` with base64url fields).
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct ConsolePasskeyAnswer {
+    #[ts(type = "any")]
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// A signed-in console session.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct ConsoleSession {
+    pub username: String,
+    pub display_name: String,
+    pub organization: String,
+    pub roles: Vec<ConsoleRole>,
+    /// Sent back in `X-CSRF-Token` with every POST, PUT and DELETE.
+    pub csrf_token: String,
+    /// When the session ends if nothing is done (15 minutes idle), RFC 3339 UTC.
+    pub idle_expires_at: String,
+    /// When it ends regardless (8 hours after signing in).
+    pub ends_at: String,
+    /// When the passkey was last checked; a policy change wants it within 5 minutes.
+    pub passkey_checked_at: String,
+    /// `console.policy_read_only`: the policy is shown, never edited here.
+    pub policy_read_only: bool,
+}
+
+/// The policy in force, as the console shows and edits it.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct PolicyView {
+    pub version: i64,
+    pub saved_by: String,
+    pub saved_at: String,
+    pub read_only: bool,
+    /// The document: `policy`, `organization`, `helpdesk`, `approval` (as `policy show`).
+    #[ts(type = "any")]
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// The administrators who are told when an administrator resets (resolved from
+    /// `policy.admin_groups`): "Name <address>".
+    pub notified_admins: Vec<String>,
+    /// Every method the server knows, enabled or not, for the methods page.
+    pub known_methods: Vec<MethodKind>,
+}
+
+/// `PUT /v1/admin/policy`: keys to change over version `base_version` (a version saved
+/// meanwhile refuses the change: 409).
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct PolicyChange {
+    pub base_version: i64,
+    /// Sections and keys, as the document has them; what it doesn't name stays.
+    #[ts(type = "any")]
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KioskState {
+    /// An enrollment code was made; no kiosk has used it yet.
+    Pending,
+    Enrolled,
+    Revoked,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct KioskView {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub state: KioskState,
+    pub created_at: String,
+    #[ts(optional)]
+    pub enrolled_at: Option<String>,
+    #[ts(optional)]
+    pub last_seen_at: Option<String>,
+    #[ts(optional)]
+    pub revoked_at: Option<String>,
+    /// Enrolled, not revoked, and not seen for a day.
+    pub stale: bool,
+    /// Flows started on it since midnight UTC.
+    pub flows_today: u32,
+}
+
+/// `POST /v1/admin/kiosks/enrollment-codes`
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct EnrollmentCodeRequest {
+    pub name: String,
+    pub location: String,
+}
+
+/// A one-time enrollment code for a new kiosk, as text and as a QR code (the kiosk's
+/// `--enroll-code` takes the text; the QR code holds `sspr-enroll:<server>#<code>`).
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct EnrollmentCodeView {
+    pub kiosk_id: String,
+    pub code: String,
+    pub expires_at: String,
+    pub qr_text: String,
+    pub qr_svg: String,
+}
+
+/// One audit row.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub event: String,
+    pub outcome: String,
+    pub correlation_id: String,
+    #[ts(optional)]
+    pub kiosk_id: Option<String>,
+    #[ts(optional)]
+    pub kiosk_name: Option<String>,
+    #[ts(optional)]
+    pub reference: Option<String>,
+    #[ts(optional)]
+    pub login: Option<String>,
+    /// The event's own fields (never a secret).
+    #[ts(type = "any")]
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// `GET /v1/admin/audit`: newest first; `next_before` pages on.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    #[ts(optional)]
+    pub next_before: Option<i64>,
+    /// `store.audit_retention_days` (0: kept for ever).
+    pub retention_days: u32,
+}
+
+/// `GET /v1/admin/attempts/{reference}`: one attempt at a kiosk, as the helpdesk sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct AttemptView {
+    pub reference: String,
+    #[ts(optional)]
+    pub login: Option<String>,
+    #[ts(optional)]
+    pub kiosk: Option<String>,
+    #[ts(optional)]
+    pub intent: Option<String>,
+    pub started_at: String,
+    pub last_at: String,
+    /// "done", "failed", "blocked", "abandoned", "in_progress".
+    pub outcome: String,
+    /// The step that failed and why, in words for the helpdesk.
+    #[ts(optional)]
+    pub failed_at: Option<String>,
+    #[ts(optional)]
+    pub reason: Option<String>,
+    /// When a block on the person ends, if one is in force now.
+    #[ts(optional)]
+    pub blocked_until: Option<String>,
+    /// The login got a decoy (nobody by that name, disabled, out of scope or nothing
+    /// registered): the helpdesk may say so, the kiosk never does.
+    pub decoy: bool,
+    pub events: Vec<AuditEntry>,
+}
+
+/// `POST /v1/admin/people/{login}/clear-methods`
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct ClearMethodsRequest {
+    /// Why (required; in the audit).
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct ClearMethodsResult {
+    pub removed: u32,
+}
+
+/// A directory as the console shows it.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct DirectoryStatus {
+    pub name: String,
+    pub reachable: bool,
+    #[ts(optional)]
+    pub error: Option<String>,
+    /// Its own password rules as read from it ("min 7, 3 of 4 kinds, history 24").
+    #[ts(optional)]
+    pub rules: Option<String>,
+    #[ts(optional)]
+    pub last_write_at: Option<String>,
+    #[ts(optional)]
+    pub last_failure_at: Option<String>,
+    #[ts(optional)]
+    pub last_failure_reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, TS, ToSchema)]
+pub struct DayCounts {
+    pub started: u32,
+    pub resets: u32,
+    pub unlocks: u32,
+    /// Failed verifications and refused steps.
+    pub failures: u32,
+    pub blocked: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct Attention {
+    /// "error" or "warning".
+    pub severity: String,
+    pub message: String,
+}
+
+/// `GET /v1/admin/overview`
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct Overview {
+    pub policy_version: i64,
+    /// "none", "group" or "all".
+    pub enabled: String,
+    pub group: String,
+    pub methods: Vec<MethodKind>,
+    pub methods_required: u8,
+    pub directories: Vec<DirectoryStatus>,
+    pub kiosks_enrolled: u32,
+    /// Seen in the last 15 minutes.
+    pub kiosks_online: u32,
+    /// Not seen for a day.
+    pub kiosks_stale: u32,
+    /// Since midnight UTC.
+    pub today: DayCounts,
+    /// Anything that needs an admin.
+    pub attention: Vec<Attention>,
+}
+
+redacted_debug!(ConsoleSignInRequest, ConsolePasskeyAnswer);

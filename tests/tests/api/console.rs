@@ -1,0 +1,623 @@
+//! The admin console's API over HTTP, against the real server: sign-in with the directory
+//! password and a passkey registered on "My security info" (a software passkey that
+//! checks origins as a browser does), roles from groups, the CSRF token, a policy change
+//! that kiosks follow at once, kiosks made and revoked, the helpdesk's lookup of a
+//! reference code, the audit and its export, and failed sign-ins that look alike.
+
+use serde_json::{json, Value};
+use sspr_tests::phone::{Answer, Phone};
+use sspr_tests::sspr_client::{Client, DeviceKey};
+use sspr_tests::sspr_proto::{
+    AttemptView, AuditPage, ConsoleRole, ConsoleSession, EnrollmentCodeView, ErrorCode, Intent,
+    KioskView, Overview, PolicyView,
+};
+use sspr_tests::{Options, TestServer};
+
+use super::*;
+
+const CONSOLE: &str = r#"
+[policy]
+methods = ["email", "totp", "approval"]
+
+[console]
+admin_groups = ["SSPR Admins"]
+helpdesk_groups = ["Helpdesk"]
+reader_groups = ["Auditors"]
+"#;
+
+/// People of the console: an admin, a helpdesk agent, a reader, and someone in no console
+/// group; each has an authenticator app (to sign in to /my and add a passkey).
+const STAFF: &str = r#"
+[[user]]
+username = "linus"
+given_name = "Linus"
+surname = "Admin"
+email = "linus@example.org"
+groups = ["Staff", "SSPR Admins"]
+password = "Linus-console-password-1"
+[user.methods]
+totp = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ"
+
+[[user]]
+username = "hedy"
+given_name = "Hedy"
+surname = "Helpdesk"
+email = "hedy@example.org"
+groups = ["Staff", "Helpdesk"]
+password = "Hedy-console-password-1"
+[user.methods]
+totp = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLV"
+
+[[user]]
+username = "ken"
+given_name = "Ken"
+surname = "Reader"
+email = "ken@example.org"
+groups = ["Staff", "Auditors"]
+password = "Ken-console-password-1"
+[user.methods]
+totp = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+[[user]]
+username = "dennis"
+given_name = "Dennis"
+surname = "Staff"
+email = "dennis@example.org"
+groups = ["Staff"]
+password = "Dennis-console-password-1"
+[user.methods]
+totp = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+"#;
+
+fn secret_of(login: &str) -> &'static str {
+    match login {
+        "linus" => "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ",
+        "hedy" => "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLV",
+        "ken" => "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        _ => "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+    }
+}
+
+fn password_of(login: &str) -> String {
+    let mut c = login.chars();
+    let cap: String = c
+        .next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default();
+    format!("{cap}-console-password-1")
+}
+
+async fn server() -> TestServer {
+    let server = TestServer::start_with(Options {
+        extra_config: CONSOLE.into(),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let file = server.dir.join("staff.toml");
+    std::fs::write(&file, STAFF).expect("write");
+    server
+        .admin(&["directory", "import", file.to_str().unwrap_or_default()])
+        .expect("import staff");
+    server
+}
+
+/// A browser of someone who registered a passkey on /my; its cookie is the console's once
+/// signed in.
+struct Admin {
+    phone: Phone,
+    csrf: String,
+}
+
+impl Admin {
+    /// Registers a passkey on /my (password + authenticator code), then signs in to the
+    /// console with the password and that passkey.
+    async fn sign_in(server: &TestServer, login: &str) -> Admin {
+        let mut phone = Phone::new(server).expect("phone");
+        phone
+            .enroll(login, &password_of(login), secret_of(login), "Laptop")
+            .await
+            .expect("passkey on /my");
+        let session = console_sign_in(&mut phone, login, &password_of(login))
+            .await
+            .into::<ConsoleSession>();
+        Admin {
+            phone,
+            csrf: session.csrf_token,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.phone
+            .send(reqwest::Method::GET, path, None)
+            .await
+            .expect("get")
+    }
+
+    async fn send(&mut self, method: reqwest::Method, path: &str, body: Value) -> Answer {
+        let csrf = self.csrf.clone();
+        self.phone
+            .send_with(method, path, Some(body), &[("x-csrf-token", &csrf)])
+            .await
+            .expect("send")
+    }
+
+    async fn post(&mut self, path: &str, body: Value) -> Answer {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+}
+
+/// The two steps: the password (always answered with a passkey request), then the
+/// passkey's answer to it.
+async fn console_sign_in(phone: &mut Phone, login: &str, password: &str) -> Answer {
+    let step = phone
+        .post(
+            "/v1/admin/sign-in",
+            json!({ "login": login, "password": password }),
+        )
+        .await
+        .expect("sign-in");
+    assert_eq!(step.status, 200, "{step:?}");
+    let credential = phone
+        .assert(&step.body["options"])
+        .expect("the passkey answers its own request");
+    phone
+        .post(
+            "/v1/admin/sign-in/passkey",
+            json!({ "credential": credential }),
+        )
+        .await
+        .expect("passkey step")
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_with_a_passkey_and_a_policy_change_reaches_kiosks_at_once() {
+    let server = server().await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let mut admin = Admin::sign_in(&server, "linus").await;
+    let session = admin
+        .get("/v1/admin/session")
+        .await
+        .into::<ConsoleSession>();
+    assert_eq!(session.roles, vec![ConsoleRole::Admin]);
+    assert_eq!(session.organization, "Test Org");
+
+    let overview = admin.get("/v1/admin/overview").await.into::<Overview>();
+    assert_eq!(overview.enabled, "all");
+    assert_eq!(overview.kiosks_enrolled, 1);
+    assert!(
+        overview.directories.iter().all(|d| d.reachable),
+        "{overview:?}"
+    );
+
+    let before = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(before.required, 1);
+    let policy = admin.get("/v1/admin/policy").await.into::<PolicyView>();
+    assert!(!policy.read_only);
+    assert_eq!(policy.document["policy"]["methods_required"], 1);
+
+    // Methods required 1 → 2, and a new helpdesk phone: in force for the next flow.
+    let saved = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": policy.version, "changes": {
+                "policy": { "methods_required": 2 },
+                "helpdesk": { "phone": "+49 30 555 0142" } } }),
+        )
+        .await
+        .into::<PolicyView>();
+    assert_eq!(saved.version, policy.version + 1);
+    assert!(
+        saved.saved_by.starts_with("linus (console, 127.0.0.1)"),
+        "{}",
+        saved.saved_by
+    );
+    let after = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    assert_eq!(after.required, 2, "a new flow needs two methods at once");
+    let settings = kiosk.settings().await.expect("settings");
+    assert_eq!(settings.helpdesk.phone.as_deref(), Some("+49 30 555 0142"));
+
+    // A version nobody could pass is refused with its reasons; nothing changes.
+    let refused = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": saved.version, "changes": { "policy": { "methods": [] } } }),
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    let body = refused.error();
+    assert_eq!(body.code, ErrorCode::PolicyInvalid);
+    assert!(
+        body.problems
+            .iter()
+            .any(|p| p.contains("at least one method")),
+        "{body:?}"
+    );
+    // An older base version: someone else saved meanwhile.
+    let stale = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": policy.version, "changes": { "policy": { "methods_required": 1 } } }),
+        )
+        .await;
+    assert_eq!(
+        (stale.status, stale.error().code),
+        (409, ErrorCode::PolicyChanged)
+    );
+    let current = admin.get("/v1/admin/policy").await.into::<PolicyView>();
+    assert_eq!(current.version, saved.version);
+
+    // Each is in the audit, naming who and from where.
+    let saved_row = server
+        .audit_when(&[], |rows| {
+            rows.iter().any(|r| r["event"] == "policy_saved")
+        })
+        .await
+        .expect("audit");
+    let row = saved_row
+        .iter()
+        .find(|r| r["event"] == "console_sign_in")
+        .expect("sign-in audited");
+    assert_eq!(row["login"], "linus");
+    assert!(row["detail"].to_string().contains("127.0.0.1"), "{row}");
+    let row = saved_row
+        .iter()
+        .find(|r| r["event"] == "policy_saved")
+        .expect("save audited");
+    assert_eq!(row["login"], "linus");
+    assert!(
+        row["detail"]
+            .to_string()
+            .contains("policy.methods_required"),
+        "{row}"
+    );
+    assert!(saved_row.iter().any(|r| r["event"] == "policy_refused"));
+}
+
+#[tokio::test]
+async fn kiosks_are_made_and_revoked_from_the_console() {
+    let server = server().await;
+    let mut admin = Admin::sign_in(&server, "linus").await;
+    let code = admin
+        .post(
+            "/v1/admin/kiosks/enrollment-codes",
+            json!({ "name": "Lobby 3", "location": "Building C" }),
+        )
+        .await
+        .into::<EnrollmentCodeView>();
+    assert!(code.qr_svg.starts_with("<?xml") || code.qr_svg.contains("<svg"));
+    assert!(
+        code.qr_text.ends_with(&format!("#{}", code.code)),
+        "{}",
+        code.qr_text
+    );
+    let mut kiosk = Client::new(&server.base, DeviceKey::generate(), None).expect("client");
+    let enrolled = kiosk
+        .enroll(&code.code)
+        .await
+        .expect("the code enrolls a kiosk");
+    assert_eq!(enrolled.kiosk_id, code.kiosk_id);
+    kiosk.settings().await.expect("the new kiosk is served");
+
+    let listed = admin.get("/v1/admin/kiosks").await.into::<Vec<KioskView>>();
+    let lobby = listed
+        .iter()
+        .find(|k| k.id == code.kiosk_id)
+        .expect("listed");
+    assert_eq!(
+        (lobby.name.as_str(), lobby.location.as_str()),
+        ("Lobby 3", "Building C")
+    );
+    assert!(lobby.last_seen_at.is_some());
+
+    let revoked = admin
+        .post(
+            &format!("/v1/admin/kiosks/{}/revoke", code.kiosk_id),
+            json!({}),
+        )
+        .await
+        .into::<KioskView>();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(code_of(kiosk.settings().await), ErrorCode::KioskRevoked);
+
+    // Bad input is refused with a reason, and nothing is made.
+    let bad = admin
+        .post(
+            "/v1/admin/kiosks/enrollment-codes",
+            json!({ "name": "  ", "location": "x" }),
+        )
+        .await;
+    assert_eq!((bad.status, bad.error().code), (400, ErrorCode::BadRequest));
+    let missing = admin
+        .post("/v1/admin/kiosks/no-such-kiosk/revoke", json!({}))
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn the_helpdesk_finds_an_attempt_by_its_reference_and_exports_the_audit() {
+    let server = server().await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    // A failed attempt at the kiosk: a wrong authenticator code.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Totp))
+        .await
+        .expect("challenge");
+    let wrong = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, "000000")
+        .await;
+    assert_eq!(code_of(wrong), ErrorCode::CodeInvalid);
+
+    let mut hedy = Admin::sign_in(&server, "hedy").await;
+    let session = hedy.get("/v1/admin/session").await.into::<ConsoleSession>();
+    assert_eq!(session.roles, vec![ConsoleRole::Helpdesk]);
+    let attempt = {
+        let mut found = None;
+        for _ in 0..50 {
+            let a = hedy
+                .get(&format!(
+                    "/v1/admin/attempts/{}",
+                    flow.reference.to_lowercase()
+                ))
+                .await;
+            if a.ok() {
+                let a = a.into::<AttemptView>();
+                if a.outcome == "failed" {
+                    found = Some(a);
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        found.expect("the attempt, by its reference")
+    };
+    assert_eq!(attempt.login.as_deref(), Some("ada"));
+    assert_eq!(attempt.failed_at.as_deref(), Some("verifying a method"));
+    assert!(!attempt.decoy);
+    assert!(attempt.events.iter().any(|e| e.event == "verify_failed"));
+    let unknown = hedy.get("/v1/admin/attempts/AAAA-AAAA").await;
+    assert_eq!(
+        (unknown.status, unknown.error().code),
+        (404, ErrorCode::NotFound)
+    );
+
+    let page = hedy
+        .get("/v1/admin/audit?login=ada&outcome=failure")
+        .await
+        .into::<AuditPage>();
+    assert!(!page.entries.is_empty());
+    assert!(page
+        .entries
+        .iter()
+        .all(|e| e.login.as_deref() == Some("ada") && e.outcome == "failure"));
+    let bad = hedy.get("/v1/admin/audit?since=yesterday").await;
+    assert_eq!((bad.status, bad.error().code), (400, ErrorCode::BadRequest));
+
+    // The export streams CSV with a header and the same rows.
+    let csv = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/admin/audit/export?format=csv&login=ada",
+            hedy.phone.base
+        ))
+        .header("cookie", hedy.phone.cookie().unwrap_or_default())
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(csv.status(), 200);
+    assert!(csv
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv")));
+    let text = csv.text().await.expect("body");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,at,event,outcome,correlation_id,kiosk_id,kiosk_name,reference,login,detail")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows
+        .iter()
+        .any(|l| l.contains("\"verify_failed\"") && l.contains(&flow.reference)));
+    assert!(rows.iter().all(|l| l.contains("\"ada\"")), "{rows:?}");
+
+    // The helpdesk can't change the policy or kiosks.
+    let policy = hedy.get("/v1/admin/policy").await.into::<PolicyView>();
+    assert!(policy.read_only);
+    let denied = hedy
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": policy.version, "changes": { "policy": { "methods_required": 2 } } }),
+        )
+        .await;
+    assert_eq!(
+        (denied.status, denied.error().code),
+        (403, ErrorCode::NotAllowed)
+    );
+    let denied = hedy
+        .post(
+            "/v1/admin/kiosks/enrollment-codes",
+            json!({ "name": "X", "location": "" }),
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+
+    // Clearing a person's methods needs a reason; the person is told.
+    let no_reason = hedy
+        .post(
+            "/v1/admin/people/ada/clear-methods",
+            json!({ "reason": "" }),
+        )
+        .await;
+    assert_eq!(no_reason.status, 400);
+    let cleared = hedy
+        .post(
+            "/v1/admin/people/ada/clear-methods",
+            json!({ "reason": "lost her phone (ticket 4711)" }),
+        )
+        .await;
+    assert!(cleared.ok(), "{cleared:?}");
+    assert_eq!(cleared.body["removed"], 2);
+    server
+        .mail_to("ada.lovelace@example.org", "security info changed")
+        .await
+        .expect("ada is told");
+    let rows = server
+        .audit_when(&["--user", "hedy"], |rows| {
+            rows.iter().any(|r| r["event"] == "methods_cleared")
+        })
+        .await
+        .expect("audit");
+    let row = rows
+        .iter()
+        .find(|r| r["event"] == "methods_cleared")
+        .expect("audited");
+    assert!(row["detail"].to_string().contains("ticket 4711"), "{row}");
+}
+
+/// A wrong password, a login nobody has, someone in no console group, and a reader's
+/// missing role for the audit: refused, and the refusals of sign-in look alike.
+#[tokio::test]
+async fn failed_sign_ins_look_alike_and_roles_csrf_and_sessions_are_enforced() {
+    let server = server().await;
+    let mut dennis = Phone::new(&server).expect("phone");
+    dennis
+        .enroll(
+            "dennis",
+            &password_of("dennis"),
+            secret_of("dennis"),
+            "Laptop",
+        )
+        .await
+        .expect("passkey on /my");
+    // Right password and passkey, but in no console group.
+    let step = dennis
+        .post(
+            "/v1/admin/sign-in",
+            json!({ "login": "dennis", "password": password_of("dennis") }),
+        )
+        .await
+        .expect("step");
+    assert_eq!(step.status, 200);
+    // His passkey isn't asked for (the request is a decoy's): answer with an assertion
+    // made for another request, as only a replay could.
+    let mut lp = Phone::new(&server).expect("phone");
+    lp.enroll("linus", &password_of("linus"), secret_of("linus"), "Laptop")
+        .await
+        .expect("passkey on /my");
+    let first = lp
+        .post(
+            "/v1/admin/sign-in",
+            json!({ "login": "linus", "password": password_of("linus") }),
+        )
+        .await
+        .expect("step");
+    let reused = lp.assert(&first.body["options"]).expect("assertion");
+    let session = console_sign_in(&mut lp, "linus", &password_of("linus"))
+        .await
+        .into::<ConsoleSession>();
+    let mut linus = Admin {
+        phone: lp,
+        csrf: session.csrf_token,
+    };
+    let mut answers = Vec::new();
+    for (login, password) in [
+        ("dennis", password_of("dennis")),
+        ("linus", "not-the-password".to_string()),
+        ("nobody-at-all", "whatever-it-is-1".to_string()),
+    ] {
+        let mut p = Phone::new(&server).expect("phone");
+        let step = p
+            .post(
+                "/v1/admin/sign-in",
+                json!({ "login": login, "password": password }),
+            )
+            .await
+            .expect("step");
+        assert_eq!(step.status, 200, "{login}: {step:?}");
+        let keys: Vec<String> = step.body["options"]["publicKey"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let done = p
+            .post("/v1/admin/sign-in/passkey", json!({ "credential": reused }))
+            .await
+            .expect("passkey step");
+        answers.push((keys, done.status, done.body.clone()));
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "every failure answers alike: {answers:#?}"
+    );
+    assert_eq!(answers[0].1, 401);
+
+    // A reader sees the overview only.
+    let mut ken = Admin::sign_in(&server, "ken").await;
+    assert!(ken.get("/v1/admin/overview").await.ok());
+    let denied = ken.get("/v1/admin/audit").await;
+    assert_eq!(
+        (denied.status, denied.error().code),
+        (403, ErrorCode::NotAllowed)
+    );
+
+    // A state-changing call without the token, or with another session's, is refused.
+    let csrf = linus.csrf.clone();
+    let policy = linus.get("/v1/admin/policy").await.into::<PolicyView>();
+    let change = json!({ "base_version": policy.version, "changes": { "helpdesk": { "email": "help@example.org" } } });
+    let none = linus
+        .phone
+        .send_with(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            Some(change.clone()),
+            &[],
+        )
+        .await
+        .expect("put");
+    assert_eq!(
+        (none.status, none.error().code),
+        (403, ErrorCode::CsrfInvalid)
+    );
+    let stale = linus
+        .phone
+        .send_with(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            Some(change.clone()),
+            &[("x-csrf-token", &ken.csrf)],
+        )
+        .await
+        .expect("put");
+    assert_eq!(
+        (stale.status, stale.error().code),
+        (403, ErrorCode::CsrfInvalid)
+    );
+    linus.csrf = csrf;
+    assert!(linus
+        .send(reqwest::Method::PUT, "/v1/admin/policy", change)
+        .await
+        .ok());
+
+    // Signed out, the session is gone; a cookie nobody was given has none.
+    let out = linus.post("/v1/admin/sign-out", json!({})).await;
+    assert_eq!(out.status, 204);
+    let gone = linus.get("/v1/admin/session").await;
+    assert_eq!(
+        (gone.status, gone.error().code),
+        (401, ErrorCode::Unauthorized)
+    );
+}
