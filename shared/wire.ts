@@ -437,3 +437,79 @@ today: DayCounts,
  * Anything that needs an admin.
  */
 attention: Array<Attention>, };
+
+export type UsageBucket = { 
+/**
+ * The bucket's first instant, RFC 3339 UTC (a day, a Monday, a month's first day).
+ */
+start: string, 
+/**
+ * Flows started by real people (decoys aside).
+ */
+started: number, resets: number, unlocks: number, 
+/**
+ * Flows started in the bucket that wrote nothing.
+ */
+failed: number, };
+
+export type MethodActivity = { method: MethodKind, 
+/**
+ * Challenges sent (codes mailed, authenticator codes asked for, approvals shown).
+ */
+sent: number, verified: number, failed: number, 
+/**
+ * People who have it registered now.
+ */
+registered: number, };
+
+export type FunnelStage = { 
+/**
+ * "started", "first_method", "second_method", "verified", "written".
+ */
+stage: string, flows: number, };
+
+export type Count = { key: string, count: number, };
+
+export type InsightsView = { from: string, to: string, 
+/**
+ * "day", "week" or "month".
+ */
+bucket: string, series: Array<UsageBucket>, methods: Array<MethodActivity>, 
+/**
+ * Started → first method → second method (of the flows that need two) → verified →
+ * written.
+ */
+funnel: Array<FunnelStage>, 
+/**
+ * Flows that needed two methods (the second stage's whole).
+ */
+needing_two: number, 
+/**
+ * Median seconds from start to written, over the flows written.
+ */
+median_secs_to_done?: number, 
+/**
+ * Flows started for logins that got a decoy (nobody, disabled, out of scope, nothing
+ * registered): not in the numbers above.
+ */
+decoys: number, 
+/**
+ * Failure reasons ("verify_failed: wrong_code"), most frequent first.
+ */
+failures: Array<Count>, failures_by_kiosk: Array<Count>, failures_by_directory: Array<Count>, };
+
+export type UncoveredPerson = { username: string, display_name: string, administrator: boolean, methods: Array<MethodKind>, required: number, };
+
+export type CoverageView = { enabled_people: number, 
+/**
+ * Have enough methods (of those enabled) to pass.
+ */
+ready: number, 
+/**
+ * People with each method registered (of those enabled for SSPR).
+ */
+by_method: Array<Count>, not_ready: Array<UncoveredPerson>, 
+/**
+ * Why the count may be short (a directory that can't list its people).
+ */
+note?: string, };

@@ -262,3 +262,92 @@ pub struct Overview {
 }
 
 redacted_debug!(ConsoleSignInRequest, ConsolePasskeyAnswer);
+
+/// One bucket of the usage chart (flows by the time they started).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct UsageBucket {
+    /// The bucket's first instant, RFC 3339 UTC (a day, a Monday, a month's first day).
+    pub start: String,
+    /// Flows started by real people (decoys aside).
+    pub started: u32,
+    pub resets: u32,
+    pub unlocks: u32,
+    /// Flows started in the bucket that wrote nothing.
+    pub failed: u32,
+}
+
+/// A method's activity in the range, and how many people have it registered now.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct MethodActivity {
+    pub method: MethodKind,
+    /// Challenges sent (codes mailed, authenticator codes asked for, approvals shown).
+    pub sent: u32,
+    pub verified: u32,
+    pub failed: u32,
+    /// People who have it registered now.
+    pub registered: u32,
+}
+
+/// A stage of the funnel: how many flows got that far.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct FunnelStage {
+    /// "started", "first_method", "second_method", "verified", "written".
+    pub stage: String,
+    pub flows: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct Count {
+    pub key: String,
+    pub count: u32,
+}
+
+/// `GET /v1/admin/insights`: usage & insights for a time range.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct InsightsView {
+    pub from: String,
+    pub to: String,
+    /// "day", "week" or "month".
+    pub bucket: String,
+    pub series: Vec<UsageBucket>,
+    pub methods: Vec<MethodActivity>,
+    /// Started → first method → second method (of the flows that need two) → verified →
+    /// written.
+    pub funnel: Vec<FunnelStage>,
+    /// Flows that needed two methods (the second stage's whole).
+    pub needing_two: u32,
+    /// Median seconds from start to written, over the flows written.
+    #[ts(optional)]
+    pub median_secs_to_done: Option<u32>,
+    /// Flows started for logins that got a decoy (nobody, disabled, out of scope, nothing
+    /// registered): not in the numbers above.
+    pub decoys: u32,
+    /// Failure reasons ("verify_failed: wrong_code"), most frequent first.
+    pub failures: Vec<Count>,
+    pub failures_by_kiosk: Vec<Count>,
+    pub failures_by_directory: Vec<Count>,
+}
+
+/// Someone SSPR is enabled for who hasn't enough methods to pass the policy.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct UncoveredPerson {
+    pub username: String,
+    pub display_name: String,
+    pub administrator: bool,
+    pub methods: Vec<MethodKind>,
+    pub required: u8,
+}
+
+/// `GET /v1/admin/coverage`: of the people SSPR is enabled for, who can pass the policy.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct CoverageView {
+    pub enabled_people: u32,
+    /// Have enough methods (of those enabled) to pass.
+    pub ready: u32,
+    /// People with each method registered (of those enabled for SSPR).
+    pub by_method: Vec<Count>,
+    pub not_ready: Vec<UncoveredPerson>,
+    /// Why the count may be short (a directory that can't list its people).
+    #[ts(optional)]
+    pub note: Option<String>,
+}

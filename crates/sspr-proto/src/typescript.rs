@@ -81,6 +81,13 @@ pub fn typescript_bindings() -> String {
         DayCounts,
         Attention,
         Overview,
+        UsageBucket,
+        MethodActivity,
+        FunnelStage,
+        Count,
+        InsightsView,
+        UncoveredPerson,
+        CoverageView,
     ];
     for d in decls {
         out.push_str("export ");

@@ -621,3 +621,203 @@ async fn failed_sign_ins_look_alike_and_roles_csrf_and_sessions_are_enforced() {
         (401, ErrorCode::Unauthorized)
     );
 }
+
+/// A known set of flows at a kiosk (a reset with a refused password first, an unlock, an
+/// administrator's two-method reset, a wrong code then cancel, a login nobody has), then
+/// the insights' numbers, its funnel and the audit's CSV export say exactly that.
+#[tokio::test]
+async fn insights_count_exactly_the_flows_that_ran() {
+    use sspr_tests::sspr_proto::{CoverageView, InsightsView};
+    const NEW: &str = "violet kettle under maple rain";
+    let server = server().await;
+    let kiosk = server.kiosk_named("Lobby 1").await.expect("kiosk");
+    let mut refs = Vec::new();
+
+    // 1. ada resets: email, a refused password, then a good one.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    refs.push(flow.reference.clone());
+    let flow = verify_email(&server, &kiosk, &flow, "ada@home.example.net").await;
+    assert_eq!(
+        code_of(kiosk.set_password(&flow.flow_id, "short").await),
+        ErrorCode::PasswordRejected
+    );
+    kiosk.set_password(&flow.flow_id, NEW).await.expect("reset");
+    // 2. grace unlocks with her email.
+    let flow = kiosk
+        .start_flow(&start("grace", Intent::Unlock))
+        .await
+        .expect("flow");
+    refs.push(flow.reference.clone());
+    let flow = verify_email(&server, &kiosk, &flow, "grace@home.example.net").await;
+    kiosk.unlock(&flow.flow_id).await.expect("unlock");
+    // 3. alan, an administrator: email and authenticator, then a new password.
+    let flow = kiosk
+        .start_flow(&start("alan", Intent::Reset))
+        .await
+        .expect("flow");
+    refs.push(flow.reference.clone());
+    assert_eq!(flow.required, 2);
+    let flow = verify_email(&server, &kiosk, &flow, "alan@home.example.net").await;
+    let flow = verify_totp(&kiosk, &flow, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU").await;
+    kiosk.set_password(&flow.flow_id, NEW).await.expect("reset");
+    // 4. ada again: a wrong email code, then she walks away (cancel).
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    refs.push(flow.reference.clone());
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Email))
+        .await
+        .expect("challenge");
+    assert_eq!(
+        code_of(
+            kiosk
+                .verify(&flow.flow_id, &ch.challenge_id, "000000")
+                .await
+        ),
+        ErrorCode::CodeInvalid
+    );
+    kiosk.cancel(&flow.flow_id).await.expect("cancel");
+    // 5. A login nobody has, and margaret, an administrator with one method (she needs
+    // two): decoys.
+    kiosk
+        .start_flow(&start("nobody-by-that-name", Intent::Reset))
+        .await
+        .expect("decoy");
+    kiosk
+        .start_flow(&start("margaret", Intent::Reset))
+        .await
+        .expect("decoy");
+
+    let mut admin = Admin::sign_in(&server, "linus").await;
+    let mut view = None;
+    for _ in 0..50 {
+        let v = admin
+            .get("/v1/admin/insights?bucket=day")
+            .await
+            .into::<InsightsView>();
+        if v.funnel
+            .iter()
+            .any(|s| s.stage == "written" && s.flows == 3)
+            && v.decoys == 2
+        {
+            view = Some(v);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let view = match view {
+        Some(v) => v,
+        None => panic!(
+            "the insights settle on what ran: {:#?}",
+            admin.get("/v1/admin/insights?bucket=day").await
+        ),
+    };
+    let funnel: Vec<(&str, u32)> = view
+        .funnel
+        .iter()
+        .map(|s| (s.stage.as_str(), s.flows))
+        .collect();
+    assert_eq!(
+        funnel,
+        vec![
+            ("started", 4),
+            ("first_method", 3),
+            ("second_method", 1),
+            ("verified", 3),
+            ("written", 3)
+        ]
+    );
+    assert_eq!(view.needing_two, 1);
+    assert_eq!(view.decoys, 2);
+    assert!(view.median_secs_to_done.is_some());
+    let today = view.series.last().expect("today's bucket");
+    assert_eq!(
+        (today.started, today.resets, today.unlocks, today.failed),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(view.series.iter().map(|b| b.started).sum::<u32>(), 4);
+    let email = view
+        .methods
+        .iter()
+        .find(|m| m.method == MethodKind::Email)
+        .expect("email");
+    assert_eq!((email.sent, email.verified, email.failed), (4, 3, 1));
+    let totp = view
+        .methods
+        .iter()
+        .find(|m| m.method == MethodKind::Totp)
+        .expect("totp");
+    assert_eq!((totp.sent, totp.verified, totp.failed), (1, 1, 0));
+    let failures: Vec<(&str, u32)> = view
+        .failures
+        .iter()
+        .map(|c| (c.key.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        failures,
+        vec![("password_rejected", 1), ("verify_failed: wrong_code", 1)]
+    );
+    assert_eq!(view.failures_by_kiosk.len(), 1);
+    assert_eq!(
+        (
+            view.failures_by_kiosk[0].key.as_str(),
+            view.failures_by_kiosk[0].count
+        ),
+        ("Lobby 1", 2)
+    );
+    // Another kiosk's filter: nothing.
+    let other = admin
+        .get("/v1/admin/insights?kiosk=no-such-kiosk")
+        .await
+        .into::<InsightsView>();
+    assert_eq!(other.funnel[0].flows, 0);
+    let bad = admin.get("/v1/admin/insights?bucket=year").await;
+    assert_eq!((bad.status, bad.error().code), (400, ErrorCode::BadRequest));
+
+    // Coverage: everyone in the built-in directory, by what they registered.
+    let coverage = admin.get("/v1/admin/coverage").await.into::<CoverageView>();
+    assert!(coverage.enabled_people >= 8, "{coverage:?}");
+    assert_eq!(
+        coverage.ready + coverage.not_ready.len() as u32,
+        coverage.enabled_people
+    );
+    assert!(coverage.not_ready.iter().any(|p| p.username == "barbara"));
+    assert!(coverage
+        .not_ready
+        .iter()
+        .any(|p| p.username == "margaret" && p.administrator && p.required == 2));
+    assert!(!coverage.not_ready.iter().any(|p| p.username == "ada"));
+
+    // The audit's export holds every row of those flows.
+    let csv = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/admin/audit/export?format=csv",
+            admin.phone.base
+        ))
+        .header("cookie", admin.phone.cookie().unwrap_or_default())
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("body");
+    for (reference, event) in [
+        (&refs[0], "password_rejected"),
+        (&refs[0], "password_reset"),
+        (&refs[1], "unlocked"),
+        (&refs[2], "verify_succeeded"),
+        (&refs[3], "verify_failed"),
+        (&refs[3], "flow_cancelled"),
+    ] {
+        assert!(
+            csv.lines()
+                .any(|l| l.contains(reference.as_str()) && l.contains(&format!("\"{event}\""))),
+            "{reference} {event} in\n{csv}"
+        );
+    }
+}

@@ -36,7 +36,7 @@ fn entry(r: AuditRow, kiosks: &HashMap<String, String>) -> AuditEntry {
 
 /// One CSV field (RFC 4180), with a leading `=`, `+`, `-` or `@` made inert for
 /// spreadsheets (a login is typed by anyone at a kiosk).
-fn csv_field(out: &mut String, s: &str) {
+pub(super) fn csv_field(out: &mut String, s: &str) {
     let inert = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
     out.push('"');
     if inert {

@@ -11,6 +11,7 @@
 
 mod audit_log;
 mod error;
+mod insights;
 mod kiosks;
 mod overview;
 mod policy;
@@ -35,6 +36,7 @@ use crate::secret::{constant_time_eq, random_id};
 
 pub use audit_log::{csv_row, CSV_HEADER};
 pub use error::{ConsoleError, ConsoleResult};
+pub use insights::{coverage_csv, Bucket, Range};
 use session::{Active, Candidate, Pending, Session};
 pub use session::{Sessions, IDLE_SECS, MAX_SECS, REAUTH_SECS};
 

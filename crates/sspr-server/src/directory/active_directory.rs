@@ -316,6 +316,21 @@ impl Directory for ActiveDirectory {
             .map(|entry| self.user_from(&entry, Vec::new())))
     }
 
+    async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
+        Ok(self
+            .pool
+            .search(
+                &self.people.base_dn,
+                Scope::Subtree,
+                &self.people.user_filter,
+                USER_ATTRS,
+            )
+            .await?
+            .iter()
+            .map(|e| self.user_from(e, Vec::new()))
+            .collect())
+    }
+
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
         let value = escape(group);
         let groups = self

@@ -216,6 +216,19 @@ impl Directory for BuiltinDirectory {
         Ok(row.map(DirUser::from))
     }
 
+    async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
+        let rows: Vec<UserRow> = self
+            .store
+            .db()
+            .read(|c| {
+                c.prepare_cached(&format!("{SELECT_USER} ORDER BY u.username"))?
+                    .query_map([], UserRow::from_row)?
+                    .collect()
+            })
+            .map_err(unavailable)?;
+        Ok(rows.into_iter().map(DirUser::from).collect())
+    }
+
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
         let rows: Vec<UserRow> = self
             .store

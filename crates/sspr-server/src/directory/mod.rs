@@ -136,6 +136,15 @@ pub trait Directory: Send + Sync {
         self.find(login).await
     }
 
+    /// Everyone the directory holds (registration coverage when self-service is on for
+    /// all). A directory that can't list its people says so (Unsupported).
+    async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
+        Err(DirError::Unsupported(format!(
+            "{} can't list its people here",
+            self.name()
+        )))
+    }
+
     /// Members of a group (for notifying administrators).
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError>;
 

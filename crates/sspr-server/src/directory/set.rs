@@ -155,6 +155,15 @@ impl Directories {
         Ok(people)
     }
 
+    /// Everyone in every directory (the same person in linked directories once: by the
+    /// home directory's id, as `find` gives it).
+    pub async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
+        match self.members.first() {
+            Some(home) => home.dir.everyone().await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Every directory that doesn't answer, with why.
     pub async fn ping(&self) -> Vec<(String, DirError)> {
         let answers = join_all(self.members.iter().map(|m| m.dir.ping())).await;

@@ -14,14 +14,15 @@ use axum::Extension;
 use secrecy::SecretString;
 use sspr_proto::{
     AttemptView, AuditPage, ClearMethodsRequest, ClearMethodsResult, ConsolePasskeyAnswer,
-    ConsoleSession, ConsoleSignInRequest, DirectoryStatus, EnrollmentCodeRequest,
-    EnrollmentCodeView, ErrorBody, KioskView, Overview, PasskeyRequest, PolicyChange, PolicyView,
+    ConsoleSession, ConsoleSignInRequest, CoverageView, DirectoryStatus, EnrollmentCodeRequest,
+    EnrollmentCodeView, ErrorBody, InsightsView, KioskView, Overview, PasskeyRequest, PolicyChange,
+    PolicyView,
 };
 
 use super::json::Json;
 use super::{AppState, CorrelationId};
 use crate::clock::now;
-use crate::console::{Caller, IDLE_SECS, MAX_SECS};
+use crate::console::{Bucket, Caller, Range, IDLE_SECS, MAX_SECS};
 use crate::error::{ApiError, ApiResult};
 use crate::store::AuditFilter;
 
@@ -518,6 +519,103 @@ pub async fn clear_methods(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/admin/insights", tag = "console",
+    params(("from" = Option<String>, Query, description = "RFC 3339 (30 days ago)"),
+        ("to" = Option<String>, Query, description = "RFC 3339 (now)"),
+        ("bucket" = Option<String>, Query, description = "day (the default), week or month"),
+        ("kiosk" = Option<String>, Query, description = "A kiosk's id"),
+        ("directory" = Option<String>, Query, description = "A directory's name")),
+    responses((status = 200, body = InsightsView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn insights(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    from: Peer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<axum::Json<InsightsView>> {
+    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let t = now();
+    let mut range = Range {
+        from: t - 30 * 86_400,
+        to: t,
+        bucket: Bucket::Day,
+        kiosk: None,
+        directory: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        let v = v.trim().to_string();
+        if v.is_empty() {
+            continue;
+        }
+        match k.as_ref() {
+            "from" => range.from = rfc3339_param("from", &v)?,
+            "to" => range.to = rfc3339_param("to", &v)?,
+            "bucket" => {
+                range.bucket = Bucket::parse(&v)
+                    .ok_or_else(|| ApiError::bad_request("bucket is day, week or month."))?
+            }
+            "kiosk" => range.kiosk = Some(v),
+            "directory" => range.directory = Some(v),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown parameter {:?}: use from, to, bucket, kiosk, directory.",
+                    other.chars().take(40).collect::<String>()
+                )))
+            }
+        }
+    }
+    Ok(axum::Json(state.console.insights(&who, &range, t).await?))
+}
+
+#[utoipa::path(get, path = "/v1/admin/coverage", tag = "console",
+    params(("format" = Option<String>, Query, description = "json (the default), or csv: the people who can't pass")),
+    responses((status = 200, body = CoverageView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn coverage(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    from: Peer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let mut csv = false;
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match (k.as_ref(), v.as_ref()) {
+            ("format", "csv") => csv = true,
+            ("format", "json") => csv = false,
+            _ => return Err(ApiError::bad_request("Only format=json or format=csv.")),
+        }
+    }
+    let view = state.console.coverage(&who).await?;
+    if !csv {
+        return Ok(axum::Json(view).into_response());
+    }
+    let mut r = crate::console::coverage_csv(&view).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"sspr-not-ready.csv\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn rfc3339_param(name: &str, v: &str) -> ApiResult<i64> {
+    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "{name}: use RFC 3339, such as 2026-12-07T08:00:00Z."
+            ))
+        })
+}
+
 #[utoipa::path(get, path = "/v1/admin/directories", tag = "console",
     responses((status = 200, body = [DirectoryStatus]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn directories(
@@ -558,7 +656,7 @@ mod tests {
         ))
         .expect("parses");
         assert_eq!(q.filter.login.as_deref(), Some("ada"));
-        assert_eq!(q.filter.since, Some(1_764_547_200));
+        assert_eq!(q.filter.since, Some(1_796_083_200));
         assert_eq!(q.filter.reference.as_deref(), Some("K7Q4-M2XD"));
         assert_eq!(q.before, Some(42));
         assert!(audit_query(Some("since=yesterday")).is_err());

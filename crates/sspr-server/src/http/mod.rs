@@ -129,6 +129,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/people/{login}/clear-methods",
             post(admin::clear_methods),
         )
+        .route("/v1/admin/insights", get(admin::insights))
+        .route("/v1/admin/coverage", get(admin::coverage))
         .route("/v1/admin/directories", get(admin::directories))
         .route(
             "/v1/admin/directories/{name}/test",

@@ -69,6 +69,8 @@ use super::handlers;
         crate::http::admin::audit_export,
         crate::http::admin::attempt,
         crate::http::admin::clear_methods,
+        crate::http::admin::insights,
+        crate::http::admin::coverage,
         crate::http::admin::directories,
         crate::http::admin::test_directory,
     ),

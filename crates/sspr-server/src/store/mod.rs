@@ -13,6 +13,7 @@ mod audit;
 mod batch;
 mod db;
 mod idempotency;
+mod insights;
 mod kiosks;
 mod policy;
 mod registrations;
@@ -23,6 +24,7 @@ pub use idempotency::Claim;
 
 pub use audit::{AuditFilter, AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
+pub use insights::FlowEvent;
 pub use kiosks::{KioskRow, KiosksVersion};
 pub use policy::PolicyVersion;
 pub use registrations::{seal_totp, Registration};
@@ -59,6 +61,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(9, "idempotency", "0009_idempotency"),
     migration!(10, "writes in doubt", "0010_writes_in_doubt"),
     migration!(11, "policy versions", "0011_policy_versions"),
+    migration!(12, "audit by event", "0012_audit_by_event"),
 ];
 
 #[derive(Clone)]

@@ -1,5 +1,5 @@
 //! The pages the server serves to people's phones and browsers: the approval page
-//! (`/a/<token>`) and "My security info" (`/my`). Plain HTML, one script and one style
+//! (`/a/<token>`), "My security info" (`/my`) and the admin console (`/admin`). Plain HTML, one script and one style
 //! sheet each, built from `crates/sspr-server/web/src` by `cargo xtask gen` and embedded.
 
 use axum::http::{header, HeaderValue};
@@ -10,6 +10,9 @@ const MY_HTML: &str = include_str!("../../web/my.html");
 const STYLE: &str = include_str!("../../web/style.css");
 const PHONE_JS: &str = include_str!("../../web/dist/phone.js");
 const MY_JS: &str = include_str!("../../web/dist/my.js");
+const ADMIN_HTML: &str = include_str!("../../web/admin.html");
+const ADMIN_CSS: &str = include_str!("../../web/admin.css");
+const ADMIN_JS: &str = include_str!("../../web/dist/admin.js");
 
 /// Nothing but our own script, style and requests; no framing, no referrer (the approval
 /// page's URL holds its token).
@@ -45,6 +48,23 @@ pub async fn phone_page() -> Response {
 /// `GET /my`
 pub async fn my_page() -> Response {
     respond(MY_HTML, "text/html; charset=utf-8", "no-store")
+}
+
+/// `GET /admin`: the admin console (one page; its views are the URL's fragment).
+pub async fn admin_page() -> Response {
+    respond(ADMIN_HTML, "text/html; charset=utf-8", "no-store")
+}
+
+pub async fn admin_js() -> Response {
+    respond(
+        ADMIN_JS,
+        "text/javascript; charset=utf-8",
+        "public, max-age=300",
+    )
+}
+
+pub async fn admin_css() -> Response {
+    respond(ADMIN_CSS, "text/css; charset=utf-8", "public, max-age=300")
 }
 
 pub async fn style() -> Response {
