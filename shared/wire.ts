@@ -169,7 +169,11 @@ accent_color: string, helpdesk: Helpdesk, idle_timeout_secs: number, kiosk_id: s
 /**
  * After approving on the phone, whether the new password may (or must) be typed there.
  */
-password_on_phone: PasswordOnPhone, };
+password_on_phone: PasswordOnPhone, 
+/**
+ * The organisation's logo: a data URL of a PNG or a plain SVG (checked by the server).
+ */
+logo?: string, };
 
 export type PasswordOnPhone = "off" | "offer" | "always";
 

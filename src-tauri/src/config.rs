@@ -94,6 +94,24 @@ impl KioskConfig {
         if let Some(k) = args.kiosk_mode {
             config.kiosk_mode = k;
         }
+        // The console's enrollment QR code holds `sspr-enroll:<server URL>#<code>`: scanned
+        // into the code (a barcode scanner types it), it names the server too.
+        if let Some(qr) = config.enrollment_code.clone() {
+            if let Some((server, code)) = enrollment_qr(&qr) {
+                if args
+                    .server
+                    .as_deref()
+                    .is_some_and(|s| s.trim_end_matches('/') != server)
+                {
+                    return Err(format!(
+                        "the enrollment code is for {server}, but --server says {}",
+                        args.server.as_deref().unwrap_or_default()
+                    ));
+                }
+                config.server_url = server;
+                config.enrollment_code = Some(code);
+            }
+        }
         config.server_url = config.server_url.trim_end_matches('/').to_string();
         if !(config.server_url.starts_with("https://") || config.server_url.starts_with("http://"))
         {
@@ -104,6 +122,14 @@ impl KioskConfig {
         }
         Ok(config)
     }
+}
+
+/// The server and the code of an enrollment QR code's text (`sspr-enroll:URL#CODE`).
+fn enrollment_qr(text: &str) -> Option<(String, String)> {
+    let rest = text.trim().strip_prefix("sspr-enroll:")?;
+    let (server, code) = rest.rsplit_once('#')?;
+    (!server.is_empty() && !code.is_empty())
+        .then(|| (server.trim_end_matches('/').to_string(), code.to_string()))
 }
 
 #[cfg(test)]
@@ -127,6 +153,37 @@ mod tests {
         assert_eq!(config.server_url, "https://sspr.example.org");
         assert!(!config.kiosk_mode);
         assert!(parse_args(["--nope".to_string()]).is_err());
+    }
+
+    #[test]
+    fn an_enrollment_qr_code_names_the_server_and_the_code() {
+        let args = parse_args(
+            [
+                "--enroll-code",
+                "sspr-enroll:https://sspr.example.org#ABCD-EFGH-JKMN-PQRS",
+            ]
+            .map(String::from),
+        )
+        .unwrap_or_default();
+        let config = KioskConfig::load(&args).unwrap_or_default();
+        assert_eq!(config.server_url, "https://sspr.example.org");
+        assert_eq!(
+            config.enrollment_code.as_deref(),
+            Some("ABCD-EFGH-JKMN-PQRS")
+        );
+        let clash = parse_args(
+            [
+                "--server",
+                "https://other.example.org",
+                "--enroll-code",
+                "sspr-enroll:https://sspr.example.org#ABCD",
+            ]
+            .map(String::from),
+        )
+        .unwrap_or_default();
+        assert!(KioskConfig::load(&clash).is_err());
+        // A plain code stays as it is.
+        assert_eq!(enrollment_qr("ABCD-EFGH"), None);
     }
 
     #[test]

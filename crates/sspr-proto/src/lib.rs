@@ -326,6 +326,10 @@ pub struct KioskSettings {
     pub unlock_enabled: bool,
     /// After approving on the phone, whether the new password may (or must) be typed there.
     pub password_on_phone: PasswordOnPhone,
+    /// The organisation's logo: a data URL of a PNG or a plain SVG (checked by the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub logo: Option<String>,
 }
 
 /// Policy: the new password typed on the phone after an approval, never on the kiosk.

@@ -34,7 +34,8 @@ pub struct Core {
     pub directories: Arc<Directories>,
     /// Passkeys (None when phones reach the server by IP address: passkeys need a host).
     pub passkeys: Option<Passkeys>,
-    pub passwords: PasswordPolicy,
+    /// The new-password rules of the configuration in force (`passwords()`).
+    passwords: std::sync::RwLock<Arc<PasswordPolicy>>,
     pub random: Random,
     /// Someone's methods changed: who decoys stand in for is read again soon.
     pub registrations_changed: tokio::sync::Notify,
@@ -69,7 +70,7 @@ pub struct Parts {
 impl Core {
     pub fn new(p: Parts) -> anyhow::Result<Core> {
         Ok(Core {
-            passwords: PasswordPolicy::new(&p.config.password)?,
+            passwords: std::sync::RwLock::new(Arc::new(PasswordPolicy::new(&p.config.password)?)),
             audit: Audit::new(p.store.clone()),
             throttle: Throttle::new(p.store.clone(), p.config.throttle.clone()),
             base: Arc::new(p.config.clone()),
@@ -91,6 +92,14 @@ impl Core {
         self.config
             .read()
             .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The new-password rules in force (the policy's length bounds and banned terms).
+    pub fn passwords(&self) -> Arc<PasswordPolicy> {
+        self.passwords
+            .read()
+            .map(|p| p.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
@@ -171,8 +180,9 @@ impl Core {
         if base.is_some_and(|b| b != latest.version) {
             return Ok(PolicySave::Stale);
         }
-        let current: PolicyDocument = serde_json::from_str(&latest.document)
-            .map_err(|e| StoreError::Other(format!("the stored policy: {e}")))?;
+        let current = serde_json::from_str::<PolicyDocument>(&latest.document)
+            .map_err(|e| StoreError::Other(format!("the stored policy: {e}")))?
+            .filled(&self.base);
         let problems = match change(&current) {
             Ok(new) => match new.problems(&self.base) {
                 p if p.is_empty() => {
@@ -222,6 +232,15 @@ impl Core {
 
     /// Puts a new configuration in force (a new policy version).
     fn set_config(&self, config: Config) {
+        match PasswordPolicy::new(&config.password) {
+            Ok(p) => match self.passwords.write() {
+                Ok(mut slot) => *slot = Arc::new(p),
+                Err(poisoned) => *poisoned.into_inner() = Arc::new(p),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "the password rules of the new policy version; the old ones stay")
+            }
+        }
         let config = Arc::new(config);
         match self.config.write() {
             Ok(mut c) => *c = config,

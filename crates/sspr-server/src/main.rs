@@ -183,7 +183,7 @@ async fn policy_command(cli: &Cli, command: &PolicyCommand) -> anyhow::Result<()
         .latest_policy()
         .await?
         .ok_or_else(|| anyhow::anyhow!("no policy version is stored"))?;
-    let current: PolicyDocument = serde_json::from_str(&latest.document)?;
+    let current = serde_json::from_str::<PolicyDocument>(&latest.document)?.filled(core.base());
     match command {
         PolicyCommand::Show => {
             println!(
@@ -569,6 +569,11 @@ async fn run_demo(cli: &Cli, listen: SocketAddr) -> anyhow::Result<()> {
         config.organization.name = "Example Organisation (demo)".into();
     }
     config.policy.admin_groups = vec![demo::ADMIN_GROUP.into()];
+    // The demo's administrators run the console (after a reset at the kiosk and a passkey
+    // on /my, as anyone would).
+    if config.console.admin_groups.is_empty() {
+        config.console.admin_groups = vec![demo::ADMIN_GROUP.into()];
+    }
     // Passkeys need a host name: the demo's phone pages are on localhost.
     if config.approval.public_url.is_none() && listen.ip().is_loopback() {
         config.approval.public_url = Some(format!("http://localhost:{}", listen.port()));

@@ -224,6 +224,53 @@ async fn an_admin_signs_in_with_a_passkey_and_a_policy_change_reaches_kiosks_at_
     let settings = kiosk.settings().await.expect("settings");
     assert_eq!(settings.helpdesk.phone.as_deref(), Some("+49 30 555 0142"));
 
+    // The group picker searches the directory.
+    let groups = admin.get("/v1/admin/groups?q=adm").await.into::<Vec<String>>();
+    assert_eq!(groups, vec!["Domain Admins", "SSPR Admins"]);
+
+    // A logo: an SVG with a script is refused with the reason; a plain one reaches kiosks.
+    let b64 = |s: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let scripted = format!(
+        "data:image/svg+xml;base64,{}",
+        b64("<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>")
+    );
+    let refused = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": saved.version, "changes": { "organization": { "logo": scripted } } }),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{refused:?}");
+    assert!(refused.error().problems.iter().any(|p| p.contains("<script>")));
+    let plain = format!(
+        "data:image/svg+xml;base64,{}",
+        b64("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><rect width=\"4\" height=\"4\" fill=\"#0b5cad\"/></svg>")
+    );
+    let saved = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": saved.version, "changes": { "organization": { "logo": plain } } }),
+        )
+        .await
+        .into::<PolicyView>();
+    assert_eq!(
+        kiosk.settings().await.expect("settings").logo.as_deref(),
+        Some(plain.as_str())
+    );
+    let too_big = admin
+        .send(
+            reqwest::Method::PUT,
+            "/v1/admin/policy",
+            json!({ "base_version": saved.version, "changes": { "organization": { "logo": "x".repeat(70_000) } } }),
+        )
+        .await;
+    assert_eq!((too_big.status, too_big.error().code), (413, ErrorCode::PayloadTooLarge));
+
     // A version nobody could pass is refused with its reasons; nothing changes.
     let refused = admin
         .send(

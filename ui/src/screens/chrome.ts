@@ -6,7 +6,10 @@ import { languageName, locale, locales, setLocale, t } from "../i18n";
 export function frame(app: App, body: HTMLElement, opts: { cancel?: boolean; languages?: boolean } = {}): HTMLElement {
   const s = app.status?.settings;
   const org = s?.organization ?? "";
-  const mark = h("div", { class: "mark", "aria-hidden": "true" }, org.trim().charAt(0).toUpperCase() || "•");
+  // The organisation's logo (a data URL the server checked), or its initial.
+  const mark = s?.logo
+    ? h("img", { class: "logo", src: s.logo, alt: "" })
+    : h("div", { class: "mark", "aria-hidden": "true" }, org.trim().charAt(0).toUpperCase() || "•");
   const right = h("div", { class: "top-right" });
   if (opts.languages) {
     const group = h("div", { class: "langs", role: "group", "aria-label": t("start.language") });

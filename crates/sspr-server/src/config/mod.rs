@@ -116,6 +116,10 @@ pub struct OrganizationConfig {
     pub name: String,
     pub accent_color: String,
     pub default_locale: String,
+    /// The logo the kiosk and the pages show: a data URL of a PNG or a plain SVG, at most
+    /// 40 KiB (`policy::logo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -434,6 +438,7 @@ impl Default for StoreConfig {
 impl Default for OrganizationConfig {
     fn default() -> Self {
         OrganizationConfig {
+            logo: None,
             name: "Example Organisation".into(),
             accent_color: "#0b5cad".into(),
             default_locale: "en".into(),
@@ -600,6 +605,11 @@ impl Config {
                 secrecy::ExposeSecret::expose_secret(&token).chars().count() >= 16,
                 "metrics.token must be at least 16 characters"
             );
+        }
+        if let Some(logo) = &self.organization.logo {
+            if let Some(problem) = crate::policy::logo::problem(logo) {
+                anyhow::bail!("{problem}");
+            }
         }
         let p = &self.policy;
         anyhow::ensure!(

@@ -5,6 +5,7 @@ use sspr_proto::{MethodKind, PolicyChange, PolicyView};
 use super::{Caller, Capability, Console, ConsoleError, ConsoleResult, REAUTH_SECS};
 use crate::audit;
 use crate::core::PolicySave;
+use crate::policy::document::PolicyDocument;
 
 /// Every method the server knows, in the order the methods page lists them.
 const KNOWN_METHODS: [MethodKind; 6] = [
@@ -25,9 +26,12 @@ impl Console {
             .latest_policy()
             .await?
             .ok_or(ConsoleError::NotFound("policy version"))?;
-        let document: serde_json::Value = serde_json::from_str(&latest.document).map_err(|e| {
-            ConsoleError::Internal(crate::fault::Internal::new("reading the stored policy", e))
-        })?;
+        let document = serde_json::from_str::<PolicyDocument>(&latest.document)
+            .map(|d| d.filled(core.base()))
+            .and_then(|d| serde_json::to_value(&d))
+            .map_err(|e| {
+                ConsoleError::Internal(crate::fault::Internal::new("reading the stored policy", e))
+            })?;
         let config = core.config();
         let mut notified_admins = Vec::new();
         if config.policy.notify_admins_on_admin_reset {
@@ -86,6 +90,29 @@ impl Console {
             PolicySave::Unchanged(_) => self.policy(caller).await,
             PolicySave::Stale => Err(ConsoleError::PolicyChanged),
             PolicySave::Refused(problems) => Err(ConsoleError::PolicyInvalid(problems)),
+        }
+    }
+}
+
+impl Console {
+    /// Groups whose name contains `text`, for the group self-service is on for.
+    pub async fn groups(&self, caller: &Caller, text: &str) -> ConsoleResult<Vec<String>> {
+        caller.require(Capability::ReadPolicy)?;
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 64 || text.chars().any(char::is_control) {
+            return Err(ConsoleError::BadInput(
+                "Type 1 to 64 characters of the group's name.".into(),
+            ));
+        }
+        match self.core.directories.groups_matching(text, 20).await {
+            Ok(groups) => Ok(groups),
+            Err(crate::directory::DirError::Unsupported(why)) => Err(ConsoleError::BadInput(
+                format!("{why}; type the group's name as the directory has it."),
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "searching the directory's groups");
+                Err(ConsoleError::DirectoryDown)
+            }
         }
     }
 }

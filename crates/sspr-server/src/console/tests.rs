@@ -299,3 +299,67 @@ async fn failed_sign_ins_are_answered_and_counted_alike_whatever_the_reason() {
         Err(ConsoleError::SignInFirst)
     ));
 }
+
+#[tokio::test]
+async fn password_rules_saved_in_the_console_apply_to_the_next_password() {
+    let kit = Kit::with_passkeys(console_groups).await;
+    kit.core
+        .apply_latest_policy(T0)
+        .await
+        .expect("first version");
+    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
+    let admin = call(&kit, &cookie, Some(&csrf), T0).expect("caller");
+    let candidate = "Contoso-Fabrikam-2026";
+    assert!(kit.core.passwords().check(candidate, None).is_empty());
+    let view = kit
+        .console
+        .save_policy(
+            &admin,
+            PolicyChange {
+                base_version: 1,
+                changes: serde_json::json!({ "password": {
+                    "min_length": 20, "banned": ["Contoso", "Fabrikam"] } }),
+            },
+            T0,
+        )
+        .await
+        .expect("saved");
+    assert_eq!(view.document["password"]["min_length"], 20);
+    let reasons = kit.core.passwords().check(candidate, None);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.code == sspr_proto::PasswordReasonCode::Banned),
+        "{reasons:?}"
+    );
+    let short = kit.core.passwords().check("sixteen chars ok", None);
+    assert!(
+        short
+            .iter()
+            .any(|r| r.code == sspr_proto::PasswordReasonCode::TooShort),
+        "{short:?}"
+    );
+    // Bounds out of range, or a list too long, change nothing.
+    for bad in [
+        serde_json::json!({ "password": { "min_length": 4 } }),
+        serde_json::json!({ "password": { "banned": vec!["x".repeat(65)] } }),
+        serde_json::json!({ "password": { "banned": vec!["term"; 5001] } }),
+    ] {
+        let refused = kit
+            .console
+            .save_policy(
+                &admin,
+                PolicyChange {
+                    base_version: 2,
+                    changes: bad.clone(),
+                },
+                T0,
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(ConsoleError::PolicyInvalid(_))),
+            "{bad}: {refused:?}"
+        );
+    }
+    assert_eq!(kit.core.policy_version(), 2);
+}

@@ -316,6 +316,20 @@ impl Directory for ActiveDirectory {
             .map(|entry| self.user_from(&entry, Vec::new())))
     }
 
+    async fn groups_matching(&self, text: &str, limit: usize) -> Result<Vec<String>, DirError> {
+        let filter = format!("(&(objectClass=group)(cn=*{}*))", escape(text));
+        let mut names: Vec<String> = self
+            .pool
+            .search(&self.people.group_base_dn, Scope::Subtree, &filter, &["cn"])
+            .await?
+            .iter()
+            .filter_map(|g| g.first("cn").map(str::to_string))
+            .collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names.truncate(limit);
+        Ok(names)
+    }
+
     async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
         Ok(self
             .pool

@@ -216,6 +216,26 @@ impl Directory for BuiltinDirectory {
         Ok(row.map(DirUser::from))
     }
 
+    async fn groups_matching(&self, text: &str, limit: usize) -> Result<Vec<String>, DirError> {
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.store
+            .db()
+            .read(|c| {
+                c.prepare_cached(
+                    "SELECT DISTINCT group_name FROM dir_groups
+                     WHERE group_name LIKE ?1 ESCAPE '\\' ORDER BY group_name COLLATE NOCASE LIMIT ?2",
+                )?
+                .query_map(rusqlite::params![pattern, limit as i64], |r| r.get(0))?
+                .collect()
+            })
+            .map_err(unavailable)
+    }
+
     async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
         let rows: Vec<UserRow> = self
             .store

@@ -145,6 +145,15 @@ pub trait Directory: Send + Sync {
         )))
     }
 
+    /// Groups whose name contains `text` (any case), at most `limit`: the console's
+    /// picker for the group self-service is on for.
+    async fn groups_matching(&self, _text: &str, _limit: usize) -> Result<Vec<String>, DirError> {
+        Err(DirError::Unsupported(format!(
+            "{} can't search its groups here",
+            self.name()
+        )))
+    }
+
     /// Members of a group (for notifying administrators).
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError>;
 

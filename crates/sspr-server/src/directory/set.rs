@@ -164,6 +164,31 @@ impl Directories {
         }
     }
 
+    /// Groups of every directory whose name contains `text`, each once, sorted.
+    pub async fn groups_matching(&self, text: &str, limit: usize) -> Result<Vec<String>, DirError> {
+        let mut out: Vec<String> = Vec::new();
+        let mut any_ok = None;
+        for m in &self.members {
+            match m.dir.groups_matching(text, limit).await {
+                Ok(found) => {
+                    any_ok = Some(());
+                    out.extend(found);
+                }
+                Err(DirError::Unsupported(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if any_ok.is_none() {
+            return Err(DirError::Unsupported(
+                "these directories can't search their groups here".into(),
+            ));
+        }
+        out.sort_by_key(|g| g.to_lowercase());
+        out.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        out.truncate(limit);
+        Ok(out)
+    }
+
     /// Every directory that doesn't answer, with why.
     pub async fn ping(&self) -> Vec<(String, DirError)> {
         let answers = join_all(self.members.iter().map(|m| m.dir.ping())).await;

@@ -210,7 +210,7 @@ impl FlowService {
             expires_in_secs: (f.expires_at - now).max(0) as u32,
             password_rules: self
                 .core
-                .passwords
+                .passwords()
                 .rules_with(self.core.directories.rules()),
             unlock_allowed: f.intent == Intent::Unlock && self.core.config().policy.allow_unlock,
         }

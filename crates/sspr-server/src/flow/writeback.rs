@@ -41,7 +41,7 @@ impl FlowService {
                 return Err(down.at(&flow.reference));
             }
         };
-        let reasons = self.core.passwords.check_with(
+        let reasons = self.core.passwords().check_with(
             candidate,
             user.as_ref().map(|(_, u)| u),
             self.core.directories.rules(),
@@ -79,7 +79,7 @@ impl FlowService {
         }
         let ctx = self.ctx(caller, Some(flow));
         let (home, user) = self.writable_user(caller, flow, now).await?;
-        let reasons = self.core.passwords.check_with(
+        let reasons = self.core.passwords().check_with(
             new_password.expose_secret(),
             Some(&user),
             self.core.directories.rules(),

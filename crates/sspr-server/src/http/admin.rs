@@ -263,6 +263,26 @@ pub async fn save_policy(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/admin/groups", tag = "console",
+    params(("q" = String, Query, description = "Part of a group's name")),
+    responses((status = 200, description = "Up to 20 groups whose name contains q", body = [String]),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn groups(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    from: Peer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<axum::Json<Vec<String>>> {
+    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let q = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    Ok(axum::Json(state.console.groups(&who, &q).await?))
+}
+
 #[utoipa::path(get, path = "/v1/admin/kiosks", tag = "console",
     responses((status = 200, body = [KioskView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn kiosks(

@@ -195,6 +195,7 @@ pub async fn kiosk_settings(
         locales: vec!["en".into(), "de".into()],
         unlock_enabled: c.policy.allow_unlock,
         password_on_phone: c.approval.password_on_phone,
+        logo: c.organization.logo.clone(),
     })
 }
 

@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/policy",
             get(admin::policy).put(admin::save_policy),
         )
+        .route("/v1/admin/groups", get(admin::groups))
         .route("/v1/admin/kiosks", get(admin::kiosks))
         .route("/v1/admin/kiosks/{id}/revoke", post(admin::revoke_kiosk))
         .route(

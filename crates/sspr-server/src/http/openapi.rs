@@ -62,6 +62,7 @@ use super::handlers;
         crate::http::admin::overview,
         crate::http::admin::policy,
         crate::http::admin::save_policy,
+        crate::http::admin::groups,
         crate::http::admin::kiosks,
         crate::http::admin::revoke_kiosk,
         crate::http::admin::enrollment_code,

@@ -16,7 +16,25 @@ pub struct PolicyDocument {
     pub organization: OrganizationConfig,
     pub helpdesk: HelpdeskConfig,
     pub approval: ApprovalPolicy,
+    /// New passwords' length bounds and the organisation's banned terms (absent in
+    /// versions saved before it was policy: the file's then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordRules>,
 }
+
+/// The password rules that are policy (`password.banned_file` stays in the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRules {
+    pub min_length: u32,
+    pub max_length: u32,
+    /// The organisation's own banned terms, beside the list shipped with the server.
+    pub banned: Vec<String>,
+}
+
+/// The most banned terms a policy holds, and the longest one.
+pub const BANNED_MAX: usize = 5000;
+pub const BANNED_TERM_MAX: usize = 64;
 
 /// Approval's settings that are policy (its URL is infrastructure).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +55,21 @@ impl PolicyDocument {
                 password_on_phone: config.approval.password_on_phone,
                 ttl_secs: config.approval.ttl_secs,
             },
+            password: Some(PasswordRules {
+                min_length: config.password.min_length,
+                max_length: config.password.max_length,
+                banned: config.password.banned.clone(),
+            }),
         }
+    }
+
+    /// This document with what versions saved before a section was policy lack taken
+    /// from `base` (the configuration file's).
+    pub fn filled(mut self, base: &Config) -> PolicyDocument {
+        if self.password.is_none() {
+            self.password = PolicyDocument::of(base).password;
+        }
+        self
     }
 
     /// `base` with this document over it.
@@ -48,6 +80,11 @@ impl PolicyDocument {
         c.helpdesk = self.helpdesk.clone();
         c.approval.password_on_phone = self.approval.password_on_phone;
         c.approval.ttl_secs = self.approval.ttl_secs;
+        if let Some(p) = &self.password {
+            c.password.min_length = p.min_length;
+            c.password.max_length = p.max_length;
+            c.password.banned = p.banned.clone();
+        }
         c
     }
 
@@ -111,6 +148,24 @@ impl PolicyDocument {
                 "administrators always verify two methods (never questions): enable two, or set policy.admins_allowed = false"
                     .into(),
             );
+        }
+        if let Some(pw) = &self.password {
+            if pw.banned.len() > BANNED_MAX {
+                out.push(format!(
+                    "password.banned has {} terms; at most {BANNED_MAX}",
+                    pw.banned.len()
+                ));
+            }
+            if let Some(t) = pw
+                .banned
+                .iter()
+                .find(|t| t.chars().count() > BANNED_TERM_MAX || t.chars().any(char::is_control))
+            {
+                out.push(format!(
+                    "password.banned: each term is at most {BANNED_TERM_MAX} characters without control characters ({:?}…)",
+                    t.chars().take(20).collect::<String>()
+                ));
+            }
         }
         if let Err(e) = self.over(base).validate() {
             out.push(e.to_string());
