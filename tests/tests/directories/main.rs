@@ -4,6 +4,7 @@
 //! Microsoft Graph. The server binary talks to them exactly as in production.
 
 mod ad;
+mod console;
 mod entra;
 mod ldap;
 mod linked;

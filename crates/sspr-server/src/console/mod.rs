@@ -222,7 +222,7 @@ impl Console {
             .pacer
             .pace(
                 async {
-                    let found = core.directories.find_home(login).await;
+                    let found = core.directories.find(login).await;
                     let id = match &found {
                         Ok(Some((_, u))) => u.id.clone(),
                         _ => nobody.to_string(),
