@@ -206,15 +206,10 @@ impl Console {
                 "A reference code has letters, digits and dashes, like 7KQ2-M9XD.".into(),
             ));
         }
-        let filter = AuditFilter {
-            reference: Some(reference.clone()),
-            ..AuditFilter::default()
-        };
-        let mut rows = self.core.store.audit_filtered(&filter, None, 200).await?;
+        let rows = self.core.store.attempt_rows(&reference).await?;
         if rows.is_empty() {
             return Err(ConsoleError::NotFound("attempt with that reference code"));
         }
-        rows.reverse();
         let kiosks = self.kiosk_names().await?;
         let events: Vec<AuditEntry> = rows.into_iter().map(|r| entry(r, &kiosks)).collect();
         let first = &events[0];

@@ -363,3 +363,79 @@ async fn password_rules_saved_in_the_console_apply_to_the_next_password() {
     }
     assert_eq!(kit.core.policy_version(), 2);
 }
+
+/// The helpdesk finds an attempt by its reference once its flow row is gone (a day on):
+/// from the flows started, then the rows of its life.
+#[tokio::test]
+async fn an_attempt_is_found_by_its_reference_after_its_flow_row_went() {
+    let kit = Kit::with_passkeys(console_groups).await;
+    let ctx = |reference: &str| crate::audit::Context {
+        correlation_id: "c".into(),
+        kiosk_id: Some("kiosk-1".into()),
+        reference: Some(reference.into()),
+        login: Some("ada".into()),
+        user_id: Some("id-ada".into()),
+    };
+    let audit = &kit.core.audit;
+    use crate::audit::Event;
+    for (reference, at) in [("AAAA-BBBB", T0), ("CCCC-DDDD", T0 + 60)] {
+        audit
+            .record(
+                &ctx(reference),
+                Event::FlowStarted {
+                    intent: "reset",
+                    required: 1,
+                    decoy: false,
+                    reason: None,
+                },
+                at,
+            )
+            .await;
+        audit
+            .record(
+                &ctx(reference),
+                Event::VerifyFailed {
+                    method: MethodKind::Email,
+                    reason: "wrong_code",
+                },
+                at + 30,
+            )
+            .await;
+    }
+    audit
+        .record(
+            &ctx("AAAA-BBBB"),
+            Event::Blocked {
+                scope: "user",
+                until: crate::audit::rfc3339(T0 + 86_400),
+            },
+            T0 + 31,
+        )
+        .await;
+    audit.flush().await;
+    let (cookie, _) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0);
+    let helpdesk = call(&kit, &cookie, None, T0).expect("caller");
+    let a = kit
+        .console
+        .attempt(&helpdesk, "aaaa-bbbb", T0 + 120)
+        .await
+        .expect("found");
+    assert_eq!(
+        a.events
+            .iter()
+            .map(|e| e.event.as_str())
+            .collect::<Vec<_>>(),
+        vec!["flow_started", "verify_failed", "blocked"]
+    );
+    assert_eq!(a.outcome, "blocked");
+    assert_eq!(a.failed_at.as_deref(), Some("verifying (blocked)"));
+    assert!(a.blocked_until.is_some(), "the block is in force");
+    assert!(matches!(
+        kit.console.attempt(&helpdesk, "ZZZZ-ZZZZ", T0).await,
+        Err(ConsoleError::NotFound(_))
+    ));
+    assert!(matches!(
+        kit.console.attempt(&helpdesk, "<script>", T0).await,
+        Err(ConsoleError::BadInput(_))
+    ));
+}

@@ -203,3 +203,46 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every row of the attempt with this reference code (oldest first, at most 500),
+    /// read without an index on references (each would cost a random page a row
+    /// written): the flow's time comes from the flows table (a day's flows) or from the
+    /// flows started or refused (their range of the event index), then its rows from the
+    /// time index within its life.
+    pub async fn attempt_rows(&self, reference: &str) -> StoreResult<Vec<AuditRow>> {
+        let reference = reference.to_string();
+        self.db.read(move |c| {
+            let from_flows: Option<(i64, i64)> = c
+                .prepare_cached(
+                    "SELECT created_at, expires_at FROM flows WHERE reference = ?1
+                     ORDER BY created_at DESC LIMIT 1",
+                )?
+                .query_row(params![reference], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let window = match from_flows {
+                Some(w) => Some(w),
+                None => c
+                    .prepare_cached(
+                        "SELECT at_unix FROM audit
+                         WHERE event IN ('flow_started', 'flow_refused') AND reference = ?1
+                         ORDER BY at_unix DESC LIMIT 1",
+                    )?
+                    .query_row(params![reference], |r| r.get::<_, i64>(0))
+                    .optional()?
+                    .map(|t| (t, t + 15 * 60)),
+            };
+            let Some((from, to)) = window else {
+                return Ok(Vec::new());
+            };
+            c.prepare_cached(
+                "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
+                 FROM audit
+                 WHERE at_unix >= ?2 AND at_unix <= ?3 AND reference = ?1
+                 ORDER BY id LIMIT 500",
+            )?
+            .query_map(params![reference, from - 1, to + 3600], audit_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+    }
+}
