@@ -225,7 +225,10 @@ async fn an_admin_signs_in_with_a_passkey_and_a_policy_change_reaches_kiosks_at_
     assert_eq!(settings.helpdesk.phone.as_deref(), Some("+49 30 555 0142"));
 
     // The group picker searches the directory.
-    let groups = admin.get("/v1/admin/groups?q=adm").await.into::<Vec<String>>();
+    let groups = admin
+        .get("/v1/admin/groups?q=adm")
+        .await
+        .into::<Vec<String>>();
     assert_eq!(groups, vec!["Domain Admins", "SSPR Admins"]);
 
     // A logo: an SVG with a script is refused with the reason; a plain one reaches kiosks.
@@ -245,7 +248,11 @@ async fn an_admin_signs_in_with_a_passkey_and_a_policy_change_reaches_kiosks_at_
         )
         .await;
     assert_eq!(refused.status, 422, "{refused:?}");
-    assert!(refused.error().problems.iter().any(|p| p.contains("<script>")));
+    assert!(refused
+        .error()
+        .problems
+        .iter()
+        .any(|p| p.contains("<script>")));
     let plain = format!(
         "data:image/svg+xml;base64,{}",
         b64("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 4 4\"><rect width=\"4\" height=\"4\" fill=\"#0b5cad\"/></svg>")
@@ -269,7 +276,10 @@ async fn an_admin_signs_in_with_a_passkey_and_a_policy_change_reaches_kiosks_at_
             json!({ "base_version": saved.version, "changes": { "organization": { "logo": "x".repeat(70_000) } } }),
         )
         .await;
-    assert_eq!((too_big.status, too_big.error().code), (413, ErrorCode::PayloadTooLarge));
+    assert_eq!(
+        (too_big.status, too_big.error().code),
+        (413, ErrorCode::PayloadTooLarge)
+    );
 
     // A version nobody could pass is refused with its reasons; nothing changes.
     let refused = admin
@@ -817,6 +827,13 @@ async fn insights_count_exactly_the_flows_that_ran() {
         ),
         ("Lobby 1", 2)
     );
+    // One group's members only: alan, of the administrators (margaret's was a decoy).
+    let admins = admin
+        .get("/v1/admin/insights?group=Domain%20Admins")
+        .await
+        .into::<InsightsView>();
+    let funnel: Vec<u32> = admins.funnel.iter().map(|s| s.flows).collect();
+    assert_eq!(funnel, vec![1, 1, 1, 1, 1]);
     // Another kiosk's filter: nothing.
     let other = admin
         .get("/v1/admin/insights?kiosk=no-such-kiosk")

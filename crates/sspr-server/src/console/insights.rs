@@ -101,6 +101,8 @@ pub struct Range {
     pub bucket: Bucket,
     pub kiosk: Option<String>,
     pub directory: Option<String>,
+    /// Only the flows of this group's members (as the directory lists them now).
+    pub group: Option<String>,
 }
 
 impl Range {
@@ -189,6 +191,23 @@ impl Console {
             .into_iter()
             .map(|k| (k.id, k.name))
             .collect();
+        let members: Option<HashSet<String>> = match &range.group {
+            Some(g) => Some(
+                core.directories
+                    .members(g)
+                    .await
+                    .map_err(directory_error)?
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect(),
+            ),
+            None => None,
+        };
+        let in_group = |e: &FlowEvent| {
+            members
+                .as_ref()
+                .is_none_or(|m| e.user_id.as_ref().is_some_and(|u| m.contains(u)))
+        };
         // The flows started in the range; decoys apart.
         let mut flows: HashMap<String, Flow> = HashMap::new();
         let mut decoys: HashSet<String> = HashSet::new();
@@ -201,6 +220,9 @@ impl Console {
             }
             if e.decoy {
                 decoys.insert(reference.clone());
+                continue;
+            }
+            if !in_group(e) {
                 continue;
             }
             flows.insert(
@@ -227,7 +249,7 @@ impl Console {
             let flow = flows.get_mut(reference);
             // Events of flows started before the range don't count; refusals before a
             // flow started (flow_refused) have no flow and count when in the range.
-            if flow.is_none() && (e.event != "flow_refused" || e.at >= range.to) {
+            if flow.is_none() && (e.event != "flow_refused" || e.at >= range.to || !in_group(e)) {
                 continue;
             }
             let method = e.method.clone().unwrap_or_default();

@@ -544,7 +544,8 @@ pub async fn clear_methods(
         ("to" = Option<String>, Query, description = "RFC 3339 (now)"),
         ("bucket" = Option<String>, Query, description = "day (the default), week or month"),
         ("kiosk" = Option<String>, Query, description = "A kiosk's id"),
-        ("directory" = Option<String>, Query, description = "A directory's name")),
+        ("directory" = Option<String>, Query, description = "A directory's name"),
+        ("group" = Option<String>, Query, description = "Only the flows of this group's members")),
     responses((status = 200, body = InsightsView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn insights(
@@ -562,6 +563,7 @@ pub async fn insights(
         bucket: Bucket::Day,
         kiosk: None,
         directory: None,
+        group: None,
     };
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let v = v.trim().to_string();
@@ -577,9 +579,10 @@ pub async fn insights(
             }
             "kiosk" => range.kiosk = Some(v),
             "directory" => range.directory = Some(v),
+            "group" => range.group = Some(v),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "Unknown parameter {:?}: use from, to, bucket, kiosk, directory.",
+                    "Unknown parameter {:?}: use from, to, bucket, kiosk, directory, group.",
                     other.chars().take(40).collect::<String>()
                 )))
             }

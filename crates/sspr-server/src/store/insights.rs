@@ -13,6 +13,7 @@ pub struct FlowEvent {
     pub reference: Option<String>,
     pub at: i64,
     pub kiosk_id: Option<String>,
+    pub user_id: Option<String>,
     pub intent: Option<String>,
     pub decoy: bool,
     pub required: Option<i64>,
@@ -42,7 +43,7 @@ impl Store {
                     json_extract(detail, '$.intent'), json_extract(detail, '$.decoy'),
                     json_extract(detail, '$.required'), json_extract(detail, '$.done'),
                     json_extract(detail, '$.method'), json_extract(detail, '$.reason'),
-                    json_extract(detail, '$.directory')
+                    json_extract(detail, '$.directory'), user_id
              FROM audit
              WHERE event IN ({list}) AND at_unix >= ?1 AND at_unix < ?2
                AND (?3 IS NULL OR kiosk_id = ?3)
@@ -63,6 +64,7 @@ impl Store {
                         method: r.get(8)?,
                         reason: r.get(9)?,
                         directory: r.get(10)?,
+                        user_id: r.get(11)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()
