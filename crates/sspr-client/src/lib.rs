@@ -72,6 +72,9 @@ impl httpsig_hyper::prelude::SigningKey for DeviceKey {
     }
 }
 
+/// Sent with every request: the server shows each kiosk's version to IT.
+pub const USER_AGENT: &str = concat!("sspr-kiosk/", env!("CARGO_PKG_VERSION"));
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with an error.
@@ -142,6 +145,7 @@ impl Client {
         kiosk_id: Option<String>,
     ) -> Result<Client, ClientError> {
         let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .build()
@@ -157,6 +161,7 @@ impl Client {
     /// The same client, giving up on an answer after `timeout` (30 s by default).
     pub fn with_timeout(mut self, timeout: Duration) -> Result<Client, ClientError> {
         self.http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()

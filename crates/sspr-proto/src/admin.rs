@@ -109,6 +109,9 @@ pub struct KioskView {
     pub last_seen_at: Option<String>,
     #[ts(optional)]
     pub revoked_at: Option<String>,
+    /// The version it last said it runs.
+    #[ts(optional)]
+    pub version: Option<String>,
     /// Enrolled, not revoked, and not seen for a day.
     pub stale: bool,
     /// Flows started on it since midnight UTC.

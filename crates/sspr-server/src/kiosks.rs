@@ -49,6 +49,8 @@ pub async fn enroll(
 #[derive(Default)]
 pub struct KioskCache {
     state: std::sync::Mutex<CacheState>,
+    /// The version each kiosk last said it runs, as this process wrote it.
+    versions: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 #[derive(Default)]
@@ -98,6 +100,35 @@ impl KioskCache {
             }
         }
         Ok(Some(kiosk))
+    }
+}
+
+/// The version in a kiosk's User-Agent (`sspr-kiosk/0.1.0`), if it is one.
+pub fn version_of(user_agent: &str) -> Option<&str> {
+    let v = user_agent.strip_prefix("sspr-kiosk/")?;
+    (!v.is_empty()
+        && v.len() <= 32
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+')))
+    .then_some(v)
+}
+
+impl KioskCache {
+    /// Records the version a kiosk said it runs, when it differs from what this process
+    /// wrote last (and from the row's): a write when a kiosk is updated, not a request.
+    pub async fn saw_version(&self, store: &Store, kiosk: &KioskRow, version: &str) {
+        if kiosk.version.as_deref() == Some(version) {
+            return;
+        }
+        if let Ok(mut seen) = self.versions.lock() {
+            if seen.get(&kiosk.id).map(String::as_str) == Some(version) {
+                return;
+            }
+            seen.insert(kiosk.id.clone(), version.to_string());
+        }
+        if let Err(e) = store.set_kiosk_version(&kiosk.id, version).await {
+            tracing::warn!(error = %e, "recording a kiosk's version");
+        }
     }
 }
 

@@ -375,6 +375,11 @@ async fn kiosks_are_made_and_revoked_from_the_console() {
         ("Lobby 3", "Building C")
     );
     assert!(lobby.last_seen_at.is_some());
+    assert_eq!(
+        lobby.version.as_deref(),
+        sspr_tests::sspr_client::USER_AGENT.strip_prefix("sspr-kiosk/"),
+        "the version it says it runs"
+    );
 
     let revoked = admin
         .post(

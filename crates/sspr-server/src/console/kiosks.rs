@@ -43,6 +43,7 @@ fn view(k: &KioskRow, flows_today: u32, now: i64) -> KioskView {
         enrolled_at: k.enrolled_at.map(audit::rfc3339),
         last_seen_at: k.last_seen_at.map(audit::rfc3339),
         revoked_at: k.revoked_at.map(audit::rfc3339),
+        version: k.version.clone(),
         stale: is_stale(k, now),
         flows_today,
     }

@@ -248,6 +248,17 @@ async fn verify(state: &AppState, request: Request, correlation: &str) -> Result
         ));
     }
 
+    if let Some(version) = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::kiosks::version_of)
+    {
+        state
+            .kiosks
+            .saw_version(&state.core.store, kiosk, version)
+            .await;
+    }
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(Caller {
         kiosk_id: kiosk.id.clone(),

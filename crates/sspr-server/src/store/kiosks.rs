@@ -72,6 +72,8 @@ pub struct KioskRow {
     pub revoked_at: Option<i64>,
     /// Its last signed request, to the minute (`batch::SEEN_EVERY`).
     pub last_seen_at: Option<i64>,
+    /// The version it last said it runs.
+    pub version: Option<String>,
 }
 
 /// See `Store::kiosks_changed`.
@@ -104,7 +106,7 @@ fn file_version(m: &std::fs::Metadata) -> FileVersion {
 }
 
 const COLUMNS: &str =
-    "id, name, location, public_key, created_at, enrolled_at, revoked_at, last_seen_at";
+    "id, name, location, public_key, created_at, enrolled_at, revoked_at, last_seen_at, version";
 
 impl KioskRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
@@ -117,6 +119,7 @@ impl KioskRow {
             enrolled_at: r.get(5)?,
             revoked_at: r.get(6)?,
             last_seen_at: r.get(7)?,
+            version: r.get(8)?,
         })
     }
 }
@@ -213,6 +216,17 @@ impl Store {
                 .query_map([], KioskRow::from_row)?
                 .collect()
         })
+    }
+
+    /// Records the version a kiosk says it runs.
+    pub async fn set_kiosk_version(&self, id: &str, version: &str) -> StoreResult<()> {
+        let (id, version) = (id.to_string(), version.to_string());
+        self.write_batched(move |c| {
+            c.prepare_cached("UPDATE kiosks SET version = ? WHERE id = ?")?
+                .execute(params![version, id])
+        })
+        .await?;
+        Ok(())
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: i64) -> StoreResult<bool> {

@@ -62,6 +62,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(10, "writes in doubt", "0010_writes_in_doubt"),
     migration!(11, "policy versions", "0011_policy_versions"),
     migration!(12, "audit by event", "0012_audit_by_event"),
+    migration!(13, "kiosk version", "0013_kiosk_version"),
 ];
 
 #[derive(Clone)]

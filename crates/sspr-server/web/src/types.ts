@@ -1,7 +1,27 @@
-// The wire types the two pages use, from the bindings `cargo xtask gen` generates from
+// The wire types the pages use, from the bindings `cargo xtask gen` generates from
 // crates/sspr-proto, so a change on the server side fails the type-check here (request
 // bodies are checked with `satisfies`).
 export type {
+  AttemptView,
+  Attention,
+  AuditEntry,
+  AuditPage,
+  ClearMethodsRequest,
+  ClearMethodsResult,
+  ConsolePasskeyAnswer,
+  ConsoleRole,
+  ConsoleSession,
+  ConsoleSignInRequest,
+  DayCounts,
+  DirectoryStatus,
+  EnrollmentCodeRequest,
+  EnrollmentCodeView,
+  KioskState,
+  KioskView,
+  Overview,
+  PasswordOnPhone,
+  PolicyChange,
+  PolicyView,
   ApprovalFinishRequest,
   ApprovalGranted,
   ApprovalInfo,
