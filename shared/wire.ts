@@ -351,6 +351,10 @@ export type KioskState = "pending" | "enrolled" | "revoked";
 
 export type KioskView = { id: string, name: string, location: string, state: KioskState, created_at: string, enrolled_at?: string, last_seen_at?: string, revoked_at?: string, 
 /**
+ * The version it last said it runs.
+ */
+version?: string, 
+/**
  * Enrolled, not revoked, and not seen for a day.
  */
 stale: boolean, 

@@ -15,6 +15,7 @@ pub mod http;
 pub mod kiosks;
 #[cfg(test)]
 mod layout_tests;
+pub mod logo;
 pub mod methods;
 pub mod notify;
 pub mod policy;

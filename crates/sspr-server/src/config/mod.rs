@@ -117,7 +117,7 @@ pub struct OrganizationConfig {
     pub accent_color: String,
     pub default_locale: String,
     /// The logo the kiosk and the pages show: a data URL of a PNG or a plain SVG, at most
-    /// 40 KiB (`policy::logo`).
+    /// 40 KiB (`logo`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
 }
@@ -607,7 +607,7 @@ impl Config {
             );
         }
         if let Some(logo) = &self.organization.logo {
-            if let Some(problem) = crate::policy::logo::problem(logo) {
+            if let Some(problem) = crate::logo::problem(logo) {
                 anyhow::bail!("{problem}");
             }
         }

@@ -2,7 +2,6 @@
 //! many, and what a new password must be.
 
 pub mod document;
-pub mod logo;
 pub mod password;
 
 use sspr_proto::MethodKind;
