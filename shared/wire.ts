@@ -406,7 +406,18 @@ reason: string, };
 
 export type ClearMethodsResult = { removed: number, };
 
+export type CertificateStatus = { subject?: string, expires_at?: string, days_left?: bigint, trusted: boolean, 
+/**
+ * Why it couldn't be read.
+ */
+error?: string, };
+
 export type DirectoryStatus = { name: string, reachable: boolean, error?: string, 
+/**
+ * Its TLS certificate: subject, expiry, and whether the configured CA (or the
+ * system's) trusts it for the host (None: no TLS to show).
+ */
+certificate?: CertificateStatus, 
 /**
  * Its own password rules as read from it ("min 7, 3 of 4 kinds, history 24").
  */

@@ -215,6 +215,10 @@ pub struct DirectoryStatus {
     pub reachable: bool,
     #[ts(optional)]
     pub error: Option<String>,
+    /// Its TLS certificate: subject, expiry, and whether the configured CA (or the
+    /// system's) trusts it for the host (None: no TLS to show).
+    #[ts(optional)]
+    pub certificate: Option<CertificateStatus>,
     /// Its own password rules as read from it ("min 7, 3 of 4 kinds, history 24").
     #[ts(optional)]
     pub rules: Option<String>,
@@ -224,6 +228,20 @@ pub struct DirectoryStatus {
     pub last_failure_at: Option<String>,
     #[ts(optional)]
     pub last_failure_reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct CertificateStatus {
+    #[ts(optional)]
+    pub subject: Option<String>,
+    #[ts(optional)]
+    pub expires_at: Option<String>,
+    #[ts(optional)]
+    pub days_left: Option<i64>,
+    pub trusted: bool,
+    /// Why it couldn't be read.
+    #[ts(optional)]
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, TS, ToSchema)]

@@ -77,6 +77,7 @@ pub fn typescript_bindings() -> String {
         AttemptView,
         ClearMethodsRequest,
         ClearMethodsResult,
+        CertificateStatus,
         DirectoryStatus,
         DayCounts,
         Attention,

@@ -5,7 +5,7 @@
 use serde_json::json;
 use sspr_tests::dirs::{SambaDc, Slapd};
 use sspr_tests::phone::Phone;
-use sspr_tests::sspr_proto::{ConsoleRole, ConsoleSession, CoverageView};
+use sspr_tests::sspr_proto::{ConsoleRole, ConsoleSession, CoverageView, DirectoryStatus};
 
 use super::*;
 

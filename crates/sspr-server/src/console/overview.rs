@@ -1,7 +1,7 @@
 //! The overview and the directories page: is SSPR on and for whom, the directories'
 //! health, kiosks, today's numbers, and what needs an admin.
 
-use sspr_proto::{Attention, DayCounts, DirectoryStatus, Overview};
+use sspr_proto::{Attention, CertificateStatus, DayCounts, DirectoryStatus, Overview};
 
 use super::kiosks::{is_stale, midnight, ONLINE_SECS};
 use super::{Caller, Capability, Console, ConsoleError, ConsoleResult};
@@ -46,9 +46,27 @@ impl Console {
             Ok(r) => Some(rules_text(r)),
             Err(_) => None,
         };
+        let now = crate::clock::now();
+        let certificate = dir.certificate().await.map(|c| match c {
+            Ok(c) => CertificateStatus {
+                subject: Some(c.subject),
+                expires_at: Some(audit::rfc3339(c.not_after)),
+                days_left: Some((c.not_after - now).div_euclid(86_400)),
+                trusted: c.trusted,
+                error: None,
+            },
+            Err(e) => CertificateStatus {
+                subject: None,
+                expires_at: None,
+                days_left: None,
+                trusted: false,
+                error: Some(e),
+            },
+        });
         let last_write = store.last_directory_event(&name, WRITES).await?;
         let last_failure = store.last_directory_event(&name, FAILURES).await?;
         Ok(DirectoryStatus {
+            certificate,
             reachable: ping.is_ok(),
             error: ping.err().map(|e| e.to_string()),
             rules,
@@ -149,6 +167,27 @@ impl Console {
                         d.error.as_deref().unwrap_or("no answer")
                     ),
                 });
+            }
+        }
+        for d in &directories {
+            match &d.certificate {
+                Some(c) if c.days_left.is_some_and(|n| n < 30) => attention.push(Attention {
+                    severity: if c.days_left.is_some_and(|n| n < 7) { "error" } else { "warning" }.into(),
+                    message: format!(
+                        "{}'s TLS certificate expires in {} day(s) ({}).",
+                        d.name,
+                        c.days_left.unwrap_or(0).max(0),
+                        c.expires_at.as_deref().unwrap_or("?")
+                    ),
+                }),
+                Some(c) if c.error.is_none() && !c.trusted => attention.push(Attention {
+                    severity: "warning".into(),
+                    message: format!(
+                        "{}'s TLS certificate isn't trusted by the configured CA for its host name.",
+                        d.name
+                    ),
+                }),
+                _ => {}
             }
         }
         for k in &stale {

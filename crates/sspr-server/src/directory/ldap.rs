@@ -34,6 +34,8 @@ pub struct Pool {
     pub timeout: Duration,
     slots: Vec<Mutex<Option<Ldap>>>,
     next: AtomicUsize,
+    /// Reads the server's certificate for the console.
+    pub probe: super::tls_probe::Probe,
 }
 
 /// A search result: text attributes by lower-case name, binary ones likewise.
@@ -170,7 +172,14 @@ impl Pool {
                  SSPR_DIRECTORY__BIND_PASSWORD or bind_password_file)"
             )
         })?;
+        let probe = super::tls_probe::Probe {
+            url: url.clone(),
+            starttls: config.starttls && url.starts_with("ldap://"),
+            ca_file: config.ca_file.clone(),
+            timeout,
+        };
         Ok(Pool {
+            probe,
             directory: name.clone(),
             url,
             settings,

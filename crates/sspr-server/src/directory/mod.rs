@@ -10,6 +10,7 @@ pub mod import;
 mod ldap;
 pub mod openldap;
 pub mod set;
+pub mod tls_probe;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -143,6 +144,12 @@ pub trait Directory: Send + Sync {
             "{} can't list its people here",
             self.name()
         )))
+    }
+
+    /// The certificate the directory's TLS shows, read on a connection of its own (None
+    /// where there is no TLS to show: the built-in directory, plain LDAP, Entra ID).
+    async fn certificate(&self) -> Option<Result<tls_probe::CertInfo, String>> {
+        None
     }
 
     /// Groups whose name contains `text` (any case), at most `limit`: the console's

@@ -247,6 +247,10 @@ impl Directory for OpenLdap {
             .map(|entry| self.user_from(&entry, Vec::new())))
     }
 
+    async fn certificate(&self) -> Option<Result<super::tls_probe::CertInfo, String>> {
+        self.pool.probe.certificate().await
+    }
+
     async fn groups_matching(&self, text: &str, limit: usize) -> Result<Vec<String>, DirError> {
         let filter = format!(
             "(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(cn=*{}*))",

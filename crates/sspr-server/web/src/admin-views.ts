@@ -296,6 +296,7 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
     { title: "State", cell: (k: KioskView) => kioskState(k) },
     { title: "Last seen", cell: (k: KioskView) => (k.state === "pending" ? h("span", { class: "none" }, "Never") : when(k.last_seen_at, { relative: true })) },
     { title: "Enrolled", cell: (k: KioskView) => when(k.enrolled_at ?? (k.state === "pending" ? k.created_at : undefined)), wide: true },
+    { title: "Version", cell: (k: KioskView) => (k.version ? h("span", { class: "mono" }, k.version) : h("span", { class: "none" }, "—")), wide: true },
     { title: "Flows today", kind: "num" as const, cell: (k: KioskView) => k.flows_today.toLocaleString() },
   ];
   if (isAdmin)
