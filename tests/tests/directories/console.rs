@@ -74,6 +74,35 @@ async fn check(server: &TestServer, login: &str, password: &str, outer: &str, gr
         (1, 1),
         "{coverage:?}"
     );
+    // The directory's certificate, read on a connection of its own: trusted by the test
+    // CA the configuration names; the test kit's certificates last three days, so the
+    // overview says it expires soon.
+    let dirs = phone
+        .send(reqwest::Method::GET, "/v1/admin/directories", None)
+        .await
+        .expect("directories")
+        .into::<Vec<DirectoryStatus>>();
+    let cert = dirs[0].certificate.clone().expect("a certificate");
+    assert!(cert.error.is_none(), "{cert:?}");
+    assert!(cert.trusted, "{cert:?}");
+    assert!(
+        cert.days_left.is_some_and(|d| (1..=3).contains(&d)),
+        "{cert:?}"
+    );
+    assert!(dirs[0].reachable && dirs[0].rules.is_some(), "{dirs:?}");
+    let overview = phone
+        .send(reqwest::Method::GET, "/v1/admin/overview", None)
+        .await
+        .expect("overview")
+        .into::<sspr_tests::sspr_proto::Overview>();
+    assert!(
+        overview
+            .attention
+            .iter()
+            .any(|a| a.severity == "error" && a.message.contains("TLS certificate expires in")),
+        "{:?}",
+        overview.attention
+    );
 }
 
 #[tokio::test]
