@@ -326,7 +326,7 @@ passkey_checked_at: string,
  */
 policy_read_only: boolean, };
 
-export type PolicyView = { version: bigint, saved_by: string, saved_at: string, read_only: boolean, 
+export type PolicyView = { version: number, saved_by: string, saved_at: string, read_only: boolean, 
 /**
  * The document: `policy`, `organization`, `helpdesk`, `approval` (as `policy show`).
  */
@@ -339,9 +339,13 @@ notified_admins: Array<string>,
 /**
  * Every method the server knows, enabled or not, for the methods page.
  */
-known_methods: Array<MethodKind>, };
+known_methods: Array<MethodKind>, 
+/**
+ * The methods this server can offer now (the others come with their issue).
+ */
+available_methods: Array<MethodKind>, };
 
-export type PolicyChange = { base_version: bigint, 
+export type PolicyChange = { base_version: number, 
 /**
  * Sections and keys, as the document has them; what it doesn't name stays.
  */
@@ -367,13 +371,13 @@ export type EnrollmentCodeRequest = { name: string, location: string, };
 
 export type EnrollmentCodeView = { kiosk_id: string, code: string, expires_at: string, qr_text: string, qr_svg: string, };
 
-export type AuditEntry = { id: bigint, at: string, event: string, outcome: string, correlation_id: string, kiosk_id?: string, kiosk_name?: string, reference?: string, login?: string, 
+export type AuditEntry = { id: number, at: string, event: string, outcome: string, correlation_id: string, kiosk_id?: string, kiosk_name?: string, reference?: string, login?: string, 
 /**
  * The event's own fields (never a secret).
  */
 detail: any, };
 
-export type AuditPage = { entries: Array<AuditEntry>, next_before?: bigint, 
+export type AuditPage = { entries: Array<AuditEntry>, next_before?: number, 
 /**
  * `store.audit_retention_days` (0: kept for ever).
  */
@@ -406,7 +410,7 @@ reason: string, };
 
 export type ClearMethodsResult = { removed: number, };
 
-export type CertificateStatus = { subject?: string, expires_at?: string, days_left?: bigint, trusted: boolean, 
+export type CertificateStatus = { subject?: string, expires_at?: string, days_left?: number, trusted: boolean, 
 /**
  * Why it couldn't be read.
  */
@@ -435,7 +439,7 @@ export type Attention = {
  */
 severity: string, message: string, };
 
-export type Overview = { policy_version: bigint, 
+export type Overview = { policy_version: number, 
 /**
  * "none", "group" or "all".
  */

@@ -1,6 +1,7 @@
 //! A phone's browser: headless Chromium through chromedriver (Debian's `chromium` and
 //! `chromium-driver`), phone-sized, with WebDriver's virtual authenticator standing in for
-//! the phone's passkey (internal transport, user verification by "screen lock").
+//! the phone's passkey (internal transport, user verification by "screen lock"). The same
+//! browser at a desk's size (`Browser::desktop`) for the admin console, resizable.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct Browser {
     profile: PathBuf,
     shots: PathBuf,
     shot: usize,
+    /// Screenshots' name prefix: "phone", "desktop", or what `resize` says.
+    label: String,
 }
 
 /// `POST /session/{id}/webauthn/authenticator` (WebDriver's Web Authentication extension).
@@ -50,6 +53,31 @@ impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
     }
 }
 
+/// `POST /session/{id}/goog/cdp/execute`: one DevTools command, through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a phone-sized headless Chromium with a fresh profile and a
     /// virtual passkey authenticator. Screenshots go to `shots`.
@@ -60,6 +88,23 @@ impl Browser {
     /// The same phone set to another language (`de`, ...): its browser asks for pages in
     /// that language first.
     pub async fn phone_in(language: &str, shots: &Path) -> anyhow::Result<Browser> {
+        Browser::start(language, shots, (390, 844), "phone").await
+    }
+
+    /// A desk's browser (1280×800, English), for the admin console; its screenshots are
+    /// `desktop-NN-name.png`.
+    pub async fn desktop(shots: &Path) -> anyhow::Result<Browser> {
+        let mut b = Browser::start("en-US", shots, (1280, 800), "desktop").await?;
+        b.resize(1280, 800, "desktop").await?;
+        Ok(b)
+    }
+
+    async fn start(
+        language: &str,
+        shots: &Path,
+        (width, height): (u32, u32),
+        label: &str,
+    ) -> anyhow::Result<Browser> {
         let port = free_port()?;
         let chromedriver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -81,7 +126,7 @@ impl Browser {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--window-size=390,844",
+                    "--disable-sync", format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.display()),
                     format!("--lang={language}"),
                 ],
@@ -112,7 +157,71 @@ impl Browser {
             profile,
             shots: shots.to_path_buf(),
             shot: 0,
+            label: label.to_string(),
         })
+    }
+
+    /// Resizes the page's viewport to `width`×`height` (the window is made larger by what
+    /// the browser's own frame takes); later screenshots are named `label-NN-name.png`.
+    pub async fn resize(&mut self, width: u32, height: u32, label: &str) -> anyhow::Result<()> {
+        self.client.set_window_size(width, height).await?;
+        let inner = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let (iw, ih) = (
+            inner[0].as_u64().unwrap_or(u64::from(width)),
+            inner[1].as_u64().unwrap_or(u64::from(height)),
+        );
+        let extra =
+            |want: u32, got: u64| u32::try_from(u64::from(want).saturating_sub(got)).unwrap_or(0);
+        if iw < u64::from(width) || ih < u64::from(height) {
+            self.client
+                .set_window_size(width + extra(width, iw), height + extra(height, ih))
+                .await?;
+        }
+        self.label = label.to_string();
+        // Let the page lay itself out again before anything looks at it.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        Ok(())
+    }
+
+    /// Saves a screenshot of the whole page, beyond the window's height, as
+    /// `label-NN-name-full.png` (Chromium's DevTools protocol, through chromedriver).
+    pub async fn shoot_full(&mut self, name: &str) -> anyhow::Result<PathBuf> {
+        use base64::Engine as _;
+        let size = self
+            .client
+            .execute(
+                "return [window.innerWidth, \
+                 Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)];",
+                vec![],
+            )
+            .await?;
+        let width = size[0].as_f64().unwrap_or(1280.0);
+        let height = size[1].as_f64().unwrap_or(800.0).min(12_000.0);
+        let answer = self
+            .client
+            .issue_cmd(Cdp {
+                cmd: "Page.captureScreenshot",
+                params: serde_json::json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
+                }),
+            })
+            .await
+            .context("a full-page screenshot")?;
+        let data = answer["data"]
+            .as_str()
+            .context("no picture in the DevTools answer")?;
+        let png = base64::engine::general_purpose::STANDARD.decode(data)?;
+        self.shot += 1;
+        let path = self
+            .shots
+            .join(format!("{}-{:02}-{name}-full.png", self.label, self.shot));
+        std::fs::write(&path, png)?;
+        Ok(path)
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
@@ -168,6 +277,26 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks `css` after scrolling it to the middle of the window, clear of a page's
+    /// sticky header and footer (WebDriver scrolls it to an edge, under them).
+    pub async fn click_centered(&self, css: &str) -> anyhow::Result<()> {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                vec![serde_json::to_value(&el)?],
+            )
+            .await?;
+        el.click().await?;
+        Ok(())
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let el = self
             .client
@@ -181,13 +310,13 @@ impl Browser {
         Ok(())
     }
 
-    /// Saves a screenshot as `phone-NN-name.png`.
+    /// Saves a screenshot as `phone-NN-name.png` (`desktop-NN-...` at a desk's size).
     pub async fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
         self.shot += 1;
         let png = self.client.screenshot().await?;
         let path = self
             .shots
-            .join(format!("phone-{:02}-{name}.png", self.shot));
+            .join(format!("{}-{:02}-{name}.png", self.label, self.shot));
         std::fs::write(&path, png)?;
         Ok(path)
     }

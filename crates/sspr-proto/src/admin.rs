@@ -61,6 +61,7 @@ pub struct ConsoleSession {
 /// The policy in force, as the console shows and edits it.
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct PolicyView {
+    #[ts(type = "number")]
     pub version: i64,
     pub saved_by: String,
     pub saved_at: String,
@@ -74,12 +75,15 @@ pub struct PolicyView {
     pub notified_admins: Vec<String>,
     /// Every method the server knows, enabled or not, for the methods page.
     pub known_methods: Vec<MethodKind>,
+    /// The methods this server can offer now (the others come with their issue).
+    pub available_methods: Vec<MethodKind>,
 }
 
 /// `PUT /v1/admin/policy`: keys to change over version `base_version` (a version saved
 /// meanwhile refuses the change: 409).
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct PolicyChange {
+    #[ts(type = "number")]
     pub base_version: i64,
     /// Sections and keys, as the document has them; what it doesn't name stays.
     #[ts(type = "any")]
@@ -139,6 +143,7 @@ pub struct EnrollmentCodeView {
 /// One audit row.
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct AuditEntry {
+    #[ts(type = "number")]
     pub id: i64,
     pub at: String,
     pub event: String,
@@ -162,7 +167,7 @@ pub struct AuditEntry {
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
-    #[ts(optional)]
+    #[ts(optional, as = "Option<u32>")]
     pub next_before: Option<i64>,
     /// `store.audit_retention_days` (0: kept for ever).
     pub retention_days: u32,
@@ -236,7 +241,7 @@ pub struct CertificateStatus {
     pub subject: Option<String>,
     #[ts(optional)]
     pub expires_at: Option<String>,
-    #[ts(optional)]
+    #[ts(optional, as = "Option<i32>")]
     pub days_left: Option<i64>,
     pub trusted: bool,
     /// Why it couldn't be read.
@@ -264,6 +269,7 @@ pub struct Attention {
 /// `GET /v1/admin/overview`
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct Overview {
+    #[ts(type = "number")]
     pub policy_version: i64,
     /// "none", "group" or "all".
     pub enabled: String,

@@ -378,7 +378,15 @@ impl From<ConsoleError> for ApiError {
                 "Sign in with your login and password first (the passkey step waits 5 minutes).",
             ),
             E::DirectoryDown => ApiError::new(C::DirectoryUnavailable, DIRECTORY_DOWN),
-            E::Blocked { retry_after } => blocked_for(retry_after),
+            E::Blocked { retry_after } => ApiError::new(
+                C::Blocked,
+                "Too many failed sign-ins: signing in to the console is blocked for this account for now.",
+            )
+            .with_retry_after(retry_after),
+            E::ReauthFailed => ApiError::new(
+                C::CodeInvalid,
+                "That passkey didn't verify. Try again with the passkey you registered.",
+            ),
             E::PasskeysOff => ApiError::new(
                 C::NotAllowed,
                 "The console needs passkeys, and they need the server reached by a host name (approval.public_url).",

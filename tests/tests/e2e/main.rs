@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod approval;
+mod console;
 
 use std::time::Duration;
 

@@ -9,6 +9,13 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+/// The methods this server can offer (`policy.methods` may name only these).
+pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 3] = [
+    sspr_proto::MethodKind::Email,
+    sspr_proto::MethodKind::Totp,
+    sspr_proto::MethodKind::Approval,
+];
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -637,9 +644,8 @@ impl Config {
             "policy.reconfirm_days must be between 0 (never ask) and 730"
         );
         for m in &p.methods {
-            use sspr_proto::MethodKind as K;
             anyhow::ensure!(
-                matches!(m, K::Email | K::Totp | K::Approval),
+                AVAILABLE_METHODS.contains(m),
                 "policy.methods: {:?} is not available yet (use email, totp, approval)",
                 m.as_str()
             );

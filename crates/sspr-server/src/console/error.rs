@@ -24,6 +24,8 @@ pub enum ConsoleError {
     /// A policy change wants the passkey again.
     Reauth,
     StartReauthFirst,
+    /// The passkey asked for again didn't verify (the session stays).
+    ReauthFailed,
     /// This role may not do that.
     Forbidden(&'static str),
     /// `console.policy_read_only`.

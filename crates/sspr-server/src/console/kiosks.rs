@@ -111,7 +111,14 @@ impl Console {
             .kiosk(id)
             .await?
             .ok_or(ConsoleError::NotFound("kiosk"))?;
-        Ok(view(&row, 0, now))
+        let flows = store
+            .flows_by_kiosk(midnight(now))
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, n)| n as u32)
+            .unwrap_or(0);
+        Ok(view(&row, flows, now))
     }
 
     /// A one-time code for a new kiosk, as text and as a QR code.

@@ -538,7 +538,7 @@ impl Console {
                     now,
                 )
                 .await;
-            return Err(ConsoleError::SignInFailed);
+            return Err(ConsoleError::ReauthFailed);
         }
         core.audit
             .record(

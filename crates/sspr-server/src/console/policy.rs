@@ -57,6 +57,7 @@ impl Console {
             document,
             notified_admins,
             known_methods: KNOWN_METHODS.to_vec(),
+            available_methods: crate::config::AVAILABLE_METHODS.to_vec(),
         })
     }
 

@@ -202,7 +202,8 @@ pub async fn reauth_start(
 #[utoipa::path(post, path = "/v1/admin/reauth/finish", tag = "console",
     request_body = ConsolePasskeyAnswer,
     responses((status = 200, description = "The passkey was checked again", body = ConsoleSession),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "No check was asked for", body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "No check was asked for", body = ErrorBody),
+        (status = 422, description = "The passkey didn't verify (the session stays)", body = ErrorBody)))]
 pub async fn reauth_finish(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,

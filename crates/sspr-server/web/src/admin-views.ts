@@ -293,7 +293,10 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
   const columns: Column<KioskView>[] = [
     { title: "Name", cell: (k: KioskView) => h("span", { class: "strong" }, k.name) },
     { title: "Location", cell: (k: KioskView) => k.location || h("span", { class: "none" }, "—") },
-    { title: "State", cell: (k: KioskView) => kioskState(k) },
+    {
+      title: "State",
+      cell: (k: KioskView) => (k.state === "revoked" && k.revoked_at ? h("span", { class: "stack-cell" }, kioskState(k), h("span", { class: "cell-note" }, when(k.revoked_at))) : kioskState(k)),
+    },
     { title: "Last seen", cell: (k: KioskView) => (k.state === "pending" ? h("span", { class: "none" }, "Never") : when(k.last_seen_at, { relative: true })) },
     { title: "Enrolled", cell: (k: KioskView) => when(k.enrolled_at ?? (k.state === "pending" ? k.created_at : undefined)), wide: true },
     { title: "Version", cell: (k: KioskView) => (k.version ? h("span", { class: "mono" }, k.version) : h("span", { class: "none" }, "—")), wide: true },
@@ -304,7 +307,7 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
       title: "Actions",
       kind: "act" as const,
       cell: (k: KioskView) => {
-        if (k.state === "revoked") return h("span", { class: "muted" }, "Revoked ", when(k.revoked_at));
+        if (k.state === "revoked") return null;
         const b = btn("Revoke", { class: "btn-small btn-danger-quiet", "data-revoke": k.id, "aria-label": `Revoke ${k.name}` });
         b.addEventListener("click", () => revoke(k, b));
         return b;
