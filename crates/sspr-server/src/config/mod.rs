@@ -36,7 +36,7 @@ pub struct Config {
 
 /// The admin console (`/admin`): who may sign in to it, by directory group (nested groups
 /// count, as for `policy.admin_groups`). Nobody in a group: nobody signs in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleConfig {
     /// Change the policy and kiosks; everything the others may.
@@ -48,6 +48,21 @@ pub struct ConsoleConfig {
     /// The policy is managed as code (`sspr-server policy import`): the console shows it
     /// and never edits it.
     pub policy_read_only: bool,
+    /// A policy change asks for the passkey again when it was last checked longer ago
+    /// than this (seconds; 300 at most, stricter if lower).
+    pub reauth_after_secs: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            admin_groups: Vec::new(),
+            helpdesk_groups: Vec::new(),
+            reader_groups: Vec::new(),
+            policy_read_only: false,
+            reauth_after_secs: 300,
+        }
+    }
 }
 
 /// `GET /metrics` (Prometheus text format): on a listener of its own, or on the main one
@@ -618,6 +633,10 @@ impl Config {
                 anyhow::bail!("{problem}");
             }
         }
+        anyhow::ensure!(
+            (1..=300).contains(&self.console.reauth_after_secs),
+            "console.reauth_after_secs must be between 1 and 300"
+        );
         let p = &self.policy;
         anyhow::ensure!(
             (1..=2).contains(&p.methods_required),

@@ -74,7 +74,8 @@ impl Console {
         if core.config().console.policy_read_only {
             return Err(ConsoleError::PolicyReadOnly);
         }
-        if now - caller.passkey_at > REAUTH_SECS {
+        let within = i64::from(core.config().console.reauth_after_secs).min(REAUTH_SECS);
+        if now - caller.passkey_at > within {
             return Err(ConsoleError::Reauth);
         }
         let saved = core
