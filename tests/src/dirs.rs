@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use rand::Rng as _;
 
-mod process;
+pub(crate) mod process;
 mod samba;
 mod slapd;
 

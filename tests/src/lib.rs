@@ -15,6 +15,7 @@ pub mod browser;
 pub mod dirs;
 pub mod faults;
 pub mod graph;
+pub mod kannel;
 pub mod kiosk;
 pub mod phone;
 pub mod python;

@@ -319,3 +319,27 @@ fn private_slapd_dies_restarts_and_cleans_up() {
     drop(d);
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+/// Kannel and its fake SMSC: a message sent through sendsms arrives, with sender, number
+/// and text as sent.
+#[tokio::test]
+async fn kannel_fixture() {
+    let started = Instant::now();
+    let k = sspr_tests::kannel::Kannel::shared().unwrap();
+    eprintln!("Kannel::shared() took {} ms", started.elapsed().as_millis());
+    let url = format!(
+        "{}/cgi-bin/sendsms?username={}&password={}&from=SSPR&to=%2B4915112345678&text=Your+code+is+123456",
+        k.sendsms_url, k.username, k.password
+    );
+    let answer = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(answer.starts_with("0: Accepted"), "{answer}");
+    let sms = k.message_to("+4915112345678", 1).await.unwrap();
+    assert_eq!(sms.from, "SSPR");
+    assert_eq!(sms.text, "Your code is 123456");
+    let wrong = format!(
+        "{}/cgi-bin/sendsms?username={}&password=wrong&from=SSPR&to=%2B491&text=x",
+        k.sendsms_url, k.username
+    );
+    let refused = reqwest::get(&wrong).await.unwrap();
+    assert!(!refused.status().is_success());
+}

@@ -6,6 +6,7 @@ const PATHS: Record<string, string> = {
   clock: "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Zm0 4v5l3 2",
   check: "M5 12.5l4.5 4.5L19 7.5",
   alert: "M12 4 2.5 20h19L12 4Zm0 6v4m0 3v.01",
+  message: "M4 5h16v11H9l-5 4z M8 9h8 M8 12h5",
   phone: "M8 2h8a2 2 0 0 1 2 2v16a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2Zm3 16h2",
   kiosk: "M3 4h18v12H3z M9 20h6 M12 16v4",
 };

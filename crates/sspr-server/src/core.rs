@@ -34,6 +34,8 @@ pub struct Core {
     pub directories: Arc<Directories>,
     /// Passkeys (None when phones reach the server by IP address: passkeys need a host).
     pub passkeys: Option<Passkeys>,
+    /// Text message gateways (None: no `[[sms.provider]]`).
+    pub sms: Option<crate::sms::Sms>,
     /// The new-password rules of the configuration in force (`passwords()`).
     passwords: std::sync::RwLock<Arc<PasswordPolicy>>,
     pub random: Random,
@@ -64,6 +66,7 @@ pub struct Parts {
     pub mailer: Mailer,
     pub directories: Arc<Directories>,
     pub passkeys: Option<Passkeys>,
+    pub sms: Option<crate::sms::Sms>,
     pub random: Random,
 }
 
@@ -81,6 +84,7 @@ impl Core {
             mailer: p.mailer,
             directories: p.directories,
             passkeys: p.passkeys,
+            sms: p.sms,
             random: p.random,
             registrations_changed: tokio::sync::Notify::new(),
         })

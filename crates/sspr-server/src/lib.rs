@@ -22,6 +22,7 @@ pub mod policy;
 pub mod random;
 pub mod secret;
 pub mod security_info;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 #[cfg(test)]
@@ -68,6 +69,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     }
     let mailer = notify::Mailer::new(&config.smtp)?;
     let passkeys = passkeys(&config)?;
+    let config_sms = config.sms.clone();
     let core = Arc::new(core::Core::new(core::Parts {
         config,
         store,
@@ -75,6 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         mailer,
         directories,
         passkeys,
+        sms: sms::Sms::new(&config_sms)?,
         random: random::Random::os(),
     })?);
     // The newest stored policy over the file's (the file's is the first version).

@@ -336,6 +336,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         &svc.store,
                         &svc.key,
                         &svc.directories,
+                        &svc.config().sms,
                         &text,
                         now(),
                     )

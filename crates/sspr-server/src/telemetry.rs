@@ -57,6 +57,11 @@ fn describe() {
         "sspr_verifications_total",
         "Answers to challenges, by method, result and reason"
     );
+    describe_histogram!(
+        "sspr_sms_delivery_duration_seconds",
+        Unit::Seconds,
+        "Handing a text message to a gateway, by gateway and result"
+    );
     describe_counter!("sspr_writebacks_total", "Directory writes of flows that didn't simply succeed (failed, in doubt, confirmed, partial), by directory and result");
     describe_counter!(
         "sspr_throttle_blocks_total",
@@ -110,6 +115,16 @@ pub fn directory(directory: &str, operation: &'static str, started: Instant, ok:
 pub fn mail(started: Instant, ok: bool) {
     histogram!(
         "sspr_mail_delivery_duration_seconds",
+        "result" => if ok { "ok" } else { "error" }
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+/// How long handing one text message to a gateway took, by gateway (configured names).
+pub fn sms(provider: &str, started: Instant, ok: bool) {
+    histogram!(
+        "sspr_sms_delivery_duration_seconds",
+        "provider" => provider.to_string(),
         "result" => if ok { "ok" } else { "error" }
     )
     .record(started.elapsed().as_secs_f64());

@@ -30,6 +30,8 @@ pub struct Kit {
     pub my: SecurityInfo,
     pub console: crate::console::Console,
     pub outbox: Outbox,
+    /// The text messages sent.
+    pub sms: crate::sms::SmsOutbox,
     directory: BuiltinDirectory,
 }
 
@@ -66,6 +68,7 @@ impl Kit {
             Arc::new(crate::directory::open_all(&config.directory, &store).expect("directory"));
         let directory = BuiltinDirectory::new(config.directory.name.clone(), store.clone());
         let outbox = Outbox::default();
+        let sms = crate::sms::SmsOutbox::default();
         let passkeys = passkeys.then(|| {
             crate::methods::passkey::Passkeys::new(
                 "https://sspr.example.org",
@@ -81,6 +84,7 @@ impl Kit {
                 mailer: Mailer::in_memory(outbox.clone()),
                 directories,
                 passkeys,
+                sms: Some(crate::sms::Sms::in_memory(sms.clone())),
                 random: Random::seeded(42),
             })
             .expect("core"),
@@ -91,6 +95,7 @@ impl Kit {
             console: crate::console::Console::new(core.clone()),
             core,
             outbox,
+            sms,
             directory,
         }
     }
@@ -145,6 +150,18 @@ impl Kit {
                         .add_registration(&id, MethodKind::Approval, "{}", "Phone", T0)
                         .await
                         .expect("approval");
+                }
+                MethodKind::Sms => {
+                    store
+                        .add_registration(
+                            &id,
+                            MethodKind::Sms,
+                            &mobile_of(username),
+                            "Mobile phone",
+                            T0,
+                        )
+                        .await
+                        .expect("sms");
                 }
                 other => panic!("the kit can't register {other:?}"),
             }
@@ -244,6 +261,12 @@ impl Kit {
             )
             .await
     }
+}
+
+/// The mobile number the kit registers for `username` (E.164, German mobile range).
+pub fn mobile_of(username: &str) -> String {
+    let n: u32 = username.bytes().map(u32::from).sum::<u32>() % 10_000;
+    format!("+49151123{n:04}")
 }
 
 /// The flow error of a step's failure (the reference aside).

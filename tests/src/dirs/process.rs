@@ -75,7 +75,7 @@ fn start_watchdog() -> anyhow::Result<ChildStdin> {
 }
 
 /// Removes `dir` when the test process ends, unless SSPR_KEEP_TEST_DATA is set.
-pub(super) fn remove_at_exit(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn remove_at_exit(dir: &Path) -> anyhow::Result<()> {
     if keep_data() {
         return Ok(());
     }
@@ -85,7 +85,7 @@ pub(super) fn remove_at_exit(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Whether SSPR_KEEP_TEST_DATA asks to keep data folders (as tests/src/lib.rs does).
-pub(super) fn keep_data() -> bool {
+pub(crate) fn keep_data() -> bool {
     std::env::var_os("SSPR_KEEP_TEST_DATA").is_some()
 }
 
@@ -124,18 +124,18 @@ fn spawn_from_keeper(mut cmd: Command) -> anyhow::Result<Child> {
 }
 
 /// A daemon in its own process group, killed with its group when the test process ends.
-pub(super) struct Daemon {
+pub(crate) struct Daemon {
     name: &'static str,
     child: Mutex<Option<Child>>,
     /// Its stdout and stderr.
-    pub(super) log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Daemon {
     /// Starts `program args` under `setpriv --pdeathsig KILL`, output to `log`. With
     /// `piped_stdin` the daemon's stdin stays open until it is stopped (Samba's `-i` exits
     /// on EOF).
-    pub(super) fn start(
+    pub(crate) fn start(
         name: &'static str,
         program: &str,
         args: &[&str],
@@ -182,7 +182,7 @@ impl Daemon {
     }
 
     /// The exit status if the daemon has exited (or was never started).
-    pub(super) fn exited(&self) -> Option<String> {
+    pub(crate) fn exited(&self) -> Option<String> {
         let mut guard = self.lock().ok()?;
         match guard.as_mut() {
             None => Some("stopped".into()),
@@ -191,7 +191,7 @@ impl Daemon {
     }
 
     /// The last `lines` lines of the daemon's output, for error messages.
-    pub(super) fn log_tail(&self, lines: usize) -> String {
+    pub(crate) fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
@@ -200,7 +200,7 @@ impl Daemon {
     /// Sends `signal` to the whole group, waits up to `grace` for the leader to exit, then
     /// SIGKILLs the group (stragglers included) and reaps the leader.
     /// Errors (which leave cleanup to the watchdog) are reported on stderr.
-    pub(super) fn stop_with(&self, signal: Signal, grace: Duration) {
+    pub(crate) fn stop_with(&self, signal: Signal, grace: Duration) {
         if let Err(e) = self.try_stop(signal, grace) {
             eprintln!("stopping {}: {e:#}", self.name);
         }
@@ -237,7 +237,7 @@ impl Daemon {
     }
 
     /// Restarts a stopped daemon with the same command line.
-    pub(super) fn restart(
+    pub(crate) fn restart(
         &self,
         program: &str,
         args: &[&str],

@@ -14,6 +14,7 @@ mod policy;
 mod secrets;
 mod security_info;
 mod signatures;
+mod sms;
 mod throttles;
 
 use sspr_tests::sspr_client::{Client, ClientError};

@@ -23,6 +23,8 @@ export const de: Record<Key, string> = {
   "verify.choose": "Wie möchten Sie sich ausweisen?",
   "verify.method.email": "Code per E-Mail an {masked}",
   "verify.method.totp": "Code aus Ihrer Authenticator-App eingeben",
+  "verify.method.sms": "Code per SMS an {masked}",
+  "verify.textedTo": "Wir haben einen {length}-stelligen Code per SMS an {to} gesendet.",
   "verify.method.done": "Bestätigt",
   "verify.sentTo": "Wir haben einen {length}-stelligen Code an {to} gesendet.",
   "verify.totp": "Öffnen Sie Ihre Authenticator-App und geben Sie den {length}-stelligen Code ein.",

@@ -21,6 +21,8 @@ export const en = {
   "verify.choose": "Choose how to prove it's you:",
   "verify.method.email": "Email a code to {masked}",
   "verify.method.totp": "Enter a code from your authenticator app",
+  "verify.method.sms": "Text a code to {masked}",
+  "verify.textedTo": "We texted a {length}-digit code to {to}.",
   "verify.method.done": "Verified",
   "verify.sentTo": "We sent a {length}-digit code to {to}.",
   "verify.totp": "Open your authenticator app and enter the {length}-digit code.",

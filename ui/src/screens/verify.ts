@@ -11,12 +11,19 @@ import { afterVerified, step } from "./progress";
 
 function methodLabel(m: MethodView): string {
   if (m.kind === "approval") return t("verify.method.approval");
+  if (m.kind === "sms") return t("verify.method.sms", { masked: m.masked });
   return m.kind === "email" ? t("verify.method.email", { masked: m.masked }) : t("verify.method.totp");
 }
 
 function methodIcon(kind: MethodKind): SVGSVGElement {
   if (kind === "approval") return icon("phone");
+  if (kind === "sms") return icon("message");
   return icon(kind === "email" ? "mail" : "clock");
+}
+
+/** Methods whose code the server sends (and may send again). */
+function sent(kind: MethodKind): boolean {
+  return kind === "email" || kind === "sms";
 }
 
 async function choose(app: App, m: MethodView): Promise<void> {
@@ -95,14 +102,14 @@ export function code(app: App): HTMLElement {
   };
 
   const hint =
-    ch.kind === "email"
-      ? t("verify.sentTo", { length: ch.code_length, to: ch.sent_to ?? "" }) +
+    sent(ch.kind)
+      ? t(ch.kind === "sms" ? "verify.textedTo" : "verify.sentTo", { length: ch.code_length, to: ch.sent_to ?? "" }) +
         " " +
         t("verify.expiresIn", { mins: Math.ceil(ch.expires_in_secs / 60) })
       : t("verify.totp", { length: ch.code_length });
 
   const extra = h("div", { class: "actions actions-left" });
-  if (ch.kind === "email") {
+  if (sent(ch.kind)) {
     const resend = h("button", { type: "button", class: "btn btn-quiet", id: "resend" }, t("verify.resend")) as HTMLButtonElement;
     const until = Date.now() + ch.resend_after_secs * 1000;
     const tick = () => {

@@ -10,10 +10,11 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The methods this server can offer (`policy.methods` may name only these).
-pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 3] = [
+pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 4] = [
     sspr_proto::MethodKind::Email,
     sspr_proto::MethodKind::Totp,
     sspr_proto::MethodKind::Approval,
+    sspr_proto::MethodKind::Sms,
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -32,6 +33,77 @@ pub struct Config {
     pub approval: ApprovalConfig,
     pub metrics: MetricsConfig,
     pub console: ConsoleConfig,
+    pub sms: SmsConfig,
+}
+
+/// Text messages: how numbers are read and which gateways send (`sms::Sms`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// The region a number without a country code is read in ("DE").
+    pub default_region: String,
+    /// Countries codes may be sent to (region codes); empty: the default region only.
+    pub allowed_countries: Vec<String>,
+    /// The sender shown on the phone (an alphanumeric sender of up to 11 characters, or
+    /// a number).
+    pub sender: String,
+    /// Seconds each gateway may take before the next is tried.
+    pub timeout_secs: u32,
+    /// Gateways, tried in order.
+    pub provider: Vec<SmsProvider>,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            default_region: "DE".into(),
+            allowed_countries: Vec::new(),
+            sender: "SSPR".into(),
+            timeout_secs: 5,
+            provider: Vec::new(),
+        }
+    }
+}
+
+impl SmsConfig {
+    /// The countries codes may go to.
+    pub fn allowed(&self) -> Vec<String> {
+        if self.allowed_countries.is_empty() {
+            vec![self.default_region.to_ascii_uppercase()]
+        } else {
+            self.allowed_countries.clone()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsProviderKind {
+    /// Kannel's `sendsms` HTTP interface (smsbox).
+    Kannel,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsProvider {
+    /// Shown in the audit and the metrics.
+    pub name: String,
+    pub kind: SmsProviderKind,
+    /// Kannel: smsbox's sendsms base URL (`http://127.0.0.1:13013`).
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Better kept in `password_file`, or set as an environment override.
+    #[serde(default, skip_serializing)]
+    pub password: Option<SecretString>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl SmsProvider {
+    pub fn password(&self) -> anyhow::Result<Option<SecretString>> {
+        read_secret(&self.password, &self.password_file, "sms.provider.password")
+    }
 }
 
 /// The admin console (`/admin`): who may sign in to it, by directory group (nested groups
@@ -637,6 +709,33 @@ impl Config {
             (1..=300).contains(&self.console.reauth_after_secs),
             "console.reauth_after_secs must be between 1 and 300"
         );
+        anyhow::ensure!(
+            crate::methods::phone::region(&self.sms.default_region).is_some(),
+            "sms.default_region {:?} isn't a region code (such as DE, GB, US)",
+            self.sms.default_region
+        );
+        for c in &self.sms.allowed_countries {
+            anyhow::ensure!(
+                crate::methods::phone::region(c).is_some(),
+                "sms.allowed_countries: {c:?} isn't a region code"
+            );
+        }
+        anyhow::ensure!(
+            (1..=60).contains(&self.sms.timeout_secs),
+            "sms.timeout_secs must be between 1 and 60"
+        );
+        for p in &self.sms.provider {
+            anyhow::ensure!(
+                p.url.starts_with("http://") || p.url.starts_with("https://"),
+                "sms.provider {:?}: url must be http(s)://",
+                p.name
+            );
+        }
+        anyhow::ensure!(
+            !self.policy.methods.contains(&sspr_proto::MethodKind::Sms)
+                || !self.sms.provider.is_empty(),
+            "policy.methods has \"sms\" but [[sms.provider]] names no gateway"
+        );
         let p = &self.policy;
         anyhow::ensure!(
             (1..=2).contains(&p.methods_required),
@@ -665,7 +764,7 @@ impl Config {
         for m in &p.methods {
             anyhow::ensure!(
                 AVAILABLE_METHODS.contains(m),
-                "policy.methods: {:?} is not available yet (use email, totp, approval)",
+                "policy.methods: {:?} is not available yet (use email, totp, approval, sms)",
                 m.as_str()
             );
         }

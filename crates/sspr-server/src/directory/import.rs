@@ -42,6 +42,9 @@ pub struct ImportMethods {
     pub email: Option<String>,
     /// Authenticator secret, base32.
     pub totp: Option<String>,
+    /// Mobile number for text-message codes (with its country code, or in
+    /// `sms.default_region`).
+    pub mobile: Option<String>,
 }
 
 /// Adds every user in `text`; returns how many.
@@ -111,6 +114,9 @@ pub struct RegisterPerson {
     pub email: Option<String>,
     /// Authenticator secret, base32.
     pub totp: Option<String>,
+    /// Mobile number for text-message codes (with its country code, or in
+    /// `sms.default_region`).
+    pub mobile: Option<String>,
 }
 
 /// Registers every person's methods against their id in the directory that holds them;
@@ -119,13 +125,20 @@ pub async fn register(
     store: &Store,
     key: &crate::secret::ServerKey,
     directories: &super::set::Directories,
+    sms: &crate::config::SmsConfig,
     text: &str,
     now: i64,
 ) -> anyhow::Result<usize> {
     let file: RegisterFile =
         toml::from_str(text).map_err(|e| anyhow::anyhow!("register file: {e}"))?;
     let mut found = Vec::new();
+    let mut mobiles = std::collections::HashMap::new();
     for p in &file.person {
+        if let Some(typed) = &p.mobile {
+            let e164 = crate::methods::phone::mobile(typed, &sms.default_region, &sms.allowed())
+                .map_err(|why| anyhow::anyhow!("person {}: mobile {typed:?}: {why}", p.login))?;
+            mobiles.insert(p.login.clone(), e164);
+        }
         if let Some(secret) = &p.totp {
             anyhow::ensure!(
                 crate::methods::totp::current_code(secret, 0).is_some(),
@@ -159,6 +172,11 @@ pub async fn register(
             if replaced > 0 {
                 tracing::info!(login = %p.login, replaced, "an email address was replaced");
             }
+        }
+        if let Some(e164) = mobiles.get(&p.login) {
+            store
+                .replace_registration(&id, MethodKind::Sms, e164, "Mobile phone", now)
+                .await?;
         }
         if let Some(secret) = &p.totp {
             let sealed = crate::store::seal_totp(key, &id, secret);

@@ -15,7 +15,45 @@ use crate::notify;
 use crate::secret::time_ordered_id;
 use crate::throttle;
 
+/// Methods whose code the server sends (by email, by text message).
+fn sends_code(kind: MethodKind) -> bool {
+    matches!(kind, MethodKind::Email | MethodKind::Sms)
+}
+
+/// A code's text message, in the flow's language: short (one SMS), the code first.
+fn sms_text(locale: &str, organization: &str, code: &str, minutes: u32) -> String {
+    if locale.starts_with("de") {
+        format!(
+            "{code} ist Ihr Code von {organization} zum Zurücksetzen des Passworts. Gültig {minutes} Min. Geben Sie ihn niemandem weiter."
+        )
+    } else {
+        format!(
+            "{code} is your {organization} password reset code. It expires in {minutes} min. Don't share it."
+        )
+    }
+}
+
 impl FlowService {
+    /// Sends a code by text message (the gateways in order); a decoy sends nothing. The
+    /// failure's reasons, for the audit.
+    async fn deliver_sms(&self, flow: &FlowRow, method: &FlowMethod, code: &str) -> Option<String> {
+        flow.user_id.as_ref()?;
+        let Some(sms) = &self.core.sms else {
+            return Some("sms: no gateway is configured".into());
+        };
+        let config = self.core.config();
+        let text = sms_text(
+            &flow.locale,
+            &config.organization.name,
+            code,
+            config.policy.code_ttl_secs.div_ceil(60),
+        );
+        sms.send(&method.target, &text)
+            .await
+            .err()
+            .map(|why| format!("sms: {why}"))
+    }
+
     /// Choose a method: sends a code, or asks for an authenticator code.
     pub async fn challenge(
         &self,
@@ -64,7 +102,7 @@ impl FlowService {
         // From here a real person's email code goes to the relay and a decoy's nowhere:
         // the whole rest (throttles, the send, the challenge's commit) ends at a floor
         // (`pace`), so neither its length nor the relay's shows who exists.
-        if method.kind == MethodKind::Email {
+        if sends_code(method.kind) {
             // A real person's send sets the floor (not a decoy's nothing, nor a refusal).
             let real = flow.user_id.is_some();
             self.pacers
@@ -91,7 +129,7 @@ impl FlowService {
     ) -> FlowResult<ChallengeView> {
         let config = self.core.config();
         let policy = &config.policy;
-        let sends_code = method.kind == MethodKind::Email;
+        let sends_code = sends_code(method.kind);
         if sends_code {
             if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
                 let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
@@ -100,7 +138,7 @@ impl FlowService {
                 }
             }
         }
-        let kind = if sends_code {
+        let kind = if method.kind == MethodKind::Email {
             throttle::EMAIL
         } else {
             throttle::PHONE
@@ -165,7 +203,7 @@ impl FlowService {
     ) -> (ChallengeRow, ChallengeView, Option<SecretString>) {
         let config = self.core.config();
         let policy = &config.policy;
-        let sends_code = method.kind == MethodKind::Email;
+        let sends_code = sends_code(method.kind);
         let challenge_id = time_ordered_id();
         let mut to_send = None;
         let (code_hash, expires_at, code_length) = if sends_code {
@@ -223,7 +261,9 @@ impl FlowService {
         code: &str,
         now: i64,
     ) -> FlowResult<()> {
-        let failure = if flow.user_id.is_some() {
+        let failure = if method.kind == MethodKind::Sms {
+            self.deliver_sms(flow, method, code).await
+        } else if flow.user_id.is_some() {
             let mail = notify::code_mail(
                 &method.target,
                 &notify::CodeMail {

@@ -28,8 +28,21 @@ pub fn login_key(key: &ServerKey, login: &str) -> String {
     )
 }
 
-/// The methods a decoy shows: every enabled method, with a made-up masked address.
-pub fn methods(key: &ServerKey, login: &str, enabled: &[MethodKind]) -> Vec<FlowMethod> {
+/// A masked mobile number for a login that has none: the organisation's country code and
+/// two digits drawn from the login, as a real one shows (`+49 ••• •••• 78`).
+pub fn masked_phone(key: &ServerKey, login: &str, country_prefix: &str) -> String {
+    let mac = key.mac("decoy-phone", &[normalize_login(login).as_bytes()]);
+    format!("{country_prefix} ••• •••• {:02}", mac[0] % 100)
+}
+
+/// The methods a decoy shows: every enabled method, with a made-up masked address (and
+/// number, in `phone_prefix`'s country).
+pub fn methods(
+    key: &ServerKey,
+    login: &str,
+    enabled: &[MethodKind],
+    phone_prefix: &str,
+) -> Vec<FlowMethod> {
     let mac = key.mac("decoy", &[normalize_login(login).as_bytes()]);
     let letter = |i: usize| LETTERS[mac[i] as usize % LETTERS.len()] as char;
     enabled
@@ -48,6 +61,7 @@ pub fn methods(key: &ServerKey, login: &str, enabled: &[MethodKind]) -> Vec<Flow
                     letter(1),
                     TLDS[mac[2] as usize % TLDS.len()]
                 ),
+                MethodKind::Sms => masked_phone(key, login, phone_prefix),
                 _ => super::method_label(*kind).to_string(),
             };
             FlowMethod {
@@ -209,7 +223,7 @@ impl StandIns {
         store: &Store,
         directories: &Directories,
         policy: &PolicyConfig,
-        passkeys_on: bool,
+        offer: super::Offer,
     ) -> StoreResult<usize> {
         let mut admins = std::collections::HashSet::new();
         for group in &policy.admin_groups {
@@ -229,9 +243,7 @@ impl StandIns {
             let offered: Vec<&str> = decision
                 .methods
                 .iter()
-                .filter(|k| {
-                    super::offerable(**k, passkeys_on) && kinds.iter().any(|r| r == k.as_str())
-                })
+                .filter(|k| super::offerable(**k, offer) && kinds.iter().any(|r| r == k.as_str()))
                 .map(|k| k.as_str())
                 .collect();
             if offered.len() >= usize::from(decision.required) {
@@ -370,11 +382,11 @@ mod tests {
     fn the_same_login_gets_the_same_decoy() {
         let key = ServerKey::from_bytes([3; 32]);
         let kinds = [MethodKind::Email, MethodKind::Totp];
-        let a: Vec<String> = methods(&key, "Nobody", &kinds)
+        let a: Vec<String> = methods(&key, "Nobody", &kinds, "+49")
             .into_iter()
             .map(|m| m.masked)
             .collect();
-        let b: Vec<String> = methods(&key, " nobody ", &kinds)
+        let b: Vec<String> = methods(&key, " nobody ", &kinds, "+49")
             .into_iter()
             .map(|m| m.masked)
             .collect();

@@ -236,6 +236,11 @@ impl FlowService {
                             .stand_ins
                             .masked_email(&self.core.key, login, &m.masked);
                     }
+                    if m.kind == MethodKind::Sms {
+                        // The stand-in's country, the login's own two digits.
+                        let prefix = m.masked.split(' ').next().unwrap_or("+").to_string();
+                        m.masked = decoy::masked_phone(&self.core.key, login, &prefix);
+                    }
                 }
                 return (methods, decision.required);
             }
@@ -244,7 +249,11 @@ impl FlowService {
             decoy::methods(
                 &self.core.key,
                 login,
-                &policy::enabled_methods(&self.core.config().policy),
+                &policy::enabled_methods(&self.core.config().policy)
+                    .into_iter()
+                    .filter(|k| offerable(*k, super::Offer::of(&self.core)))
+                    .collect::<Vec<_>>(),
+                &crate::methods::phone::calling_code(&self.core.config().sms.default_region),
             ),
             self.core.config().policy.methods_required,
         )
@@ -258,12 +267,13 @@ impl FlowService {
         let mut out = Vec::new();
         for kind in &decision.methods {
             for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
-                if !offerable(*kind, self.core.passkeys.is_some()) {
+                if !offerable(*kind, super::Offer::of(&self.core)) {
                     continue;
                 }
                 let (target, masked) = match kind {
                     MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
                     MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
+                    MethodKind::Sms => (r.value.clone(), crate::methods::phone::mask(&r.value)),
                     _ => (String::new(), method_label(*kind).to_string()),
                 };
                 out.push(FlowMethod {

@@ -141,13 +141,32 @@ pub fn method_label(kind: MethodKind) -> &'static str {
     }
 }
 
-/// Whether a kind of method can be offered at a kiosk here: approval needs passkeys (a
-/// host name phones reach); SMS, voice and questions are not built yet.
-pub fn offerable(kind: MethodKind, passkeys_on: bool) -> bool {
+/// What this server can offer beside email and authenticator codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    /// Passkeys (a host name phones reach).
+    pub passkeys: bool,
+    /// Text messages (an SMS gateway).
+    pub sms: bool,
+}
+
+impl Offer {
+    pub fn of(core: &Core) -> Offer {
+        Offer {
+            passkeys: core.passkeys.is_some(),
+            sms: core.sms.is_some(),
+        }
+    }
+}
+
+/// Whether a kind of method can be offered at a kiosk here: approval needs passkeys, SMS
+/// a gateway; voice and questions are not built yet.
+pub fn offerable(kind: MethodKind, offer: Offer) -> bool {
     match kind {
         MethodKind::Email | MethodKind::Totp => true,
-        MethodKind::Approval => passkeys_on,
-        MethodKind::Sms | MethodKind::Voice | MethodKind::Questions => false,
+        MethodKind::Approval => offer.passkeys,
+        MethodKind::Sms => offer.sms,
+        MethodKind::Voice | MethodKind::Questions => false,
     }
 }
 
@@ -170,7 +189,7 @@ impl FlowService {
                 &self.core.store,
                 &self.core.directories,
                 &self.core.config().policy,
-                self.core.passkeys.is_some(),
+                Offer::of(&self.core),
             )
             .await
         {

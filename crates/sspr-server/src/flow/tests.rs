@@ -341,3 +341,64 @@ async fn a_password_the_rules_refuse_changes_nothing_and_the_flow_may_try_again(
         .await
         .expect("then a good one");
 }
+
+/// A code by text message: sent to the registered number, verified like an emailed one,
+/// five an hour at most (the phone methods' limit), and a decoy's number is masked alike.
+#[tokio::test]
+async fn a_texted_code_verifies_and_five_an_hour_is_the_limit() {
+    let kit = Kit::with(|c| c.policy.methods = vec![MethodKind::Email, MethodKind::Sms]).await;
+    kit.person("ada", &[], &[MethodKind::Sms]).await;
+    let mobile = crate::testkit::mobile_of("ada");
+    let flow = kit.start("ada", Intent::Reset, T0).await.expect("flow");
+    let sms = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("sms offered");
+    assert_eq!(
+        sms.masked,
+        format!("+49 ••• •••• {}", &mobile[mobile.len() - 2..])
+    );
+    let ch = kit
+        .challenge(&flow, MethodKind::Sms, T0)
+        .await
+        .expect("texted");
+    let code = kit.sms.last_code(&mobile).expect("a code was texted");
+    let wrong = kit.verify(&flow, &ch.challenge_id, "000000", T0 + 1).await;
+    assert!(matches!(error_of(wrong), FlowError::CodeInvalid { .. }));
+    let done = kit
+        .verify(&flow, &ch.challenge_id, &code, T0 + 2)
+        .await
+        .expect("verified");
+    assert_eq!(done.state, WireState::Verified);
+    // Four more texts within the hour pass (each after the resend wait); the sixth is
+    // refused until the hour is over.
+    let resend = i64::from(kit.core.config().policy.resend_after_secs);
+    for i in 1..=4 {
+        let f = kit
+            .start("ada", Intent::Reset, T0 + i * resend)
+            .await
+            .expect("flow");
+        kit.challenge(&f, MethodKind::Sms, T0 + i * resend)
+            .await
+            .unwrap_or_else(|e| panic!("text {}: {e:?}", i + 1));
+    }
+    let f = kit
+        .start("ada", Intent::Reset, T0 + 5 * resend)
+        .await
+        .expect("flow");
+    let sixth = kit.challenge(&f, MethodKind::Sms, T0 + 5 * resend).await;
+    assert!(matches!(error_of(sixth), FlowError::RateLimited { .. }));
+    // A login nobody has shows a number in the same shape, and nothing is sent.
+    let decoy = kit
+        .start("nobody-here", Intent::Reset, T0 + 3600)
+        .await
+        .expect("decoy");
+    let masked = &decoy
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("decoy sms")
+        .masked;
+    assert!(masked.starts_with("+49 ••• •••• ") && masked.len() == sms.masked.len());
+}

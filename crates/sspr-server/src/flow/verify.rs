@@ -97,7 +97,7 @@ impl FlowService {
         }
 
         let failure: Option<&'static str> = match kind {
-            MethodKind::Email => {
+            MethodKind::Email | MethodKind::Sms => {
                 let stored = challenge.code_hash.as_deref().unwrap_or_default();
                 let ok = code::matches(
                     &self.core.key,

@@ -3,4 +3,5 @@
 
 pub mod code;
 pub mod passkey;
+pub mod phone;
 pub mod totp;

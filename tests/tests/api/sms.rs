@@ -1,0 +1,173 @@
+//! Codes by text message through a real gateway: Kannel with its fake SMSC standing in
+//! for the operator (the code is read from what the SMSC received), failover from a
+//! gateway that can't be reached, every gateway down told at once and counted against
+//! nobody, numbers checked and stored in E.164, and decoys that show a number too.
+
+use sspr_tests::kannel::Kannel;
+use sspr_tests::sspr_proto::{ErrorCode, FlowState, Intent, MethodKind};
+use sspr_tests::TestServer;
+
+use super::*;
+
+const ADA_MOBILE: &str = "+4915112345678";
+
+/// A gateway nobody answers at (a closed port on loopback).
+fn dead_provider() -> String {
+    let port = sspr_tests::free_port().expect("port");
+    format!(
+        "[[sms.provider]]\nname = \"down\"\nkind = \"kannel\"\nurl = \"http://127.0.0.1:{port}\"\nusername = \"x\"\npassword = \"y\"\n"
+    )
+}
+
+async fn server(providers: &str) -> TestServer {
+    let server = TestServer::with_config(&format!(
+        "[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n[sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\ntimeout_secs = 2\n{providers}"
+    ))
+    .await
+    .expect("server");
+    server
+        .register("[[person]]\nlogin = \"ada\"\nmobile = \"0151 1234 5678\"\n")
+        .expect("register a mobile number");
+    server
+}
+
+/// The code in the newest message to `to` after `seen` earlier ones.
+async fn texted_code(kannel: &Kannel, to: &str, seen: usize) -> String {
+    let sms = kannel
+        .message_to(to, seen + 1)
+        .await
+        .expect("a text message");
+    sms.text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {:?}", sms.text))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_reset_with_a_code_texted_through_kannel_and_failover_from_a_dead_gateway() {
+    let kannel = Kannel::shared().expect("kannel");
+    // The first gateway can't be reached: the second (Kannel) sends.
+    let server = server(&format!(
+        "{}{}",
+        dead_provider(),
+        kannel.provider_toml("kannel")
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let sms = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("sms offered");
+    assert_eq!(sms.masked, "+49 ••• •••• 78");
+    let seen = kannel.count_to(ADA_MOBILE);
+    let ch = kiosk
+        .challenge(&flow.flow_id, &sms.id)
+        .await
+        .expect("texted");
+    assert_eq!(ch.sent_to.as_deref(), Some("+49 ••• •••• 78"));
+    let code = texted_code(kannel, ADA_MOBILE, seen).await;
+    let message = kannel.message_to(ADA_MOBILE, seen + 1).await.expect("sms");
+    assert_eq!(message.from, "TestOrg");
+    assert!(message.text.contains("Test Org"), "{message:?}");
+    let wrong = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, "000000")
+        .await;
+    assert_eq!(code_of(wrong), ErrorCode::CodeInvalid);
+    let flow = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await
+        .expect("the texted code verifies");
+    assert_eq!(flow.state, FlowState::Verified);
+    kiosk
+        .set_password(&flow.flow_id, "violet kettle under maple rain")
+        .await
+        .expect("reset");
+    assert!(directory_password_is(&server, "ada", "violet kettle under maple rain").await);
+    // The code never reached a log.
+    assert!(!server.log().contains(&code), "the code is in the log");
+    let rows = server.audit(&["--user", "ada"]).expect("audit");
+    assert!(rows
+        .iter()
+        .any(|r| r["event"] == "challenge_sent" && r["detail"].to_string().contains("sms")));
+    assert!(!rows.iter().any(|r| r.to_string().contains(&code)));
+}
+
+#[tokio::test]
+async fn every_gateway_down_is_told_at_once_and_counts_against_nobody() {
+    let server = server(&dead_provider()).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    for _ in 0..7 {
+        let flow = kiosk
+            .start_flow(&start("ada", Intent::Reset))
+            .await
+            .expect("flow");
+        let failed = kiosk
+            .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
+            .await;
+        assert_eq!(code_of(failed), ErrorCode::DeliveryFailed);
+    }
+    // Seven failures, over the five-an-hour limit, and still not throttled: the failures
+    // counted against nobody; email still works.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = verify_email(&server, &kiosk, &flow, "ada@home.example.net").await;
+    assert_eq!(flow.state, FlowState::Verified);
+    let rows = server
+        .audit_when(&[], |rows| {
+            rows.iter()
+                .filter(|r| r["event"] == "notification_failed")
+                .count()
+                >= 7
+        })
+        .await
+        .expect("audit");
+    let failed = rows
+        .iter()
+        .find(|r| r["event"] == "notification_failed")
+        .expect("audited");
+    assert!(failed["detail"].to_string().contains("down"), "{failed}");
+}
+
+#[tokio::test]
+async fn numbers_are_checked_and_decoys_show_one_too() {
+    let kannel = Kannel::shared().expect("kannel");
+    let server = server(&kannel.provider_toml("kannel")).await;
+    for bad in [
+        "030 1234567",
+        "0900 1234567",
+        "+44 7400 123456",
+        "not a number",
+    ] {
+        let refused = server.register(&format!(
+            "[[person]]\nlogin = \"alan\"\nmobile = \"{bad}\"\n"
+        ));
+        assert!(refused.is_err(), "{bad} was taken");
+    }
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let decoy = kiosk
+        .start_flow(&start("nobody-here", Intent::Reset))
+        .await
+        .expect("decoy");
+    let sms = decoy
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("the decoy offers a number too");
+    assert!(sms.masked.starts_with("+49 ••• •••• "), "{}", sms.masked);
+    let before = kannel.messages().len();
+    let ch = kiosk
+        .challenge(&decoy.flow_id, &sms.id)
+        .await
+        .expect("a decoy's send answers as a real one");
+    assert_eq!(ch.sent_to.as_deref(), Some(sms.masked.as_str()));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(kannel.messages().len(), before, "a decoy sends nothing");
+}
