@@ -266,7 +266,12 @@ review_due: boolean,
 /**
  * Days between reviews; 0 when the organisation never asks.
  */
-review_days: number, };
+review_days: number, 
+/**
+ * Kinds of method the person may add here besides passkeys, authenticator apps and
+ * email (a mobile number when the server texts codes).
+ */
+can_add: Array<MethodKind>, };
 
 export type SecondFactorStart = { method_id: string, };
 
@@ -297,6 +302,8 @@ qr_svg: string, };
 export type ConfirmCode = { code: string, };
 
 export type EmailStart = { email: string, };
+
+export type MobileStart = { number: string, };
 
 export type ConsoleRole = "admin" | "helpdesk" | "reader";
 

@@ -48,6 +48,10 @@ pub struct MySession {
     pub review_due: bool,
     /// Days between reviews; 0 when the organisation never asks.
     pub review_days: u32,
+    /// Kinds of method the person may add here besides passkeys, authenticator apps and
+    /// email (a mobile number when the server texts codes).
+    #[serde(default)]
+    pub can_add: Vec<MethodKind>,
 }
 
 /// `POST /v1/my/second-factor/start`
@@ -104,6 +108,13 @@ pub struct AuthenticatorSetup {
 #[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
 pub struct ConfirmCode {
     pub code: String,
+}
+
+/// `POST /v1/my/mobile/start`: a mobile number (with its country code, or in the
+/// organisation's region); a code is texted there.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct MobileStart {
+    pub number: String,
 }
 
 /// `POST /v1/my/email/start`: an alternate address; a code is sent there.

@@ -62,6 +62,7 @@ pub fn typescript_bindings() -> String {
         AuthenticatorSetup,
         ConfirmCode,
         EmailStart,
+        MobileStart,
         ConsoleRole,
         ConsoleSignInRequest,
         ConsolePasskeyAnswer,

@@ -354,6 +354,24 @@ impl From<MyError> for ApiError {
                 "That code isn't right. Check the latest email and try again.",
             ),
             M::MethodNotFound => ApiError::not_found("method"),
+            M::SmsOff => ApiError::new(
+                C::MethodUnavailable,
+                "Codes by text message aren't offered here.",
+            ),
+            M::TextFailed => ApiError::new(
+                C::DeliveryFailed,
+                "We couldn't send the text message right now. Try again in a moment, or use another method.",
+            ),
+            M::PhoneNumber(why) => ApiError::bad_request(why),
+            M::EnterNumberFirst => ApiError::step("Enter the number first."),
+            M::MobileCode => ApiError::new(
+                C::CodeInvalid,
+                "That code isn't right. Check the latest text message and try again.",
+            ),
+            M::MobileCodeExpired => ApiError::new(
+                C::CodeExpired,
+                "That code has expired. Enter the number again for a new one.",
+            ),
             M::Internal(cause) => ApiError::internal(cause),
         }
     }

@@ -15,7 +15,7 @@ use super::{identify, ONE_AT_A_TIME};
 
 const APPROVAL: &str = "[policy]\nmethods = [\"email\", \"totp\", \"approval\"]\n";
 
-fn shots(test: &str) -> PathBuf {
+pub(crate) fn shots(test: &str) -> PathBuf {
     sspr_tests::profile_dir()
         .parent()
         .map(std::path::Path::to_path_buf)
@@ -42,7 +42,7 @@ async fn register_passkey(phone: &mut Browser, server: &TestServer) {
 
 /// Ada signs in to "My security info" on her phone: password, then her authenticator
 /// app's code.
-async fn sign_in(phone: &mut Browser, server: &TestServer) {
+pub(crate) async fn sign_in(phone: &mut Browser, server: &TestServer) {
     phone
         .goto(&format!("{}/my", server.phone_base))
         .await

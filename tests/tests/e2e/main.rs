@@ -6,6 +6,7 @@
 
 mod approval;
 mod console;
+mod sms;
 
 use std::time::Duration;
 

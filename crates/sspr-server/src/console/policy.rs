@@ -57,7 +57,10 @@ impl Console {
             document,
             notified_admins,
             known_methods: KNOWN_METHODS.to_vec(),
-            available_methods: crate::config::AVAILABLE_METHODS.to_vec(),
+            available_methods: crate::config::AVAILABLE_METHODS
+                .into_iter()
+                .filter(|k| crate::flow::offerable(*k, crate::flow::Offer::of(core)))
+                .collect(),
         })
     }
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use secrecy::SecretString;
 use sspr_proto::{
-    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, MySession, PasskeyFinish,
+    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, MobileStart, MySession, PasskeyFinish,
     PasskeyRequest, SecondFactorChallenge, SecondFactorFinish, SecondFactorStart, SignInRequest,
 };
 
@@ -238,6 +238,40 @@ pub async fn email_finish(
     let view = state
         .my
         .email_finish(&correlation.0, &cookie(&headers), &req.code, now())
+        .await?;
+    Ok(axum::Json(view))
+}
+
+#[utoipa::path(post, path = "/v1/my/mobile/start", tag = "security info",
+    request_body = MobileStart,
+    responses((status = 204, description = "A code was texted there"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "No gateway took the message; nothing counted", body = ErrorBody)))]
+pub async fn mobile_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<MobileStart>,
+) -> ApiResult<StatusCode> {
+    state
+        .my
+        .mobile_start(&cookie(&headers), &req.number, now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/my/mobile/finish", tag = "security info",
+    request_body = ConfirmCode,
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn mobile_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<ConfirmCode>,
+) -> ApiResult<axum::Json<MySession>> {
+    let view = state
+        .my
+        .mobile_finish(&correlation.0, &cookie(&headers), &req.code, now())
         .await?;
     Ok(axum::Json(view))
 }

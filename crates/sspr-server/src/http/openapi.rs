@@ -52,6 +52,8 @@ use super::handlers;
         crate::http::my::authenticator_finish,
         crate::http::my::email_start,
         crate::http::my::email_finish,
+        crate::http::my::mobile_start,
+        crate::http::my::mobile_finish,
         crate::http::my::remove,
         crate::http::admin::sign_in,
         crate::http::admin::sign_in_passkey,

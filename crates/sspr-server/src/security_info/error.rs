@@ -41,6 +41,14 @@ pub enum MyError {
     EmailCodeExpired,
     EmailCode,
     MethodNotFound,
+    /// No SMS gateway is configured.
+    SmsOff,
+    /// Every gateway failed; nothing counted.
+    TextFailed,
+    PhoneNumber(String),
+    EnterNumberFirst,
+    MobileCode,
+    MobileCodeExpired,
     Internal(Internal),
 }
 

@@ -7,7 +7,7 @@ use sspr_proto::{AuthenticatorSetup, MethodKind, MySession, PasskeyRequest};
 use webauthn_rs::prelude::Passkey;
 
 use super::session::Need;
-use super::{audit_ctx, MyError, MyResult, SecurityInfo, CODE_TRIES};
+use super::{audit_ctx, Dest, MyError, MyResult, SecurityInfo, CODE_TRIES};
 use crate::audit::Event;
 use crate::directory::DirUser;
 use crate::fault::Internal;
@@ -202,7 +202,13 @@ impl SecurityInfo {
             return Err(MyError::EmailAddress);
         }
         let sent = self
-            .send_code(&user, Some(&address), ("my-email", &address), false, now)
+            .send_code(
+                &user,
+                Some(Dest::Mail(&address)),
+                ("my-email", &address),
+                false,
+                now,
+            )
             .await?;
         self.with_session(cookie, Need::Full, now, |s| {
             s.email = Some((address, sent));
@@ -254,6 +260,80 @@ impl SecurityInfo {
         .await
     }
 
+    /// Texts a code to a mobile number, to prove it is the person's.
+    pub async fn mobile_start(&self, cookie: &str, number: &str, now: i64) -> MyResult<()> {
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let config = self.core.config();
+        if self.core.sms.is_none() || !config.policy.methods.contains(&MethodKind::Sms) {
+            return Err(MyError::SmsOff);
+        }
+        let e164 = crate::methods::phone::mobile(
+            number,
+            &config.sms.default_region,
+            &config.sms.allowed(),
+        )
+        .map_err(|why| MyError::PhoneNumber(why.to_string()))?;
+        let sent = self
+            .send_code(
+                &user,
+                Some(Dest::Text(&e164)),
+                ("my-mobile", &e164),
+                false,
+                now,
+            )
+            .await?;
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.mobile = Some((e164, sent));
+            Ok(())
+        })
+    }
+
+    /// The texted code confirms the number: it becomes the person's (one number each; a
+    /// new one replaces the old).
+    pub async fn mobile_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        code: &str,
+        now: i64,
+    ) -> MyResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let number = self.with_session(cookie, Need::Full, now, |s| {
+            let Some((number, sent)) = s.mobile.as_mut() else {
+                return Err(MyError::EnterNumberFirst);
+            };
+            if sent.expires_at <= now {
+                s.mobile = None;
+                return Err(MyError::MobileCodeExpired);
+            }
+            if !code::matches(&core.key, "my-mobile", number, code.trim(), &sent.hash) {
+                sent.tries += 1;
+                if sent.tries >= CODE_TRIES {
+                    s.mobile = None;
+                }
+                return Err(MyError::MobileCode);
+            }
+            let number = number.clone();
+            s.mobile = None;
+            Ok(number)
+        })?;
+        core.store
+            .replace_registration(&user.id, MethodKind::Sms, &number, "Mobile phone", now)
+            .await?;
+        self.registered(
+            correlation,
+            &user,
+            MethodKind::Sms,
+            &format!(
+                "The mobile number {} was added to your account",
+                crate::methods::phone::mask(&number)
+            ),
+            now,
+        )
+        .await
+    }
+
     /// Removes one of the person's methods (`id` as the page shows it).
     pub async fn remove(
         &self,
@@ -276,6 +356,10 @@ impl SecurityInfo {
         let what = match kind {
             MethodKind::Approval => format!("The passkey \"{}\" was removed", registration.label),
             MethodKind::Totp => "An authenticator app was removed".to_string(),
+            MethodKind::Sms => format!(
+                "The mobile number {} was removed",
+                crate::methods::phone::mask(&registration.value)
+            ),
             _ => format!(
                 "The alternate email {} was removed",
                 mask::email(&registration.value)

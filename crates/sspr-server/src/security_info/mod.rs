@@ -36,6 +36,13 @@ use session::{Need, Second, SentCode, Session};
 pub use session::{Sessions, SESSION_SECS};
 
 const CODE_SECS: i64 = 5 * 60;
+
+/// Where a code goes.
+#[derive(Clone, Copy)]
+pub(super) enum Dest<'a> {
+    Mail(&'a str),
+    Text(&'a str),
+}
 /// Wrong codes a setup or second factor tolerates before it must be started again.
 const CODE_TRIES: u8 = 3;
 
@@ -67,10 +74,9 @@ fn my_method(r: &Registration) -> Option<MyMethod> {
         id: r.id.to_string(),
         kind,
         label: r.label.clone(),
-        detail: if kind == MethodKind::Email {
-            r.value.clone()
-        } else {
-            String::new()
+        detail: match kind {
+            MethodKind::Email | MethodKind::Sms => r.value.clone(),
+            _ => String::new(),
         },
         added_at: audit::rfc3339(r.created_at),
     })
@@ -93,6 +99,7 @@ fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
             let kind = r.kind()?;
             let masked = match kind {
                 MethodKind::Email => mask::email(&r.value),
+                MethodKind::Sms => crate::methods::phone::mask(&r.value),
                 MethodKind::Totp => method_label(kind).to_string(),
                 MethodKind::Approval => format!("Passkey: {}", r.label),
                 _ => return None,
@@ -181,6 +188,14 @@ impl SecurityInfo {
             },
             methods: if signed_in {
                 registrations.iter().filter_map(my_method).collect()
+            } else {
+                Vec::new()
+            },
+            can_add: if signed_in
+                && core.sms.is_some()
+                && core.config().policy.methods.contains(&MethodKind::Sms)
+            {
+                vec![MethodKind::Sms]
             } else {
                 Vec::new()
             },
@@ -279,6 +294,7 @@ impl SecurityInfo {
                 passkey: None,
                 totp: None,
                 email: None,
+                mobile: None,
             },
         );
         Ok(SignedIn { cookie, view })
@@ -357,7 +373,7 @@ impl SecurityInfo {
                 let sent = self
                     .send_code(
                         &user,
-                        registration.map(|r| r.value.as_str()),
+                        registration.map(|r| Dest::Mail(r.value.as_str())),
                         ("my", &view.id),
                         true,
                         now,
@@ -371,6 +387,29 @@ impl SecurityInfo {
                     },
                     SecondFactorChallenge {
                         kind: MethodKind::Email,
+                        sent_to: Some(view.masked.clone()),
+                        passkey: None,
+                    },
+                )
+            }
+            MethodKind::Sms => {
+                let sent = self
+                    .send_code(
+                        &user,
+                        registration.map(|r| Dest::Text(r.value.as_str())),
+                        ("my", &view.id),
+                        true,
+                        now,
+                    )
+                    .await?;
+                (
+                    Second::Code {
+                        method_id: view.id.clone(),
+                        kind: MethodKind::Sms,
+                        sent: Some(sent),
+                    },
+                    SecondFactorChallenge {
+                        kind: MethodKind::Sms,
                         sent_to: Some(view.masked.clone()),
                         passkey: None,
                     },
@@ -439,7 +478,7 @@ impl SecurityInfo {
             } => {
                 let answer = req.code.as_deref().map(str::trim).unwrap_or_default();
                 match (kind, sent) {
-                    (MethodKind::Email, Some(sent)) => {
+                    (MethodKind::Email | MethodKind::Sms, Some(sent)) => {
                         if sent.expires_at <= now {
                             return Err(MyError::CodeExpired);
                         }
@@ -578,32 +617,47 @@ impl SecurityInfo {
     async fn send_code(
         &self,
         user: &DirUser,
-        to: Option<&str>,
+        to: Option<Dest<'_>>,
         (purpose, bound_to): (&str, &str),
         signing_in: bool,
         now: i64,
     ) -> MyResult<SentCode> {
         let core = &self.core;
         let (key, my_key) = throttle_keys(user);
-        if let Some(wait) = core
-            .throttle
-            .rate_limited(&key, &my_key, throttle::EMAIL, now)
-            .await?
-        {
+        let kind = match to {
+            Some(Dest::Text(_)) => throttle::PHONE,
+            _ => throttle::EMAIL,
+        };
+        if let Some(wait) = core.throttle.rate_limited(&key, &my_key, kind, now).await? {
             return Err(MyError::TooManyCodes { wait, signing_in });
         }
         let code = zeroize::Zeroizing::new(core.random.digits(core.config().policy.code_length));
         let hash = code::hash(&core.key, purpose, bound_to, &code);
-        if let Some(to) = to {
-            self.mail_code(to, &code);
+        match to {
+            Some(Dest::Mail(to)) => self.mail_code(to, &code),
+            Some(Dest::Text(to)) => self.text_code(to, &code).await?,
+            None => {}
         }
-        core.throttle
-            .record(&key, &my_key, throttle::EMAIL, now)
-            .await?;
+        core.throttle.record(&key, &my_key, kind, now).await?;
         Ok(SentCode {
             hash,
             expires_at: now + CODE_SECS,
             tries: 0,
+        })
+    }
+
+    /// Texts a code (awaited: a gateway that fails is told at once, and nothing counts).
+    async fn text_code(&self, to: &str, code: &str) -> MyResult<()> {
+        let sms = self.core.sms.as_ref().ok_or(MyError::SmsOff)?;
+        let config = self.core.config();
+        let text = format!(
+            "{code} is your {} code for My security info. It expires in {} min. Don't share it.",
+            config.organization.name,
+            CODE_SECS / 60
+        );
+        sms.send(to, &text).await.map(|_| ()).map_err(|why| {
+            tracing::warn!(reason = %why, "texting a security info code failed");
+            MyError::TextFailed
         })
     }
 

@@ -40,6 +40,8 @@ pub(super) struct Session {
     /// An authenticator app's secret, shown and waiting for its first code.
     pub totp: Option<SecretString>,
     pub email: Option<(String, SentCode)>,
+    /// A mobile number (E.164) being confirmed by a texted code.
+    pub mobile: Option<(String, SentCode)>,
 }
 
 /// Signed in fully (the second step too), or only with the password so far.

@@ -189,3 +189,68 @@ fn a_review_is_due_the_configured_days_after_the_last_one() {
     assert!(!review_due(Some(0), 0, now));
     assert!(!review_due(None, 30, now));
 }
+
+/// A mobile number added on the page: checked, confirmed by a texted code (three tries),
+/// kept in E.164 (a new one replaces the old), then a way to sign in here too.
+#[tokio::test]
+async fn a_mobile_number_is_confirmed_by_a_texted_code_and_then_signs_in() {
+    let kit = Kit::with(|c| c.policy.methods = vec![MethodKind::Email, MethodKind::Sms]).await;
+    kit.person("ada", &[], &[]).await;
+    let s = sign_in(&kit, "ada", PASSWORD, T0).await.expect("signed in");
+    for bad in ["030 1234567", "0900 1234567", "+44 7400 123456", "hello"] {
+        let refused = kit.my.mobile_start(&s.cookie, bad, T0).await;
+        assert!(matches!(refused, Err(MyError::PhoneNumber(_))), "{bad}");
+    }
+    let early = kit.my.mobile_finish("test", &s.cookie, "123456", T0).await;
+    assert!(matches!(early, Err(MyError::EnterNumberFirst)));
+    kit.my
+        .mobile_start(&s.cookie, "0151 2345 6789", T0)
+        .await
+        .expect("texted");
+    let code = kit.sms.last_code("+4915123456789").expect("a code texted");
+    let wrong = kit.my.mobile_finish("test", &s.cookie, "000000", T0).await;
+    assert!(matches!(wrong, Err(MyError::MobileCode)));
+    let view = kit
+        .my
+        .mobile_finish("test", &s.cookie, &code, T0 + 1)
+        .await
+        .expect("confirmed");
+    let sms = view
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("listed");
+    assert_eq!(sms.detail, "+4915123456789");
+    let told = kit
+        .outbox
+        .wait_for("ada@example.org", "security info")
+        .await
+        .expect("ada is told");
+    assert!(told.body.contains("+49 ••• •••• 89"), "{}", told.body);
+
+    // Next time, the texted code is the second step.
+    let again = sign_in(&kit, "ada", PASSWORD, T0 + 100)
+        .await
+        .expect("password");
+    let method = again
+        .view
+        .second_factor
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("sms as second step")
+        .clone();
+    assert_eq!(method.masked, "+49 ••• •••• 89");
+    let challenge = kit
+        .my
+        .second_start(&again.cookie, &method.id, T0 + 100)
+        .await
+        .expect("texted");
+    assert_eq!(challenge.sent_to.as_deref(), Some("+49 ••• •••• 89"));
+    let code = kit.sms.last_code("+4915123456789").expect("second code");
+    let view = kit
+        .my
+        .second_finish("test", &again.cookie, &finish(&code), T0 + 101)
+        .await
+        .expect("signed in by text message");
+    assert!(view.signed_in);
+}

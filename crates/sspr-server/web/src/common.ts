@@ -39,6 +39,7 @@ export type Call =
   | "my.passkey"
   | "my.totp"
   | "my.email"
+  | "my.mobile"
   | "my.review";
 
 /**

@@ -8,6 +8,7 @@ import type {
   AuthenticatorSetup,
   ConfirmCode,
   EmailStart,
+  MobileStart,
   MethodKind,
   MethodView,
   MyMethod,
@@ -480,6 +481,47 @@ function addEmail(): HTMLElement {
   return addCard("my.email.heading", "my.email.why", form(start, label, email, err, go), panel);
 }
 
+function addMobile(): HTMLElement {
+  const numberF = field("mobile", "my.mobile.label", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 32 });
+  const label = numberF.label;
+  const number = numberF.input;
+  const go = primary("add-mobile", "my.mobile.add");
+  const err = errorLine();
+  const panel = h("div", { class: "stack" });
+  const start = () => {
+    const typed = number.value.trim();
+    if (!/^[+0-9 ()./-]{4,32}$/.test(typed)) {
+      err.textContent = t("my.mobile.invalid");
+      number.focus();
+      return;
+    }
+    void act("my.mobile", go, err, () => api<void>("POST", "/v1/my/mobile/start", { number: typed } satisfies MobileStart).then(() => true)).then((sent) => {
+      if (!sent) return;
+      const codeF = codeField("mobile-code", "my.mobile.code");
+      const code = codeF.input;
+      const confirm = primary("mobile-confirm", "my.mobile.confirm");
+      const codeErr = errorLine();
+      fill(
+        panel,
+        form(
+          () => {
+            const value = codeValue(code, codeErr);
+            if (value === undefined) return;
+            void act("my.mobile", confirm, codeErr, () => api<MySession>("POST", "/v1/my/mobile/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.mobile.added")));
+          },
+          h("p", { role: "status" }, t("my.mobile.sent", { number: typed })),
+          codeF.label,
+          code,
+          codeErr,
+          confirm,
+        ),
+      );
+      code.focus();
+    });
+  };
+  return addCard("my.mobile.heading", "my.mobile.why", form(start, label, number, err, go), panel);
+}
+
 // The organisation asks, every so many days, whether the methods are still right: a
 // phone number or address the person no longer has is a way in for whoever has it now.
 function review(s: MySession): HTMLElement | false {
@@ -512,7 +554,15 @@ function home(s: MySession): void {
       h("h2", {}, t("my.methods.heading")),
       h("ul", { id: "methods", class: "method-list" }, ...(s.methods.length ? s.methods.map(methodRow) : [h("li", { class: "empty" }, t("my.methods.none"))])),
     ),
-    h("section", { class: "card" }, h("h2", {}, t("my.add.heading")), addPasskey(), addTotp(), addEmail()),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("my.add.heading")),
+      addPasskey(),
+      addTotp(),
+      addEmail(),
+      s.can_add.includes("sms") ? addMobile() : null,
+    ),
   );
 }
 
