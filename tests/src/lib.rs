@@ -19,6 +19,7 @@ pub mod kannel;
 pub mod kiosk;
 pub mod phone;
 pub mod python;
+pub mod sms_replay;
 
 pub use sspr_client;
 pub use sspr_mailbox;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{SmsConfig, SmsProviderKind};
+use crate::config::{HttpBody, SmsConfig, SmsProvider, SmsProviderKind};
 
 /// One gateway, ready to send.
 struct Provider {
@@ -17,6 +17,139 @@ struct Provider {
     url: String,
     username: String,
     password: SecretString,
+    template: Option<Template>,
+}
+
+/// An HTTP gateway's request, with placeholders.
+#[derive(Clone)]
+struct Template {
+    method: reqwest::Method,
+    url: String,
+    body: HttpBody,
+    fields: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    basic_auth: bool,
+    success_status: Vec<u16>,
+    success_pattern: Option<String>,
+}
+
+const PLACEHOLDERS: [&str; 7] = [
+    "{to}",
+    "{to_digits}",
+    "{message}",
+    "{sender}",
+    "{request_id}",
+    "{username}",
+    "{password}",
+];
+
+/// The request a provider's settings (and its preset) describe; refused at start when a
+/// template can't render.
+fn template(p: &SmsProvider) -> anyhow::Result<Template> {
+    let name = &p.name;
+    let base = p.url.trim_end_matches('/');
+    let owned = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let mut t = match p.preset.as_deref() {
+        // Twilio's Messages API: form fields, HTTP basic auth (Account SID, Auth Token),
+        // 201 Created with the message's "sid".
+        Some("twilio") => Template {
+            method: reqwest::Method::POST,
+            url: format!("{base}/2010-04-01/Accounts/{{username}}/Messages.json"),
+            body: HttpBody::Form,
+            fields: owned(&[("To", "{to}"), ("From", "{sender}"), ("Body", "{message}")]),
+            headers: Vec::new(),
+            basic_auth: true,
+            success_status: vec![201],
+            success_pattern: Some("\"sid\"".into()),
+        },
+        // Vonage's SMS API: form fields with the key and secret, 200 and status "0".
+        Some("vonage") => Template {
+            method: reqwest::Method::POST,
+            url: format!("{base}/sms/json"),
+            body: HttpBody::Form,
+            fields: owned(&[
+                ("api_key", "{username}"),
+                ("api_secret", "{password}"),
+                ("to", "{to_digits}"),
+                ("from", "{sender}"),
+                ("text", "{message}"),
+                ("client-ref", "{request_id}"),
+            ]),
+            headers: Vec::new(),
+            basic_auth: false,
+            success_status: vec![200],
+            success_pattern: Some("\"status\":\"0\"".into()),
+        },
+        Some(other) => anyhow::bail!("sms.provider {name:?}: no preset {other:?} (twilio, vonage)"),
+        None => Template {
+            method: reqwest::Method::POST,
+            url: base.to_string(),
+            body: HttpBody::Form,
+            fields: Vec::new(),
+            headers: Vec::new(),
+            basic_auth: false,
+            success_status: Vec::new(),
+            success_pattern: None,
+        },
+    };
+    if let Some(m) = &p.method {
+        t.method = match m.to_ascii_uppercase().as_str() {
+            "GET" => reqwest::Method::GET,
+            "POST" => reqwest::Method::POST,
+            other => anyhow::bail!("sms.provider {name:?}: method {other:?} (GET or POST)"),
+        };
+    }
+    if let Some(b) = p.body {
+        t.body = b;
+    }
+    if !p.fields.is_empty() {
+        t.fields = p
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    }
+    t.headers
+        .extend(p.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if !p.success_status.is_empty() {
+        t.success_status = p.success_status.clone();
+    }
+    if p.success_pattern.is_some() {
+        t.success_pattern = p.success_pattern.clone();
+    }
+    anyhow::ensure!(
+        p.preset.is_some() || !t.fields.is_empty(),
+        "sms.provider {name:?}: an HTTP gateway needs `fields` (or a preset)"
+    );
+    // Every template renders: each placeholder is a known one.
+    for text in std::iter::once(&t.url)
+        .chain(t.fields.iter().map(|(_, v)| v))
+        .chain(t.headers.iter().map(|(_, v)| v))
+    {
+        let mut rest = text.clone();
+        for p in PLACEHOLDERS {
+            rest = rest.replace(p, "");
+        }
+        anyhow::ensure!(
+            !rest.contains('{') && !rest.contains('}'),
+            "sms.provider {name:?}: {text:?} has a placeholder that doesn't render (use {})",
+            PLACEHOLDERS.join(", ")
+        );
+    }
+    Ok(t)
+}
+
+fn render(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (k, v) in values {
+        out = out.replace(k, v);
+    }
+    out
 }
 
 #[derive(Clone)]
@@ -62,6 +195,10 @@ impl Sms {
                 url: p.url.trim_end_matches('/').to_string(),
                 username: p.username.clone().unwrap_or_default(),
                 password: p.password()?.unwrap_or_else(|| SecretString::from("")),
+                template: match p.kind {
+                    SmsProviderKind::Http => Some(template(p)?),
+                    SmsProviderKind::Kannel => None,
+                },
             });
         }
         let http = reqwest::Client::builder()
@@ -115,6 +252,9 @@ impl Sms {
     }
 
     async fn send_with(&self, p: &Provider, to: &str, text: &str) -> Result<(), String> {
+        if let Some(t) = &p.template {
+            return self.send_http(p, t, to, text).await;
+        }
         match p.kind {
             SmsProviderKind::Kannel => {
                 let response = self
@@ -154,6 +294,76 @@ impl Sms {
                     Err(format!("refused (HTTP {}: {body})", status.as_u16()))
                 }
             }
+            SmsProviderKind::Http => Err("no template".into()),
+        }
+    }
+
+    async fn send_http(
+        &self,
+        p: &Provider,
+        t: &Template,
+        to: &str,
+        text: &str,
+    ) -> Result<(), String> {
+        let request_id = crate::secret::random_id();
+        let values = [
+            ("{to_digits}", to.trim_start_matches('+')),
+            ("{to}", to),
+            ("{message}", text),
+            ("{sender}", self.sender.as_str()),
+            ("{request_id}", request_id.as_str()),
+            ("{username}", p.username.as_str()),
+            ("{password}", p.password.expose_secret()),
+        ];
+        let url = render(&t.url, &values);
+        let fields: Vec<(String, String)> = t
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), render(v, &values)))
+            .collect();
+        let mut request = self.http.request(t.method.clone(), &url);
+        for (k, v) in &t.headers {
+            request = request.header(k.as_str(), render(v, &values));
+        }
+        if t.basic_auth {
+            request = request.basic_auth(&p.username, Some(p.password.expose_secret()));
+        }
+        request = match t.body {
+            HttpBody::Form => request.form(&fields),
+            HttpBody::Query => request.query(&fields),
+            HttpBody::Json => request.json(
+                &fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect::<serde_json::Map<_, _>>(),
+            ),
+        };
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                "no answer in time".to_string()
+            } else {
+                "can't be reached".to_string()
+            }
+        })?;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        let status_ok = if t.success_status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            t.success_status.contains(&status)
+        };
+        let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let pattern_ok = t.success_pattern.as_ref().is_none_or(|p| {
+            compact.contains(&p.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        });
+        // The answer's body isn't repeated: a gateway may echo the message, and with it
+        // the code.
+        match (status_ok, pattern_ok) {
+            (true, true) => Ok(()),
+            (true, false) => Err(format!(
+                "refused (HTTP {status}, not the answer of a message taken)"
+            )),
+            _ => Err(format!("refused (HTTP {status})")),
         }
     }
 }

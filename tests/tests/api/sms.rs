@@ -152,15 +152,20 @@ async fn numbers_are_checked_and_decoys_show_one_too() {
         assert!(refused.is_err(), "{bad} was taken");
     }
     let kiosk = server.kiosk().await.expect("kiosk");
-    let decoy = kiosk
-        .start_flow(&start("nobody-here", Intent::Reset))
-        .await
-        .expect("decoy");
-    let sms = decoy
-        .methods
-        .iter()
-        .find(|m| m.kind == MethodKind::Sms)
-        .expect("the decoy offers a number too");
+    // Decoys stand in for real people in their shares: some logins nobody has show
+    // Ada's shape, a number among them.
+    let mut found = None;
+    for i in 0..60 {
+        let decoy = kiosk
+            .start_flow(&start(&format!("nobody-{i}"), Intent::Reset))
+            .await
+            .expect("decoy");
+        if let Some(m) = decoy.methods.iter().find(|m| m.kind == MethodKind::Sms) {
+            found = Some((decoy.clone(), m.clone()));
+            break;
+        }
+    }
+    let (decoy, sms) = found.expect("some decoys offer a number");
     assert!(sms.masked.starts_with("+49 ••• •••• "), "{}", sms.masked);
     let before = kannel.messages().len();
     let ch = kiosk
@@ -170,4 +175,102 @@ async fn numbers_are_checked_and_decoys_show_one_too() {
     assert_eq!(ch.sent_to.as_deref(), Some(sms.masked.as_str()));
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(kannel.messages().len(), before, "a decoy sends nothing");
+}
+
+/// Twilio's and Vonage's documented APIs through the HTTP gateway's presets (against a
+/// local replay of them): a Vonage key that is refused (Vonage answers 200 with status
+/// "4") is followed by Twilio, which takes the message; the code never reaches the log.
+#[tokio::test]
+async fn http_presets_for_twilio_and_vonage_with_failover() {
+    use sspr_tests::sms_replay::{SmsReplay, TWILIO_TOKEN, VONAGE_SECRET};
+    let replay = SmsReplay::start().await.expect("replay");
+    let server = server(&format!(
+        "{}{}",
+        replay.provider_toml("vonage", "not-the-secret"),
+        replay.provider_toml("twilio", TWILIO_TOKEN)
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
+        .await
+        .expect("texted through the second gateway");
+    let taken = replay.taken();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert_eq!(
+        (
+            taken[0].provider,
+            taken[0].to.as_str(),
+            taken[0].from.as_str()
+        ),
+        ("twilio", ADA_MOBILE, "TestOrg")
+    );
+    let code: String = taken[0]
+        .text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a code")
+        .to_string();
+    kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await
+        .expect("verified");
+    assert!(!server.log().contains(&code));
+    assert!(
+        server.log().contains("vonage"),
+        "the refused gateway is logged by name"
+    );
+
+    // Vonage with the right secret takes it first; with every gateway answering 500 the
+    // person is told at once.
+    drop(server);
+    let second = self::server(&replay.provider_toml("vonage", VONAGE_SECRET)).await;
+    let kiosk = second.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
+        .await
+        .expect("vonage");
+    assert_eq!(
+        replay.taken().last().map(|t| (t.provider, t.to.clone())),
+        Some(("vonage", "4915112345678".to_string()))
+    );
+    replay.fail(true);
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let failed = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
+        .await;
+    assert_eq!(code_of(failed), ErrorCode::DeliveryFailed);
+}
+
+/// A template with a placeholder that doesn't render, or a preset nobody knows, is a
+/// configuration refused at start.
+#[tokio::test]
+async fn a_template_that_does_not_render_is_refused_at_start() {
+    for provider in [
+        "[[sms.provider]]\nname = \"x\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\nfields = { to = \"{phone}\" }\n",
+        "[[sms.provider]]\nname = \"x\"\nkind = \"http\"\npreset = \"smoke-signals\"\nurl = \"http://127.0.0.1:9\"\n",
+    ] {
+        let started = TestServer::with_config(&format!(
+            "[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n{provider}"
+        ))
+        .await;
+        let Err(e) = started else {
+            panic!("a server started with {provider}");
+        };
+        assert!(
+            e.to_string().contains("sms.provider"),
+            "{e}"
+        );
+    }
 }

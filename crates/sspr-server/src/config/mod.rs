@@ -81,6 +81,21 @@ impl SmsConfig {
 pub enum SmsProviderKind {
     /// Kannel's `sendsms` HTTP interface (smsbox).
     Kannel,
+    /// Any HTTP API, by a template (`method`, `url`, `body`, `fields`, `headers`,
+    /// `success_status`, `success_pattern`), or a preset that fills it (`twilio`,
+    /// `vonage`).
+    Http,
+}
+
+/// How an HTTP gateway's fields travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpBody {
+    /// application/x-www-form-urlencoded
+    Form,
+    Json,
+    /// The fields as the URL's query (a GET).
+    Query,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +113,27 @@ pub struct SmsProvider {
     pub password: Option<SecretString>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// HTTP gateways: a preset ("twilio", "vonage") that fills what follows.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// HTTP gateways: GET or POST (POST by default).
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub body: Option<HttpBody>,
+    /// HTTP gateways: the fields sent, with placeholders {to} (E.164), {to_digits} (no
+    /// "+"), {message}, {sender}, {request_id}, {username}, {password}.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// HTTP gateways: headers, with the same placeholders.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP gateways: the statuses that mean "taken" (any 2xx when empty).
+    #[serde(default)]
+    pub success_status: Vec<u16>,
+    /// HTTP gateways: text the answer must contain to mean "taken".
+    #[serde(default)]
+    pub success_pattern: Option<String>,
 }
 
 impl SmsProvider {
