@@ -480,7 +480,11 @@ started: number, resets: number, unlocks: number,
 /**
  * Flows started in the bucket that wrote nothing.
  */
-failed: number, };
+failed: number, 
+/**
+ * Flows started in the bucket still under way (their 15 minutes not over).
+ */
+in_progress: number, };
 
 export type MethodActivity = { method: MethodKind, 
 /**

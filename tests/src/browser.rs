@@ -193,7 +193,8 @@ impl Browser {
         let size = self
             .client
             .execute(
-                "return [window.innerWidth, \
+                // From the top: a sticky header is drawn where the window is scrolled to.
+                "window.scrollTo(0, 0); return [window.innerWidth, \
                  Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)];",
                 vec![],
             )

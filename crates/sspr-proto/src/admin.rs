@@ -301,6 +301,8 @@ pub struct UsageBucket {
     pub unlocks: u32,
     /// Flows started in the bucket that wrote nothing.
     pub failed: u32,
+    /// Flows started in the bucket still under way (their 15 minutes not over).
+    pub in_progress: u32,
 }
 
 /// A method's activity in the range, and how many people have it registered now.

@@ -323,6 +323,7 @@ impl Console {
                 resets: 0,
                 unlocks: 0,
                 failed: 0,
+                in_progress: 0,
             });
             start = range.bucket.next(start);
         }
@@ -336,7 +337,7 @@ impl Console {
                     (Some(_), "unlock") => b.unlocks += 1,
                     (Some(_), _) => b.resets += 1,
                     (None, _) if f.ended || now - f.started >= FLOW_SECS => b.failed += 1,
-                    _ => {}
+                    (None, _) => b.in_progress += 1,
                 }
             }
             if f.done >= 1 {

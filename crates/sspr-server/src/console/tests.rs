@@ -342,6 +342,7 @@ async fn password_rules_saved_in_the_console_apply_to_the_next_password() {
     // Bounds out of range, or a list too long, change nothing.
     for bad in [
         serde_json::json!({ "password": { "min_length": 4 } }),
+        serde_json::json!({ "password": { "banned": ["abc"] } }),
         serde_json::json!({ "password": { "banned": vec!["x".repeat(65)] } }),
         serde_json::json!({ "password": { "banned": vec!["term"; 5001] } }),
     ] {

@@ -156,6 +156,12 @@ impl PolicyDocument {
                     pw.banned.len()
                 ));
             }
+            if let Some(t) = pw.banned.iter().find(|t| t.trim().chars().count() < 4) {
+                out.push(format!(
+                    "password.banned: {:?} is shorter than 4 characters (too common to refuse in a password)",
+                    t.trim()
+                ));
+            }
             if let Some(t) = pw
                 .banned
                 .iter()

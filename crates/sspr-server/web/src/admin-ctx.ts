@@ -4,8 +4,10 @@ import type { ConsoleRole, ConsoleSession } from "./types";
 
 export type ViewName =
   | "overview"
+  | "insights"
   | "properties"
   | "methods"
+  | "password-rules"
   | "registration"
   | "notifications"
   | "customization"

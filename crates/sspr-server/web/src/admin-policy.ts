@@ -1,7 +1,8 @@
-// The policy pages: Properties, Authentication methods, Registration, Notifications and
-// Customization. Each shows its part of the policy in force (`GET /v1/admin/policy`) and
-// saves only the keys it changed (`PUT /v1/admin/policy`), over the version it showed.
-import { get, put } from "./admin-api";
+// The policy pages: Properties, Authentication methods, Password rules, Registration,
+// Notifications and Customization. Each shows its part of the policy in force
+// (`GET /v1/admin/policy`) and saves only the keys it changed (`PUT /v1/admin/policy`), over
+// the version it showed.
+import { get, put, query } from "./admin-api";
 import { canEditPolicy, type Ctx } from "./admin-ctx";
 import { kioskPreview, type PreviewValues } from "./admin-preview";
 import {
@@ -14,6 +15,7 @@ import {
   errorBox,
   fieldRow,
   fill,
+  groupSearch,
   h,
   isApi,
   loading,
@@ -21,15 +23,16 @@ import {
   methodLabel,
   nextId,
   panel,
+  plural,
   radios,
   textInput,
   viewHead,
   when,
   type Child,
 } from "./admin-ui";
-import type { MethodKind, PolicyView } from "./types";
+import type { DirectoryStatus, MethodKind, PolicyView } from "./types";
 
-export type PolicyPage = "properties" | "methods" | "registration" | "notifications" | "customization";
+export type PolicyPage = "properties" | "methods" | "password-rules" | "registration" | "notifications" | "customization";
 
 type Doc = Record<string, Record<string, unknown>>;
 
@@ -61,10 +64,19 @@ interface Built {
   changed?: () => void;
 }
 
+/** What a page reads besides the policy (Password rules: the directories' own rules). */
+interface Extra {
+  /** null: they couldn't be read. */
+  directories?: DirectoryStatus[] | null;
+}
+
 interface Spec {
   title: string;
   lead: string;
-  build: (doc: Doc, view: PolicyView, editable: boolean) => Built;
+  build: (doc: Doc, view: PolicyView, editable: boolean, extra: Extra) => Built;
+  preload?: () => Promise<Extra>;
+  /** Sections sent whole when one of their keys changes (a version may lack them). */
+  whole?: string[];
 }
 
 function at(doc: Doc, path: string): unknown {
@@ -85,7 +97,7 @@ function checkControl(path: string, label: string, v: unknown, hint?: string): C
   return { path, label, el: h("div", { class: "form-row form-row-check" }, h("div", { class: "form-control" }, c.el)), value: () => c.input.checked, show: yesNo, focus: () => c.input.focus() };
 }
 
-function numberControl(path: string, label: string, v: unknown, min: number, max: number, unit: "seconds" | "days", hint: string): Control {
+function numberControl(path: string, label: string, v: unknown, min: number, max: number, unit: "seconds" | "days" | "characters", hint: string): Control {
   const input = textInput({ id: nextId(path.replace(".", "-")), inputmode: "numeric", class: "input input-num", value: String(v ?? ""), "data-path": path, "aria-label": undefined });
   const suffix = h("span", { class: "input-suffix" }, unit);
   const live = h("span", { class: "input-live" });
@@ -104,7 +116,8 @@ function numberControl(path: string, label: string, v: unknown, min: number, max
       const n = read();
       return input.value.trim() !== "" && Number.isInteger(n) ? n : input.value;
     },
-    show: (x) => (unit === "seconds" ? `${x} s${Number(x) >= 60 ? ` (${duration(Number(x))})` : ""}` : Number(x) === 0 ? "Never ask" : `${x} days`),
+    show: (x) =>
+      unit === "seconds" ? `${x} s${Number(x) >= 60 ? ` (${duration(Number(x))})` : ""}` : unit === "characters" ? `${x} characters` : Number(x) === 0 ? "Never ask" : `${x} days`,
     check: () => {
       const n = read();
       return input.value.trim() !== "" && Number.isInteger(n) && n >= min && n <= max ? null : `${label}: enter a whole number from ${min} to ${max}.`;
@@ -159,7 +172,8 @@ function properties(doc: Doc): Built {
   );
   for (const i of enabled.inputs) i.setAttribute("data-path", "policy.enabled");
   const group = textInput({ id: "policy-group", value: String(p.group ?? ""), "data-path": "policy.group", maxlength: 256 });
-  const groupRow = h("div", { class: "nested", id: "group-row" }, fieldRow("Group", group, "The directory group's name, e.g. SSPR Users."));
+  const groupRow = h("div", { class: "nested", id: "group-row" }, fieldRow("Group", group, "Type part of its name to pick it from the directory, e.g. SSPR Users."));
+  groupSearch(group, (q) => get<string[]>(`/v1/admin/groups${query({ q })}`));
   const sync = () => {
     const on = enabled.value() === "group";
     groupRow.hidden = !on;
@@ -218,8 +232,16 @@ function methods(doc: Doc, view: PolicyView): Built {
   const a = doc.approval ?? {};
   const enabled = Array.isArray(p.methods) ? (p.methods as MethodKind[]) : [];
   const known = view.known_methods.length ? view.known_methods : (Object.keys(METHOD_LABEL) as MethodKind[]);
+  const available = view.available_methods ?? known;
   const boxes = known.map((m) => {
-    const c = checkbox(`method-${m}`, methodLabel(m), enabled.includes(m));
+    const ready = available.includes(m);
+    const c = checkbox(`method-${m}`, methodLabel(m), enabled.includes(m), ready ? undefined : "Not available yet");
+    // One this server can't offer can't be turned on (one already on can be turned off).
+    if (!ready) {
+      c.el.classList.add("check-unavailable");
+      c.el.setAttribute("data-unavailable", "");
+      if (!enabled.includes(m)) c.input.disabled = true;
+    }
     c.input.setAttribute("data-method", m);
     c.input.setAttribute("data-path", "policy.methods");
     return { m, c };
@@ -305,6 +327,244 @@ function methods(doc: Doc, view: PolicyView): Built {
   };
 }
 
+// ---- password rules --------------------------------------------------------------------
+
+/** What the server takes: at most 5,000 terms of at most 64 characters. */
+const BANNED_MAX = 5000;
+const TERM_MAX = 64;
+/** Shorter terms are too common to refuse: the server leaves them out. */
+const TERM_MIN = 4;
+/** Terms drawn at once (the rest are found with the search field). */
+const TERMS_SHOWN = 200;
+
+const hasControl = (t: string) => /[\u0000-\u001f\u007f-\u009f]/.test(t);
+
+function termProblem(t: string): string | null {
+  if (!t) return "Type a term first.";
+  if ([...t].length > TERM_MAX) return `\u201c${t.slice(0, 24)}\u2026\u201d is longer than ${TERM_MAX} characters.`;
+  if (hasControl(t)) return "A term can't hold tabs or other control characters.";
+  if ([...t].length < TERM_MIN) return `\u201c${t}\u201d is shorter than ${TERM_MIN} characters: terms that short are too common to refuse, and the server leaves them out.`;
+  return null;
+}
+
+/** The organisation's banned terms: add one, upload a list, find, remove. */
+function bannedControl(v: unknown): Control {
+  const terms: string[] = Array.isArray(v) ? (v as unknown[]).filter((t): t is string => typeof t === "string") : [];
+  const key = (t: string) => t.toLowerCase();
+  const input = textInput({ id: "banned-term", maxlength: 200, placeholder: "e.g. examplecorp" });
+  const add = btn("Add", { id: "banned-add" });
+  const file = h("input", { type: "file", id: "banned-file", accept: ".txt,text/plain", hidden: true, "aria-label": "A list of terms, one a line (.txt)" }) as HTMLInputElement;
+  const upload = btn("Upload a list\u2026", { id: "banned-upload" });
+  const clear = btn("Remove all", { id: "banned-clear", class: "btn-danger-quiet" });
+  const find = textInput({ id: "banned-find", type: "search", placeholder: "Find a term", "aria-label": "Find a term in the list" });
+  const count = h("p", { class: "terms-count", id: "banned-count" });
+  const list = h("ul", { class: "terms", id: "banned-list", "aria-label": "Banned terms" });
+  const more = h("p", { class: "muted terms-more" });
+  const msg = h("div", { class: "terms-msg", id: "banned-msg", "aria-live": "polite" });
+  const el = h(
+    "div",
+    { class: "form-row terms-row" },
+    h("label", { class: "form-label", for: "banned-term" }, "Add a term"),
+    h(
+      "div",
+      { class: "form-control" },
+      h("div", { class: "terms-add" }, input, add, upload, file),
+      h("p", { class: "form-hint" }, `Or upload a .txt file, one term a line. ${TERM_MIN} to ${TERM_MAX} characters each, at most ${BANNED_MAX.toLocaleString()} terms; capitals don't matter.`),
+      msg,
+      h("div", { class: "terms-bar" }, count, find, clear),
+      list,
+      more,
+    ),
+  );
+  const changed = () => el.dispatchEvent(new Event("change", { bubbles: true }));
+  const say = (tone: "ok" | "error" | "info", title: string, text?: string) => fill(msg, alert(tone, title, text));
+  const draw = () => {
+    const q = find.value.trim().toLowerCase();
+    const matching = terms.filter((t) => !q || t.toLowerCase().includes(q)).sort((a, b) => a.localeCompare(b));
+    const shown = matching.slice(0, TERMS_SHOWN);
+    fill(count, terms.length ? h("span", {}, h("span", { class: "strong" }, plural(terms.length, "term")), ` of ${BANNED_MAX.toLocaleString()}`) : h("span", { class: "none" }, "No terms of your own yet."));
+    find.hidden = terms.length < 12;
+    clear.hidden = terms.length === 0;
+    fill(
+      list,
+      ...shown.map((t) => {
+        const x = h("button", { type: "button", class: "term-x", "aria-label": `Remove ${t}`, "data-remove": t }, "\u00d7");
+        x.addEventListener("click", () => {
+          const i = terms.indexOf(t);
+          if (i >= 0) terms.splice(i, 1);
+          draw();
+          changed();
+          fill(msg);
+          (list.querySelector<HTMLElement>(".term-x") ?? input).focus();
+        });
+        return h("li", { class: "term", "data-term": t }, h("span", { class: "term-text" }, t), x);
+      }),
+    );
+    fill(more, matching.length > shown.length ? `And ${plural(matching.length - shown.length, "more term")}: find one to see it.` : q && !matching.length ? `No term contains \u201c${find.value.trim()}\u201d.` : "");
+  };
+  const addOne = () => {
+    const t = input.value.trim();
+    const why = termProblem(t);
+    if (why) {
+      say("error", "Not added", why);
+      input.focus();
+      return;
+    }
+    if (terms.some((x) => key(x) === key(t))) {
+      say("info", `\u201c${t}\u201d is on the list already`);
+      return;
+    }
+    if (terms.length >= BANNED_MAX) {
+      say("error", "The list is full", `It holds at most ${BANNED_MAX.toLocaleString()} terms. Remove some first.`);
+      return;
+    }
+    terms.push(t);
+    input.value = "";
+    fill(msg);
+    draw();
+    changed();
+    input.focus();
+  };
+  add.addEventListener("click", addOne);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      addOne();
+    }
+  });
+  find.addEventListener("input", draw);
+  // Enter in the search field finds; it doesn't save the page.
+  find.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") e.preventDefault();
+  });
+  upload.addEventListener("click", () => file.click());
+  file.addEventListener("change", () => {
+    const f = file.files?.[0];
+    file.value = "";
+    if (!f) return;
+    if (f.size > 1024 * 1024) {
+      say("error", `${f.name} wasn't read`, `It is ${(f.size / 1048576).toFixed(1)} MB; a list of ${BANNED_MAX.toLocaleString()} terms fits in far less. Use a plain text file, one term a line.`);
+      return;
+    }
+    const reader = new FileReader();
+    reader.onerror = () => say("error", `${f.name} couldn't be read`, "Try again, or save it as plain text (UTF-8), one term a line.");
+    reader.onload = () => {
+      const lines = String(reader.result ?? "")
+        .replace(/^\ufeff/, "")
+        .split(/\r\n|\n|\r/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("#"));
+      const tooLong = lines.map((l, i) => ({ l, i })).filter((x) => [...x.l].length > TERM_MAX || hasControl(x.l));
+      if (tooLong.length) {
+        say(
+          "error",
+          `${f.name} wasn't added`,
+          `${plural(tooLong.length, "line")} ${tooLong.length === 1 ? "is" : "are"} longer than ${TERM_MAX} characters or hold${tooLong.length === 1 ? "s" : ""} control characters, e.g. \u201c${tooLong[0].l.slice(0, 32)}${tooLong[0].l.length > 32 ? "\u2026" : ""}\u201d. Fix the file and upload it again.`,
+        );
+        return;
+      }
+      const have = new Set(terms.map(key));
+      let short = 0;
+      let dup = 0;
+      const fresh: string[] = [];
+      for (const l of lines) {
+        if ([...l].length < TERM_MIN) short++;
+        else if (have.has(key(l))) dup++;
+        else {
+          have.add(key(l));
+          fresh.push(l);
+        }
+      }
+      if (terms.length + fresh.length > BANNED_MAX) {
+        say("error", `${f.name} wasn't added`, `The list would hold ${(terms.length + fresh.length).toLocaleString()} terms; it holds at most ${BANNED_MAX.toLocaleString()}. Shorten the file, or remove terms first.`);
+        return;
+      }
+      terms.push(...fresh);
+      draw();
+      changed();
+      const left: string[] = [];
+      if (dup) left.push(`${plural(dup, "term")} already on the list`);
+      if (short) left.push(`${plural(short, "term")} shorter than ${TERM_MIN} characters`);
+      say(fresh.length ? "ok" : "info", `${plural(fresh.length, "term")} added from ${f.name}`, left.length ? `Left out: ${left.join("; ")}. Save to put them in force.` : "Save to put them in force.");
+    };
+    reader.readAsText(f);
+  });
+  clear.addEventListener("click", () => {
+    const n = terms.length;
+    terms.splice(0, n);
+    find.value = "";
+    draw();
+    changed();
+    say("info", `${plural(n, "term")} removed`, "Discard the changes to get them back.");
+  });
+  draw();
+  return {
+    path: "password.banned",
+    label: "Banned terms",
+    el,
+    value: () => terms.slice(),
+    show: (x) => {
+      const a = Array.isArray(x) ? (x as string[]) : [];
+      if (!a.length) return h("span", { class: "none" }, "None of your own");
+      const sorted = a.slice().sort((p, q) => p.localeCompare(q));
+      return h("span", { class: "chips", id: "banned-list" }, ...sorted.slice(0, 60).map((t) => h("span", { class: "chip chip-plain" }, t)), sorted.length > 60 ? h("span", { class: "muted" }, `and ${plural(sorted.length - 60, "more")}`) : null);
+    },
+    check: () => (terms.length > BANNED_MAX ? `Banned terms: at most ${BANNED_MAX.toLocaleString()} (there are ${terms.length.toLocaleString()}).` : terms.some((t) => [...t].length > TERM_MAX) ? `Banned terms: each at most ${TERM_MAX} characters.` : null),
+    focus: () => input.focus(),
+  };
+}
+
+function directoryRules(list: DirectoryStatus[] | null | undefined): HTMLElement {
+  if (!list) return alert("warn", "The directories' rules couldn't be read", "They still apply: each directory checks its rules when a password is written.");
+  if (!list.length) return h("p", { class: "muted", id: "directory-rules" }, "No directories configured.");
+  return h(
+    "dl",
+    { class: "facts", id: "directory-rules" },
+    ...list.map((d) =>
+      h(
+        "div",
+        { class: "fact", "data-directory": d.name },
+        h("dt", {}, d.name),
+        h("dd", {}, d.rules ? (d.rules === "none of its own" ? h("span", { class: "none" }, "None of its own") : d.rules) : h("span", { class: "none" }, "Couldn't be read from the directory")),
+      ),
+    ),
+  );
+}
+
+function passwordRules(doc: Doc, _view: PolicyView, _editable: boolean, extra: Extra): Built {
+  const p = doc.password ?? {};
+  const min = numberControl("password.min_length", "Shortest password", p.min_length, 8, 1024, "characters", "At least 8. Fifteen or more lets people use a few plain words, which are easier to remember and harder to guess.");
+  const max = numberControl("password.max_length", "Longest password", p.max_length, 8, 1024, "characters", "Up to 1,024. Keep it generous (64 or more) so passphrases and password managers fit.");
+  const minCheck = min.check;
+  min.check = () => {
+    const own = minCheck?.() ?? null;
+    if (own) return own;
+    const lo = Number(min.value());
+    const hi = Number(max.value());
+    return Number.isInteger(hi) && lo > hi ? `Shortest password: at most the longest (${hi}).` : null;
+  };
+  return {
+    sections: [
+      {
+        title: "Length",
+        lead: "No rules about kinds of character (capitals, digits, symbols): length protects better, as NIST SP 800-63B advises.",
+        controls: [min, max],
+      },
+      {
+        title: "Banned terms",
+        lead: "Your organisation's name, products, places: a new password can't be little more than these (fewer than 8 other characters), though a long passphrase may hold one. Common passwords and the person's own names are refused anyway.",
+        controls: [bannedControl(p.banned)],
+      },
+      {
+        title: "Each directory's own rules",
+        lead: "Read from the directories. They apply too: the kiosk shows them before the person types, and a directory refuses a password that breaks them.",
+        controls: [],
+        extra: directoryRules(extra.directories),
+      },
+    ],
+  };
+}
+
 function registration(doc: Doc): Built {
   const p = doc.policy ?? {};
   return {
@@ -357,9 +617,119 @@ function notifications(doc: Doc, view: PolicyView): Built {
   };
 }
 
+// ---- the logo --------------------------------------------------------------------------
+
+/** What the server takes (decoded). */
+const LOGO_MAX = 40 * 1024;
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
+}
+
+function base64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
+  return btoa(bin);
+}
+
+/** The size a data URL decodes to. */
+function decodedSize(url: string): number {
+  const b64 = url.slice(url.indexOf(",") + 1);
+  return Math.floor((b64.length * 3) / 4) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+}
+
+/**
+ * The logo: a PNG or SVG read in the browser as a data URL (the server checks it again and
+ * says why when it refuses one), or none (the kiosk shows the name's initial).
+ */
+function logoControl(v: unknown): Control {
+  let value: string | null = typeof v === "string" && v.startsWith("data:") ? v : null;
+  const file = h("input", { type: "file", id: "logo-file", accept: "image/png,image/svg+xml,.png,.svg", hidden: true, "aria-label": "A logo file (PNG or SVG)" }) as HTMLInputElement;
+  const upload = btn("Upload a logo\u2026", { id: "logo-upload" });
+  const remove = btn("Remove", { id: "logo-remove", class: "btn-danger-quiet" });
+  const frame = h("div", { class: "logo-frame", id: "logo-frame" });
+  const about = h("p", { class: "logo-about", id: "logo-about" });
+  const msg = h("div", { id: "logo-msg", "aria-live": "polite" });
+  const el = h(
+    "div",
+    { class: "form-row" },
+    h("span", { class: "form-label", id: "logo-label" }, "Logo"),
+    h(
+      "div",
+      { class: "form-control" },
+      h("div", { class: "logo-row" }, frame, h("div", { class: "logo-side" }, about, h("div", { class: "logo-actions" }, upload, remove, file))),
+      msg,
+      h("p", { class: "form-hint" }, "A PNG, or an SVG of plain drawing (no scripts or links), at most 40 KB. The kiosk shows it 44 pixels high in place of the initial, beside the name."),
+    ),
+  );
+  const draw = () => {
+    if (value) {
+      const kind = value.startsWith("data:image/svg") ? "SVG" : "PNG";
+      fill(frame, h("img", { class: "logo-img", id: "logo-current", src: value, alt: "The logo" }));
+      fill(about, h("span", { class: "strong" }, kind), ` \u00b7 ${kb(decodedSize(value))}`);
+    } else {
+      fill(frame, h("span", { class: "logo-none" }, "No logo"));
+      fill(about, "None: the kiosk shows the name's initial.");
+    }
+    remove.hidden = !value;
+  };
+  const changed = () => el.dispatchEvent(new Event("change", { bubbles: true }));
+  upload.addEventListener("click", () => file.click());
+  remove.addEventListener("click", () => {
+    value = null;
+    fill(msg);
+    draw();
+    changed();
+    upload.focus();
+  });
+  file.addEventListener("change", () => {
+    const f = file.files?.[0];
+    file.value = "";
+    if (!f) return;
+    fill(msg);
+    const name = f.name.toLowerCase();
+    const svgName = name.endsWith(".svg") || f.type === "image/svg+xml";
+    const pngName = name.endsWith(".png") || f.type === "image/png";
+    if (!svgName && !pngName) {
+      fill(msg, alert("error", `${f.name} wasn't used`, "Use a PNG or an SVG file."));
+      return;
+    }
+    if (f.size > LOGO_MAX) {
+      fill(msg, alert("error", `${f.name} is too large`, `It is ${kb(f.size)}; a logo may be 40 KB at most. Export a smaller PNG, or simplify the SVG.`));
+      return;
+    }
+    const reader = new FileReader();
+    reader.onerror = () => fill(msg, alert("error", `${f.name} couldn't be read`, "Try again."));
+    reader.onload = () => {
+      const bytes = new Uint8Array(reader.result as ArrayBuffer);
+      const png = bytes.length > 8 && [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((b, i) => bytes[i] === b);
+      const svg = !png && /<svg[\s>]/i.test(new TextDecoder().decode(bytes));
+      if (!png && !svg) {
+        fill(msg, alert("error", `${f.name} wasn't used`, svgName ? "It doesn't read as an SVG drawing." : "It isn't a PNG image inside, whatever its name says."));
+        return;
+      }
+      value = `data:image/${png ? "png" : "svg+xml"};base64,${base64(bytes)}`;
+      draw();
+      changed();
+      fill(msg, alert("ok", `${f.name} is in the preview`, "Save to send it to the kiosks; the server checks it first."));
+    };
+    reader.readAsArrayBuffer(f);
+  });
+  draw();
+  return {
+    path: "organization.logo",
+    label: "Logo",
+    el,
+    value: () => value,
+    show: (x) => (typeof x === "string" && x ? h("span", { class: "logo-frame logo-frame-small" }, h("img", { class: "logo-img", src: x, alt: "The logo" })) : h("span", { class: "none" }, "None (the name's initial)")),
+    focus: () => upload.focus(),
+  };
+}
+
 function customization(doc: Doc, _view: PolicyView, editable: boolean): Built {
   const o = doc.organization ?? {};
   const d = doc.helpdesk ?? {};
+  const logo = logoControl(o.logo);
   const name = textControl("organization.name", "Organization name", o.name, { maxlength: 100, id: "org-name" }, "Shown at the top of every kiosk screen and on the phone pages.", (s) => (s ? null : "Enter the organization's name."));
 
   // The accent colour: a colour picker and its #rrggbb text, kept in step.
@@ -409,6 +779,7 @@ function customization(doc: Doc, _view: PolicyView, editable: boolean): Built {
     const s = (x: unknown) => (typeof x === "string" ? x : "");
     return {
       organization: s(v(name)),
+      logo: s(v(logo)) || null,
       accent: s(v(accent)),
       locale: s(v(locale)) || "en",
       unlock: !!doc.policy?.allow_unlock,
@@ -418,7 +789,7 @@ function customization(doc: Doc, _view: PolicyView, editable: boolean): Built {
   const preview = kioskPreview(values());
   return {
     sections: [
-      { title: "Organization", controls: [name, accent, locale] },
+      { title: "Organization", controls: [name, logo, accent, locale] },
       { title: "Helpdesk", lead: "Where people get help when the kiosk can't: on the kiosk's help screen and the phone pages.", controls: [url, phone, email] },
     ],
     aside: panel("Preview", preview.el),
@@ -435,9 +806,16 @@ function swatch(color: string): HTMLElement {
 const SPECS: Record<PolicyPage, Spec> = {
   properties: { title: "Properties", lead: "Whether self-service is on, for whom, and what it may do.", build: properties },
   methods: { title: "Authentication methods", lead: "How people prove who they are at the kiosk.", build: methods },
+  "password-rules": {
+    title: "Password rules",
+    lead: "What a new password must be: its length, your banned terms, and each directory's own rules.",
+    build: passwordRules,
+    preload: () => get<DirectoryStatus[]>("/v1/admin/directories").then((directories) => ({ directories }), () => ({ directories: null })),
+    whole: ["password"],
+  },
   registration: { title: "Registration", lead: "How people keep their methods up to date on \u201cMy security info\u201d.", build: registration },
   notifications: { title: "Notifications", lead: "Who is told by email when a password is reset.", build: notifications },
-  customization: { title: "Customization", lead: "What the kiosks and phone pages show: your name, colour, language and helpdesk.", build: customization },
+  customization: { title: "Customization", lead: "What the kiosks and phone pages show: your name, logo, colour, language and helpdesk.", build: customization },
 };
 
 // ---- the view --------------------------------------------------------------------------
@@ -446,8 +824,9 @@ export async function policyView(ctx: Ctx, page: PolicyPage): Promise<void> {
   const spec = SPECS[page];
   fill(ctx.main, viewHead(spec.title, spec.lead), loading("Loading the policy…"));
   let view: PolicyView;
+  let extra: Extra = {};
   try {
-    view = await get<PolicyView>("/v1/admin/policy");
+    [view, extra] = await Promise.all([get<PolicyView>("/v1/admin/policy"), spec.preload ? spec.preload() : Promise.resolve({})]);
   } catch (e) {
     if (ended(e) || !ctx.current()) return;
     fill(ctx.main, viewHead(spec.title, spec.lead), errorBox(e, "The policy couldn't be loaded"), btn("Try again", { onclick: () => void policyView(ctx, page) }));
@@ -455,7 +834,7 @@ export async function policyView(ctx: Ctx, page: PolicyPage): Promise<void> {
     return;
   }
   if (!ctx.current()) return;
-  draw(ctx, page, view, null);
+  draw(ctx, page, view, null, extra);
 }
 
 function versionLine(view: PolicyView): HTMLElement {
@@ -467,11 +846,11 @@ function versionLine(view: PolicyView): HTMLElement {
   );
 }
 
-function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement | null): void {
+function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement | null, extra: Extra): void {
   const spec = SPECS[page];
   const editable = canEditPolicy(ctx, view.read_only);
   const doc = (view.document ?? {}) as Doc;
-  const built = spec.build(doc, view, editable);
+  const built = spec.build(doc, view, editable, extra);
   const controls = built.sections.flatMap((s) => s.controls);
 
   const why =
@@ -522,6 +901,14 @@ function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement |
       (out[parts[0]] ??= {})[parts[1]] = v;
       any = true;
     }
+    // A section sent whole: every key of it on this page.
+    for (const section of spec.whole ?? []) {
+      if (!out[section]) continue;
+      for (const c of controls) {
+        const parts = c.path.split(".");
+        if (parts[0] === section) out[section][parts[1]] = c.value();
+      }
+    }
     return any ? out : null;
   };
   const refresh = () => {
@@ -545,7 +932,7 @@ function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement |
     form.appendChild(h("div", { class: "savebar" }, h("div", { class: "savebar-info" }, versionLine(view), status), h("div", { class: "savebar-actions" }, discard, save)));
     form.addEventListener("input", refresh);
     form.addEventListener("change", refresh);
-    discard.addEventListener("click", () => draw(ctx, page, view, null));
+    discard.addEventListener("click", () => draw(ctx, page, view, null, extra));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const problems = controls.map((c) => ({ c, msg: c.check?.() ?? null })).filter((x) => x.msg);
@@ -563,7 +950,7 @@ function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement |
           try {
             const saved = await saveChanges(ctx, view, ch);
             if (!saved || !ctx.current()) return;
-            const changedKeys = Object.keys(ch).flatMap((s) => Object.keys(ch[s]).map((k) => `${s}.${k}`));
+            const changedKeys = controls.filter((c) => !same(c.value(), at(doc, c.path))).map((c) => c.path);
             draw(
               ctx,
               page,
@@ -571,6 +958,7 @@ function draw(ctx: Ctx, page: PolicyPage, view: PolicyView, flash: HTMLElement |
               String(saved.version) === String(view.version)
                 ? alert("info", "Nothing changed", "The policy already had these values.")
                 : alert("ok", `Saved as version ${String(saved.version)}`, `Kiosks and phones use it within a few seconds. Changed: ${changedKeys.join(", ")}.`),
+              extra,
             );
           } catch (e) {
             if (ended(e) || !ctx.current()) return;

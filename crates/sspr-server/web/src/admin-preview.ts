@@ -9,6 +9,8 @@ import { fill, h, type Child } from "./admin-ui";
 
 export interface PreviewValues {
   organization: string;
+  /** A data URL (PNG or SVG), shown in place of the initial as the kiosk does. */
+  logo: string | null;
   accent: string;
   locale: string;
   unlock: boolean;
@@ -75,7 +77,12 @@ function frame(v: PreviewValues, locale: string, languages: boolean, body: HTMLE
     h(
       "div",
       { class: "kp-top" },
-      h("div", { class: "kp-brand" }, h("div", { class: "kp-mark" }, org.trim().charAt(0).toUpperCase() || "•"), h("span", {}, org)),
+      h(
+        "div",
+        { class: "kp-brand" },
+        v.logo && v.logo.startsWith("data:image/") ? h("img", { class: "kp-logo", src: v.logo, alt: "" }) : h("div", { class: "kp-mark" }, org.trim().charAt(0).toUpperCase() || "•"),
+        h("span", {}, org),
+      ),
       languages
         ? h(
             "div",

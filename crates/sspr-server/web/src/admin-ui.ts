@@ -311,3 +311,176 @@ export function confirmDialog(o: ConfirmOptions): Promise<boolean> {
     no.focus();
   });
 }
+
+// ---- CSV -------------------------------------------------------------------------------
+
+export type CsvValue = string | number | boolean | null | undefined;
+
+/**
+ * One field as the server's exports write it: numbers bare, text quoted with its quotes
+ * doubled, and a leading = + - @ (or tab, CR) made inert for spreadsheets with a '.
+ */
+export function csvField(v: CsvValue): string {
+  if (typeof v === "number") return isFinite(v) ? String(v) : "";
+  const s = v === null || v === undefined ? "" : typeof v === "boolean" ? (v ? "yes" : "no") : v;
+  const inert = /^[=+\-@\t\r]/.test(s);
+  return `"${inert ? "'" : ""}${s.replace(/"/g, '""')}"`;
+}
+
+/** A header line (plain names) and a line per row. */
+export function csvText(header: string[], rows: CsvValue[][]): string {
+  return `${[header.join(","), ...rows.map((r) => r.map(csvField).join(","))].join("\n")}\n`;
+}
+
+/** Saves `text` as a file (a Blob and a link's download; nothing goes to the server). */
+export function downloadCsv(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  const a = h("a", { href: url, download: filename, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 30_000);
+}
+
+/** A button that downloads what `make` builds, as `filename`. */
+export function csvButton(what: string, filename: () => string, make: () => string, id?: string): HTMLButtonElement {
+  const b = btn("Export CSV", { class: "btn-small", id, "data-csv": filename(), "aria-label": `Export ${what} as CSV` });
+  b.addEventListener("click", () => downloadCsv(filename(), make()));
+  return b;
+}
+
+// ---- search as you type ----------------------------------------------------------------
+
+/**
+ * Makes a text field a combobox that suggests the directory's groups as it is typed
+ * (`GET /v1/admin/groups?q=`, a quarter second after the last key): the arrow keys move
+ * through the list, Enter takes one, Escape closes it. Typing stays free: when the
+ * directory can't search its groups, the field says so once and stops asking.
+ * The field must already be in its row (the list goes right after it).
+ */
+export function groupSearch(input: HTMLInputElement, search: (q: string) => Promise<string[]>): void {
+  const listId = nextId("groups");
+  const list = h("ul", { class: "combo-list", id: listId, role: "listbox", "aria-label": "Matching groups", hidden: true });
+  const live = h("span", { class: "sr-only", "aria-live": "polite" });
+  const note = h("p", { class: "form-hint combo-note", id: `${listId}-note`, hidden: true });
+  const wrap = h("div", { class: "combo" });
+  input.parentNode?.insertBefore(wrap, input);
+  wrap.append(input, list, live);
+  wrap.after(note);
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-expanded", "false");
+  input.setAttribute("aria-controls", listId);
+  input.setAttribute("autocomplete", "off");
+  input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
+
+  let options: string[] = [];
+  let active = -1;
+  let timer = 0;
+  let asked = 0;
+  let off = false;
+
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const mark = () => {
+    const items = Array.from(list.children) as HTMLElement[];
+    items.forEach((li, i) => li.setAttribute("aria-selected", String(i === active)));
+    if (active >= 0 && items[active]) {
+      input.setAttribute("aria-activedescendant", items[active].id);
+      items[active].scrollIntoView({ block: "nearest" });
+    } else input.removeAttribute("aria-activedescendant");
+  };
+  const choose = (name: string) => {
+    input.value = name;
+    close();
+    fill(live, `${name} chosen`);
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  };
+  const show = (q: string) => {
+    const lower = q.toLowerCase();
+    fill(
+      list,
+      ...options.map((name, i) => {
+        // The typed part in bold.
+        const at = name.toLowerCase().indexOf(lower);
+        const text: Child[] = at < 0 ? [name] : [name.slice(0, at), h("mark", {}, name.slice(at, at + q.length)), name.slice(at + q.length)];
+        const li = h("li", { id: `${listId}-${i}`, role: "option", class: "combo-option", "aria-selected": "false", "data-group": name }, ...text);
+        li.addEventListener("mousedown", (e) => {
+          e.preventDefault();
+          choose(name);
+        });
+        return li;
+      }),
+    );
+    active = -1;
+    if (options.length) {
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    } else close();
+    mark();
+  };
+  const say = (text: string) => {
+    fill(note, text);
+    note.hidden = !text;
+  };
+
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    const q = input.value.trim();
+    if (off) return;
+    if (!q || q.length > 64) {
+      options = [];
+      close();
+      say("");
+      return;
+    }
+    timer = window.setTimeout(() => {
+      const mine = ++asked;
+      search(q).then(
+        (found) => {
+          if (mine !== asked || document.activeElement !== input) return;
+          options = found;
+          show(q);
+          say(found.length ? "" : `No group's name contains \u201c${q}\u201d. You can still type the exact name.`);
+          fill(live, found.length ? `${plural(found.length, "group")} found; use the arrow keys to choose` : "");
+        },
+        (e: unknown) => {
+          if (mine !== asked || ended(e)) return;
+          options = [];
+          close();
+          if (e instanceof ApiError && e.status === 400) {
+            // This directory can't search its groups: typing it is the way.
+            off = true;
+            say(e.body.message);
+          } else say("The groups couldn't be searched just now. Type the group's name as the directory has it.");
+        },
+      );
+    }, 250);
+  });
+  input.addEventListener("keydown", (e) => {
+    const open = !list.hidden;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (!options.length) return;
+      e.preventDefault();
+      if (!open) {
+        list.hidden = false;
+        input.setAttribute("aria-expanded", "true");
+      }
+      const n = options.length;
+      active = e.key === "ArrowDown" ? (active + 1) % n : active <= 0 ? n - 1 : active - 1;
+      mark();
+    } else if (e.key === "Enter" && open && active >= 0) {
+      e.preventDefault();
+      choose(options[active]);
+    } else if (e.key === "Escape" && open) {
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+    }
+  });
+  input.addEventListener("blur", () => window.setTimeout(close, 100));
+}

@@ -24,7 +24,7 @@ import {
   type Child,
   type Column,
 } from "./admin-ui";
-import type { DirectoryStatus, EnrollmentCodeRequest, EnrollmentCodeView, KioskView, Overview } from "./types";
+import type { CertificateStatus, DirectoryStatus, EnrollmentCodeRequest, EnrollmentCodeView, KioskView, Overview } from "./types";
 
 /** Loads, and on failure shows the server's message with a way to try again. */
 async function load<T>(ctx: Ctx, head: HTMLElement, path: string, what: string, again: () => void): Promise<T | null> {
@@ -151,6 +151,54 @@ export async function overviewView(ctx: Ctx): Promise<void> {
 
 // ---- directories -----------------------------------------------------------------------
 
+/** "Expires on" with its days left, in the tone it deserves (under 30 days, under 7). */
+function certificateFacts(c: CertificateStatus): Child[] {
+  if (c.error) return [h("span", { class: "stack-cell" }, pill("Couldn't be read", "bad"), h("span", { class: "cell-note bad" }, c.error))];
+  const days = c.days_left;
+  const tone = days === undefined || days === null ? "neutral" : days < 7 ? "bad" : days < 30 ? "warn" : "ok";
+  const left =
+    days === undefined || days === null ? null : days < 0 ? `expired ${plural(-days, "day")} ago` : days === 0 ? "expires today" : `${plural(days, "day")} left`;
+  return [
+    h(
+      "span",
+      { class: "cert" },
+      c.subject ? h("span", { class: "cert-subject mono", "data-cert": "subject" }, c.subject) : null,
+      h(
+        "span",
+        { class: "cert-line" },
+        c.expires_at ? h("span", { "data-cert": "expires" }, "Expires ", h("time", { datetime: c.expires_at }, new Date(c.expires_at).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }))) : null,
+        left ? pill(left, tone, { "data-cert": "days-left" }) : null,
+        c.trusted ? pill("Trusted", "ok", { "data-cert": "trusted" }) : pill("Not trusted", "bad", { "data-cert": "trusted" }),
+      ),
+      !c.trusted ? h("span", { class: "cell-note bad" }, "The configured CA (or the system's) doesn't vouch for it for this host: set the directory's ca_file.") : null,
+    ),
+  ];
+}
+
+function directoryCard(d: DirectoryStatus, test: HTMLButtonElement | null): HTMLElement {
+  const fact = (dt: string, ...dd: Child[]) => h("div", { class: "fact" }, h("dt", {}, dt), h("dd", {}, ...dd));
+  const cert = d.certificate;
+  const days = cert?.days_left;
+  const certTone = !cert ? "" : cert.error || !cert.trusted || (days !== undefined && days !== null && days < 7) ? "bad" : days !== undefined && days !== null && days < 30 ? "warn" : "";
+  return h(
+    "section",
+    { class: `panel directory${certTone ? ` directory-${certTone}` : ""}`, "data-directory": d.name, "aria-label": d.name },
+    h("div", { class: "directory-head" }, h("h2", { class: "panel-title" }, d.name), directoryState(d), h("span", { class: "directory-act" }, test)),
+    d.error ? h("p", { class: "cell-note bad directory-error" }, d.error) : null,
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Certificate", ...(cert ? certificateFacts(cert) : [h("span", { class: "none" }, "None to show: this connection doesn't use TLS")])),
+      fact("Password rules", d.rules ? (d.rules === "none of its own" ? h("span", { class: "none" }, "None of its own") : d.rules) : h("span", { class: "none" }, "Couldn't be read")),
+      fact("Last write", when(d.last_write_at, { relative: true })),
+      fact(
+        "Last failure",
+        d.last_failure_at ? h("span", { class: "stack-cell" }, when(d.last_failure_at, { relative: true }), d.last_failure_reason ? h("span", { class: "cell-note" }, d.last_failure_reason) : null) : h("span", { class: "none" }, "None"),
+      ),
+    ),
+  );
+}
+
 export async function directoriesView(ctx: Ctx): Promise<void> {
   const head = viewHead("Directories", "Where passwords are checked and written. The connection is set in the server's configuration file.");
   const list = await load<DirectoryStatus[]>(ctx, head, "/v1/admin/directories", "The directories", () => void directoriesView(ctx));
@@ -161,62 +209,40 @@ export async function directoriesView(ctx: Ctx): Promise<void> {
   const result = h("div", { "aria-live": "polite", id: "directory-result" });
   const render = () => {
     if (!rows.length) {
-      fill(holder, empty("No directories configured", "Add one to the server's configuration file ([directory]) and restart it."));
+      fill(holder, panel(null, empty("No directories configured", "Add one to the server's configuration file ([directory]) and restart it.")));
       return;
     }
     fill(
       holder,
-      table(
-        "Directories",
-        [
-          { title: "Directory", cell: (d: DirectoryStatus) => h("span", { class: "strong" }, d.name) },
-          { title: "Status", cell: (d) => h("span", { class: "stack-cell" }, directoryState(d), d.error ? h("span", { class: "cell-note bad" }, d.error) : null) },
-          { title: "Password rules", cell: (d) => d.rules || h("span", { class: "none" }, "—"), wide: true },
-          { title: "Last write", cell: (d) => when(d.last_write_at, { relative: true }) },
-          {
-            title: "Last failure",
-            cell: (d) => (d.last_failure_at ? h("span", { class: "stack-cell" }, when(d.last_failure_at, { relative: true }), d.last_failure_reason ? h("span", { class: "cell-note" }, d.last_failure_reason) : null) : h("span", { class: "none" }, "None")),
-          },
-          ...(canTest
-            ? [
-                {
-                  title: "Actions",
-                  kind: "act" as const,
-                  cell: (d: DirectoryStatus) => {
-                    const b = btn("Test connection", { class: "btn-small", "data-test": d.name, "aria-label": `Test the connection to ${d.name}` });
-                    b.addEventListener("click", () =>
-                      void busy(
-                        b,
-                        async () => {
-                          fill(result);
-                          try {
-                            const fresh = await post<DirectoryStatus>(`/v1/admin/directories/${encodeURIComponent(d.name)}/test`);
-                            const i = rows.findIndex((r) => r.name === d.name);
-                            if (i >= 0) rows[i] = fresh;
-                            if (!ctx.current()) return;
-                            render();
-                            fill(result, fresh.reachable ? alert("ok", `${fresh.name}: the connection works`) : alert("error", `${fresh.name}: no connection`, fresh.error ?? "The directory didn't answer."));
-                          } catch (e) {
-                            if (ended(e) || !ctx.current()) return;
-                            fill(result, errorBox(e, `${d.name}: the test couldn't run`));
-                          }
-                        },
-                        "Testing…",
-                      ),
-                    );
-                    return b;
-                  },
-                },
-              ]
-            : []),
-        ],
-        rows,
-        (d) => ({ "data-directory": d.name }),
-      ),
+      ...rows.map((d) => {
+        if (!canTest) return directoryCard(d, null);
+        const b = btn("Test connection", { class: "btn-small", "data-test": d.name, "aria-label": `Test the connection to ${d.name}` });
+        b.addEventListener("click", () =>
+          void busy(
+            b,
+            async () => {
+              fill(result);
+              try {
+                const fresh = await post<DirectoryStatus>(`/v1/admin/directories/${encodeURIComponent(d.name)}/test`);
+                const i = rows.findIndex((r) => r.name === d.name);
+                if (i >= 0) rows[i] = fresh;
+                if (!ctx.current()) return;
+                render();
+                fill(result, fresh.reachable ? alert("ok", `${fresh.name}: the connection works`) : alert("error", `${fresh.name}: no connection`, fresh.error ?? "The directory didn't answer."));
+              } catch (e) {
+                if (ended(e) || !ctx.current()) return;
+                fill(result, errorBox(e, `${d.name}: the test couldn't run`));
+              }
+            },
+            "Testing…",
+          ),
+        );
+        return directoryCard(d, b);
+      }),
     );
   };
   render();
-  fill(ctx.main, head, result, panel(null, holder));
+  fill(ctx.main, head, result, holder);
   ctx.ready();
 }
 

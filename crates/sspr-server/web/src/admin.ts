@@ -4,6 +4,7 @@
 import { call, errorBody, onActivity, onSessionEnded, post, SessionEnded, useSession } from "./admin-api";
 import { auditView, helpdeskView } from "./admin-audit";
 import type { Ctx, ViewName } from "./admin-ctx";
+import { insightsView } from "./admin-insights";
 import { policyView } from "./admin-policy";
 import { alert, btn, busy, confirmDialog, errorBox, fill, h, nextId, textInput } from "./admin-ui";
 import { directoriesView, kiosksView, overviewView } from "./admin-views";
@@ -27,12 +28,19 @@ const ALL: ConsoleRole[] = ["admin", "helpdesk", "reader"];
 const STAFF: ConsoleRole[] = ["admin", "helpdesk"];
 
 const NAV: { group: string; items: NavItem[] }[] = [
-  { group: "Insights", items: [{ name: "overview", title: "Overview", roles: ALL, draw: overviewView }] },
+  {
+    group: "Insights",
+    items: [
+      { name: "overview", title: "Overview", roles: ALL, draw: overviewView },
+      { name: "insights", title: "Usage & insights", roles: ALL, draw: insightsView },
+    ],
+  },
   {
     group: "Policy",
     items: [
       { name: "properties", title: "Properties", roles: ALL, draw: (c) => policyView(c, "properties") },
       { name: "methods", title: "Authentication methods", roles: ALL, draw: (c) => policyView(c, "methods") },
+      { name: "password-rules", title: "Password rules", roles: ALL, draw: (c) => policyView(c, "password-rules") },
       { name: "registration", title: "Registration", roles: ALL, draw: (c) => policyView(c, "registration") },
       { name: "notifications", title: "Notifications", roles: ALL, draw: (c) => policyView(c, "notifications") },
       { name: "customization", title: "Customization", roles: ALL, draw: (c) => policyView(c, "customization") },
