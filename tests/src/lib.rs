@@ -207,6 +207,20 @@ impl TestServer {
     }
 
     pub async fn start_with(options: Options) -> anyhow::Result<TestServer> {
+        // A free port can be taken by another test's server between our look and our
+        // bind (the server then says so and exits): try again on another.
+        let mut tries = 0;
+        loop {
+            match Self::start_once(&options).await {
+                Err(e) if tries < 3 && format!("{e:#}").contains("Address already in use") => {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(options: &Options) -> anyhow::Result<TestServer> {
         let binary = server_binary()?;
         let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
         let dir = std::env::temp_dir().join(format!(
@@ -317,6 +331,13 @@ from = "SSPR <sspr@example.org>"
                 .await
             {
                 if r.status().is_success() {
+                    // The answer may come from another test's server that took the same
+                    // free port first (this one then fails to bind and exits): ours must
+                    // still be running.
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        anyhow::bail!("server exited ({status}); log:\n{}", self.log());
+                    }
                     return Ok(());
                 }
             }

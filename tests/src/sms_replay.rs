@@ -36,6 +36,8 @@ struct Log {
     taken: Vec<Taken>,
     /// Requests answered 500 from now on.
     failing: bool,
+    /// Each call's SendDigits (the extension dialled), in order.
+    digits: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -111,6 +113,64 @@ async fn twilio(
         .into_response()
 }
 
+/// Twilio's Calls API: the call's TwiML arrives inline (`Twiml`), an extension as
+/// `SendDigits`.
+async fn twilio_call(
+    State(log): Shared,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    if log.lock().map(|l| l.failing).unwrap_or(false) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if sid != TWILIO_SID || auth != expected {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
+        )
+            .into_response();
+    }
+    let (Some(to), Some(from), Some(twiml)) = (form.get("To"), form.get("From"), form.get("Twiml"))
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"code": 21205, "message": "Url or Twiml parameter is required.", "status": 400})),
+        )
+            .into_response();
+    };
+    if let Ok(mut l) = log.lock() {
+        l.taken.push(Taken {
+            provider: "twilio-call",
+            to: to.clone(),
+            from: from.clone(),
+            text: twiml.clone(),
+        });
+        l.digits
+            .push(form.get("SendDigits").cloned().unwrap_or_default());
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "account_sid": TWILIO_SID,
+            "sid": format!("CA{:032x}", rand::random::<u128>()),
+            "to": to,
+            "from": from,
+            "status": "queued",
+            "direction": "outbound-api",
+        })),
+    )
+        .into_response()
+}
+
 async fn vonage(
     State(log): Shared,
     Form(form): Form<std::collections::HashMap<String, String>>,
@@ -149,6 +209,7 @@ impl SmsReplay {
         let log: Arc<Mutex<Log>> = Arc::default();
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/Messages.json", post(twilio))
+            .route("/2010-04-01/Accounts/{sid}/Calls.json", post(twilio_call))
             .route("/sms/json", post(vonage))
             .with_state(log.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -169,6 +230,22 @@ impl SmsReplay {
 
     pub fn taken(&self) -> Vec<Taken> {
         self.log.lock().map(|l| l.taken.clone()).unwrap_or_default()
+    }
+
+    /// Each call's SendDigits, in order.
+    pub fn digits(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|l| l.digits.clone())
+            .unwrap_or_default()
+    }
+
+    /// `[[voice.provider]]` with Twilio's preset against this replay.
+    pub fn voice_provider_toml(&self) -> String {
+        format!(
+            "[[voice.provider]]\nname = \"twilio\"\nkind = \"http\"\npreset = \"twilio\"\nurl = \"{}\"\nusername = \"{TWILIO_SID}\"\npassword = \"{TWILIO_TOKEN}\"\n",
+            self.url()
+        )
     }
 
     /// Every request answered 500 from now on (or not).

@@ -7,6 +7,7 @@ const PATHS: Record<string, string> = {
   check: "M5 12.5l4.5 4.5L19 7.5",
   alert: "M12 4 2.5 20h19L12 4Zm0 6v4m0 3v.01",
   message: "M4 5h16v11H9l-5 4z M8 9h8 M8 12h5",
+  call: "M6.6 3.5 9.5 3l1.6 4.2-2 1.5a11 11 0 0 0 6.2 6.2l1.5-2 4.2 1.6-.5 2.9a2 2 0 0 1-2 1.6A15.5 15.5 0 0 1 5 5.5a2 2 0 0 1 1.6-2Z",
   phone: "M8 2h8a2 2 0 0 1 2 2v16a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2Zm3 16h2",
   kiosk: "M3 4h18v12H3z M9 20h6 M12 16v4",
 };

@@ -36,6 +36,8 @@ pub struct Core {
     pub passkeys: Option<Passkeys>,
     /// Text message gateways (None: no `[[sms.provider]]`).
     pub sms: Option<crate::sms::Sms>,
+    /// Voice call gateways (None: no `[[voice.provider]]`).
+    pub voice: Option<crate::sms::Sms>,
     /// The new-password rules of the configuration in force (`passwords()`).
     passwords: std::sync::RwLock<Arc<PasswordPolicy>>,
     pub random: Random,
@@ -67,6 +69,7 @@ pub struct Parts {
     pub directories: Arc<Directories>,
     pub passkeys: Option<Passkeys>,
     pub sms: Option<crate::sms::Sms>,
+    pub voice: Option<crate::sms::Sms>,
     pub random: Random,
 }
 
@@ -85,6 +88,7 @@ impl Core {
             directories: p.directories,
             passkeys: p.passkeys,
             sms: p.sms,
+            voice: p.voice,
             random: p.random,
             registrations_changed: tokio::sync::Notify::new(),
         })

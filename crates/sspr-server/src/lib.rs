@@ -70,6 +70,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
     let mailer = notify::Mailer::new(&config.smtp)?;
     let passkeys = passkeys(&config)?;
     let config_sms = config.sms.clone();
+    let config_voice = config.voice.clone();
     let core = Arc::new(core::Core::new(core::Parts {
         config,
         store,
@@ -78,6 +79,7 @@ pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
         directories,
         passkeys,
         sms: sms::Sms::new(&config_sms)?,
+        voice: sms::Sms::voice(&config_voice)?,
         random: random::Random::os(),
     })?);
     // The newest stored policy over the file's (the file's is the first version).

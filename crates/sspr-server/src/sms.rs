@@ -33,7 +33,7 @@ struct Template {
     success_pattern: Option<String>,
 }
 
-const PLACEHOLDERS: [&str; 7] = [
+const PLACEHOLDERS: [&str; 10] = [
     "{to}",
     "{to_digits}",
     "{message}",
@@ -41,11 +41,21 @@ const PLACEHOLDERS: [&str; 7] = [
     "{request_id}",
     "{username}",
     "{password}",
+    "{twiml}",
+    "{speech}",
+    "{digits}",
 ];
+
+/// What a gateway carries: text messages, or calls that read the code out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Text,
+    Voice,
+}
 
 /// The request a provider's settings (and its preset) describe; refused at start when a
 /// template can't render.
-fn template(p: &SmsProvider) -> anyhow::Result<Template> {
+fn template(p: &SmsProvider, channel: Channel) -> anyhow::Result<Template> {
     let name = &p.name;
     let base = p.url.trim_end_matches('/');
     let owned = |pairs: &[(&str, &str)]| {
@@ -54,10 +64,30 @@ fn template(p: &SmsProvider) -> anyhow::Result<Template> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<Vec<_>>()
     };
-    let mut t = match p.preset.as_deref() {
+    let mut t = match (p.preset.as_deref(), channel) {
+        // Twilio's Calls API: the call reads TwiML given inline; an extension is dialled
+        // once answered (SendDigits).
+        (Some("twilio"), Channel::Voice) => Template {
+            method: reqwest::Method::POST,
+            url: format!("{base}/2010-04-01/Accounts/{{username}}/Calls.json"),
+            body: HttpBody::Form,
+            fields: owned(&[
+                ("To", "{to}"),
+                ("From", "{sender}"),
+                ("Twiml", "{twiml}"),
+                ("SendDigits", "{digits}"),
+            ]),
+            headers: Vec::new(),
+            basic_auth: true,
+            success_status: vec![201],
+            success_pattern: Some("\"sid\"".into()),
+        },
+        (Some("vonage"), Channel::Voice) => {
+            anyhow::bail!("voice.provider {name:?}: the vonage preset sends text messages only")
+        }
         // Twilio's Messages API: form fields, HTTP basic auth (Account SID, Auth Token),
         // 201 Created with the message's "sid".
-        Some("twilio") => Template {
+        (Some("twilio"), Channel::Text) => Template {
             method: reqwest::Method::POST,
             url: format!("{base}/2010-04-01/Accounts/{{username}}/Messages.json"),
             body: HttpBody::Form,
@@ -68,7 +98,7 @@ fn template(p: &SmsProvider) -> anyhow::Result<Template> {
             success_pattern: Some("\"sid\"".into()),
         },
         // Vonage's SMS API: form fields with the key and secret, 200 and status "0".
-        Some("vonage") => Template {
+        (Some("vonage"), Channel::Text) => Template {
             method: reqwest::Method::POST,
             url: format!("{base}/sms/json"),
             body: HttpBody::Form,
@@ -85,8 +115,10 @@ fn template(p: &SmsProvider) -> anyhow::Result<Template> {
             success_status: vec![200],
             success_pattern: Some("\"status\":\"0\"".into()),
         },
-        Some(other) => anyhow::bail!("sms.provider {name:?}: no preset {other:?} (twilio, vonage)"),
-        None => Template {
+        (Some(other), _) => {
+            anyhow::bail!("sms.provider {name:?}: no preset {other:?} (twilio, vonage)")
+        }
+        (None, _) => Template {
             method: reqwest::Method::POST,
             url: base.to_string(),
             body: HttpBody::Form,
@@ -144,6 +176,56 @@ fn template(p: &SmsProvider) -> anyhow::Result<Template> {
     Ok(t)
 }
 
+/// The words of a TwiML `<Say>` (for templates that want speech, not TwiML).
+fn speech_of(twiml: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in twiml.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The TwiML of a call that reads `code` out digit by digit, twice, in `locale`.
+pub fn code_call(locale: &str, organization: &str, code: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let digits = code
+        .chars()
+        .filter(char::is_ascii_digit)
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (language, intro, again) = if locale.starts_with("de") {
+        (
+            "de-DE",
+            format!("Ihr Code von {} lautet:", escape(organization)),
+            "Noch einmal:",
+        )
+    } else {
+        (
+            "en-US",
+            format!("Your {} code is:", escape(organization)),
+            "Again:",
+        )
+    };
+    format!(
+        "<Response><Pause length=\"1\"/><Say language=\"{language}\">{intro} {digits}.</Say><Pause length=\"1\"/><Say language=\"{language}\">{again} {digits}.</Say></Response>"
+    )
+}
+
 fn render(text: &str, values: &[(&str, &str)]) -> String {
     let mut out = text.to_string();
     for (k, v) in values {
@@ -157,6 +239,7 @@ pub struct Sms {
     providers: Arc<Vec<Provider>>,
     http: reqwest::Client,
     sender: String,
+    channel: Channel,
     #[cfg(test)]
     outbox: Option<SmsOutbox>,
 }
@@ -184,11 +267,35 @@ impl SmsOutbox {
 impl Sms {
     /// The gateways of `[sms]`; None when there is none.
     pub fn new(config: &SmsConfig) -> anyhow::Result<Option<Sms>> {
-        if config.provider.is_empty() {
+        Sms::build(
+            &config.provider,
+            config.timeout_secs,
+            &config.sender,
+            Channel::Text,
+        )
+    }
+
+    /// The gateways of `[voice]`; None when there is none.
+    pub fn voice(config: &crate::config::VoiceConfig) -> anyhow::Result<Option<Sms>> {
+        Sms::build(
+            &config.provider,
+            config.timeout_secs,
+            &config.caller_id,
+            Channel::Voice,
+        )
+    }
+
+    fn build(
+        provider: &[SmsProvider],
+        timeout_secs: u32,
+        sender: &str,
+        channel: Channel,
+    ) -> anyhow::Result<Option<Sms>> {
+        if provider.is_empty() {
             return Ok(None);
         }
         let mut providers = Vec::new();
-        for p in &config.provider {
+        for p in provider {
             providers.push(Provider {
                 name: p.name.clone(),
                 kind: p.kind,
@@ -196,19 +303,20 @@ impl Sms {
                 username: p.username.clone().unwrap_or_default(),
                 password: p.password()?.unwrap_or_else(|| SecretString::from("")),
                 template: match p.kind {
-                    SmsProviderKind::Http => Some(template(p)?),
+                    SmsProviderKind::Http => Some(template(p, channel)?),
                     SmsProviderKind::Kannel => None,
                 },
             });
         }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(u64::from(config.timeout_secs)))
-            .connect_timeout(Duration::from_secs(u64::from(config.timeout_secs)))
+            .timeout(Duration::from_secs(u64::from(timeout_secs)))
+            .connect_timeout(Duration::from_secs(u64::from(timeout_secs)))
             .build()?;
         Ok(Some(Sms {
             providers: Arc::new(providers),
             http,
-            sender: config.sender.clone(),
+            sender: sender.to_string(),
+            channel,
             #[cfg(test)]
             outbox: None,
         }))
@@ -221,6 +329,7 @@ impl Sms {
             providers: Arc::new(Vec::new()),
             http: reqwest::Client::new(),
             sender: "SSPR".into(),
+            channel: Channel::Text,
             outbox: Some(outbox),
         }
     }
@@ -306,20 +415,42 @@ impl Sms {
         text: &str,
     ) -> Result<(), String> {
         let request_id = crate::secret::random_id();
+        // A number with an extension ("+49301234567;ext=89"): the call goes to the number
+        // and dials the extension once answered ("w" waits half a second).
+        let (number, extension) = match to.split_once(";ext=") {
+            Some((n, e)) => (n, e),
+            None => (to, ""),
+        };
+        let digits = if extension.is_empty() {
+            String::new()
+        } else {
+            format!("wwww{extension}")
+        };
+        let twiml = if self.channel == Channel::Voice {
+            text.to_string()
+        } else {
+            String::new()
+        };
+        let speech = speech_of(text);
         let values = [
-            ("{to_digits}", to.trim_start_matches('+')),
-            ("{to}", to),
+            ("{to_digits}", number.trim_start_matches('+')),
+            ("{to}", number),
             ("{message}", text),
             ("{sender}", self.sender.as_str()),
             ("{request_id}", request_id.as_str()),
             ("{username}", p.username.as_str()),
             ("{password}", p.password.expose_secret()),
+            ("{twiml}", twiml.as_str()),
+            ("{speech}", speech.as_str()),
+            ("{digits}", digits.as_str()),
         ];
         let url = render(&t.url, &values);
+        // A field that renders empty (no extension to dial) isn't sent.
         let fields: Vec<(String, String)> = t
             .fields
             .iter()
             .map(|(k, v)| (k.clone(), render(v, &values)))
+            .filter(|(_, v)| !v.is_empty())
             .collect();
         let mut request = self.http.request(t.method.clone(), &url);
         for (k, v) in &t.headers {

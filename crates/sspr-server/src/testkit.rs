@@ -85,6 +85,7 @@ impl Kit {
                 directories,
                 passkeys,
                 sms: Some(crate::sms::Sms::in_memory(sms.clone())),
+                voice: None,
                 random: Random::seeded(42),
             })
             .expect("core"),

@@ -4,7 +4,7 @@
 //! nobody, numbers checked and stored in E.164, and decoys that show a number too.
 
 use sspr_tests::kannel::Kannel;
-use sspr_tests::sspr_proto::{ErrorCode, FlowState, Intent, MethodKind};
+use sspr_tests::sspr_proto::{ErrorCode, FlowState, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::TestServer;
 
 use super::*;
@@ -273,4 +273,71 @@ async fn a_template_that_does_not_render_is_refused_at_start() {
             "{e}"
         );
     }
+}
+
+/// A code read out by a call to an office number (Twilio's Calls API, against the
+/// replay): the number and its extension dialled, the code spoken digit by digit, twice,
+/// in the flow's language.
+#[tokio::test]
+async fn a_code_read_out_by_a_call_to_an_office_phone_and_its_extension() {
+    use sspr_tests::sms_replay::SmsReplay;
+    let replay = SmsReplay::start().await.expect("replay");
+    let server = TestServer::with_config(&format!(
+        "[policy]\nmethods = [\"email\", \"totp\", \"voice\"]\n\n[sms]\ndefault_region = \"DE\"\n\n[voice]\ncaller_id = \"+4930555000\"\n{}",
+        replay.voice_provider_toml()
+    ))
+    .await
+    .expect("server");
+    server
+        .register("[[person]]\nlogin = \"ada\"\noffice_phone = \"030 1234567 ext. 89\"\n")
+        .expect("register an office phone");
+    assert!(server
+        .register("[[person]]\nlogin = \"ada\"\noffice_phone = \"0900 1234567\"\n")
+        .is_err());
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&StartFlowRequest {
+            login: "ada".into(),
+            intent: Intent::Reset,
+            locale: Some("de".into()),
+        })
+        .await
+        .expect("flow");
+    let voice = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Voice)
+        .expect("a call offered");
+    assert_eq!(voice.masked, "+49 ••• •••• 67");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &voice.id)
+        .await
+        .expect("called");
+    let call = replay.taken().last().cloned().expect("a call");
+    assert_eq!(
+        (call.provider, call.to.as_str(), call.from.as_str()),
+        ("twilio-call", "+49301234567", "+4930555000")
+    );
+    assert_eq!(replay.digits().last().map(String::as_str), Some("wwww89"));
+    assert!(call.text.contains("language=\"de-DE\""), "{}", call.text);
+    // "1, 2, 3, 4, 5, 6" twice.
+    let spoken: Vec<String> = call
+        .text
+        .split("<Say")
+        .skip(1)
+        .map(|say| {
+            let words = say.split("</Say>").next().unwrap_or_default();
+            let words = words.split_once('>').map(|(_, w)| w).unwrap_or_default();
+            words.chars().filter(char::is_ascii_digit).collect()
+        })
+        .collect();
+    assert_eq!(spoken.len(), 2);
+    assert_eq!(spoken[0], spoken[1]);
+    let code = spoken[0].clone();
+    assert_eq!(code.len(), 6);
+    kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await
+        .expect("the spoken code verifies");
+    assert!(!server.log().contains(&code));
 }

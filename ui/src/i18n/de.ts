@@ -25,6 +25,8 @@ export const de: Record<Key, string> = {
   "verify.method.totp": "Code aus Ihrer Authenticator-App eingeben",
   "verify.method.sms": "Code per SMS an {masked}",
   "verify.textedTo": "Wir haben einen {length}-stelligen Code per SMS an {to} gesendet.",
+  "verify.method.voice": "Anruf an {masked}, der einen Code vorliest",
+  "verify.callingTo": "Wir rufen jetzt {to} an: Nehmen Sie ab und hören Sie den {length}-stelligen Code, der zweimal vorgelesen wird.",
   "verify.method.done": "Bestätigt",
   "verify.sentTo": "Wir haben einen {length}-stelligen Code an {to} gesendet.",
   "verify.totp": "Öffnen Sie Ihre Authenticator-App und geben Sie den {length}-stelligen Code ein.",

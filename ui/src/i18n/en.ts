@@ -23,6 +23,8 @@ export const en = {
   "verify.method.totp": "Enter a code from your authenticator app",
   "verify.method.sms": "Text a code to {masked}",
   "verify.textedTo": "We texted a {length}-digit code to {to}.",
+  "verify.method.voice": "Call {masked} and read out a code",
+  "verify.callingTo": "We're calling {to} now: answer and listen for the {length}-digit code, read out twice.",
   "verify.method.done": "Verified",
   "verify.sentTo": "We sent a {length}-digit code to {to}.",
   "verify.totp": "Open your authenticator app and enter the {length}-digit code.",

@@ -12,18 +12,20 @@ import { afterVerified, step } from "./progress";
 function methodLabel(m: MethodView): string {
   if (m.kind === "approval") return t("verify.method.approval");
   if (m.kind === "sms") return t("verify.method.sms", { masked: m.masked });
+  if (m.kind === "voice") return t("verify.method.voice", { masked: m.masked });
   return m.kind === "email" ? t("verify.method.email", { masked: m.masked }) : t("verify.method.totp");
 }
 
 function methodIcon(kind: MethodKind): SVGSVGElement {
   if (kind === "approval") return icon("phone");
   if (kind === "sms") return icon("message");
+  if (kind === "voice") return icon("call");
   return icon(kind === "email" ? "mail" : "clock");
 }
 
 /** Methods whose code the server sends (and may send again). */
 function sent(kind: MethodKind): boolean {
-  return kind === "email" || kind === "sms";
+  return kind === "email" || kind === "sms" || kind === "voice";
 }
 
 async function choose(app: App, m: MethodView): Promise<void> {
@@ -103,7 +105,10 @@ export function code(app: App): HTMLElement {
 
   const hint =
     sent(ch.kind)
-      ? t(ch.kind === "sms" ? "verify.textedTo" : "verify.sentTo", { length: ch.code_length, to: ch.sent_to ?? "" }) +
+      ? t(ch.kind === "sms" ? "verify.textedTo" : ch.kind === "voice" ? "verify.callingTo" : "verify.sentTo", {
+          length: ch.code_length,
+          to: ch.sent_to ?? "",
+        }) +
         " " +
         t("verify.expiresIn", { mins: Math.ceil(ch.expires_in_secs / 60) })
       : t("verify.totp", { length: ch.code_length });

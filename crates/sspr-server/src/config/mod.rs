@@ -10,11 +10,12 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The methods this server can offer (`policy.methods` may name only these).
-pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 4] = [
+pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 5] = [
     sspr_proto::MethodKind::Email,
     sspr_proto::MethodKind::Totp,
     sspr_proto::MethodKind::Approval,
     sspr_proto::MethodKind::Sms,
+    sspr_proto::MethodKind::Voice,
 ];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -34,6 +35,31 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub console: ConsoleConfig,
     pub sms: SmsConfig,
+    pub voice: VoiceConfig,
+}
+
+/// Codes read out by a phone call ("voice" in `policy.methods`), to the office number a
+/// person registered (its extension dialled).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// The number calls come from (E.164, as the provider allows).
+    pub caller_id: String,
+    /// Seconds each gateway may take to accept the call before the next is tried.
+    pub timeout_secs: u32,
+    /// Gateways, tried in order: `kind = "http"` (preset "twilio": the Calls API with the
+    /// code in TwiML; or a template whose fields may use {twiml}, {speech}, {digits}).
+    pub provider: Vec<SmsProvider>,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            caller_id: String::new(),
+            timeout_secs: 5,
+            provider: Vec::new(),
+        }
+    }
 }
 
 /// Text messages: how numbers are read and which gateways send (`sms::Sms`).
@@ -768,6 +794,22 @@ impl Config {
             );
         }
         anyhow::ensure!(
+            !self.policy.methods.contains(&sspr_proto::MethodKind::Voice)
+                || !self.voice.provider.is_empty(),
+            "policy.methods has \"voice\" but [[voice.provider]] names no gateway"
+        );
+        for p in &self.voice.provider {
+            anyhow::ensure!(
+                p.kind == SmsProviderKind::Http,
+                "voice.provider {:?}: calls go through an HTTP gateway (kind = \"http\")",
+                p.name
+            );
+        }
+        anyhow::ensure!(
+            (1..=60).contains(&self.voice.timeout_secs),
+            "voice.timeout_secs must be between 1 and 60"
+        );
+        anyhow::ensure!(
             !self.policy.methods.contains(&sspr_proto::MethodKind::Sms)
                 || !self.sms.provider.is_empty(),
             "policy.methods has \"sms\" but [[sms.provider]] names no gateway"
@@ -800,7 +842,7 @@ impl Config {
         for m in &p.methods {
             anyhow::ensure!(
                 AVAILABLE_METHODS.contains(m),
-                "policy.methods: {:?} is not available yet (use email, totp, approval, sms)",
+                "policy.methods: {:?} is not available yet (use email, totp, approval, sms, voice)",
                 m.as_str()
             );
         }

@@ -45,6 +45,9 @@ pub struct ImportMethods {
     /// Mobile number for text-message codes (with its country code, or in
     /// `sms.default_region`).
     pub mobile: Option<String>,
+    /// Office number for codes read out by a call, with an optional extension
+    /// ("030 1234567 ext. 89").
+    pub office_phone: Option<String>,
 }
 
 /// Adds every user in `text`; returns how many.
@@ -117,6 +120,9 @@ pub struct RegisterPerson {
     /// Mobile number for text-message codes (with its country code, or in
     /// `sms.default_region`).
     pub mobile: Option<String>,
+    /// Office number for codes read out by a call, with an optional extension
+    /// ("030 1234567 ext. 89").
+    pub office_phone: Option<String>,
 }
 
 /// Registers every person's methods against their id in the directory that holds them;
@@ -133,11 +139,19 @@ pub async fn register(
         toml::from_str(text).map_err(|e| anyhow::anyhow!("register file: {e}"))?;
     let mut found = Vec::new();
     let mut mobiles = std::collections::HashMap::new();
+    let mut offices = std::collections::HashMap::new();
     for p in &file.person {
         if let Some(typed) = &p.mobile {
             let e164 = crate::methods::phone::mobile(typed, &sms.default_region, &sms.allowed())
                 .map_err(|why| anyhow::anyhow!("person {}: mobile {typed:?}: {why}", p.login))?;
             mobiles.insert(p.login.clone(), e164);
+        }
+        if let Some(typed) = &p.office_phone {
+            let number = crate::methods::phone::office(typed, &sms.default_region, &sms.allowed())
+                .map_err(|why| {
+                    anyhow::anyhow!("person {}: office_phone {typed:?}: {why}", p.login)
+                })?;
+            offices.insert(p.login.clone(), number);
         }
         if let Some(secret) = &p.totp {
             anyhow::ensure!(
@@ -176,6 +190,11 @@ pub async fn register(
         if let Some(e164) = mobiles.get(&p.login) {
             store
                 .replace_registration(&id, MethodKind::Sms, e164, "Mobile phone", now)
+                .await?;
+        }
+        if let Some(number) = offices.get(&p.login) {
+            store
+                .replace_registration(&id, MethodKind::Voice, number, "Office phone", now)
                 .await?;
         }
         if let Some(secret) = &p.totp {

@@ -17,7 +17,10 @@ use crate::throttle;
 
 /// Methods whose code the server sends (by email, by text message).
 fn sends_code(kind: MethodKind) -> bool {
-    matches!(kind, MethodKind::Email | MethodKind::Sms)
+    matches!(
+        kind,
+        MethodKind::Email | MethodKind::Sms | MethodKind::Voice
+    )
 }
 
 /// A code's text message, in the flow's language: short (one SMS), the code first.
@@ -38,20 +41,33 @@ impl FlowService {
     /// failure's reasons, for the audit.
     async fn deliver_sms(&self, flow: &FlowRow, method: &FlowMethod, code: &str) -> Option<String> {
         flow.user_id.as_ref()?;
-        let Some(sms) = &self.core.sms else {
-            return Some("sms: no gateway is configured".into());
-        };
         let config = self.core.config();
-        let text = sms_text(
-            &flow.locale,
-            &config.organization.name,
-            code,
-            config.policy.code_ttl_secs.div_ceil(60),
-        );
-        sms.send(&method.target, &text)
+        let (gateway, text, what) = if method.kind == MethodKind::Voice {
+            (
+                &self.core.voice,
+                crate::sms::code_call(&flow.locale, &config.organization.name, code),
+                "voice",
+            )
+        } else {
+            (
+                &self.core.sms,
+                sms_text(
+                    &flow.locale,
+                    &config.organization.name,
+                    code,
+                    config.policy.code_ttl_secs.div_ceil(60),
+                ),
+                "sms",
+            )
+        };
+        let Some(gateway) = gateway else {
+            return Some(format!("{what}: no gateway is configured"));
+        };
+        gateway
+            .send(&method.target, &text)
             .await
             .err()
-            .map(|why| format!("sms: {why}"))
+            .map(|why| format!("{what}: {why}"))
     }
 
     /// Choose a method: sends a code, or asks for an authenticator code.
@@ -261,7 +277,7 @@ impl FlowService {
         code: &str,
         now: i64,
     ) -> FlowResult<()> {
-        let failure = if method.kind == MethodKind::Sms {
+        let failure = if matches!(method.kind, MethodKind::Sms | MethodKind::Voice) {
             self.deliver_sms(flow, method, code).await
         } else if flow.user_id.is_some() {
             let mail = notify::code_mail(

@@ -61,7 +61,7 @@ pub fn methods(
                     letter(1),
                     TLDS[mac[2] as usize % TLDS.len()]
                 ),
-                MethodKind::Sms => masked_phone(key, login, phone_prefix),
+                MethodKind::Sms | MethodKind::Voice => masked_phone(key, login, phone_prefix),
                 _ => super::method_label(*kind).to_string(),
             };
             FlowMethod {

@@ -236,7 +236,7 @@ impl FlowService {
                             .stand_ins
                             .masked_email(&self.core.key, login, &m.masked);
                     }
-                    if m.kind == MethodKind::Sms {
+                    if matches!(m.kind, MethodKind::Sms | MethodKind::Voice) {
                         // The stand-in's country, the login's own two digits.
                         let prefix = m.masked.split(' ').next().unwrap_or("+").to_string();
                         m.masked = decoy::masked_phone(&self.core.key, login, &prefix);
@@ -273,7 +273,9 @@ impl FlowService {
                 let (target, masked) = match kind {
                     MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
                     MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
-                    MethodKind::Sms => (r.value.clone(), crate::methods::phone::mask(&r.value)),
+                    MethodKind::Sms | MethodKind::Voice => {
+                        (r.value.clone(), crate::methods::phone::mask(&r.value))
+                    }
                     _ => (String::new(), method_label(*kind).to_string()),
                 };
                 out.push(FlowMethod {

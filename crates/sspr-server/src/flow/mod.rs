@@ -148,6 +148,8 @@ pub struct Offer {
     pub passkeys: bool,
     /// Text messages (an SMS gateway).
     pub sms: bool,
+    /// Calls that read a code (a voice gateway).
+    pub voice: bool,
 }
 
 impl Offer {
@@ -155,6 +157,7 @@ impl Offer {
         Offer {
             passkeys: core.passkeys.is_some(),
             sms: core.sms.is_some(),
+            voice: core.voice.is_some(),
         }
     }
 }
@@ -166,7 +169,8 @@ pub fn offerable(kind: MethodKind, offer: Offer) -> bool {
         MethodKind::Email | MethodKind::Totp => true,
         MethodKind::Approval => offer.passkeys,
         MethodKind::Sms => offer.sms,
-        MethodKind::Voice | MethodKind::Questions => false,
+        MethodKind::Voice => offer.voice,
+        MethodKind::Questions => false,
     }
 }
 

@@ -97,7 +97,7 @@ impl FlowService {
         }
 
         let failure: Option<&'static str> = match kind {
-            MethodKind::Email | MethodKind::Sms => {
+            MethodKind::Email | MethodKind::Sms | MethodKind::Voice => {
                 let stored = challenge.code_hash.as_deref().unwrap_or_default();
                 let ok = code::matches(
                     &self.core.key,

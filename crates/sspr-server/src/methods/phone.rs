@@ -92,6 +92,63 @@ pub fn mobile(
     Ok(number.format().mode(Mode::E164).to_string())
 }
 
+/// An office number for calls: any number a call reaches (a landline, a mobile), not a
+/// premium-rate, shared-cost or VoIP one, in an allowed country, with an optional
+/// extension ("030 1234567 ext. 89", "+49 30 1234567 x89", "+49301234567;ext=89").
+/// Returned as E.164, with ";ext=NN" when there is one.
+pub fn office(
+    input: &str,
+    default_region: &str,
+    allowed: &[String],
+) -> Result<String, PhoneProblem> {
+    let lower = input.trim().to_ascii_lowercase();
+    let (number, extension) = [";ext=", "extension", "ext.", "ext", "x", "#"]
+        .iter()
+        .find_map(|sep| {
+            lower
+                .rsplit_once(sep)
+                .map(|(n, e)| (n.trim().to_string(), e.trim().to_string()))
+        })
+        .unwrap_or((lower.clone(), String::new()));
+    if extension.len() > 8 || !extension.chars().all(|c| c.is_ascii_digit()) {
+        return Err(PhoneProblem::NotANumber);
+    }
+    if number.is_empty()
+        || number.chars().count() > 32
+        || !number
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+    {
+        return Err(PhoneProblem::NotANumber);
+    }
+    let parsed: PhoneNumber = phonenumber::parse(region(default_region), &number)
+        .map_err(|_| PhoneProblem::NotANumber)?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(PhoneProblem::NotANumber);
+    }
+    match parsed.number_type(&DATABASE) {
+        Type::Mobile | Type::FixedLineOrMobile | Type::FixedLine => {}
+        Type::PremiumRate => return Err(PhoneProblem::NotMobile("premium-rate")),
+        Type::SharedCost => return Err(PhoneProblem::NotMobile("shared-cost")),
+        Type::Voip => return Err(PhoneProblem::NotMobile("internet (VoIP)")),
+        _ => return Err(PhoneProblem::NotMobile("special")),
+    }
+    let country = parsed
+        .country()
+        .id()
+        .map(|c| format!("{c:?}"))
+        .unwrap_or_default();
+    if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&country)) {
+        return Err(PhoneProblem::Country(country));
+    }
+    let e164 = parsed.format().mode(Mode::E164).to_string();
+    Ok(if extension.is_empty() {
+        e164
+    } else {
+        format!("{e164};ext={extension}")
+    })
+}
+
 /// The calling code of a region, as "+49" ("+" when the region is unknown).
 pub fn calling_code(region_code: &str) -> String {
     region(region_code)
@@ -102,6 +159,7 @@ pub fn calling_code(region_code: &str) -> String {
 
 /// `+4915112345678` as `+49 ••• •••• 78`: the country code and the last two digits.
 pub fn mask(e164: &str) -> String {
+    let e164 = e164.split(';').next().unwrap_or(e164);
     let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
     let code_len = phonenumber::parse(None, e164)
         .map(|n| n.code().value().to_string().len())
@@ -164,6 +222,36 @@ mod tests {
             );
         }
         assert!(mobile(&"1".repeat(1_000_000), "DE", &de()).is_err());
+    }
+
+    #[test]
+    fn office_numbers_with_extensions() {
+        assert_eq!(
+            office("030 1234567", "DE", &de()),
+            Ok("+49301234567".into())
+        );
+        for typed in [
+            "030 1234567 ext. 89",
+            "+49 30 1234567 x89",
+            "+49301234567;ext=89",
+            "030 1234567 #89",
+        ] {
+            assert_eq!(
+                office(typed, "DE", &de()),
+                Ok("+49301234567;ext=89".into()),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            office("0151 12345678", "DE", &de()),
+            Ok("+4915112345678".into())
+        );
+        assert_eq!(
+            office("0900 1234567", "DE", &de()),
+            Err(PhoneProblem::NotMobile("premium-rate"))
+        );
+        assert!(office("030 1234567 ext abc", "DE", &de()).is_err());
+        assert_eq!(mask("+49301234567;ext=89"), "+49 ••• •••• 67");
     }
 
     #[test]
