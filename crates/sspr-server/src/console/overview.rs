@@ -143,7 +143,20 @@ impl Console {
         let stale: Vec<_> = enrolled.iter().filter(|k| is_stale(k, now)).collect();
         let mut today = DayCounts::default();
         let mut relay_failures = 0;
-        for (event, n) in core.store.audit_event_counts(midnight(now)).await? {
+        const TODAY: &[&str] = &[
+            "flow_started",
+            "password_reset",
+            "unlocked",
+            "blocked",
+            "verify_failed",
+            "challenge_refused",
+            "password_rejected",
+            "writeback_failed",
+            "partially_written",
+            "flow_refused",
+            "notification_failed",
+        ];
+        for (event, n) in core.store.audit_event_counts(TODAY, midnight(now)).await? {
             let n = n as u32;
             match event.as_str() {
                 "flow_started" => today.started += n,
