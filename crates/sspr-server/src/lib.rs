@@ -159,6 +159,9 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
     let metrics = tokio::spawn(serve_metrics(state.clone()));
     let policy = tokio::spawn(follow_policy(state.core.clone()));
+    // Usage & insights' past days, read once ahead of the first report.
+    let console = state.console.clone();
+    let warm = tokio::spawn(async move { console.warm(clock::now()).await });
     let result = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -166,6 +169,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     .with_graceful_shutdown(shutdown_signal())
     .await;
     housekeeping.abort();
+    warm.abort();
     rules.abort();
     checkpoints.abort();
     approvals.abort();

@@ -165,7 +165,268 @@ fn failure_key(e: &FlowEvent) -> String {
     }
 }
 
+/// A day's flows at one kiosk (by the day and kiosk they started at), counted: what the
+/// reports sum over any range of days. A day is closed once its last flow's 15 minutes
+/// are over; closed days never change, so their tallies are kept.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Tally {
+    started: u32,
+    resets: u32,
+    unlocks: u32,
+    failed: u32,
+    in_progress: u32,
+    first: u32,
+    second: u32,
+    needing_two: u32,
+    verified: u32,
+    written: u32,
+    decoys: u32,
+    methods: HashMap<String, (u32, u32, u32)>,
+    failures: HashMap<String, u32>,
+    /// Failures of this tally's kiosk, all reasons.
+    kiosk_failures: u32,
+    by_directory: HashMap<String, u32>,
+    to_done: Vec<i64>,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.started += o.started;
+        self.resets += o.resets;
+        self.unlocks += o.unlocks;
+        self.failed += o.failed;
+        self.in_progress += o.in_progress;
+        self.first += o.first;
+        self.second += o.second;
+        self.needing_two += o.needing_two;
+        self.verified += o.verified;
+        self.written += o.written;
+        self.decoys += o.decoys;
+        for (k, (a, b, c)) in &o.methods {
+            let m = self.methods.entry(k.clone()).or_default();
+            m.0 += a;
+            m.1 += b;
+            m.2 += c;
+        }
+        for (k, n) in &o.failures {
+            *self.failures.entry(k.clone()).or_default() += n;
+        }
+        self.kiosk_failures += o.kiosk_failures;
+        for (k, n) in &o.by_directory {
+            *self.by_directory.entry(k.clone()).or_default() += n;
+        }
+        self.to_done.extend_from_slice(&o.to_done);
+    }
+}
+
+/// Tallies by (day, kiosk id): what a stretch of days came to.
+type Tallies = HashMap<(i64, String), Tally>;
+
+/// Closed days' tallies, by day and kiosk id.
+pub(super) type Days = HashMap<i64, HashMap<String, Tally>>;
+
+/// Tallies the flows that started in [from, to) from `events` (which run on to
+/// `to + FLOW_SECS`, so each flow's later steps are in), keeping those `keep` says.
+fn tally(
+    events: &[FlowEvent],
+    (from, to): (i64, i64),
+    now: i64,
+    keep: &dyn Fn(&FlowEvent) -> bool,
+    directory: Option<&str>,
+) -> Tallies {
+    let day = |t: i64| t - t.rem_euclid(86_400);
+    let mut flows: HashMap<&str, Flow> = HashMap::new();
+    let mut out: Tallies = HashMap::new();
+    let key = |at: i64, kiosk: &Option<String>| (day(at), kiosk.clone().unwrap_or_default());
+    let mut decoys: HashSet<&str> = HashSet::new();
+    let mut places: HashMap<&str, (i64, String)> = HashMap::new();
+    for e in events.iter().filter(|e| e.event == "flow_started") {
+        let Some(reference) = e.reference.as_deref() else {
+            continue;
+        };
+        if e.at < from || e.at >= to {
+            continue;
+        }
+        if e.decoy {
+            decoys.insert(reference);
+            out.entry(key(e.at, &e.kiosk_id)).or_default().decoys += 1;
+            continue;
+        }
+        if !keep(e) {
+            continue;
+        }
+        places.insert(reference, key(e.at, &e.kiosk_id));
+        flows.insert(
+            reference,
+            Flow {
+                started: e.at,
+                intent: e.intent.clone().unwrap_or_default(),
+                required: e.required.unwrap_or(1),
+                ..Flow::default()
+            },
+        );
+    }
+    for e in events {
+        let Some(reference) = e.reference.as_deref() else {
+            continue;
+        };
+        if decoys.contains(reference) || e.event == "flow_started" {
+            continue;
+        }
+        // Events of flows started outside the range don't count; refusals before a flow
+        // started (flow_refused) have no flow and count where and when they happened.
+        let place = match places.get(reference) {
+            Some(p) => p.clone(),
+            None if e.event == "flow_refused" && e.at >= from && e.at < to && keep(e) => {
+                key(e.at, &e.kiosk_id)
+            }
+            None => continue,
+        };
+        let flow = flows.get_mut(reference);
+        let t = out.entry(place).or_default();
+        let method = e.method.clone().unwrap_or_default();
+        match e.event.as_str() {
+            "challenge_sent" => {
+                t.methods.entry(method).or_default().0 += 1;
+                continue;
+            }
+            "verify_succeeded" => {
+                t.methods.entry(method).or_default().1 += 1;
+                if let Some(f) = flow {
+                    f.done = f.done.max(e.done.unwrap_or(0));
+                }
+                continue;
+            }
+            "verify_failed" => t.methods.entry(method).or_default().2 += 1,
+            "flow_cancelled" => {
+                if let Some(f) = flow {
+                    f.ended = true;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if WRITTEN.contains(&e.event.as_str()) {
+            if let Some(f) = flow {
+                f.written_at = Some(f.written_at.map_or(e.at, |w| w.min(e.at)));
+                if let Some(d) = &e.directory {
+                    f.directories.push(d.clone());
+                }
+            }
+            continue;
+        }
+        if e.event == "blocked" {
+            if let Some(f) = flow {
+                f.ended = true;
+            }
+        }
+        // A failure.
+        if directory.is_some_and(|d| e.directory.as_deref() != Some(d)) {
+            continue;
+        }
+        *t.failures.entry(failure_key(e)).or_default() += 1;
+        t.kiosk_failures += 1;
+        if let Some(d) = &e.directory {
+            *t.by_directory.entry(d.clone()).or_default() += 1;
+        }
+    }
+    for (reference, f) in &flows {
+        if directory
+            .is_some_and(|d| f.written_at.is_some() && !f.directories.iter().any(|x| x == d))
+        {
+            continue;
+        }
+        let Some(place) = places.get(reference) else {
+            continue;
+        };
+        let t = out.entry(place.clone()).or_default();
+        t.started += 1;
+        match (f.written_at, f.intent.as_str()) {
+            (Some(_), "unlock") => t.unlocks += 1,
+            (Some(_), _) => t.resets += 1,
+            (None, _) if f.ended || now - f.started >= FLOW_SECS => t.failed += 1,
+            (None, _) => t.in_progress += 1,
+        }
+        if f.done >= 1 {
+            t.first += 1;
+        }
+        if f.required >= 2 {
+            t.needing_two += 1;
+            if f.done >= 2 {
+                t.second += 1;
+            }
+        }
+        if f.done >= f.required {
+            t.verified += 1;
+        }
+        if let Some(w) = f.written_at {
+            t.written += 1;
+            t.to_done.push(w - f.started);
+        }
+    }
+    out
+}
+
 impl Console {
+    /// The tallies of closed days (every kiosk; no group or directory filter) in
+    /// [from, to), read once and kept: those missing are read in one pass.
+    async fn closed_days(&self, from: i64, to: i64, now: i64) -> ConsoleResult<Tallies> {
+        let days: Vec<i64> = (0..)
+            .map(|i| from + i * 86_400)
+            .take_while(|d| *d < to)
+            .collect();
+        let missing: Vec<i64> = {
+            let kept = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            days.iter()
+                .copied()
+                .filter(|d| !kept.contains_key(d))
+                .collect()
+        };
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let end = last + 86_400;
+            let events = self
+                .core
+                .store
+                .flow_events(EVENTS, *first, end + FLOW_SECS, None)
+                .await?;
+            let fresh = tally(&events, (*first, end), now, &|_| true, None);
+            let mut kept = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            for d in &missing {
+                kept.insert(*d, HashMap::new());
+            }
+            for ((d, kiosk), t) in fresh {
+                kept.entry(d).or_default().insert(kiosk, t);
+            }
+        }
+        let kept = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Tallies::new();
+        for d in days {
+            if let Some(kiosks) = kept.get(&d) {
+                for (k, t) in kiosks {
+                    out.insert((d, k.clone()), t.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the last 400 closed days' tallies ahead of the first report (at start).
+    pub async fn warm(&self, now: i64) {
+        let closed_until = super::kiosks::midnight(now - FLOW_SECS - 60);
+        let started = std::time::Instant::now();
+        match self
+            .closed_days(closed_until - 400 * 86_400, closed_until, now)
+            .await
+        {
+            Ok(t) => tracing::info!(
+                tallies = t.len(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "usage & insights: the past days are read"
+            ),
+            Err(e) => tracing::warn!(error = ?e, "usage & insights: reading the past days failed"),
+        }
+    }
+
     pub async fn insights(
         &self,
         caller: &Caller,
@@ -175,22 +436,6 @@ impl Console {
         caller.require(Capability::ReadInsights)?;
         range.check()?;
         let core = &self.core;
-        let events = core
-            .store
-            .flow_events(
-                EVENTS,
-                range.from,
-                range.to + FLOW_SECS,
-                range.kiosk.clone(),
-            )
-            .await?;
-        let kiosk_names: HashMap<String, String> = core
-            .store
-            .kiosks()
-            .await?
-            .into_iter()
-            .map(|k| (k.id, k.name))
-            .collect();
         let members: Option<HashSet<String>> = match &range.group {
             Some(g) => Some(
                 core.directories
@@ -203,114 +448,63 @@ impl Console {
             ),
             None => None,
         };
-        let in_group = |e: &FlowEvent| {
+        let keep = |e: &FlowEvent| {
             members
                 .as_ref()
                 .is_none_or(|m| e.user_id.as_ref().is_some_and(|u| m.contains(u)))
         };
-        // The flows started in the range; decoys apart.
-        let mut flows: HashMap<String, Flow> = HashMap::new();
-        let mut decoys: HashSet<String> = HashSet::new();
-        for e in events.iter().filter(|e| e.event == "flow_started") {
-            let Some(reference) = &e.reference else {
-                continue;
-            };
-            if e.at >= range.to {
-                continue;
+        let raw = |from: i64, to: i64| {
+            let keep = &keep;
+            let kiosk = range.kiosk.clone();
+            let directory = range.directory.clone();
+            async move {
+                if from >= to {
+                    return Ok::<Tallies, ConsoleError>(Tallies::new());
+                }
+                let events = core
+                    .store
+                    .flow_events(EVENTS, from, to + FLOW_SECS, kiosk)
+                    .await?;
+                Ok(tally(&events, (from, to), now, keep, directory.as_deref()))
             }
-            if e.decoy {
-                decoys.insert(reference.clone());
-                continue;
+        };
+        // Whole closed days come from the kept tallies (no group or directory filter);
+        // the range's ragged ends and today from the audit.
+        let closed_until = super::kiosks::midnight(now - FLOW_SECS - 60);
+        let first_day = {
+            let d = super::kiosks::midnight(range.from);
+            if d < range.from {
+                d + 86_400
+            } else {
+                d
             }
-            if !in_group(e) {
-                continue;
+        };
+        let last_day_end = super::kiosks::midnight(range.to).min(closed_until);
+        let mut tallies = Tallies::new();
+        if range.group.is_none() && range.directory.is_none() && first_day < last_day_end {
+            for ((d, k), t) in self.closed_days(first_day, last_day_end, now).await? {
+                if range.kiosk.as_ref().is_none_or(|want| *want == k) {
+                    tallies.insert((d, k), t);
+                }
             }
-            flows.insert(
-                reference.clone(),
-                Flow {
-                    started: e.at,
-                    intent: e.intent.clone().unwrap_or_default(),
-                    required: e.required.unwrap_or(1),
-                    ..Flow::default()
-                },
-            );
+            for part in [
+                raw(range.from, first_day).await?,
+                raw(last_day_end, range.to).await?,
+            ] {
+                for (key, t) in part {
+                    tallies.entry(key).or_default().add(&t);
+                }
+            }
+        } else {
+            tallies = raw(range.from, range.to).await?;
         }
-        let mut methods: HashMap<String, (u32, u32, u32)> = HashMap::new();
-        let mut failures: HashMap<String, u32> = HashMap::new();
-        let mut by_kiosk: HashMap<String, u32> = HashMap::new();
-        let mut by_directory: HashMap<String, u32> = HashMap::new();
-        for e in &events {
-            let Some(reference) = &e.reference else {
-                continue;
-            };
-            if decoys.contains(reference) {
-                continue;
-            }
-            let flow = flows.get_mut(reference);
-            // Events of flows started before the range don't count; refusals before a
-            // flow started (flow_refused) have no flow and count when in the range.
-            if flow.is_none() && (e.event != "flow_refused" || e.at >= range.to || !in_group(e)) {
-                continue;
-            }
-            let method = e.method.clone().unwrap_or_default();
-            match e.event.as_str() {
-                "challenge_sent" => methods.entry(method).or_default().0 += 1,
-                "verify_succeeded" => {
-                    methods.entry(method).or_default().1 += 1;
-                    if let Some(f) = flow {
-                        f.done = f.done.max(e.done.unwrap_or(0));
-                    }
-                    continue;
-                }
-                "verify_failed" => methods.entry(method).or_default().2 += 1,
-                _ => {}
-            }
-            if WRITTEN.contains(&e.event.as_str()) {
-                if let Some(f) = flow {
-                    f.written_at = Some(f.written_at.map_or(e.at, |w| w.min(e.at)));
-                    if let Some(d) = &e.directory {
-                        f.directories.push(d.clone());
-                    }
-                }
-                continue;
-            }
-            if e.event == "challenge_sent" {
-                continue;
-            }
-            if e.event == "flow_cancelled" {
-                if let Some(f) = flow {
-                    f.ended = true;
-                }
-                continue;
-            }
-            if e.event == "blocked" {
-                if let Some(f) = flows.get_mut(reference) {
-                    f.ended = true;
-                }
-            }
-            if e.event == "flow_started" {
-                continue;
-            }
-            // A failure.
-            if range
-                .directory
-                .as_ref()
-                .is_some_and(|d| e.directory.as_ref() != Some(d))
-            {
-                continue;
-            }
-            *failures.entry(failure_key(e)).or_default() += 1;
-            if let Some(k) = &e.kiosk_id {
-                let name = kiosk_names.get(k).cloned().unwrap_or_else(|| k.clone());
-                *by_kiosk.entry(name).or_default() += 1;
-            }
-            if let Some(d) = &e.directory {
-                *by_directory.entry(d.clone()).or_default() += 1;
-            }
-        }
-        if let Some(d) = &range.directory {
-            flows.retain(|_, f| f.written_at.is_none() || f.directories.contains(d));
-        }
+        let kiosk_names: HashMap<String, String> = core
+            .store
+            .kiosks()
+            .await?
+            .into_iter()
+            .map(|k| (k.id, k.name))
+            .collect();
         // The chart: every bucket of the range, empty ones too.
         let mut series = Vec::new();
         let mut index = HashMap::new();
@@ -327,39 +521,29 @@ impl Console {
             });
             start = range.bucket.next(start);
         }
-        let (mut first, mut second, mut needing_two, mut verified, mut written) = (0, 0, 0, 0, 0);
-        let mut to_done = Vec::new();
-        for f in flows.values() {
-            if let Some(&i) = index.get(&range.bucket.start_of(f.started)) {
+        let mut all = Tally::default();
+        let mut by_kiosk: HashMap<String, u32> = HashMap::new();
+        for ((d, kiosk), t) in &tallies {
+            if let Some(&i) = index.get(&range.bucket.start_of(*d)) {
                 let b = &mut series[i];
-                b.started += 1;
-                match (f.written_at, f.intent.as_str()) {
-                    (Some(_), "unlock") => b.unlocks += 1,
-                    (Some(_), _) => b.resets += 1,
-                    (None, _) if f.ended || now - f.started >= FLOW_SECS => b.failed += 1,
-                    (None, _) => b.in_progress += 1,
-                }
+                b.started += t.started;
+                b.resets += t.resets;
+                b.unlocks += t.unlocks;
+                b.failed += t.failed;
+                b.in_progress += t.in_progress;
             }
-            if f.done >= 1 {
-                first += 1;
+            if t.kiosk_failures > 0 && !kiosk.is_empty() {
+                let name = kiosk_names
+                    .get(kiosk)
+                    .cloned()
+                    .unwrap_or_else(|| kiosk.clone());
+                *by_kiosk.entry(name).or_default() += t.kiosk_failures;
             }
-            if f.required >= 2 {
-                needing_two += 1;
-                if f.done >= 2 {
-                    second += 1;
-                }
-            }
-            if f.done >= f.required {
-                verified += 1;
-            }
-            if let Some(w) = f.written_at {
-                written += 1;
-                to_done.push(w - f.started);
-            }
+            all.add(t);
         }
         let registered = self.registered_by_method().await?;
         let mut kinds: Vec<MethodKind> = core.config().policy.methods.clone();
-        for m in methods.keys() {
+        for m in all.methods.keys() {
             if let Some(k) = MethodKind::parse(m) {
                 if !kinds.contains(&k) {
                     kinds.push(k);
@@ -369,7 +553,7 @@ impl Console {
         let methods = kinds
             .into_iter()
             .map(|k| {
-                let (sent, ver, failed) = methods.get(k.as_str()).copied().unwrap_or_default();
+                let (sent, ver, failed) = all.methods.get(k.as_str()).copied().unwrap_or_default();
                 MethodActivity {
                     method: k,
                     sent,
@@ -390,18 +574,18 @@ impl Console {
             series,
             methods,
             funnel: vec![
-                stage("started", flows.len() as u32),
-                stage("first_method", first),
-                stage("second_method", second),
-                stage("verified", verified),
-                stage("written", written),
+                stage("started", all.started),
+                stage("first_method", all.first),
+                stage("second_method", all.second),
+                stage("verified", all.verified),
+                stage("written", all.written),
             ],
-            needing_two,
-            median_secs_to_done: median(to_done),
-            decoys: decoys.len() as u32,
-            failures: count_list(failures, 20),
+            needing_two: all.needing_two,
+            median_secs_to_done: median(all.to_done),
+            decoys: all.decoys,
+            failures: count_list(all.failures, 20),
             failures_by_kiosk: count_list(by_kiosk, 20),
-            failures_by_directory: count_list(by_directory, 20),
+            failures_by_directory: count_list(all.by_directory, 20),
         })
     }
 
@@ -560,5 +744,202 @@ mod tests {
         assert_eq!(median(vec![5, 1, 3]), Some(3));
         assert_eq!(median(vec![4, 2]), Some(3));
         assert_eq!(median(vec![]), None);
+    }
+}
+
+#[cfg(test)]
+mod rollup_tests {
+    use super::*;
+    use crate::audit::{Context, Event};
+    use crate::testkit::{Kit, T0};
+    use sspr_proto::ConsoleRole;
+
+    async fn flow(kit: &Kit, reference: &str, kiosk: &str, at: i64, written: bool) {
+        let ctx = Context {
+            correlation_id: "c".into(),
+            kiosk_id: Some(kiosk.into()),
+            reference: Some(reference.into()),
+            login: Some("ada".into()),
+            user_id: Some("id-ada".into()),
+        };
+        let a = &kit.core.audit;
+        a.record(
+            &ctx,
+            Event::FlowStarted {
+                intent: "reset",
+                required: 1,
+                decoy: false,
+                reason: None,
+            },
+            at,
+        )
+        .await;
+        a.record(
+            &ctx,
+            Event::ChallengeSent {
+                method: MethodKind::Email,
+            },
+            at + 5,
+        )
+        .await;
+        if written {
+            a.record(
+                &ctx,
+                Event::VerifySucceeded {
+                    method: MethodKind::Email,
+                    done: 1,
+                    required: 1,
+                },
+                at + 30,
+            )
+            .await;
+            a.record(
+                &ctx,
+                Event::PasswordReset {
+                    directory: "Built-in directory".into(),
+                },
+                at + 60,
+            )
+            .await;
+        } else {
+            a.record(
+                &ctx,
+                Event::VerifyFailed {
+                    method: MethodKind::Email,
+                    reason: "wrong_code",
+                },
+                at + 30,
+            )
+            .await;
+        }
+    }
+
+    /// Closed days read from the kept tallies and the open ends from the audit give the
+    /// numbers a read of the whole range gives; a flow that started just before midnight
+    /// and finished after counts on its own day.
+    #[tokio::test]
+    async fn kept_days_and_a_fresh_read_agree() {
+        let kit = Kit::new().await;
+        let day = 86_400;
+        let now = T0 + 10 * day + 12 * 3600;
+        flow(&kit, "R1", "k1", T0 + 2 * day + 3600, true).await;
+        flow(&kit, "R2", "k2", T0 + 2 * day + 7200, false).await;
+        // Starts 30 s before midnight, written after it.
+        flow(&kit, "R3", "k1", T0 + 4 * day - 30, true).await;
+        flow(&kit, "R4", "k1", T0 + 9 * day + 100, false).await;
+        // Today, still under way.
+        flow(&kit, "R5", "k2", now - 60, false).await;
+        kit.core.audit.flush().await;
+        let (cookie, _) = {
+            let c = "cookie".to_string();
+            kit.console.sessions.insert(
+                &kit.core.key,
+                &c,
+                super::super::session::Session::Active(super::super::session::Active {
+                    user: crate::directory::DirUser {
+                        id: "id-linus".into(),
+                        dn: "linus".into(),
+                        username: "linus".into(),
+                        email: None,
+                        display_name: "Linus".into(),
+                        given_name: "Linus".into(),
+                        surname: "T".into(),
+                        groups: Vec::new(),
+                        disabled: false,
+                        locked: false,
+                        password_changed_at: None,
+                    },
+                    roles: vec![ConsoleRole::Reader],
+                    csrf: "x".into(),
+                    signed_in_at: now,
+                    last_used_at: now,
+                    passkey_at: now,
+                    reauth: None,
+                }),
+            );
+            (c, ())
+        };
+        let caller = kit
+            .console
+            .caller(&cookie, None, "t", "127.0.0.1", now)
+            .expect("caller");
+        let range = |from: i64, bucket: Bucket, directory: Option<&str>| Range {
+            from,
+            to: now,
+            bucket,
+            kiosk: None,
+            directory: directory.map(String::from),
+            group: None,
+        };
+        let funnel = |v: &InsightsView| v.funnel.iter().map(|s| s.flows).collect::<Vec<_>>();
+        // From mid-day (a ragged start), twice: the second from the kept tallies.
+        let first = kit
+            .console
+            .insights(&caller, &range(T0 + 3600 / 2, Bucket::Day, None), now)
+            .await
+            .expect("insights");
+        let again = kit
+            .console
+            .insights(&caller, &range(T0 + 3600 / 2, Bucket::Day, None), now)
+            .await
+            .expect("insights");
+        // The directory filter reads the audit only: the same numbers.
+        let fresh = kit
+            .console
+            .insights(
+                &caller,
+                &range(T0 + 3600 / 2, Bucket::Day, Some("Built-in directory")),
+                now,
+            )
+            .await
+            .expect("insights");
+        assert_eq!(funnel(&first), vec![5, 2, 0, 2, 2]);
+        assert_eq!(funnel(&first), funnel(&again));
+        assert_eq!(funnel(&first), funnel(&fresh));
+        let days: Vec<(String, u32, u32, u32, u32)> = first
+            .series
+            .iter()
+            .filter(|b| b.started > 0)
+            .map(|b| {
+                (
+                    b.start.clone(),
+                    b.started,
+                    b.resets,
+                    b.failed,
+                    b.in_progress,
+                )
+            })
+            .collect();
+        assert_eq!(
+            days,
+            vec![
+                ("2026-12-03T00:00:00Z".to_string(), 2, 1, 1, 0),
+                ("2026-12-04T00:00:00Z".to_string(), 1, 1, 0, 0),
+                ("2026-12-10T00:00:00Z".to_string(), 1, 0, 1, 0),
+                ("2026-12-11T00:00:00Z".to_string(), 1, 0, 0, 1),
+            ]
+        );
+        assert_eq!(first.failures_by_kiosk.len(), 2);
+        assert_eq!(first.median_secs_to_done, Some(60));
+        // Weeks and months sum the same days.
+        let weeks = kit
+            .console
+            .insights(&caller, &range(T0, Bucket::Week, None), now)
+            .await
+            .expect("insights");
+        assert_eq!(weeks.series.iter().map(|b| b.started).sum::<u32>(), 5);
+        let kiosk = kit
+            .console
+            .insights(
+                &caller,
+                &Range {
+                    kiosk: Some("k2".into()),
+                    ..range(T0, Bucket::Month, None)
+                },
+                now,
+            )
+            .await
+            .expect("insights");
+        assert_eq!(funnel(&kiosk), vec![2, 0, 0, 0, 0]);
     }
 }

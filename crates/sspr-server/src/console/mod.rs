@@ -46,6 +46,8 @@ pub struct Console {
     /// A floor under the sign-in's directory search and methods' read, whose length
     /// differs between a person and nobody (`flow::pace`).
     pacer: Pacer,
+    /// Usage & insights' tallies of closed days (`insights`), by day.
+    days: std::sync::Mutex<insights::Days>,
 }
 
 /// Who is calling, from a live session: what every operation but sign-in takes.
@@ -166,6 +168,7 @@ impl Console {
             core,
             sessions: Sessions::default(),
             pacer: Pacer::default(),
+            days: std::sync::Mutex::default(),
         }
     }
 

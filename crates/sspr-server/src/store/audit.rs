@@ -164,9 +164,8 @@ impl Store {
         since: i64,
     ) -> StoreResult<Vec<(String, i64)>> {
         self.db.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT COUNT(*) FROM audit WHERE event = ?1 AND at_unix >= ?2",
-            )?;
+            let mut stmt =
+                c.prepare_cached("SELECT COUNT(*) FROM audit WHERE event = ?1 AND at_unix >= ?2")?;
             let mut out = Vec::new();
             for e in events {
                 let n: i64 = stmt.query_row(params![e, since], |r| r.get(0))?;
