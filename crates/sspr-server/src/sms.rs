@@ -251,6 +251,15 @@ pub struct SmsOutbox(Arc<std::sync::Mutex<Vec<(String, String)>>>);
 
 #[cfg(test)]
 impl SmsOutbox {
+    /// The newest message (or call's TwiML) to `to`.
+    pub fn last_text(&self, to: &str) -> Option<String> {
+        let all = self.0.lock().map(|m| m.clone()).unwrap_or_default();
+        all.iter()
+            .rev()
+            .find(|(t, _)| t == to)
+            .map(|(_, text)| text.clone())
+    }
+
     pub fn last_code(&self, to: &str) -> Option<String> {
         let all = self.0.lock().map(|m| m.clone()).unwrap_or_default();
         all.iter()

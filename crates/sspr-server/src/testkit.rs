@@ -32,6 +32,8 @@ pub struct Kit {
     pub outbox: Outbox,
     /// The text messages sent.
     pub sms: crate::sms::SmsOutbox,
+    /// The calls made (their TwiML).
+    pub calls: crate::sms::SmsOutbox,
     directory: BuiltinDirectory,
 }
 
@@ -69,6 +71,7 @@ impl Kit {
         let directory = BuiltinDirectory::new(config.directory.name.clone(), store.clone());
         let outbox = Outbox::default();
         let sms = crate::sms::SmsOutbox::default();
+        let calls = crate::sms::SmsOutbox::default();
         let passkeys = passkeys.then(|| {
             crate::methods::passkey::Passkeys::new(
                 "https://sspr.example.org",
@@ -85,7 +88,7 @@ impl Kit {
                 directories,
                 passkeys,
                 sms: Some(crate::sms::Sms::in_memory(sms.clone())),
-                voice: None,
+                voice: Some(crate::sms::Sms::in_memory(calls.clone())),
                 random: Random::seeded(42),
             })
             .expect("core"),
@@ -97,6 +100,7 @@ impl Kit {
             core,
             outbox,
             sms,
+            calls,
             directory,
         }
     }

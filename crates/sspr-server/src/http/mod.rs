@@ -154,6 +154,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/my/email/finish", post(my::email_finish))
         .route("/v1/my/mobile/start", post(my::mobile_start))
         .route("/v1/my/mobile/finish", post(my::mobile_finish))
+        .route("/v1/my/office/start", post(my::office_start))
+        .route("/v1/my/office/finish", post(my::office_finish))
         .route("/v1/my/methods/{id}", axum::routing::delete(my::remove))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

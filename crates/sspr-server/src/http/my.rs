@@ -276,6 +276,40 @@ pub async fn mobile_finish(
     Ok(axum::Json(view))
 }
 
+#[utoipa::path(post, path = "/v1/my/office/start", tag = "security info",
+    request_body = MobileStart,
+    responses((status = 204, description = "The number is being called; the code is read out"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "No gateway took the call; nothing counted", body = ErrorBody)))]
+pub async fn office_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<MobileStart>,
+) -> ApiResult<StatusCode> {
+    state
+        .my
+        .office_start(&cookie(&headers), &req.number, now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/my/office/finish", tag = "security info",
+    request_body = ConfirmCode,
+    responses((status = 200, body = MySession), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn office_finish(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<ConfirmCode>,
+) -> ApiResult<axum::Json<MySession>> {
+    let view = state
+        .my
+        .office_finish(&correlation.0, &cookie(&headers), &req.code, now())
+        .await?;
+    Ok(axum::Json(view))
+}
+
 #[utoipa::path(delete, path = "/v1/my/methods/{id}", tag = "security info",
     params(("id" = String, Path)),
     responses((status = 200, body = MySession), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),

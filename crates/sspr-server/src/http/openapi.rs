@@ -54,6 +54,8 @@ use super::handlers;
         crate::http::my::email_finish,
         crate::http::my::mobile_start,
         crate::http::my::mobile_finish,
+        crate::http::my::office_start,
+        crate::http::my::office_finish,
         crate::http::my::remove,
         crate::http::admin::sign_in,
         crate::http::admin::sign_in_passkey,

@@ -334,6 +334,80 @@ impl SecurityInfo {
         .await
     }
 
+    /// Calls an office number (its extension dialled) and reads a code out, to prove it is
+    /// the person's.
+    pub async fn office_start(&self, cookie: &str, number: &str, now: i64) -> MyResult<()> {
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let config = self.core.config();
+        if self.core.voice.is_none() || !config.policy.methods.contains(&MethodKind::Voice) {
+            return Err(MyError::SmsOff);
+        }
+        let number = crate::methods::phone::office(
+            number,
+            &config.sms.default_region,
+            &config.sms.allowed(),
+        )
+        .map_err(|why| MyError::PhoneNumber(why.to_string()))?;
+        let sent = self
+            .send_code(
+                &user,
+                Some(Dest::Call(&number)),
+                ("my-office", &number),
+                false,
+                now,
+            )
+            .await?;
+        self.with_session(cookie, Need::Full, now, |s| {
+            s.office = Some((number, sent));
+            Ok(())
+        })
+    }
+
+    /// The code read out confirms the office number: it becomes the person's (one each).
+    pub async fn office_finish(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        code: &str,
+        now: i64,
+    ) -> MyResult<MySession> {
+        let core = &self.core;
+        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let number = self.with_session(cookie, Need::Full, now, |s| {
+            let Some((number, sent)) = s.office.as_mut() else {
+                return Err(MyError::EnterNumberFirst);
+            };
+            if sent.expires_at <= now {
+                s.office = None;
+                return Err(MyError::MobileCodeExpired);
+            }
+            if !code::matches(&core.key, "my-office", number, code.trim(), &sent.hash) {
+                sent.tries += 1;
+                if sent.tries >= CODE_TRIES {
+                    s.office = None;
+                }
+                return Err(MyError::MobileCode);
+            }
+            let number = number.clone();
+            s.office = None;
+            Ok(number)
+        })?;
+        core.store
+            .replace_registration(&user.id, MethodKind::Voice, &number, "Office phone", now)
+            .await?;
+        self.registered(
+            correlation,
+            &user,
+            MethodKind::Voice,
+            &format!(
+                "The office number {} was added to your account",
+                crate::methods::phone::mask(&number)
+            ),
+            now,
+        )
+        .await
+    }
+
     /// Removes one of the person's methods (`id` as the page shows it).
     pub async fn remove(
         &self,
@@ -358,6 +432,10 @@ impl SecurityInfo {
             MethodKind::Totp => "An authenticator app was removed".to_string(),
             MethodKind::Sms => format!(
                 "The mobile number {} was removed",
+                crate::methods::phone::mask(&registration.value)
+            ),
+            MethodKind::Voice => format!(
+                "The office number {} was removed",
                 crate::methods::phone::mask(&registration.value)
             ),
             _ => format!(

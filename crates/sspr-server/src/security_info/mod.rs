@@ -42,6 +42,7 @@ const CODE_SECS: i64 = 5 * 60;
 pub(super) enum Dest<'a> {
     Mail(&'a str),
     Text(&'a str),
+    Call(&'a str),
 }
 /// Wrong codes a setup or second factor tolerates before it must be started again.
 const CODE_TRIES: u8 = 3;
@@ -75,7 +76,7 @@ fn my_method(r: &Registration) -> Option<MyMethod> {
         kind,
         label: r.label.clone(),
         detail: match kind {
-            MethodKind::Email | MethodKind::Sms => r.value.clone(),
+            MethodKind::Email | MethodKind::Sms | MethodKind::Voice => r.value.clone(),
             _ => String::new(),
         },
         added_at: audit::rfc3339(r.created_at),
@@ -99,7 +100,7 @@ fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
             let kind = r.kind()?;
             let masked = match kind {
                 MethodKind::Email => mask::email(&r.value),
-                MethodKind::Sms => crate::methods::phone::mask(&r.value),
+                MethodKind::Sms | MethodKind::Voice => crate::methods::phone::mask(&r.value),
                 MethodKind::Totp => method_label(kind).to_string(),
                 MethodKind::Approval => format!("Passkey: {}", r.label),
                 _ => return None,
@@ -191,11 +192,16 @@ impl SecurityInfo {
             } else {
                 Vec::new()
             },
-            can_add: if signed_in
-                && core.sms.is_some()
-                && core.config().policy.methods.contains(&MethodKind::Sms)
-            {
-                vec![MethodKind::Sms]
+            can_add: if signed_in {
+                let methods = &core.config().policy.methods;
+                let mut kinds = Vec::new();
+                if core.sms.is_some() && methods.contains(&MethodKind::Sms) {
+                    kinds.push(MethodKind::Sms);
+                }
+                if core.voice.is_some() && methods.contains(&MethodKind::Voice) {
+                    kinds.push(MethodKind::Voice);
+                }
+                kinds
             } else {
                 Vec::new()
             },
@@ -295,6 +301,7 @@ impl SecurityInfo {
                 totp: None,
                 email: None,
                 mobile: None,
+                office: None,
             },
         );
         Ok(SignedIn { cookie, view })
@@ -392,11 +399,18 @@ impl SecurityInfo {
                     },
                 )
             }
-            MethodKind::Sms => {
+            MethodKind::Sms | MethodKind::Voice => {
+                let kind = view.kind;
                 let sent = self
                     .send_code(
                         &user,
-                        registration.map(|r| Dest::Text(r.value.as_str())),
+                        registration.map(|r| {
+                            if kind == MethodKind::Voice {
+                                Dest::Call(r.value.as_str())
+                            } else {
+                                Dest::Text(r.value.as_str())
+                            }
+                        }),
                         ("my", &view.id),
                         true,
                         now,
@@ -405,11 +419,11 @@ impl SecurityInfo {
                 (
                     Second::Code {
                         method_id: view.id.clone(),
-                        kind: MethodKind::Sms,
+                        kind,
                         sent: Some(sent),
                     },
                     SecondFactorChallenge {
-                        kind: MethodKind::Sms,
+                        kind,
                         sent_to: Some(view.masked.clone()),
                         passkey: None,
                     },
@@ -478,7 +492,7 @@ impl SecurityInfo {
             } => {
                 let answer = req.code.as_deref().map(str::trim).unwrap_or_default();
                 match (kind, sent) {
-                    (MethodKind::Email | MethodKind::Sms, Some(sent)) => {
+                    (MethodKind::Email | MethodKind::Sms | MethodKind::Voice, Some(sent)) => {
                         if sent.expires_at <= now {
                             return Err(MyError::CodeExpired);
                         }
@@ -625,7 +639,7 @@ impl SecurityInfo {
         let core = &self.core;
         let (key, my_key) = throttle_keys(user);
         let kind = match to {
-            Some(Dest::Text(_)) => throttle::PHONE,
+            Some(Dest::Text(_) | Dest::Call(_)) => throttle::PHONE,
             _ => throttle::EMAIL,
         };
         if let Some(wait) = core.throttle.rate_limited(&key, &my_key, kind, now).await? {
@@ -636,6 +650,7 @@ impl SecurityInfo {
         match to {
             Some(Dest::Mail(to)) => self.mail_code(to, &code),
             Some(Dest::Text(to)) => self.text_code(to, &code).await?,
+            Some(Dest::Call(to)) => self.call_code(to, &code).await?,
             None => {}
         }
         core.throttle.record(&key, &my_key, kind, now).await?;
@@ -657,6 +672,21 @@ impl SecurityInfo {
         );
         sms.send(to, &text).await.map(|_| ()).map_err(|why| {
             tracing::warn!(reason = %why, "texting a security info code failed");
+            MyError::TextFailed
+        })
+    }
+
+    /// Calls a number and reads a code out (awaited, as a text is).
+    async fn call_code(&self, to: &str, code: &str) -> MyResult<()> {
+        let voice = self.core.voice.as_ref().ok_or(MyError::SmsOff)?;
+        let config = self.core.config();
+        let twiml = crate::sms::code_call(
+            &config.organization.default_locale,
+            &config.organization.name,
+            code,
+        );
+        voice.send(to, &twiml).await.map(|_| ()).map_err(|why| {
+            tracing::warn!(reason = %why, "calling with a security info code failed");
             MyError::TextFailed
         })
     }

@@ -42,6 +42,8 @@ pub(super) struct Session {
     pub email: Option<(String, SentCode)>,
     /// A mobile number (E.164) being confirmed by a texted code.
     pub mobile: Option<(String, SentCode)>,
+    /// An office number (E.164, maybe ";ext=") being confirmed by a call.
+    pub office: Option<(String, SentCode)>,
 }
 
 /// Signed in fully (the second step too), or only with the password so far.

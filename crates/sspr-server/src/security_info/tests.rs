@@ -254,3 +254,42 @@ async fn a_mobile_number_is_confirmed_by_a_texted_code_and_then_signs_in() {
         .expect("signed in by text message");
     assert!(view.signed_in);
 }
+
+/// An office number added on the page is confirmed by a call that reads the code out (its
+/// extension dialled), then signs in here by call too.
+#[tokio::test]
+async fn an_office_number_is_confirmed_by_a_call() {
+    let kit = Kit::with(|c| c.policy.methods = vec![MethodKind::Email, MethodKind::Voice]).await;
+    kit.person("ada", &[], &[]).await;
+    let s = sign_in(&kit, "ada", PASSWORD, T0).await.expect("signed in");
+    assert!(s.view.can_add.contains(&MethodKind::Voice));
+    let refused = kit.my.office_start(&s.cookie, "0900 1234567", T0).await;
+    assert!(matches!(refused, Err(MyError::PhoneNumber(_))));
+    kit.my
+        .office_start(&s.cookie, "030 1234567 ext. 89", T0)
+        .await
+        .expect("called");
+    let twiml = kit
+        .calls
+        .last_text("+49301234567;ext=89")
+        .expect("a call to the number and extension");
+    let said = twiml.split("<Say").nth(1).unwrap_or_default();
+    let said = said.split_once('>').map(|(_, w)| w).unwrap_or_default();
+    let code: String = said
+        .split("</Say>")
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{twiml}");
+    let view = kit
+        .my
+        .office_finish("test", &s.cookie, &code, T0 + 1)
+        .await
+        .expect("confirmed");
+    assert!(view
+        .methods
+        .iter()
+        .any(|m| m.kind == MethodKind::Voice && m.detail == "+49301234567;ext=89"));
+}

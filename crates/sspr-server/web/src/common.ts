@@ -40,6 +40,7 @@ export type Call =
   | "my.totp"
   | "my.email"
   | "my.mobile"
+  | "my.office"
   | "my.review";
 
 /**

@@ -522,6 +522,46 @@ function addMobile(): HTMLElement {
   return addCard("my.mobile.heading", "my.mobile.why", form(start, label, number, err, go), panel);
 }
 
+function addOffice(): HTMLElement {
+  const numberF = field("office", "my.office.label", { type: "tel", autocomplete: "tel", inputmode: "tel", maxlength: 48 });
+  const number = numberF.input;
+  const go = primary("add-office", "my.office.add");
+  const err = errorLine();
+  const panel = h("div", { class: "stack" });
+  const start = () => {
+    const typed = number.value.trim();
+    if (!/^[+0-9 ()./#;=a-zA-Z-]{4,48}$/.test(typed)) {
+      err.textContent = t("my.office.invalid");
+      number.focus();
+      return;
+    }
+    void act("my.office", go, err, () => api<void>("POST", "/v1/my/office/start", { number: typed } satisfies MobileStart).then(() => true)).then((called) => {
+      if (!called) return;
+      const codeF = codeField("office-code", "my.office.code");
+      const code = codeF.input;
+      const confirm = primary("office-confirm", "my.office.confirm");
+      const codeErr = errorLine();
+      fill(
+        panel,
+        form(
+          () => {
+            const value = codeValue(code, codeErr);
+            if (value === undefined) return;
+            void act("my.office", confirm, codeErr, () => api<MySession>("POST", "/v1/my/office/finish", { code: value } satisfies ConfirmCode)).then((s) => s && render(s, t("my.office.added")));
+          },
+          h("p", { role: "status" }, t("my.office.calling", { number: typed })),
+          codeF.label,
+          code,
+          codeErr,
+          confirm,
+        ),
+      );
+      code.focus();
+    });
+  };
+  return addCard("my.office.heading", "my.office.why", form(start, numberF.label, number, err, go), panel);
+}
+
 // The organisation asks, every so many days, whether the methods are still right: a
 // phone number or address the person no longer has is a way in for whoever has it now.
 function review(s: MySession): HTMLElement | false {
@@ -562,6 +602,7 @@ function home(s: MySession): void {
       addTotp(),
       addEmail(),
       s.can_add.includes("sms") ? addMobile() : null,
+      s.can_add.includes("voice") ? addOffice() : null,
     ),
   );
 }
