@@ -141,12 +141,21 @@ impl Store {
                    AND (?5 IS NULL OR reference = ?5 COLLATE NOCASE)
                    AND (?6 IS NULL OR at_unix >= ?6)
                    AND (?7 IS NULL OR at_unix < ?7)
-                   AND (?8 IS NULL OR id < ?8)
+                   AND id < ?8
                  ORDER BY id DESC LIMIT ?9",
             )?
             .query_map(
+                // A plain bound on the rowid (not "NULL or ..."), so each page or export
+                // slice starts where the last ended instead of scanning from the newest.
                 params![
-                    f.login, f.kiosk, f.event, f.outcome, f.reference, f.since, f.until, before,
+                    f.login,
+                    f.kiosk,
+                    f.event,
+                    f.outcome,
+                    f.reference,
+                    f.since,
+                    f.until,
+                    before.unwrap_or(i64::MAX),
                     limit
                 ],
                 audit_row,
