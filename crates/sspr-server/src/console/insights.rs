@@ -382,7 +382,11 @@ impl Console {
                 .filter(|d| !kept.contains_key(d))
                 .collect()
         };
-        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+        // A month of days a read, so a year's first read holds a month's events at a time.
+        for chunk in missing.chunks(31) {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
             let end = last + 86_400;
             let events = self
                 .core
@@ -390,12 +394,15 @@ impl Console {
                 .flow_events(EVENTS, *first, end + FLOW_SECS, None)
                 .await?;
             let fresh = tally(&events, (*first, end), now, &|_| true, None);
+            drop(events);
             let mut kept = self.days.lock().unwrap_or_else(|p| p.into_inner());
-            for d in &missing {
+            for d in chunk {
                 kept.insert(*d, HashMap::new());
             }
             for ((d, kiosk), t) in fresh {
-                kept.entry(d).or_default().insert(kiosk, t);
+                if chunk.contains(&d) {
+                    kept.entry(d).or_default().insert(kiosk, t);
+                }
             }
         }
         let kept = self.days.lock().unwrap_or_else(|p| p.into_inner());
