@@ -7,7 +7,7 @@
 mod cpu;
 mod floors;
 mod load;
-mod mail;
+pub(crate) mod mail;
 mod report;
 mod target;
 mod work;

@@ -3,6 +3,7 @@
 
 mod approval_bench;
 mod bench;
+mod console_bench;
 mod demo_ldap;
 mod dir_bench;
 mod kiosk_bench;
@@ -29,6 +30,8 @@ fn usage() -> anyhow::Result<()> {
          \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
          \x20 bench approval   phone's final POST to the kiosk's SSE event, beside a bare SSE round trip\n\
          \x20 bench timing   known vs unknown logins' identify and code-sending times (Mann-Whitney)\n\
+         \x20 bench console  the admin console's pages over a generated year of audit (5M events)\n\
+         \x20                under kiosk load, beside count(*) floors; the export's memory\n\
          \x20 demo-ldap      the demo server against a private slapd (`./run demo ldap` adds the kiosk)"
     )
 }
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "directory", rest @ ..] => dir_bench::run(&root(), rest),
         ["bench", "approval", rest @ ..] => approval_bench::run(&root(), rest),
         ["bench", "timing", rest @ ..] => timing_bench::run(&root(), rest),
+        ["bench", "console", rest @ ..] => console_bench::run(&root(), rest),
         ["demo-ldap", rest @ ..] => demo_ldap::run(rest),
         _ => usage(),
     }
@@ -69,7 +73,7 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// The server's own pages (phone approval, "My security info"), bundled from
 /// crates/sspr-server/web/src; the server embeds the bundles from web/dist.
-const WEB_PAGES: [&str; 2] = ["phone", "my"];
+const WEB_PAGES: [&str; 3] = ["phone", "my", "admin"];
 
 fn gen(check: bool) -> anyhow::Result<()> {
     let root = root();
@@ -147,8 +151,17 @@ fn build_web(root: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
             run(
                 Command::new(bin.join("esbuild"))
                     .current_dir(&web)
+                    // The pages' npm packages (chart.js) are the UI's, in ui/node_modules.
+                    .env("NODE_PATH", root.join("ui/node_modules"))
                     .arg(format!("src/{page}.ts"))
-                    .args(["--bundle", "--format=iife", "--target=es2019,safari13"])
+                    // Phones may be old; the console (a desk's current browser, with
+                    // Chart.js) needs Safari 14.1's destructuring.
+                    .args(["--bundle", "--format=iife"])
+                    .arg(if *page == "admin" {
+                        "--target=es2019,safari14.1"
+                    } else {
+                        "--target=es2019,safari13"
+                    })
                     .args(["--minify", "--log-level=warning"])
                     .arg(format!("--outfile={}", file.display())),
                 &format!("bundling crates/sspr-server/web/src/{page}.ts"),
