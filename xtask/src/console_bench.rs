@@ -1409,8 +1409,10 @@ const AUDIT_PAGE_SQL: &str =
        AND (?5 IS NULL OR reference = ?5 COLLATE NOCASE)
        AND (?6 IS NULL OR at_unix >= ?6)
        AND (?7 IS NULL OR at_unix < ?7)
-       AND (?8 IS NULL OR id < ?8)
+       AND id < ?8
      ORDER BY id DESC LIMIT ?9";
+/// The rowid bound of a first page (the store binds this when there is no `before`).
+const NO_BOUND: i64 = i64::MAX;
 /// Rows an export reads from the store at a time (console/audit_log.rs).
 const EXPORT_SLICE: i64 = 1000;
 
@@ -1514,12 +1516,13 @@ fn direct(db: &Path, now: i64) -> anyhow::Result<Direct> {
     let flow_events = flow_events_sql();
     let none: Option<String> = None;
     // The warm-up at start reads the 400 closed days before the last midnight (15
-    // minutes and a minute ago); each insights request reads today so far.
+    // minutes and a minute ago), 31 days a read; each insights request reads today so
+    // far.
     let closed_until = {
         let t = now - 15 * 60 - 60;
         t - t.rem_euclid(DAY)
     };
-    let (warm_from, warm_to) = (closed_until - 400 * DAY, closed_until + 15 * 60);
+    let (month_from, month_to) = (closed_until - 31 * DAY, closed_until + 15 * 60);
     let today_to = now + 15 * 60;
     let max_id: i64 = c.query_row("SELECT max(id) FROM audit", [], |r| r.get(0))?;
     let rows: i64 = floors.first().and_then(|t| t.value).unwrap_or(0);
@@ -1536,9 +1539,9 @@ fn direct(db: &Path, now: i64) -> anyhow::Result<Direct> {
     };
     let store = vec![
         timed(
-            "flow_events, the warm-up's 400 days (at start)",
+            "flow_events, 31 days (one of the warm-up's reads)",
             STORE_RUNS,
-            || run_query(&c, &flow_events, &[&warm_from, &warm_to, &none]),
+            || run_query(&c, &flow_events, &[&month_from, &month_to, &none]),
         )?,
         timed(
             "flow_events, today so far (every insights call)",
@@ -1561,7 +1564,7 @@ fn direct(db: &Path, now: i64) -> anyhow::Result<Direct> {
         timed("audit page, the newest 101 (audit)", STORE_RUNS, || {
             let limit = 101i64;
             let p: [&dyn rusqlite::ToSql; 9] = [
-                &none, &none, &none, &none, &none, &none, &none, &none, &limit,
+                &none, &none, &none, &none, &none, &none, &none, &NO_BOUND, &limit,
             ];
             run_query(&c, AUDIT_PAGE_SQL, &p)
         })?,
