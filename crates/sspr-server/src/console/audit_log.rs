@@ -14,7 +14,7 @@ use crate::store::{AuditFilter, AuditRow};
 /// Rows a page shows at most.
 pub const PAGE_MAX: i64 = 500;
 /// Rows an export reads from the store at a time.
-const EXPORT_SLICE: i64 = 1000;
+pub const EXPORT_SLICE: i64 = 1000;
 
 pub const CSV_HEADER: &str =
     "id,at,event,outcome,correlation_id,kiosk_id,kiosk_name,reference,login,detail\n";

@@ -34,7 +34,7 @@ use crate::flow::{decoy, validate_login};
 use crate::methods::passkey;
 use crate::secret::{constant_time_eq, random_id};
 
-pub use audit_log::{csv_row, CSV_HEADER};
+pub use audit_log::{csv_row, CSV_HEADER, EXPORT_SLICE};
 pub use error::{ConsoleError, ConsoleResult};
 pub use insights::{coverage_csv, Bucket, Range};
 use session::{Active, Candidate, Pending, Session};

@@ -463,7 +463,9 @@ pub async fn audit_export(
                     out.push('\n');
                 }
             }
-            let next = if rows.is_empty() {
+            // A short slice was the last: asking again would only scan the older rows
+            // for matches that aren't there.
+            let next = if (rows.len() as i64) < crate::console::EXPORT_SLICE {
                 None
             } else {
                 rows.last().map(|e| Some(e.id))
