@@ -60,15 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 /// The session cookie's value, among the request's cookies (empty when there is none).
 fn cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
+    super::cookie_named(headers, COOKIE)
 }
 
 fn set_cookie(headers: &mut HeaderMap, value: &str, max_age: i64, secure: bool) {

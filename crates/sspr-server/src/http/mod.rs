@@ -45,6 +45,20 @@ pub struct AppState {
     pub metrics: Option<metrics::Metrics>,
 }
 
+/// The value of the cookie `name` among a request's cookies (empty when there is none:
+/// no session has that key). "My security info" and the console each read theirs.
+pub(crate) fn cookie_named(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
 /// Ties a request's log lines and audit rows together; sent back as `x-correlation-id`.
 #[derive(Clone, Debug)]
 pub struct CorrelationId(pub String);

@@ -22,15 +22,7 @@ const COOKIE: &str = "sspr_my";
 /// The session cookie's value, among the request's cookies (empty when there is none:
 /// no session has that key).
 fn cookie(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
+    super::cookie_named(headers, COOKIE)
 }
 
 type Jar = (HeaderMap, axum::Json<MySession>);

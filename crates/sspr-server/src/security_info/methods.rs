@@ -297,41 +297,8 @@ impl SecurityInfo {
         code: &str,
         now: i64,
     ) -> MyResult<MySession> {
-        let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let number = self.with_session(cookie, Need::Full, now, |s| {
-            let Some((number, sent)) = s.mobile.as_mut() else {
-                return Err(MyError::EnterNumberFirst);
-            };
-            if sent.expires_at <= now {
-                s.mobile = None;
-                return Err(MyError::MobileCodeExpired);
-            }
-            if !code::matches(&core.key, "my-mobile", number, code.trim(), &sent.hash) {
-                sent.tries += 1;
-                if sent.tries >= CODE_TRIES {
-                    s.mobile = None;
-                }
-                return Err(MyError::MobileCode);
-            }
-            let number = number.clone();
-            s.mobile = None;
-            Ok(number)
-        })?;
-        core.store
-            .replace_registration(&user.id, MethodKind::Sms, &number, "Mobile phone", now)
-            .await?;
-        self.registered(
-            correlation,
-            &user,
-            MethodKind::Sms,
-            &format!(
-                "The mobile number {} was added to your account",
-                crate::methods::phone::mask(&number)
-            ),
-            now,
-        )
-        .await
+        self.confirm_number(correlation, cookie, code, MethodKind::Sms, now)
+            .await
     }
 
     /// Calls an office number (its extension dialled) and reads a code out, to prove it is
@@ -371,36 +338,61 @@ impl SecurityInfo {
         code: &str,
         now: i64,
     ) -> MyResult<MySession> {
+        self.confirm_number(correlation, cookie, code, MethodKind::Voice, now)
+            .await
+    }
+
+    /// A code texted to a mobile number (`Sms`) or read out by a call to an office number
+    /// (`Voice`) confirms it: it becomes the person's (one of each; a new one replaces
+    /// the old), and they are told.
+    async fn confirm_number(
+        &self,
+        correlation: &str,
+        cookie: &str,
+        code: &str,
+        kind: MethodKind,
+        now: i64,
+    ) -> MyResult<MySession> {
         let core = &self.core;
+        let (purpose, label, what) = if kind == MethodKind::Voice {
+            ("my-office", "Office phone", "office number")
+        } else {
+            ("my-mobile", "Mobile phone", "mobile number")
+        };
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let number = self.with_session(cookie, Need::Full, now, |s| {
-            let Some((number, sent)) = s.office.as_mut() else {
+            let pending = if kind == MethodKind::Voice {
+                &mut s.office
+            } else {
+                &mut s.mobile
+            };
+            let Some((number, sent)) = pending.as_mut() else {
                 return Err(MyError::EnterNumberFirst);
             };
             if sent.expires_at <= now {
-                s.office = None;
+                *pending = None;
                 return Err(MyError::MobileCodeExpired);
             }
-            if !code::matches(&core.key, "my-office", number, code.trim(), &sent.hash) {
+            if !code::matches(&core.key, purpose, number, code.trim(), &sent.hash) {
                 sent.tries += 1;
                 if sent.tries >= CODE_TRIES {
-                    s.office = None;
+                    *pending = None;
                 }
                 return Err(MyError::MobileCode);
             }
             let number = number.clone();
-            s.office = None;
+            *pending = None;
             Ok(number)
         })?;
         core.store
-            .replace_registration(&user.id, MethodKind::Voice, &number, "Office phone", now)
+            .replace_registration(&user.id, kind, &number, label, now)
             .await?;
         self.registered(
             correlation,
             &user,
-            MethodKind::Voice,
+            kind,
             &format!(
-                "The office number {} was added to your account",
+                "The {what} {} was added to your account",
                 crate::methods::phone::mask(&number)
             ),
             now,
