@@ -855,6 +855,8 @@ mod rollup_tests {
                         disabled: false,
                         locked: false,
                         password_changed_at: None,
+                        mobile: None,
+                        office_phone: None,
                     },
                     roles: vec![ConsoleRole::Reader],
                     csrf: "x".into(),

@@ -31,6 +31,8 @@ fn signed_in(kit: &Kit, username: &str, roles: &[ConsoleRole], at: i64) -> (Stri
         disabled: false,
         locked: false,
         password_changed_at: None,
+        mobile: None,
+        office_phone: None,
     };
     kit.console.sessions.insert(
         &kit.core.key,

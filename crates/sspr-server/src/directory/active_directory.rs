@@ -38,8 +38,10 @@ const USER_ATTRS: &[&str] = &[
     "userAccountControl",
     "lockoutTime",
     "accountExpires",
-    "mobile",
     "pwdLastSet",
+    // Read in the same search, so numbers from the directory cost no round trip.
+    "mobile",
+    "telephoneNumber",
 ];
 
 pub struct ActiveDirectory {
@@ -144,6 +146,8 @@ impl ActiveDirectory {
                 .int("pwdLastSet")
                 .filter(|t| *t > 0)
                 .map(|t| t / 10_000_000 - 11_644_473_600),
+            mobile: e.first("mobile").map(str::to_string),
+            office_phone: e.first("telephoneNumber").map(str::to_string),
         }
     }
 

@@ -97,6 +97,10 @@ impl From<UserRow> for DirUser {
             disabled: r.disabled,
             locked: r.locked,
             password_changed_at: r.password_changed_at,
+            // Numbers given with `directory import` are registrations, not directory
+            // attributes.
+            mobile: None,
+            office_phone: None,
         }
     }
 }

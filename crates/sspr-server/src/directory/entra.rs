@@ -1,11 +1,13 @@
 //! Microsoft Entra ID through Microsoft Graph, as an app with client credentials.
 //!
 //! The app needs `User.Read.All` and `GroupMember.Read.All` to find people and their
-//! (transitive) groups, and `User-PasswordProfile.ReadWrite.All` (or `User.ReadWrite.All`
-//! with a directory role that may reset the person) to set a password with
-//! `PATCH /v1.0/users/{id}` and a `passwordProfile`. Graph's refusals become reasons
-//! (password policy) or "the helpdesk can" (privileges). Entra ID has no unlock: its
-//! smart lockout ends by itself, and a reset lets the person sign in at once.
+//! (transitive) groups, `UserAuthMethod-Phone.Read.All` (or
+//! `UserAuthenticationMethod.Read.All`) to read their authentication phones when the
+//! policy takes numbers from the directory, and `User-PasswordProfile.ReadWrite.All` (or
+//! `User.ReadWrite.All` with a directory role that may reset the person) to set a
+//! password with `PATCH /v1.0/users/{id}` and a `passwordProfile`. Graph's refusals become
+//! reasons (password policy) or "the helpdesk can" (privileges). Entra ID has no unlock:
+//! its smart lockout ends by itself, and a reset lets the person sign in at once.
 //!
 //! Tested against a local server that replays Graph's documented requests and answers;
 //! not run against a live tenant.
@@ -41,6 +43,8 @@ pub struct Entra {
     client_id: String,
     credential: Credential,
     token: Mutex<Option<(SecretString, Instant)>>,
+    /// Graph refused to list authentication phones (said once in the log).
+    phones_denied: std::sync::atomic::AtomicBool,
 }
 
 /// How the app proves itself to the token endpoint.
@@ -153,6 +157,16 @@ struct GraphUser {
     account_enabled: Option<bool>,
 }
 
+/// One of a person's authentication phones (`GET /users/{id}/authentication/phoneMethods`):
+/// `phoneType` mobile, alternateMobile or office; `phoneNumber` as "+{country code}
+/// {number}x{extension}", the extension optional.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphPhone {
+    phone_number: Option<String>,
+    phone_type: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Page<T> {
     value: Vec<T>,
@@ -212,6 +226,7 @@ impl Entra {
             client_id: config.client_id.clone().unwrap_or_default(),
             credential,
             token: Mutex::new(None),
+            phones_denied: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -377,6 +392,76 @@ impl Entra {
             disabled: u.account_enabled == Some(false),
             locked: false,
             password_changed_at: None,
+            mobile: None,
+            office_phone: None,
+        }
+    }
+
+    /// The person `login` names with their groups (and their authentication phones, when
+    /// `phones`). The groups and phones are asked for an unknown login too (of an id that
+    /// can't exist), so both cost the same round trips; they are asked at once.
+    async fn find_person(&self, login: &str, phones: bool) -> Result<Option<DirUser>, DirError> {
+        let found = self.user_by_login(login).await?;
+        let id = found
+            .as_ref()
+            .map(|u| u.id.clone())
+            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
+        let groups_url = format!(
+            "{}/users/{id}/transitiveMemberOf/microsoft.graph.group",
+            self.graph
+        );
+        let groups = self.all::<GraphGroup>(&groups_url, &[("$select", "id,displayName")]);
+        let (groups, phones) = if phones {
+            let (groups, phones) = futures::join!(groups, self.phones_of(&id));
+            (groups?, phones?)
+        } else {
+            (groups.await?, Vec::new())
+        };
+        let Some(user) = found else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = groups.into_iter().filter_map(|g| g.display_name).collect();
+        names.sort();
+        let mut user = Entra::user_from(user, names);
+        let number = |kind: &str| {
+            phones
+                .iter()
+                .find(|p| p.phone_type.as_deref() == Some(kind))
+                .and_then(|p| p.phone_number.clone())
+        };
+        // Entra ID texts the mobile phone and calls the office phone; its alternate mobile
+        // is for calls only, and calls here go to an office number.
+        user.mobile = number("mobile");
+        user.office_phone = number("office");
+        Ok(Some(user))
+    }
+
+    /// A person's authentication phones. An app without the permission to read them is
+    /// told once in the log and gets none: self-service goes on with the other methods.
+    async fn phones_of(&self, id: &str) -> Result<Vec<GraphPhone>, DirError> {
+        match self
+            .get::<Page<GraphPhone>>(
+                &format!("{}/users/{id}/authentication/phoneMethods", self.graph),
+                &[],
+            )
+            .await
+        {
+            Ok(page) => Ok(page.map(|p| p.value).unwrap_or_default()),
+            Err(DirError::Denied(why)) => {
+                if !self
+                    .phones_denied
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        directory = %self.name,
+                        graph = %why,
+                        "Graph refused to list authentication phones: give the app \
+                         UserAuthMethod-Phone.Read.All to take numbers from Entra ID"
+                    );
+                }
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -393,28 +478,11 @@ impl Directory for Entra {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
-        let found = self.user_by_login(login).await?;
-        // The groups are asked for an unknown login too (of an id that can't exist), so
-        // both cost the same round trips.
-        let id = found
-            .as_ref()
-            .map(|u| u.id.clone())
-            .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into());
-        let groups: Vec<GraphGroup> = self
-            .all(
-                &format!(
-                    "{}/users/{id}/transitiveMemberOf/microsoft.graph.group",
-                    self.graph
-                ),
-                &[("$select", "id,displayName")],
-            )
-            .await?;
-        let Some(user) = found else {
-            return Ok(None);
-        };
-        let mut names: Vec<String> = groups.into_iter().filter_map(|g| g.display_name).collect();
-        names.sort();
-        Ok(Some(Entra::user_from(user, names)))
+        self.find_person(login, false).await
+    }
+
+    async fn find_with_phones(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        self.find_person(login, true).await
     }
 
     async fn lookup(&self, login: &str) -> Result<Option<DirUser>, DirError> {

@@ -73,6 +73,13 @@ pub struct DirUser {
     /// pwdLastSet; unix seconds), where it does: a write whose answer was lost is found
     /// done, or not, by this moving.
     pub password_changed_at: Option<i64>,
+    /// The mobile number as the directory holds it (LDAP and AD `mobile`, Entra ID's
+    /// mobile authentication phone), unchecked: identify parses it (`methods::phone`)
+    /// when the policy takes numbers from the directory. Never logged.
+    pub mobile: Option<String>,
+    /// The office number likewise (`telephoneNumber`, Entra ID's office authentication
+    /// phone), perhaps with an extension.
+    pub office_phone: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +137,14 @@ pub trait Directory: Send + Sync {
 
     /// Finds a person by username or email (case-insensitive).
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError>;
+
+    /// Like `find`, with the person's phone numbers too where reading them is a request of
+    /// its own (Entra ID's authentication phone methods; LDAP and Active Directory read
+    /// them in `find`'s own search): identify asks for this when the policy takes numbers
+    /// from the directory. A login nobody has costs the same requests as a person.
+    async fn find_with_phones(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        self.find(login).await
+    }
 
     /// Like `find`, without the groups: for writing to someone already verified, whose
     /// policy (administrator or not) was settled when the flow started.

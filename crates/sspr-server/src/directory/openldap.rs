@@ -32,6 +32,9 @@ const USER_ATTRS: &[&str] = &[
     "entryUUID",
     "pwdAccountLockedTime",
     "pwdChangedTime",
+    // Read in the same search, so numbers from the directory cost no round trip.
+    "mobile",
+    "telephoneNumber",
 ];
 
 pub struct OpenLdap {
@@ -113,6 +116,8 @@ impl OpenLdap {
             password_changed_at: e
                 .first("pwdChangedTime")
                 .and_then(super::ldap::generalized_time),
+            mobile: e.first("mobile").map(str::to_string),
+            office_phone: e.first("telephoneNumber").map(str::to_string),
         }
     }
 

@@ -22,6 +22,14 @@ struct Member {
     link: LinkBy,
 }
 
+/// What a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Find,
+    FindWithPhones,
+    Lookup,
+}
+
 /// A person's account in one directory.
 pub struct Account {
     pub index: usize,
@@ -72,27 +80,34 @@ impl Directories {
     /// count too (an administrator anywhere is an administrator). Any directory that
     /// doesn't answer makes this an error: its groups might have asked for more methods.
     pub async fn find(&self, login: &str) -> Result<Option<(usize, DirUser)>, DirError> {
-        self.search(login, true).await
+        self.search(login, Read::Find).await
+    }
+
+    /// `find`, with the person's phone numbers where a directory reads them with a request
+    /// of its own (identify, when the policy takes numbers from the directory). A number
+    /// the home directory lacks is taken from a linked one that holds the same login.
+    pub async fn find_with_phones(
+        &self,
+        login: &str,
+    ) -> Result<Option<(usize, DirUser)>, DirError> {
+        self.search(login, Read::FindWithPhones).await
     }
 
     /// Finds a person already verified, to write to (their state now, without groups:
     /// the policy was settled when the flow started). The home directory must answer; a
     /// linked one that is down is reported per directory when writing.
     pub async fn find_home(&self, login: &str) -> Result<Option<(usize, DirUser)>, DirError> {
-        self.search(login, false).await
+        self.search(login, Read::Lookup).await
     }
 
-    async fn search(
-        &self,
-        login: &str,
-        strict: bool,
-    ) -> Result<Option<(usize, DirUser)>, DirError> {
+    async fn search(&self, login: &str, read: Read) -> Result<Option<(usize, DirUser)>, DirError> {
+        let strict = read != Read::Lookup;
         let answers = join_all(self.members.iter().map(|m| async move {
             let started = std::time::Instant::now();
-            let (operation, answer) = if strict {
-                ("find", m.dir.find(login).await)
-            } else {
-                ("lookup", m.dir.lookup(login).await)
+            let (operation, answer) = match read {
+                Read::Find => ("find", m.dir.find(login).await),
+                Read::FindWithPhones => ("find", m.dir.find_with_phones(login).await),
+                Read::Lookup => ("lookup", m.dir.lookup(login).await),
             };
             crate::telemetry::directory(m.dir.name(), operation, started, answer.is_ok());
             answer
@@ -103,7 +118,13 @@ impl Directories {
         for (i, answer) in answers.into_iter().enumerate() {
             match answer {
                 Ok(Some(user)) if home.is_none() => home = Some((i, user)),
-                Ok(Some(user)) => extra_groups.extend(user.groups),
+                Ok(Some(user)) => {
+                    if let Some((_, home)) = home.as_mut() {
+                        home.mobile = home.mobile.take().or(user.mobile);
+                        home.office_phone = home.office_phone.take().or(user.office_phone);
+                    }
+                    extra_groups.extend(user.groups);
+                }
                 Ok(None) => {}
                 // Before the home is known, any directory may be it; once it is, a linked
                 // one that is down matters only when it must decide the policy.

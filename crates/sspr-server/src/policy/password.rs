@@ -285,6 +285,8 @@ mod tests {
             disabled: false,
             locked: false,
             password_changed_at: None,
+            mobile: None,
+            office_phone: None,
         }
     }
 
