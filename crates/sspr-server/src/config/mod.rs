@@ -305,6 +305,18 @@ pub enum Enablement {
     All,
 }
 
+/// Where the numbers for text messages and calls come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberSource {
+    /// Numbers people registered on "My security info", and those administrators
+    /// registered for them (`directory register`).
+    Registered,
+    /// The directory's: `mobile` and `telephoneNumber` in LDAP and Active Directory,
+    /// the mobile and office authentication phones in Entra ID.
+    Directory,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
@@ -337,6 +349,9 @@ pub struct PolicyConfig {
     /// Days after which "My security info" asks people to confirm their methods are
     /// still current (0 to 730; 0: never ask).
     pub reconfirm_days: u32,
+    /// Where numbers for "sms" and "voice" come from: "registered", "directory" or both
+    /// (a registered number wins over the directory's).
+    pub numbers_from: Vec<NumberSource>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -629,6 +644,7 @@ impl Default for PolicyConfig {
             code_length: 6,
             resend_after_secs: 30,
             reconfirm_days: 180,
+            numbers_from: vec![NumberSource::Registered],
         }
     }
 }
@@ -838,6 +854,22 @@ impl Config {
         anyhow::ensure!(
             p.reconfirm_days <= 730,
             "policy.reconfirm_days must be between 0 (never ask) and 730"
+        );
+        anyhow::ensure!(
+            !p.numbers_from.is_empty()
+                || !p.methods.iter().any(|m| matches!(
+                    m,
+                    sspr_proto::MethodKind::Sms | sspr_proto::MethodKind::Voice
+                )),
+            "policy.numbers_from is empty, so \"sms\" and \"voice\" would have no number to use: \
+             name \"registered\", \"directory\" or both"
+        );
+        let mut sources = p.numbers_from.clone();
+        sources.sort_by_key(|s| *s as u8);
+        sources.dedup();
+        anyhow::ensure!(
+            sources.len() == p.numbers_from.len(),
+            "policy.numbers_from names a source twice"
         );
         for m in &p.methods {
             anyhow::ensure!(

@@ -57,3 +57,35 @@ fn example_config_parses() {
     let config = Config::load(Some(&path));
     assert!(config.is_ok(), "{:?}", config.err());
 }
+
+/// Numbers come from registrations unless the policy says otherwise; a policy without a
+/// source for them can't enable text messages or calls; a policy saved before the key
+/// existed reads as "registered".
+#[test]
+fn numbers_come_from_a_named_source() {
+    let c = Config::default();
+    assert_eq!(c.policy.numbers_from, vec![NumberSource::Registered]);
+    let mut c = Config::default();
+    c.policy.numbers_from = Vec::new();
+    assert!(c.validate().is_ok(), "no sms or voice: no source needed");
+    c.policy.methods.push(sspr_proto::MethodKind::Sms);
+    c.sms.provider.push(
+        toml::from_str("name = \"k\"\nkind = \"kannel\"\nurl = \"http://127.0.0.1:13013\"\n")
+            .expect("a gateway"),
+    );
+    assert!(refusal(&c).contains("numbers_from"), "{}", refusal(&c));
+    c.policy.numbers_from = vec![NumberSource::Directory, NumberSource::Directory];
+    assert!(refusal(&c).contains("numbers_from"), "{}", refusal(&c));
+    c.policy.numbers_from = vec![NumberSource::Directory, NumberSource::Registered];
+    assert!(c.validate().is_ok(), "{}", refusal(&c));
+
+    let read: PolicyConfig =
+        toml::from_str("numbers_from = [\"registered\", \"directory\"]\n").expect("both sources");
+    assert_eq!(
+        read.numbers_from,
+        vec![NumberSource::Registered, NumberSource::Directory]
+    );
+    let old: PolicyConfig = toml::from_str("methods_required = 1\n").expect("an older policy");
+    assert_eq!(old.numbers_from, vec![NumberSource::Registered]);
+    assert!(toml::from_str::<PolicyConfig>("numbers_from = [\"ldap\"]\n").is_err());
+}
