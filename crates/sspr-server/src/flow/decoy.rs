@@ -2,12 +2,14 @@
 //! from an HMAC of the login so the same login always gets the same methods and nothing
 //! tells it apart from a real account.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use sspr_proto::MethodKind;
 
+use super::numbers::DirectoryNumbers;
 use super::rows::FlowMethod;
-use crate::config::PolicyConfig;
+use crate::config::{NumberSource, PolicyConfig};
 use crate::directory::set::Directories;
 use crate::secret::ServerKey;
 use crate::store::{Store, StoreResult};
@@ -95,7 +97,16 @@ pub struct StandIns {
     /// How often a person's registered address starts with the login they type (as an
     /// f64's bits), read from the day's real flows; unknown until enough were seen.
     same_initial: std::sync::atomic::AtomicU64,
+    /// The numbers the directory gave people at identify (masked, nowhere to send), by
+    /// user id: a person's shape counts them as the person's own flow does, and a decoy
+    /// that stands in for them shows them as their flow would. Learned as people come
+    /// (the directory isn't listed for them), kept while this process runs.
+    directory_numbers: RwLock<HashMap<String, DirectoryNumbers>>,
 }
+
+/// People whose numbers from the directory are kept for decoys, at most (about 100 bytes
+/// each).
+const DIRECTORY_NUMBERS_KEPT: usize = 200_000;
 
 /// Real flows needed before their share of same initials is trusted.
 const INITIALS_SEEN: usize = 20;
@@ -170,6 +181,38 @@ impl StandIns {
         shape.people.get(person as usize).cloned()
     }
 
+    /// Keeps what the directory's numbers of `user_id` show (`masked_only`), learned at
+    /// their identify; none forgets them.
+    pub fn learn_directory_numbers(&self, user_id: &str, numbers: &DirectoryNumbers) {
+        let shown = numbers.masked_only();
+        let known = self
+            .directory_numbers
+            .read()
+            .map(|m| {
+                m.get(user_id) == Some(&shown) || (shown.is_empty() && !m.contains_key(user_id))
+            })
+            .unwrap_or(true);
+        if known {
+            return;
+        }
+        if let Ok(mut m) = self.directory_numbers.write() {
+            if shown.is_empty() {
+                m.remove(user_id);
+            } else if m.len() < DIRECTORY_NUMBERS_KEPT || m.contains_key(user_id) {
+                m.insert(user_id.to_string(), shown);
+            }
+        }
+    }
+
+    /// The directory's numbers of a person decoys stand in for, as learned (masked).
+    pub fn directory_numbers_of(&self, user_id: &str) -> DirectoryNumbers {
+        self.directory_numbers
+            .read()
+            .ok()
+            .and_then(|m| m.get(user_id).cloned())
+            .unwrap_or_default()
+    }
+
     /// How many people decoys may stand in for.
     pub fn len(&self) -> usize {
         self.shapes
@@ -216,7 +259,9 @@ impl StandIns {
     /// offers (an administrator needs two), administrators named by the directories.
     /// People out of a pilot group's scope are counted too: listing a large group every few
     /// minutes would cost the directory more than their shapes, which are people's shapes
-    /// all the same, tell anyone.
+    /// all the same, tell anyone. Numbers count from the sources the policy names: a
+    /// registered one, and one the directory gave the person at identify (learned then,
+    /// for the same reason).
     pub async fn refresh(
         &self,
         key: &ServerKey,
@@ -233,8 +278,37 @@ impl StandIns {
                 Err(e) => tracing::warn!(error = %e, "listing administrators for decoys failed"),
             }
         }
+        let registered = policy.numbers_from.contains(&NumberSource::Registered);
+        let phone = |k: &str| k == MethodKind::Sms.as_str() || k == MethodKind::Voice.as_str();
+        let mut everyone: std::collections::BTreeMap<String, Vec<String>> = store
+            .registered_kinds()
+            .await?
+            .into_iter()
+            .map(|(user, kinds)| {
+                let kinds = kinds
+                    .into_iter()
+                    .filter(|k| registered || !phone(k))
+                    .collect();
+                (user, kinds)
+            })
+            .collect();
+        if policy.numbers_from.contains(&NumberSource::Directory) {
+            if let Ok(learned) = self.directory_numbers.read() {
+                for (user, numbers) in learned.iter() {
+                    let kinds = everyone.entry(user.clone()).or_default();
+                    for (number, kind) in [
+                        (&numbers.mobile, MethodKind::Sms),
+                        (&numbers.office, MethodKind::Voice),
+                    ] {
+                        if number.is_some() && !kinds.iter().any(|k| k == kind.as_str()) {
+                            kinds.push(kind.as_str().to_string());
+                        }
+                    }
+                }
+            }
+        }
         let mut people = Vec::new();
-        for (user_id, kinds) in store.registered_kinds().await? {
+        for (user_id, kinds) in everyone {
             let is_admin = admins.contains(&user_id);
             let decision = crate::policy::decide_for(policy, is_admin);
             if !decision.allowed {

@@ -6,12 +6,14 @@
 use sspr_proto::{FlowView, Intent, MethodKind, StartFlowRequest};
 
 use super::error::{FlowError, FlowResult, LoginProblem, StepResult};
+use super::numbers::DirectoryNumbers;
 use super::rows::{FlowMethod, FlowRow};
 use super::{
     decoy, mask, method_id, method_label, offerable, Caller, FlowService, FlowState,
     MAX_LOGIN_CHARS,
 };
 use crate::audit::Event;
+use crate::config::NumberSource;
 use crate::policy;
 use crate::secret::{reference_code, time_ordered_id};
 use crate::throttle;
@@ -81,16 +83,28 @@ impl FlowService {
 
         let stand_in = self.stand_ins.pick(&self.core.key, login);
         let stand_in_id = stand_in.as_ref().map(|s| s.user_id.as_str()).unwrap_or("-");
+        let numbers_from_directory = self
+            .core
+            .config()
+            .policy
+            .numbers_from
+            .contains(&NumberSource::Directory);
         // The work that depends on who the login is: the directory's search (a person and
         // their nested groups take longer to find than nobody) and one read for the
         // person's methods and their decoy stand-in's (the stand-in's twice for a login
         // without a person). It ends at a floor (`pace`), so its length tells nothing.
-        let (found, rows) = self
+        // Numbers from the directory come in the same search (LDAP, AD), or in a request
+        // made for any login alike (Entra ID), and are checked under the floor too.
+        let (found, rows, numbers) = self
             .pacers
             .identify
             .pace(
                 async {
-                    let found = self.core.directories.find(login).await;
+                    let found = if numbers_from_directory {
+                        self.core.directories.find_with_phones(login).await
+                    } else {
+                        self.core.directories.find(login).await
+                    };
                     let own_id = match &found {
                         Ok(Some((_, u))) => u.id.clone(),
                         _ => stand_in_id.to_string(),
@@ -100,9 +114,15 @@ impl FlowService {
                         .store
                         .registrations_of_two(&own_id, stand_in_id)
                         .await;
-                    (found, rows)
+                    let numbers = match &found {
+                        Ok(Some((_, u))) if numbers_from_directory => {
+                            DirectoryNumbers::of(u, &self.core.config().sms)
+                        }
+                        _ => DirectoryNumbers::default(),
+                    };
+                    (found, rows, numbers)
                 },
-                |(found, _)| matches!(found, Ok(Some(_))),
+                |(found, _, _)| matches!(found, Ok(Some(_))),
             )
             .await;
         let user = match found {
@@ -114,10 +134,14 @@ impl FlowService {
             .as_ref()
             .map(|u| policy::decide(&self.core.config().policy, u));
 
+        if let (Some(u), true) = (&user, numbers_from_directory) {
+            // What decoys that stand in for this person show.
+            self.stand_ins.learn_directory_numbers(&u.id, &numbers);
+        }
         let real = match (&user, &decision) {
             (Some(u), Some(d)) if d.allowed => {
                 let own: Vec<_> = rows.iter().filter(|r| r.user_id == u.id).cloned().collect();
-                let methods = self.real_methods(d, &own);
+                let methods = self.real_methods(d, &own, &numbers);
                 (methods.len() >= d.required as usize).then_some((u, d, methods))
             }
             _ => None,
@@ -227,7 +251,8 @@ impl FlowService {
                 .filter(|r| r.user_id == s.user_id)
                 .cloned()
                 .collect();
-            let mut methods = self.real_methods(&decision, &theirs);
+            let numbers = self.stand_ins.directory_numbers_of(&s.user_id);
+            let mut methods = self.real_methods(&decision, &theirs, &numbers);
             if methods.len() >= usize::from(decision.required) {
                 for m in &mut methods {
                     m.target = String::new();
@@ -259,34 +284,55 @@ impl FlowService {
         )
     }
 
-    fn real_methods(
+    /// The methods a person may use: one a kind the policy allows and this server offers,
+    /// from what they registered and, for text messages and calls, from the numbers the
+    /// policy's sources give (`policy.numbers_from`): a registered number, else the
+    /// directory's (`numbers`, already checked).
+    pub(super) fn real_methods(
         &self,
         decision: &policy::Decision,
         registrations: &[crate::store::Registration],
+        numbers: &DirectoryNumbers,
     ) -> Vec<FlowMethod> {
+        let sources = &self.core.config().policy.numbers_from;
+        let registered_numbers = sources.contains(&NumberSource::Registered);
+        let directory_numbers = sources.contains(&NumberSource::Directory);
         let mut out = Vec::new();
         for kind in &decision.methods {
-            for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
-                if !offerable(*kind, super::Offer::of(&self.core)) {
-                    continue;
-                }
-                let (target, masked) = match kind {
-                    MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
-                    MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
-                    MethodKind::Sms | MethodKind::Voice => {
-                        (r.value.clone(), crate::methods::phone::mask(&r.value))
-                    }
-                    _ => (String::new(), method_label(*kind).to_string()),
-                };
-                out.push(FlowMethod {
-                    id: method_id(*kind, out.len()),
-                    kind: *kind,
-                    target,
-                    masked,
-                });
-                // One entry a kind: the person chooses a method, not an address.
-                break;
+            if !offerable(*kind, super::Offer::of(&self.core)) {
+                continue;
             }
+            let phone = matches!(kind, MethodKind::Sms | MethodKind::Voice);
+            // One entry a kind: the person chooses a method, not an address.
+            let registration = registrations
+                .iter()
+                .find(|r| r.kind() == Some(*kind) && (registered_numbers || !phone));
+            let (target, masked) = match (registration, kind) {
+                (Some(r), MethodKind::Email) => (r.value.clone(), mask::email(&r.value)),
+                (Some(r), MethodKind::Totp) => (r.id.to_string(), method_label(*kind).to_string()),
+                (Some(r), MethodKind::Sms | MethodKind::Voice) => {
+                    (r.value.clone(), crate::methods::phone::mask(&r.value))
+                }
+                (Some(_), _) => (String::new(), method_label(*kind).to_string()),
+                (None, MethodKind::Sms | MethodKind::Voice) if directory_numbers => {
+                    let number = if *kind == MethodKind::Sms {
+                        &numbers.mobile
+                    } else {
+                        &numbers.office
+                    };
+                    match number {
+                        Some(n) => (n.target.clone(), n.masked.clone()),
+                        None => continue,
+                    }
+                }
+                (None, _) => continue,
+            };
+            out.push(FlowMethod {
+                id: method_id(*kind, out.len()),
+                kind: *kind,
+                target,
+                masked,
+            });
         }
         out
     }

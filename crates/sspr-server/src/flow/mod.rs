@@ -12,6 +12,7 @@ mod error;
 mod identify;
 pub mod mask;
 mod notice;
+pub mod numbers;
 pub mod pace;
 pub mod rows;
 #[cfg(test)]

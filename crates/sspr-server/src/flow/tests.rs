@@ -402,3 +402,163 @@ async fn a_texted_code_verifies_and_five_an_hour_is_the_limit() {
         .masked;
     assert!(masked.starts_with("+49 ••• •••• ") && masked.len() == sms.masked.len());
 }
+
+/// A person as a directory that holds numbers finds them.
+fn with_numbers(mobile: Option<&str>, office: Option<&str>) -> crate::directory::DirUser {
+    crate::directory::DirUser {
+        id: "id-dir".into(),
+        dn: "id-dir".into(),
+        username: "dir".into(),
+        email: None,
+        display_name: "Dir Person".into(),
+        given_name: "Dir".into(),
+        surname: "Person".into(),
+        groups: Vec::new(),
+        disabled: false,
+        locked: false,
+        password_changed_at: None,
+        mobile: mobile.map(str::to_string),
+        office_phone: office.map(str::to_string),
+    }
+}
+
+/// What identify offers Ada (who registered `registered`; the directory holding a mobile
+/// and an office number for her) with numbers from `sources`: (kind, where the code goes).
+async fn offered_from(
+    sources: &[crate::config::NumberSource],
+    registered: &[MethodKind],
+) -> Vec<(MethodKind, String)> {
+    let sources = sources.to_vec();
+    let kit = Kit::with(move |c| {
+        c.policy.methods = vec![MethodKind::Email, MethodKind::Sms, MethodKind::Voice];
+        c.policy.numbers_from = sources;
+    })
+    .await;
+    let store = &kit.core.store;
+    if registered.contains(&MethodKind::Voice) {
+        // The kit registers no office numbers: this one as `directory register` would.
+        store
+            .add_registration(
+                "id-ada",
+                MethodKind::Voice,
+                "+49301111111;ext=7",
+                "Office",
+                T0,
+            )
+            .await
+            .expect("voice");
+    }
+    let others: Vec<MethodKind> = registered
+        .iter()
+        .copied()
+        .filter(|k| *k != MethodKind::Voice)
+        .collect();
+    kit.person("ada", &[], &others).await;
+    let rows = store.registrations("id-ada").await.expect("rows");
+    let numbers = super::numbers::DirectoryNumbers::of(
+        &with_numbers(Some("0160 9876 5432"), Some("030 1234567 ext. 89")),
+        &kit.core.config().sms,
+    );
+    let decision = crate::policy::decide_for(&kit.core.config().policy, false);
+    kit.flows
+        .real_methods(&decision, &rows, &numbers)
+        .into_iter()
+        .map(|m| (m.kind, m.target))
+        .collect()
+}
+
+/// Numbers for text messages and calls come from the sources the policy names: a
+/// registered number wins over the directory's, the directory's stands in where none was
+/// registered, and a source the policy doesn't name gives nothing (one method a kind).
+#[tokio::test]
+async fn numbers_come_from_the_policys_sources_and_a_registered_one_wins() {
+    use crate::config::NumberSource::{Directory, Registered};
+    let ada_mobile = crate::testkit::mobile_of("ada");
+    let email = (MethodKind::Email, "ada@home.example.net".to_string());
+    let dir_mobile = (MethodKind::Sms, "+4916098765432".to_string());
+    let dir_office = (MethodKind::Voice, "+49301234567;ext=89".to_string());
+    let own_mobile = (MethodKind::Sms, ada_mobile.clone());
+    let own_office = (MethodKind::Voice, "+49301111111;ext=7".to_string());
+    let all = &[MethodKind::Email, MethodKind::Sms, MethodKind::Voice];
+
+    // Registered only (the default): the directory's numbers aren't offered.
+    assert_eq!(
+        offered_from(&[Registered], &[MethodKind::Email]).await,
+        vec![email.clone()]
+    );
+    assert_eq!(
+        offered_from(&[Registered], all).await,
+        vec![email.clone(), own_mobile.clone(), own_office.clone()]
+    );
+    // Both: the directory's where nothing was registered, a registered number first.
+    assert_eq!(
+        offered_from(&[Registered, Directory], &[MethodKind::Email]).await,
+        vec![email.clone(), dir_mobile.clone(), dir_office.clone()]
+    );
+    assert_eq!(
+        offered_from(
+            &[Directory, Registered],
+            &[MethodKind::Email, MethodKind::Sms]
+        )
+        .await,
+        vec![email.clone(), own_mobile, dir_office.clone()]
+    );
+    assert_eq!(
+        offered_from(&[Registered, Directory], all).await,
+        vec![email.clone(), (MethodKind::Sms, ada_mobile), own_office]
+    );
+    // The directory only: registered numbers are passed over (other methods are not).
+    assert_eq!(
+        offered_from(&[Directory], all).await,
+        vec![email, dir_mobile, dir_office]
+    );
+}
+
+/// A person whose only number comes from the directory is mirrored by decoys once their
+/// identify was seen: decoys stand in for them (their shape counts the directory's
+/// number) and show a number, nowhere to send to, as their flow does.
+#[tokio::test]
+async fn decoys_stand_in_for_people_whose_number_comes_from_the_directory() {
+    use crate::config::NumberSource::{Directory, Registered};
+    let kit = Kit::with(|c| {
+        c.policy.methods = vec![MethodKind::Email, MethodKind::Sms];
+        c.policy.numbers_from = vec![Registered, Directory];
+    })
+    .await;
+    // Nobody registered anything: decoys are made up from every enabled method.
+    kit.flows.refresh_stand_ins().await;
+    let made_up = kit
+        .start("nobody-1", Intent::Reset, T0)
+        .await
+        .expect("decoy");
+    let kinds = |f: &sspr_proto::FlowView| f.methods.iter().map(|m| m.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(&made_up), vec![MethodKind::Email, MethodKind::Sms]);
+
+    // Dora's identify found only a mobile number in the directory.
+    let numbers = super::numbers::DirectoryNumbers::of(
+        &with_numbers(Some("0160 9876 5432"), None),
+        &kit.core.config().sms,
+    );
+    kit.flows
+        .stand_ins
+        .learn_directory_numbers("id-dora", &numbers);
+    kit.flows.refresh_stand_ins().await;
+    assert_eq!(kit.flows.stand_ins.len(), 1);
+    for i in 0..20 {
+        let decoy = kit
+            .start(&format!("nobody-{i}"), Intent::Reset, T0)
+            .await
+            .expect("decoy");
+        assert_eq!(kinds(&decoy), vec![MethodKind::Sms], "Dora's shape");
+        assert!(decoy.methods[0].masked.starts_with("+49 ••• •••• "));
+        let row = kit.core.store.flow(&decoy.flow_id).await.expect("read");
+        assert!(row.expect("stored").methods[0].target.is_empty());
+    }
+
+    // Her number went from the directory: she no longer stands in.
+    kit.flows
+        .stand_ins
+        .learn_directory_numbers("id-dora", &Default::default());
+    kit.flows.refresh_stand_ins().await;
+    assert!(kit.flows.stand_ins.is_empty());
+}
