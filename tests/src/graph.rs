@@ -1,7 +1,8 @@
 //! A local stand-in for Microsoft Graph and the Entra ID token endpoint: it answers the
 //! requests the server makes with the shapes Microsoft documents (client-credentials
 //! token, `GET /v1.0/users?$filter=`, `transitiveMemberOf`, `transitiveMembers`,
-//! `PATCH /v1.0/users/{id}` with a `passwordProfile`, and Graph's error bodies), and keeps
+//! `authentication/phoneMethods`, `PATCH /v1.0/users/{id}` with a `passwordProfile`, and
+//! Graph's error bodies), and keeps
 //! what was set so a test can check it. No live tenant is reachable here; this replays the
 //! documented contract, nothing more.
 
@@ -32,6 +33,9 @@ pub struct GraphUser {
     pub groups: Vec<String>,
     /// An account the app may not reset (a privileged administrator): Graph answers 403.
     pub protected: bool,
+    /// Authentication phones as (phoneType, phoneNumber): "mobile", "alternateMobile" or
+    /// "office"; "+{country code} {number}x{extension}", the extension optional.
+    pub phones: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -77,6 +81,10 @@ impl GraphReplay {
             .route(
                 "/v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group",
                 get(member_of),
+            )
+            .route(
+                "/v1.0/users/{id}/authentication/phoneMethods",
+                get(phone_methods),
             )
             .route("/v1.0/groups", get(list_groups))
             .route(
@@ -336,6 +344,48 @@ async fn member_of(State(t): Shared, headers: HeaderMap, Path(id): Path<String>)
         .map(|g| json!({ "@odata.type": "#microsoft.graph.group", "id": group_id(g), "displayName": g }))
         .collect();
     Json(json!({ "value": groups })).into_response()
+}
+
+/// `GET /users/{id}/authentication/phoneMethods`: up to three phones, each with the id
+/// Graph gives its type.
+async fn phone_methods(State(t): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = authorize(
+        &t,
+        &headers,
+        format!("GET /v1.0/users/{id}/authentication/phoneMethods"),
+    ) {
+        return *r;
+    }
+    let t = lock(&t);
+    let Some(u) = t.users.iter().find(|u| u.id == id) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        );
+    };
+    let phones: Vec<Value> = u
+        .phones
+        .iter()
+        .map(|(kind, number)| {
+            let (method_id, sms_sign_in) = match kind.as_str() {
+                "mobile" => ("3179e48a-750b-4051-897c-87b9720928f7", "notEnabled"),
+                "alternateMobile" => ("b6332ec1-7057-4abe-9331-3d72feddfe41", "notSupported"),
+                _ => ("e37fc753-ff3b-4958-9484-eaa9425c82bc", "notSupported"),
+            };
+            json!({
+                "id": method_id,
+                "phoneNumber": number,
+                "phoneType": kind,
+                "smsSignInState": sms_sign_in,
+            })
+        })
+        .collect();
+    Json(json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users('{id}')/authentication/phoneMethods"),
+        "value": phones,
+    }))
+    .into_response()
 }
 
 async fn list_groups(

@@ -440,6 +440,16 @@ base_dn = "{base}"
             .collect())
     }
 
+    /// Replaces `attr` of a user (DN, UPN or sAMAccountName) with `value`, as
+    /// Administrator: `mobile`, `telephoneNumber`.
+    pub fn set_attribute(&self, user: &str, attr: &str, value: &str) -> anyhow::Result<()> {
+        let dn = self.resolve(user)?;
+        let mut ldif = format!("dn: {dn}\nchangetype: modify\nreplace: {attr}\n");
+        ldif.push_str(&ldif_line(attr, value));
+        ldif.push_str("-\n");
+        modify(&self.admin(), &ldif, &format!("setting {attr} of {dn}"))
+    }
+
     /// Whether a simple bind as `dn_or_upn` with `password` succeeds over LDAPS.
     pub fn bind_ok(&self, dn_or_upn: &str, password: &str) -> bool {
         bind_succeeds(&self.ldaps_url, &self.ca_file, dn_or_upn, password)

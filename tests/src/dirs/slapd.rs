@@ -304,6 +304,14 @@ policy_dn = "{policy}"
         modify(&self.root(), &ldif, &format!("adding members to {dn}"))
     }
 
+    /// Replaces `attr` of `dn` with `value` (as the rootdn): `mobile`, `telephoneNumber`.
+    pub fn set_attribute(&self, dn: &str, attr: &str, value: &str) -> anyhow::Result<()> {
+        let mut ldif = format!("dn: {dn}\nchangetype: modify\nreplace: {attr}\n");
+        ldif.push_str(&ldif_line(attr, value));
+        ldif.push_str("-\n");
+        modify(&self.root(), &ldif, &format!("setting {attr} of {dn}"))
+    }
+
     /// Whether a simple bind as `dn` with `password` succeeds over LDAPS.
     pub fn bind_ok(&self, dn: &str, password: &str) -> bool {
         bind_succeeds(&self.ldaps_url, &self.ca_file, dn, password)

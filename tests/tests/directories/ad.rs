@@ -236,3 +236,29 @@ async fn a_dc_killed_in_the_middle_of_a_reset() {
         .await;
     }
 }
+
+/// Numbers from Active Directory: `mobile` and `telephoneNumber` (national, with an
+/// extension), read in the person's own search, text the code and dial the extension; not
+/// offered when the policy takes numbers from registrations only.
+#[tokio::test]
+async fn numbers_from_ad_text_a_code_and_dial_the_extension() {
+    let _policy = DOMAIN_POLICY.read().await;
+    let dc = SambaDc::shared().expect("samba");
+    let login = unique("anum");
+    let dn = person(dc, &login);
+    dc.set_attribute(&dn, "mobile", "0151 1234 5672")
+        .expect("mobile");
+    dc.set_attribute(&dn, "telephoneNumber", "030 1234567 x42")
+        .expect("office");
+    numbers_from_the_directory(
+        &config(dc, ""),
+        &DirectoryPerson {
+            login: &login,
+            mobile: "+4915112345672",
+            office: ("+49301234567", "42"),
+            new_password: NEW_PASSWORD,
+        },
+        |password| dc.bind_ok(&dn, password),
+    )
+    .await;
+}

@@ -39,6 +39,7 @@ pub fn cloud_user(login: &str, groups: &[&str]) -> GraphUser {
         enabled: true,
         groups: groups.iter().map(|g| g.to_string()).collect(),
         protected: false,
+        phones: Vec::new(),
     }
 }
 
@@ -218,4 +219,67 @@ async fn an_app_with_a_certificate_resets_and_another_certificate_is_refused() {
     let err = refused.err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(err.contains("is not the key of"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Numbers from Entra ID: the mobile and office authentication phones (Graph's
+/// `phoneMethods`, the office one with an extension) text the code and dial the extension,
+/// asked of Graph only while the policy takes numbers from the directory, and then for a
+/// login nobody has as for a person.
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_from_entra_authentication_phones() {
+    let mut person = cloud_user("cnum", &["Staff"]);
+    person.phones = vec![
+        ("mobile".into(), "+49 15112345673".into()),
+        ("alternateMobile".into(), "+49 15112345679".into()),
+        ("office".into(), "+49 301234567x17".into()),
+    ];
+    let graph = GraphReplay::start(vec![person.clone()])
+        .await
+        .expect("graph replay");
+    let directory = config(&graph, "directory", "Entra ID", CLIENT_SECRET);
+    numbers_from_the_directory(
+        &directory,
+        &DirectoryPerson {
+            login: &person.upn,
+            mobile: "+4915112345673",
+            office: ("+49301234567", "17"),
+            new_password: NEW_PASSWORD,
+        },
+        |password| graph.password_of(&person.id).as_deref() == Some(password),
+    )
+    .await;
+    let phones = |graph: &GraphReplay| {
+        graph
+            .requests()
+            .into_iter()
+            .filter(|r| r.ends_with("/authentication/phoneMethods"))
+            .collect::<Vec<_>>()
+    };
+    // Asked once: by the identify with numbers from the directory, not the other.
+    assert_eq!(
+        phones(&graph),
+        vec![format!(
+            "GET /v1.0/users/{}/authentication/phoneMethods",
+            person.id
+        )]
+    );
+
+    // A login nobody has costs the same request.
+    let replay = sspr_tests::sms_replay::SmsReplay::start()
+        .await
+        .expect("sms replay");
+    let server = server_with(&format!(
+        "{directory}{}",
+        phone_policy(&replay, "[\"directory\"]")
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    kiosk
+        .start_flow(&start("nobody@example.onmicrosoft.com", Intent::Reset))
+        .await
+        .expect("decoy");
+    assert_eq!(
+        phones(&graph).last().map(String::as_str),
+        Some("GET /v1.0/users/00000000-0000-0000-0000-000000000000/authentication/phoneMethods")
+    );
 }

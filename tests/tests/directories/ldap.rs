@@ -313,3 +313,30 @@ async fn slapd_killed_in_the_middle_of_a_reset() {
         assert_eq!(again.code, ErrorCode::StepNotAllowed, "{again:?}");
     }
 }
+
+/// Numbers from slapd: `mobile` and `telephoneNumber` (with an extension), read in the
+/// person's own search, text the code and dial the extension; not offered when the policy
+/// takes numbers from registrations only.
+#[tokio::test]
+async fn numbers_from_slapd_text_a_code_and_dial_the_extension() {
+    let slapd = Slapd::shared().expect("slapd");
+    let login = unique("lnum");
+    let dn = person(slapd, &login);
+    slapd
+        .set_attribute(&dn, "mobile", "+49 151 1234 5671")
+        .expect("mobile");
+    slapd
+        .set_attribute(&dn, "telephoneNumber", "+49 30 1234567 ext. 89")
+        .expect("office");
+    numbers_from_the_directory(
+        &config(slapd, ""),
+        &DirectoryPerson {
+            login: &login,
+            mobile: "+4915112345671",
+            office: ("+49301234567", "89"),
+            new_password: NEW_PASSWORD,
+        },
+        |password| slapd.bind_ok(&dn, password),
+    )
+    .await;
+}

@@ -238,3 +238,158 @@ pub async fn killed_mid_reset(
     assert_eq!(confirmed, usize::from(cut == Cut::AfterAnswer), "{cut:?}");
     flow
 }
+
+/// `[policy]`, `[sms]` and `[voice]` for numbers from `sources` (TOML, such as
+/// `["registered", "directory"]`): texts and calls through Twilio's APIs as `replay`
+/// answers them.
+pub fn phone_policy(replay: &sspr_tests::sms_replay::SmsReplay, sources: &str) -> String {
+    format!(
+        "\n[policy]\nmethods = [\"email\", \"sms\", \"voice\"]\nnumbers_from = {sources}\n\n\
+         [sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\n{}\n\
+         [voice]\ncaller_id = \"+4930555000\"\n{}",
+        replay.provider_toml("twilio", sspr_tests::sms_replay::TWILIO_TOKEN),
+        replay.voice_provider_toml()
+    )
+}
+
+/// A person the directory holds numbers for, as `directory_toml` reaches it.
+pub struct DirectoryPerson<'a> {
+    pub login: &'a str,
+    /// The mobile number in E.164, as the code is texted to it.
+    pub mobile: &'a str,
+    /// The office number in E.164 and its extension.
+    pub office: (&'a str, &'a str),
+    pub new_password: &'a str,
+}
+
+/// `person` registered nothing; the directory holds their mobile and office numbers. With
+/// numbers from the directory, identify offers both, masked; a call dials the office
+/// number and its extension; a reset with the texted code completes (`binds` says whether
+/// a password is theirs in the directory now), and no number or code reaches the log.
+/// With numbers from registrations only, the directory's are not offered: the person has
+/// nothing registered, so they get a decoy, whose text goes nowhere.
+pub async fn numbers_from_the_directory(
+    directory_toml: &str,
+    person: &DirectoryPerson<'_>,
+    binds: impl Fn(&str) -> bool,
+) {
+    use sspr_tests::sms_replay::SmsReplay;
+    let replay = SmsReplay::start().await.expect("sms replay");
+    let six_digits = |text: &str| -> String {
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap_or_else(|| panic!("no code in {text:?}"))
+            .to_string()
+    };
+    let server = server_with(&format!(
+        "{directory_toml}{}",
+        phone_policy(&replay, "[\"registered\", \"directory\"]")
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start(person.login, Intent::Reset))
+        .await
+        .expect("flow");
+    let shown: Vec<(MethodKind, String)> = flow
+        .methods
+        .iter()
+        .map(|m| (m.kind, m.masked.clone()))
+        .collect();
+    let last_two = |n: &str| n[n.len() - 2..].to_string();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                MethodKind::Sms,
+                format!("+49 ••• •••• {}", last_two(person.mobile))
+            ),
+            (
+                MethodKind::Voice,
+                format!("+49 ••• •••• {}", last_two(person.office.0))
+            ),
+        ],
+        "the directory's numbers, masked"
+    );
+    let started = events(&server, "flow_started");
+    assert_eq!(started.len(), 1);
+    assert!(
+        !started[0]["detail"].to_string().contains("not_registered"),
+        "a real flow: {started:?}"
+    );
+    let method = |kind| {
+        flow.methods
+            .iter()
+            .find(|m| m.kind == kind)
+            .map(|m| m.id.clone())
+            .expect("offered")
+    };
+
+    // A call dials the office number and waits to dial its extension.
+    kiosk
+        .challenge(&flow.flow_id, &method(MethodKind::Voice))
+        .await
+        .expect("called");
+    let call = replay.taken().last().cloned().expect("a call");
+    assert_eq!(
+        (call.provider, call.to.as_str()),
+        ("twilio-call", person.office.0)
+    );
+    assert_eq!(
+        replay.digits().last().cloned(),
+        Some(format!("wwww{}", person.office.1))
+    );
+
+    // The texted code verifies and the reset lands in the directory.
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(MethodKind::Sms))
+        .await
+        .expect("texted");
+    let text = replay.taken().last().cloned().expect("a text");
+    assert_eq!((text.provider, text.to.as_str()), ("twilio", person.mobile));
+    let code = six_digits(&text.text);
+    let flow = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await
+        .expect("the texted code verifies");
+    let done = kiosk
+        .set_password(&flow.flow_id, person.new_password)
+        .await
+        .expect("reset");
+    assert!(all_ok(&done), "{done:?}");
+    assert!(binds(person.new_password), "the new password is in force");
+    let log = server.log();
+    for secret in [&code, &person.mobile[3..], &person.office.0[3..]] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
+    drop(server);
+
+    // Numbers from registrations only: nothing of the person's to offer.
+    let server = server_with(&format!(
+        "{directory_toml}{}",
+        phone_policy(&replay, "[\"registered\"]")
+    ))
+    .await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let decoy = kiosk
+        .start_flow(&start(person.login, Intent::Reset))
+        .await
+        .expect("flow");
+    let started = events(&server, "flow_started");
+    assert!(
+        started[0]["detail"].to_string().contains("not_registered"),
+        "{started:?}"
+    );
+    let sms = decoy
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .expect("a decoy shows a number");
+    let before = replay.taken().len();
+    kiosk
+        .challenge(&decoy.flow_id, &sms.id)
+        .await
+        .expect("a decoy's send answers as a real one");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(replay.taken().len(), before, "nothing was texted");
+}

@@ -409,6 +409,7 @@ async fn linked_directories_partial_write_is_shown_and_finished() {
         enabled: true,
         groups: Vec::new(),
         protected: false,
+        phones: Vec::new(),
     };
     let graph = GraphReplay::start(vec![cloud.clone()])
         .await
