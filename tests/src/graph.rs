@@ -45,6 +45,8 @@ struct Tenant {
     tokens: Vec<String>,
     requests: Vec<String>,
     down: bool,
+    /// The app lacks the permission to read authentication phones: Graph answers 403.
+    phones_denied: bool,
     /// The app's registered certificate: its public key (PEM) and base64url SHA-1 and
     /// SHA-256 thumbprints (`x5t`, `x5t#S256`), both as the `openssl` CLI reads them (not as the server does).
     certificate: Option<(Vec<u8>, String, String)>,
@@ -149,6 +151,12 @@ impl GraphReplay {
             thumbprint("-sha256", 32)?,
         ));
         Ok(())
+    }
+
+    /// Without the permission to read authentication phones (`UserAuthMethod-Phone.Read.All`),
+    /// `phoneMethods` answers 403 as Graph does.
+    pub fn deny_phone_methods(&self, denied: bool) {
+        self.lock().phones_denied = denied;
     }
 
     /// While down, every Graph call answers 503.
@@ -357,6 +365,13 @@ async fn phone_methods(State(t): Shared, headers: HeaderMap, Path(id): Path<Stri
         return *r;
     }
     let t = lock(&t);
+    if t.phones_denied {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
     let Some(u) = t.users.iter().find(|u| u.id == id) else {
         return graph_error(
             StatusCode::NOT_FOUND,

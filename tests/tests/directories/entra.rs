@@ -224,7 +224,8 @@ async fn an_app_with_a_certificate_resets_and_another_certificate_is_refused() {
 /// Numbers from Entra ID: the mobile and office authentication phones (Graph's
 /// `phoneMethods`, the office one with an extension) text the code and dial the extension,
 /// asked of Graph only while the policy takes numbers from the directory, and then for a
-/// login nobody has as for a person.
+/// login nobody has as for a person. An app without the permission to read them is told
+/// so once in the log, and self-service goes on without the numbers.
 #[tokio::test(flavor = "multi_thread")]
 async fn numbers_from_entra_authentication_phones() {
     let mut person = cloud_user("cnum", &["Staff"]);
@@ -281,5 +282,32 @@ async fn numbers_from_entra_authentication_phones() {
     assert_eq!(
         phones(&graph).last().map(String::as_str),
         Some("GET /v1.0/users/00000000-0000-0000-0000-000000000000/authentication/phoneMethods")
+    );
+
+    // Graph refuses to list phones (the app lacks the permission): not an outage; the
+    // person has nothing else, so a decoy.
+    graph.deny_phone_methods(true);
+    for _ in 0..2 {
+        kiosk
+            .start_flow(&start(&person.upn, Intent::Reset))
+            .await
+            .expect("not a directory outage");
+    }
+    let started = flows_started(&server, 3).await;
+    assert!(
+        started
+            .iter()
+            .filter(|e| e["detail"].to_string().contains("not_registered"))
+            .count()
+            >= 2,
+        "{started:?}"
+    );
+    assert_eq!(
+        server
+            .log()
+            .matches("UserAuthMethod-Phone.Read.All")
+            .count(),
+        1,
+        "told once"
     );
 }

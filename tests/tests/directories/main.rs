@@ -239,6 +239,20 @@ pub async fn killed_mid_reset(
     flow
 }
 
+/// The flows started so far, once there are `n` (the server commits audit rows a moment
+/// after the event).
+pub async fn flows_started(server: &TestServer, n: usize) -> Vec<serde_json::Value> {
+    let rows = server
+        .audit_when(&[], |rows| {
+            rows.iter().filter(|r| r["event"] == "flow_started").count() >= n
+        })
+        .await
+        .expect("audit");
+    rows.into_iter()
+        .filter(|e| e["event"] == "flow_started")
+        .collect()
+}
+
 /// `[policy]`, `[sms]` and `[voice]` for numbers from `sources` (TOML, such as
 /// `["registered", "directory"]`): texts and calls through Twilio's APIs as `replay`
 /// answers them.
@@ -311,7 +325,7 @@ pub async fn numbers_from_the_directory(
         ],
         "the directory's numbers, masked"
     );
-    let started = events(&server, "flow_started");
+    let started = flows_started(&server, 1).await;
     assert_eq!(started.len(), 1);
     assert!(
         !started[0]["detail"].to_string().contains("not_registered"),
@@ -375,7 +389,7 @@ pub async fn numbers_from_the_directory(
         .start_flow(&start(person.login, Intent::Reset))
         .await
         .expect("flow");
-    let started = events(&server, "flow_started");
+    let started = flows_started(&server, 1).await;
     assert!(
         started[0]["detail"].to_string().contains("not_registered"),
         "{started:?}"
