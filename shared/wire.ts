@@ -56,7 +56,12 @@ masked: string,
 /**
  * Verified already in this flow.
  */
-done: boolean, };
+done: boolean, 
+/**
+ * A mobile number (`sms`) that may be called instead of texted
+ * (`ChallengeRequest::call`).
+ */
+can_call?: boolean, };
 
 export type PasswordRules = { min_length: number, max_length: number, 
 /**
@@ -108,7 +113,12 @@ method_id: string,
  * Approval only: after approving, the person types the new password on the phone,
  * not on the kiosk (when policy offers it).
  */
-finish_on_phone?: boolean, };
+finish_on_phone?: boolean, 
+/**
+ * A mobile number only (`MethodView::can_call`): call it and read the code out
+ * instead of texting it. Still the one method.
+ */
+call?: boolean, };
 
 export type ChallengeView = { challenge_id: string, method_id: string, kind: MethodKind, 
 /**
@@ -135,7 +145,12 @@ approval_url?: string,
 /**
  * Approval only: the password will be typed on the phone.
  */
-finish_on_phone: boolean, };
+finish_on_phone: boolean, 
+/**
+ * Security questions only: the questions to answer, in the flow's language, in the
+ * order `VerifyRequest::answers` follows.
+ */
+questions?: Array<string>, };
 
 export type VerifyRequest = { code?: string, answers?: Array<string>, };
 

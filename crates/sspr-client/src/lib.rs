@@ -224,14 +224,28 @@ impl Client {
         method_id: &str,
         finish_on_phone: bool,
     ) -> Result<ChallengeView, ClientError> {
-        let body = ChallengeRequest {
-            method_id: method_id.to_string(),
-            finish_on_phone,
-        };
+        self.challenge_request(
+            flow_id,
+            &ChallengeRequest {
+                method_id: method_id.to_string(),
+                finish_on_phone,
+                call: false,
+            },
+        )
+        .await
+    }
+
+    /// A challenge as the kiosk asks for it (a mobile number called instead of texted:
+    /// `call`).
+    pub async fn challenge_request(
+        &self,
+        flow_id: &str,
+        body: &ChallengeRequest,
+    ) -> Result<ChallengeView, ClientError> {
         self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/challenges"),
-            Some(&body),
+            Some(body),
         )
         .await
     }
@@ -245,6 +259,25 @@ impl Client {
         let body = VerifyRequest {
             code: Some(code.to_string()),
             answers: None,
+        };
+        self.call_idempotent(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/challenges/{challenge_id}/verify"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Answers a security questions challenge, in the order its questions were asked.
+    pub async fn answer(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+        answers: &[String],
+    ) -> Result<FlowView, ClientError> {
+        let body = VerifyRequest {
+            code: None,
+            answers: Some(answers.to_vec()),
         };
         self.call_idempotent(
             http::Method::POST,

@@ -125,6 +125,11 @@ pub struct MethodView {
     pub masked: String,
     /// Verified already in this flow.
     pub done: bool,
+    /// A mobile number (`sms`) that may be called instead of texted
+    /// (`ChallengeRequest::call`).
+    #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
+    pub can_call: bool,
 }
 
 /// Rules a new password must meet, shown before the person types.
@@ -173,6 +178,11 @@ pub struct ChallengeRequest {
     #[serde(default)]
     #[ts(optional, as = "Option<bool>")]
     pub finish_on_phone: bool,
+    /// A mobile number only (`MethodView::can_call`): call it and read the code out
+    /// instead of texting it. Still the one method.
+    #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
+    pub call: bool,
 }
 
 /// A challenge was made: a code was sent, or the person is asked for one.
@@ -197,6 +207,11 @@ pub struct ChallengeView {
     /// Approval only: the password will be typed on the phone.
     #[serde(default)]
     pub finish_on_phone: bool,
+    /// Security questions only: the questions to answer, in the flow's language, in the
+    /// order `VerifyRequest::answers` follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<String>>")]
+    pub questions: Vec<String>,
 }
 
 /// `POST /v1/flows/{id}/challenges/{cid}/verify`

@@ -10,13 +10,16 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The methods this server can offer (`policy.methods` may name only these).
-pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 5] = [
+pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 6] = [
     sspr_proto::MethodKind::Email,
     sspr_proto::MethodKind::Totp,
     sspr_proto::MethodKind::Approval,
     sspr_proto::MethodKind::Sms,
     sspr_proto::MethodKind::Voice,
+    sspr_proto::MethodKind::Questions,
 ];
+
+pub use crate::methods::questions::policy::{Question, QuestionsPolicy, ANSWER_MAX, QUESTION_MAX};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -311,7 +314,7 @@ pub struct PolicyConfig {
     /// Self-service for nobody, for members of `group`, or for all.
     pub enabled: Enablement,
     pub group: String,
-    /// Methods people may use: "email", "totp", "approval" (more come with their issues).
+    /// Methods people may use: "email", "totp", "approval", "sms", "voice", "questions".
     pub methods: Vec<sspr_proto::MethodKind>,
     /// Methods required for people who are not administrators: 1 or 2.
     pub methods_required: u8,
@@ -337,6 +340,8 @@ pub struct PolicyConfig {
     /// Days after which "My security info" asks people to confirm their methods are
     /// still current (0 to 730; 0: never ask).
     pub reconfirm_days: u32,
+    /// Security questions (used when `methods` names "questions").
+    pub questions: QuestionsPolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -629,6 +634,7 @@ impl Default for PolicyConfig {
             code_length: 6,
             resend_after_secs: 30,
             reconfirm_days: 180,
+            questions: QuestionsPolicy::default(),
         }
     }
 }
@@ -842,9 +848,20 @@ impl Config {
         for m in &p.methods {
             anyhow::ensure!(
                 AVAILABLE_METHODS.contains(m),
-                "policy.methods: {:?} is not available yet (use email, totp, approval, sms, voice)",
+                "policy.methods: {:?} is not available yet (use email, totp, approval, sms, voice, questions)",
                 m.as_str()
             );
+        }
+        if let Some(problem) = p
+            .questions
+            .problems(
+                p.methods.contains(&sspr_proto::MethodKind::Questions),
+                p.methods_required,
+            )
+            .into_iter()
+            .next()
+        {
+            anyhow::bail!(problem);
         }
         let pw = &self.password;
         anyhow::ensure!(

@@ -239,6 +239,7 @@ impl FlowService {
             resend_after_secs: 0,
             approval_url: Some(format!("{}/a/{token}", self.core.config().phone_origin())),
             finish_on_phone,
+            questions: Vec::new(),
         };
         Ok((challenge, view))
     }

@@ -4,7 +4,7 @@
 //! the cooldown; every kind is rate limited per person and per kiosk.
 
 use secrecy::{ExposeSecret, SecretString};
-use sspr_proto::{ChallengeView, MethodKind};
+use sspr_proto::{ChallengeRequest, ChallengeView, MethodKind};
 
 use super::error::{FlowError, FlowResult, Refusal, StepResult};
 use super::rows::{ChallengeRow, FlowMethod, FlowRow};
@@ -39,10 +39,16 @@ fn sms_text(locale: &str, organization: &str, code: &str, minutes: u32) -> Strin
 impl FlowService {
     /// Sends a code by text message (the gateways in order); a decoy sends nothing. The
     /// failure's reasons, for the audit.
-    async fn deliver_sms(&self, flow: &FlowRow, method: &FlowMethod, code: &str) -> Option<String> {
+    async fn deliver_sms(
+        &self,
+        flow: &FlowRow,
+        method: &FlowMethod,
+        call: bool,
+        code: &str,
+    ) -> Option<String> {
         flow.user_id.as_ref()?;
         let config = self.core.config();
-        let (gateway, text, what) = if method.kind == MethodKind::Voice {
+        let (gateway, text, what) = if method.kind == MethodKind::Voice || call {
             (
                 &self.core.voice,
                 crate::sms::code_call(&flow.locale, &config.organization.name, code),
@@ -70,17 +76,17 @@ impl FlowService {
             .map(|why| format!("{what}: {why}"))
     }
 
-    /// Choose a method: sends a code, or asks for an authenticator code.
+    /// Choose a method: sends a code, asks for an authenticator code or the security
+    /// questions' answers, or starts an approval.
     pub async fn challenge(
         &self,
         caller: &Caller,
         flow_id: &str,
-        method_id: &str,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> StepResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        self.challenge_in(caller, &flow, method_id, finish_on_phone, now)
+        self.challenge_in(caller, &flow, choice, now)
             .await
             .map_err(|e| e.at(&flow.reference))
     }
@@ -89,17 +95,20 @@ impl FlowService {
         &self,
         caller: &Caller,
         flow: &FlowRow,
-        method_id: &str,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> FlowResult<ChallengeView> {
         if flow.state != FlowState::Verifying {
             return Err(self.refuse_step(caller, flow, "challenge", now).await);
         }
         let method = flow
-            .method(method_id)
+            .method(&choice.method_id)
             .cloned()
             .ok_or(FlowError::MethodUnavailable)?;
+        // Only a mobile number is called instead of texted, and only where calls are on.
+        if choice.call && !(method.kind == MethodKind::Sms && super::mobile_calls(&self.core)) {
+            return Err(FlowError::MethodUnavailable);
+        }
         if flow.is_done(&method.id) {
             self.core
                 .audit
@@ -124,12 +133,12 @@ impl FlowService {
             self.pacers
                 .code
                 .pace(
-                    self.issue_challenge(caller, flow, &method, finish_on_phone, now),
+                    self.issue_challenge(caller, flow, &method, choice, now),
                     |out| real && matches!(out, Ok(_) | Err(FlowError::DeliveryFailed)),
                 )
                 .await
         } else {
-            self.issue_challenge(caller, flow, &method, finish_on_phone, now)
+            self.issue_challenge(caller, flow, &method, choice, now)
                 .await
         }
     }
@@ -140,7 +149,7 @@ impl FlowService {
         caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> FlowResult<ChallengeView> {
         let config = self.core.config();
@@ -181,12 +190,14 @@ impl FlowService {
         }
 
         let (row, view) = if method.kind == MethodKind::Approval {
-            self.approval_challenge(caller, flow, method, finish_on_phone, now)
+            self.approval_challenge(caller, flow, method, choice.finish_on_phone, now)
                 .await?
+        } else if method.kind == MethodKind::Questions {
+            self.questions_challenge(flow, method, now).await?
         } else {
             let (row, view, code) = self.code_challenge(flow, method, now);
             if let Some(code) = code {
-                self.deliver_code(caller, flow, method, code.expose_secret(), now)
+                self.deliver_code(caller, flow, method, choice.call, code.expose_secret(), now)
                     .await?;
             }
             (row, view)
@@ -260,6 +271,7 @@ impl FlowService {
             },
             approval_url: None,
             finish_on_phone: false,
+            questions: Vec::new(),
         };
         (row, view, to_send)
     }
@@ -274,11 +286,12 @@ impl FlowService {
         caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
+        call: bool,
         code: &str,
         now: i64,
     ) -> FlowResult<()> {
         let failure = if matches!(method.kind, MethodKind::Sms | MethodKind::Voice) {
-            self.deliver_sms(flow, method, code).await
+            self.deliver_sms(flow, method, call, code).await
         } else if flow.user_id.is_some() {
             let mail = notify::code_mail(
                 &method.target,

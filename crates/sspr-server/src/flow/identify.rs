@@ -265,14 +265,27 @@ impl FlowService {
         registrations: &[crate::store::Registration],
     ) -> Vec<FlowMethod> {
         let mut out = Vec::new();
+        let config = self.core.config();
         for kind in &decision.methods {
             for r in registrations.iter().filter(|r| r.kind() == Some(*kind)) {
                 if !offerable(*kind, super::Offer::of(&self.core)) {
                     continue;
                 }
+                // Questions the policy no longer lists can't be asked: register again.
+                if *kind == MethodKind::Questions
+                    && !crate::methods::questions::Stored::parse(&r.value).is_some_and(|s| {
+                        s.questions
+                            .iter()
+                            .all(|q| q.text(&config.policy.questions, "en").is_some())
+                    })
+                {
+                    continue;
+                }
                 let (target, masked) = match kind {
                     MethodKind::Email => (r.value.clone(), mask::email(&r.value)),
-                    MethodKind::Totp => (r.id.to_string(), method_label(*kind).to_string()),
+                    MethodKind::Totp | MethodKind::Questions => {
+                        (r.id.to_string(), method_label(*kind).to_string())
+                    }
                     MethodKind::Sms | MethodKind::Voice => {
                         (r.value.clone(), crate::methods::phone::mask(&r.value))
                     }

@@ -54,13 +54,7 @@ pub async fn create_challenge(
 ) -> ApiResult<(StatusCode, axum::Json<ChallengeView>)> {
     let view = state
         .flows
-        .challenge(
-            &caller,
-            flow_id.as_str(),
-            &req.method_id,
-            req.finish_on_phone,
-            now(),
-        )
+        .challenge(&caller, flow_id.as_str(), &req, now())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }

@@ -56,6 +56,8 @@ use super::handlers;
         crate::http::my::mobile_finish,
         crate::http::my::office_start,
         crate::http::my::office_finish,
+        crate::http::my::questions,
+        crate::http::my::save_questions,
         crate::http::my::remove,
         crate::http::admin::sign_in,
         crate::http::admin::sign_in_passkey,
