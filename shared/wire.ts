@@ -147,10 +147,20 @@ approval_url?: string,
  */
 finish_on_phone: boolean, 
 /**
+ * Codes by text message or call: they are sent after this answer; follow
+ * `GET /v1/flows/{id}/challenges/{cid}` until `sent` or `failed`. `sent` for an
+ * emailed code (sent before this answer); absent when nothing is sent.
+ */
+delivery?: Delivery, 
+/**
  * Security questions only: the questions to answer, in the flow's language, in the
  * order `VerifyRequest::answers` follows.
  */
 questions?: Array<string>, };
+
+export type Delivery = "sending" | "sent" | "failed";
+
+export type ChallengeStatus = { challenge_id: string, delivery?: Delivery, };
 
 export type VerifyRequest = { code?: string, answers?: Array<string>, };
 
@@ -319,6 +329,34 @@ export type ConfirmCode = { code: string, };
 export type EmailStart = { email: string, };
 
 export type MobileStart = { number: string, };
+
+export type MyQuestions = { 
+/**
+ * Questions to answer when registering.
+ */
+register: number, 
+/**
+ * Questions asked at a kiosk.
+ */
+ask: number, 
+/**
+ * Questions of one's own may be written.
+ */
+own_allowed: boolean, 
+/**
+ * The organisation's questions, in the page's language.
+ */
+list: Array<QuestionChoice>, 
+/**
+ * The questions the person registered, in the page's language (empty: none yet).
+ */
+registered: Array<string>, };
+
+export type QuestionChoice = { id: string, text: string, };
+
+export type QuestionsSave = { answers: Array<QuestionAnswer>, };
+
+export type QuestionAnswer = { id?: string, own?: string, answer: string, };
 
 export type ConsoleRole = "admin" | "helpdesk" | "reader";
 

@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_proto::{
-    ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    ChallengeRequest, ChallengeStatus, ChallengeView, Delivery, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
     FlowEvent, FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
     StartFlowRequest, VerifyRequest,
 };
@@ -266,6 +266,39 @@ impl Client {
             Some(&body),
         )
         .await
+    }
+
+    /// Where sending a challenge's code stands (texts and calls go after the challenge
+    /// answers).
+    pub async fn challenge_status(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+    ) -> Result<ChallengeStatus, ClientError> {
+        self.call(
+            http::Method::GET,
+            &format!("/v1/flows/{flow_id}/challenges/{challenge_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Follows a challenge until its code was sent or every gateway failed (`timeout`
+    /// at most; still `Sending` after it).
+    pub async fn delivery(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Delivery>, ClientError> {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            let status = self.challenge_status(flow_id, challenge_id).await?;
+            if status.delivery != Some(Delivery::Sending) || std::time::Instant::now() >= until {
+                return Ok(status.delivery);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// Answers a security questions challenge, in the order its questions were asked.

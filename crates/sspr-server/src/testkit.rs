@@ -261,6 +261,26 @@ impl Kit {
             .await
     }
 
+    /// Waits until a text's or call's sending has ended (it goes after the challenge
+    /// answers); returns where it stands.
+    pub async fn delivered(&self, flow: &FlowView, challenge_id: &str) -> sspr_proto::Delivery {
+        for _ in 0..500 {
+            let status = self
+                .flows
+                .challenge_status(&Self::caller(), &flow.flow_id, challenge_id)
+                .await
+                .expect("status");
+            match status.delivery {
+                Some(sspr_proto::Delivery::Sending) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await
+                }
+                Some(d) => return d,
+                None => panic!("this challenge sends nothing"),
+            }
+        }
+        panic!("still sending after 5 s")
+    }
+
     /// Asks for an email code and returns the challenge's id and the code as mailed.
     pub async fn email_code(&self, flow: &FlowView, to: &str, now: i64) -> (String, String) {
         let ch = self

@@ -380,6 +380,9 @@ pub struct ThrottleConfig {
     pub kiosk_phone_challenges: Limit,
     pub kiosk_emails: Limit,
     pub kiosk_block_secs: u64,
+    /// Codes by text message or call to one number, whoever asks (against SMS pumping
+    /// and a number shared by many, as an office's).
+    pub destination_messages: Limit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -687,6 +690,10 @@ impl Default for ThrottleConfig {
                 window_secs: 600,
             },
             kiosk_block_secs: HOUR,
+            destination_messages: Limit {
+                max: 10,
+                window_secs: HOUR,
+            },
         }
     }
 }

@@ -7,6 +7,9 @@ pub mod approval;
 #[cfg(test)]
 mod approval_tests;
 mod challenge;
+mod delivery;
+#[cfg(test)]
+mod delivery_tests;
 pub mod decoy;
 mod error;
 mod identify;

@@ -97,6 +97,7 @@ impl FlowService {
             expires_at: flow.expires_at,
             used_at: None,
             failures: 0,
+            delivery: None,
         };
         let view = ChallengeView {
             challenge_id: id,
@@ -109,6 +110,7 @@ impl FlowService {
             approval_url: None,
             finish_on_phone: false,
             questions: texts,
+            delivery: None,
         };
         Ok((row, view))
     }

@@ -75,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             post(handlers::create_challenge),
         )
         .route(
+            "/v1/flows/{flow_id}/challenges/{challenge_id}",
+            get(handlers::challenge_status),
+        )
+        .route(
             "/v1/flows/{flow_id}/challenges/{challenge_id}/verify",
             post(handlers::verify),
         )

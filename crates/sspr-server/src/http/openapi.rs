@@ -23,6 +23,7 @@ use super::handlers;
     paths(
         handlers::start_flow,
         handlers::create_challenge,
+        handlers::challenge_status,
         handlers::verify,
         handlers::password_check,
         handlers::set_password,
