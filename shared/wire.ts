@@ -545,6 +545,11 @@ export type MethodActivity = { method: MethodKind,
  */
 sent: number, verified: number, failed: number, 
 /**
+ * Texts and calls: codes a gateway took, and codes every gateway failed (the
+ * person chose another method; nothing counted against them).
+ */
+delivered: number, undelivered: number, 
+/**
  * People who have it registered now.
  */
 registered: number, };

@@ -22,9 +22,11 @@ fn dead_provider() -> String {
     )
 }
 
+const METRICS_TOKEN: &str = "metrics-token-for-the-sms-test-0123";
+
 async fn server(providers: &str) -> TestServer {
     let server = TestServer::with_config(&format!(
-        "[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n[sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\ntimeout_secs = 2\n{providers}"
+        "[metrics]\ntoken = \"{METRICS_TOKEN}\"\n\n[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n[sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\ntimeout_secs = 2\n{providers}"
     ))
     .await
     .expect("server");
@@ -144,6 +146,28 @@ async fn every_gateway_down_is_told_at_once_and_counts_against_nobody() {
         .find(|r| r["event"] == "code_undelivered")
         .expect("audited");
     assert!(failed["detail"].to_string().contains("down"), "{failed}");
+    // /metrics counts them, by method and channel, read by Prometheus's own parser.
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    let samples = sspr_tests::python::parse_prometheus(&text).expect("parse");
+    let failed: f64 = samples
+        .iter()
+        .filter(|s| s.name == "sspr_code_deliveries_total")
+        .filter(|s| {
+            [("method", "sms"), ("channel", "text"), ("result", "failed")]
+                .iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(failed, 7.0, "{text}");
 }
 
 #[tokio::test]
