@@ -1,8 +1,10 @@
-//! Hands each emailed code to the flow waiting for it. One task reads the mailbox as mail
-//! arrives and files codes by recipient (every person has an address of their own), so a
+//! Hands each code to the flow waiting for it. One task reads the codes as they arrive
+//! (here the mailbox's mail; `texts.rs` follows what Kannel's fake SMSC received) and
+//! files them by recipient (every person has an address and a number of their own), so a
 //! waiting flow costs a map lookup rather than a scan of every message kept so far.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +23,20 @@ type Slots = Arc<Mutex<HashMap<String, Slot>>>;
 
 pub struct Codes {
     slots: Slots,
+    /// What carries the codes, for messages ("code mail", "text message").
+    what: &'static str,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Where a feed files the codes it reads.
+#[derive(Clone)]
+pub struct Filing(Slots);
+
+impl Filing {
+    /// `code` is `to`'s: handed to their flow if it waits, else kept until it asks.
+    pub fn file(&self, to: String, code: String) {
+        deliver(&self.0, to, code);
+    }
 }
 
 impl Drop for Codes {
@@ -54,16 +69,16 @@ fn deliver(slots: &Slots, to: String, code: String) {
 }
 
 impl Codes {
+    /// The codes mailed to the mailbox.
     pub fn start(mailbox: &Mailbox) -> Codes {
-        let slots: Slots = Arc::default();
         let mut arriving = mailbox.subscribe();
-        let (mailbox, filed) = (mailbox.clone(), slots.clone());
-        let task = tokio::spawn(async move {
+        let mailbox = mailbox.clone();
+        Codes::fed_by("code mail", move |filed| async move {
             loop {
                 match arriving.recv().await {
                     Ok(m) => {
                         if let Some((to, code)) = code_of(&m) {
-                            deliver(&filed, to, code);
+                            filed.file(to, code);
                         }
                     }
                     // Fell behind the channel: file everything kept (rare, and each
@@ -71,24 +86,34 @@ impl Codes {
                     Err(RecvError::Lagged(_)) => {
                         for m in mailbox.messages() {
                             if let Some((to, code)) = code_of(&m) {
-                                deliver(&filed, to, code);
+                                filed.file(to, code);
                             }
                         }
                     }
                     Err(RecvError::Closed) => return,
                 }
             }
-        });
-        Codes { slots, task }
+        })
     }
 
-    /// The code mailed to `to`, waiting up to `timeout` for it.
+    /// The codes `feed` files, carried by `what`; the feed runs as a task until dropped.
+    pub fn fed_by<F, Fut>(what: &'static str, feed: F) -> Codes
+    where
+        F: FnOnce(Filing) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let slots: Slots = Arc::default();
+        let task = tokio::spawn(feed(Filing(slots.clone())));
+        Codes { slots, what, task }
+    }
+
+    /// The code sent to `to`, waiting up to `timeout` for it.
     pub async fn wait(&self, to: &str, timeout: Duration) -> anyhow::Result<String> {
         let waiting = {
             let mut slots = self
                 .slots
                 .lock()
-                .map_err(|_| anyhow::anyhow!("the code mail table is poisoned"))?;
+                .map_err(|_| anyhow::anyhow!("the {} table is poisoned", self.what))?;
             if let Some(Slot::Arrived(code)) = slots.remove(to) {
                 return Ok(code);
             }
@@ -98,7 +123,7 @@ impl Codes {
         };
         tokio::time::timeout(timeout, waiting)
             .await
-            .with_context(|| format!("no code mail to {to} within {timeout:?}"))?
-            .context("the mailbox reader stopped")
+            .with_context(|| format!("no {} to {to} within {timeout:?}", self.what))?
+            .with_context(|| format!("the {} reader stopped", self.what))
     }
 }
