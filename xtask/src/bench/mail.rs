@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +26,27 @@ pub struct Codes {
     slots: Slots,
     /// What carries the codes, for messages ("code mail", "text message").
     what: &'static str,
+    /// Codes asked for, and those of them already filed when asked.
+    asked: AtomicUsize,
+    early: AtomicUsize,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// How many codes were asked for, and how many of them had come before they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub asked: usize,
+    pub early: usize,
+}
+
+impl Tally {
+    /// What was asked for since `before`.
+    pub fn since(self, before: Tally) -> Tally {
+        Tally {
+            asked: self.asked - before.asked,
+            early: self.early - before.early,
+        }
+    }
 }
 
 /// Where a feed files the codes it reads.
@@ -104,7 +125,22 @@ impl Codes {
     {
         let slots: Slots = Arc::default();
         let task = tokio::spawn(feed(Filing(slots.clone())));
-        Codes { slots, what, task }
+        Codes {
+            slots,
+            what,
+            asked: AtomicUsize::new(0),
+            early: AtomicUsize::new(0),
+            task,
+        }
+    }
+
+    /// Codes asked for so far, and how many of them had come before they were asked for
+    /// (a flow asks as soon as its challenge call returns).
+    pub fn tally(&self) -> Tally {
+        Tally {
+            asked: self.asked.load(Ordering::Relaxed),
+            early: self.early.load(Ordering::Relaxed),
+        }
     }
 
     /// The code sent to `to`, waiting up to `timeout` for it.
@@ -114,7 +150,9 @@ impl Codes {
                 .slots
                 .lock()
                 .map_err(|_| anyhow::anyhow!("the {} table is poisoned", self.what))?;
+            self.asked.fetch_add(1, Ordering::Relaxed);
             if let Some(Slot::Arrived(code)) = slots.remove(to) {
+                self.early.fetch_add(1, Ordering::Relaxed);
                 return Ok(code);
             }
             let (tx, rx) = oneshot::channel();
