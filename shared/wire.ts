@@ -56,7 +56,12 @@ masked: string,
 /**
  * Verified already in this flow.
  */
-done: boolean, };
+done: boolean, 
+/**
+ * A mobile number (`sms`) that may be called instead of texted
+ * (`ChallengeRequest::call`).
+ */
+can_call?: boolean, };
 
 export type PasswordRules = { min_length: number, max_length: number, 
 /**
@@ -108,7 +113,12 @@ method_id: string,
  * Approval only: after approving, the person types the new password on the phone,
  * not on the kiosk (when policy offers it).
  */
-finish_on_phone?: boolean, };
+finish_on_phone?: boolean, 
+/**
+ * A mobile number only (`MethodView::can_call`): call it and read the code out
+ * instead of texting it. Still the one method.
+ */
+call?: boolean, };
 
 export type ChallengeView = { challenge_id: string, method_id: string, kind: MethodKind, 
 /**
@@ -135,7 +145,22 @@ approval_url?: string,
 /**
  * Approval only: the password will be typed on the phone.
  */
-finish_on_phone: boolean, };
+finish_on_phone: boolean, 
+/**
+ * Codes by text message or call: they are sent after this answer; follow
+ * `GET /v1/flows/{id}/challenges/{cid}` until `sent` or `failed`. `sent` for an
+ * emailed code (sent before this answer); absent when nothing is sent.
+ */
+delivery?: Delivery, 
+/**
+ * Security questions only: the questions to answer, in the flow's language, in the
+ * order `VerifyRequest::answers` follows.
+ */
+questions?: Array<string>, };
+
+export type Delivery = "sending" | "sent" | "failed";
+
+export type ChallengeStatus = { challenge_id: string, delivery?: Delivery, };
 
 export type VerifyRequest = { code?: string, answers?: Array<string>, };
 
@@ -304,6 +329,34 @@ export type ConfirmCode = { code: string, };
 export type EmailStart = { email: string, };
 
 export type MobileStart = { number: string, };
+
+export type MyQuestions = { 
+/**
+ * Questions to answer when registering.
+ */
+register: number, 
+/**
+ * Questions asked at a kiosk.
+ */
+ask: number, 
+/**
+ * Questions of one's own may be written.
+ */
+own_allowed: boolean, 
+/**
+ * The organisation's questions, in the page's language.
+ */
+list: Array<QuestionChoice>, 
+/**
+ * The questions the person registered, in the page's language (empty: none yet).
+ */
+registered: Array<string>, };
+
+export type QuestionChoice = { id: string, text: string, };
+
+export type QuestionsSave = { answers: Array<QuestionAnswer>, };
+
+export type QuestionAnswer = { id?: string, own?: string, answer: string, };
 
 export type ConsoleRole = "admin" | "helpdesk" | "reader";
 
@@ -491,6 +544,11 @@ export type MethodActivity = { method: MethodKind,
  * Challenges sent (codes mailed, authenticator codes asked for, approvals shown).
  */
 sent: number, verified: number, failed: number, 
+/**
+ * Texts and calls: codes a gateway took, and codes every gateway failed (the
+ * person chose another method; nothing counted against them).
+ */
+delivered: number, undelivered: number, 
 /**
  * People who have it registered now.
  */

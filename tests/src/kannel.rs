@@ -3,7 +3,7 @@
 //! sends through smsbox's `sendsms` interface; the fake SMSC prints every message it
 //! receives, and a test reads the code a person's phone would show from there.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ use crate::dirs::process::Daemon;
 use crate::dirs::{random_string, temp_folder};
 use crate::free_port;
 
+const BEARERBOX: &str = "/usr/sbin/bearerbox";
+const SMSBOX: &str = "/usr/sbin/smsbox";
 const FAKESMSC: &str = "/usr/lib/kannel/test/fakesmsc";
 
 pub struct Kannel {
@@ -35,6 +37,25 @@ pub struct Sms {
     pub text: String,
 }
 
+impl Sms {
+    /// The message in one line the fake SMSC printed, if it tells one:
+    /// "... Got message N: <FROM TO text THE TEXT>".
+    pub fn from_fakesmsc_line(line: &str) -> Option<Sms> {
+        let rest = line.split_once("Got message ")?.1;
+        let body = rest.split_once(": <")?.1.trim_end().strip_suffix('>')?;
+        let mut parts = body.splitn(4, ' ');
+        let from = parts.next()?.to_string();
+        let to = parts.next()?.to_string();
+        let kind = parts.next()?;
+        (kind == "text").then_some(())?;
+        Some(Sms {
+            from,
+            to,
+            text: parts.next().unwrap_or_default().to_string(),
+        })
+    }
+}
+
 impl Kannel {
     /// One Kannel for the whole test process.
     pub fn shared() -> anyhow::Result<&'static Kannel> {
@@ -45,11 +66,22 @@ impl Kannel {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
-    pub fn start() -> anyhow::Result<Kannel> {
+    /// Whether bearerbox, smsbox and the fake SMSC are where `start` runs them.
+    pub fn check_installed() -> anyhow::Result<()> {
+        let missing: Vec<&str> = [BEARERBOX, SMSBOX, FAKESMSC]
+            .into_iter()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
         anyhow::ensure!(
-            std::path::Path::new(FAKESMSC).exists(),
-            "{FAKESMSC} is missing (Debian: apt-get install kannel kannel-extras)"
+            missing.is_empty(),
+            "{} missing (Debian: apt-get install kannel kannel-extras)",
+            missing.join(", ")
         );
+        Ok(())
+    }
+
+    pub fn start() -> anyhow::Result<Kannel> {
+        Kannel::check_installed()?;
         let dir = temp_folder("kannel")?;
         let (admin, smsbox, smsc, sendsms) =
             (free_port()?, free_port()?, free_port()?, free_port()?);
@@ -103,7 +135,7 @@ text = "No service"
         let conf_arg = conf.to_string_lossy().into_owned();
         let bearerbox = Daemon::start(
             "bearerbox",
-            "/usr/sbin/bearerbox",
+            BEARERBOX,
             &[&conf_arg],
             &dir.join("bearerbox.out"),
             false,
@@ -111,7 +143,7 @@ text = "No service"
         wait_port(smsc, &bearerbox, "bearerbox")?;
         let smsbox_d = Daemon::start(
             "smsbox",
-            "/usr/sbin/smsbox",
+            SMSBOX,
             &[&conf_arg],
             &dir.join("smsbox.out"),
             false,
@@ -186,23 +218,14 @@ text = "No service"
     /// Every message the fake SMSC received so far.
     pub fn messages(&self) -> Vec<Sms> {
         let text = std::fs::read_to_string(&self.fakesmsc_log).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| {
-                // "... Got message N: <FROM TO text THE TEXT>"
-                let rest = l.split_once("Got message ")?.1;
-                let body = rest.split_once(": <")?.1.strip_suffix('>')?;
-                let mut parts = body.splitn(4, ' ');
-                let from = parts.next()?.to_string();
-                let to = parts.next()?.to_string();
-                let kind = parts.next()?;
-                (kind == "text").then_some(())?;
-                Some(Sms {
-                    from,
-                    to,
-                    text: parts.next().unwrap_or_default().to_string(),
-                })
-            })
-            .collect()
+        text.lines().filter_map(Sms::from_fakesmsc_line).collect()
+    }
+
+    /// The file the fake SMSC prints to, one line per message received among its other
+    /// lines (`Sms::from_fakesmsc_line` reads them): for a reader that follows it as it
+    /// grows rather than reading it whole.
+    pub fn fakesmsc_log(&self) -> &Path {
+        &self.fakesmsc_log
     }
 
     /// Waits for the `n`th message (counting from 1) to `to`, up to 10 s.

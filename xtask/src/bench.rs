@@ -1,6 +1,8 @@
 //! `cargo xtask bench server`: builds the release server, runs it on loopback against a
 //! load generator in this process, and prints what it measured next to two floors taken
 //! on the same box in the same run (a bare axum handler, the bare argon2id hash rate).
+//! Resets with a texted code run beside resets with an emailed one, through a real SMS
+//! gateway (Kannel, with its fake SMSC standing in for the operator's network).
 //!
 //! Progress goes to stderr; the report (the figures and the goals) to stdout.
 
@@ -10,6 +12,7 @@ mod load;
 pub(crate) mod mail;
 mod report;
 mod target;
+mod texts;
 mod work;
 
 use std::path::{Path, PathBuf};
@@ -20,12 +23,20 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sspr_client::Client;
 use sspr_mailbox::Mailbox;
+use sspr_tests::kannel::Kannel;
 
 use load::Run;
-use target::{Person, ServerUnderTest};
+use target::{Channel, Person, ServerUnderTest};
 
 /// Concurrent flows measured, one line each.
 const FLOW_LEVELS: [usize; 3] = [1, 16, 64];
+/// Concurrent flows in the runs that mix resets with a texted code and resets with an
+/// emailed one: half of the flows each, at the same time.
+const MIX_LEVELS: [usize; 2] = [16, 64];
+/// Digits in a code (the server's default `policy.code_length`).
+const CODE_LENGTH: usize = 6;
+/// Kannel's processes, whose cores the mixed runs count apart.
+const KANNEL_PROCESSES: [&str; 3] = ["bearerbox", "smsbox", "fakesmsc"];
 /// The flow runs' workers start this far apart, as people walk up to kiosks (all 64 in
 /// the same instant would measure one burst of 64 identifies, 64 code mails, ...).
 pub const FLOW_STAGGER: Duration = Duration::from_millis(10);
@@ -43,6 +54,8 @@ struct Options {
     keep: bool,
     /// Another server binary to measure (an earlier build, for a before/after).
     server: Option<PathBuf>,
+    /// Resets with texted codes through Kannel beside the emailed ones.
+    sms: bool,
 }
 
 impl Options {
@@ -52,6 +65,7 @@ impl Options {
             people: None,
             keep: false,
             server: None,
+            sms: true,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -75,17 +89,20 @@ impl Options {
                     options.people = Some(n as usize);
                 }
                 "--keep" => options.keep = true,
+                "--no-sms" => options.sms = false,
                 "--server" => {
                     let v = args.next().context("--server needs a path")?;
                     options.server = Some(PathBuf::from(v));
                 }
                 other => anyhow::bail!(
                     "unknown argument {other:?}\n\
-                     usage: cargo xtask bench server [--secs N] [--people N] [--keep] [--server BIN]\n\
+                     usage: cargo xtask bench server [--secs N] [--people N] [--keep] [--server BIN] [--no-sms]\n\
                      \x20 --secs N     seconds each measurement runs (default 5)\n\
-                     \x20 --people N   people to import, one reset each (default: enough for the run)\n\
+                     \x20 --people N   people to import for each kind of reset (emailed code, texted\n\
+                     \x20              code), one reset each (default: enough for the run)\n\
                      \x20 --keep       keep the server's folder (store, config, log)\n\
-                     \x20 --server BIN measure this server binary instead (an earlier build)"
+                     \x20 --server BIN measure this server binary instead (an earlier build)\n\
+                     \x20 --no-sms     no resets with texted codes (no Kannel; a server from before SMS)"
                 ),
             }
         }
@@ -95,6 +112,13 @@ impl Options {
 
 pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let options = Options::parse(args)?;
+    if options.sms {
+        // Before any build: a box without Kannel hears so at once.
+        Kannel::check_installed().context(
+            "the SMS flows need Kannel, a real SMS gateway (bearerbox, smsbox) and its fake \
+             SMSC (./run installs them; or measure without texted codes: --no-sms)",
+        )?;
+    }
     let Some(built) = release_server(root, "server", args)? else {
         return Ok(());
     };
@@ -121,12 +145,21 @@ pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     ));
     let hash = floors::argon2(cores, options.window)?;
 
+    let kannel = if options.sms {
+        progress("starting Kannel (bearerbox, smsbox) and its fake SMSC");
+        Some(Kannel::start().context("starting Kannel")?)
+    } else {
+        None
+    };
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(measure(&binary, &options, cores, hash));
+    let result = runtime.block_on(measure(&binary, &options, cores, hash, kannel.as_ref()));
     // Don't wait for stragglers (a dispatcher task, idle connections).
     runtime.shutdown_timeout(Duration::from_secs(2));
+    // Kannel stops once the server has.
+    drop(kannel);
     let report = result?;
     print!("{report}");
     Ok(())
@@ -181,12 +214,14 @@ pub fn progress(line: impl std::fmt::Display) {
     eprintln!("bench: {line}");
 }
 
-/// Everything after the argon2id floor, on the load generator's runtime.
+/// Everything after the argon2id floor, on the load generator's runtime; with `kannel`,
+/// the runs that mix texted and emailed codes too.
 async fn measure(
     binary: &Path,
     options: &Options,
     cores: usize,
     hash: floors::HashRate,
+    kannel: Option<&Kannel>,
 ) -> anyhow::Result<report::Report> {
     let window = options.window;
 
@@ -197,25 +232,52 @@ async fn measure(
     let bare = floors::bare_handler(cores, REQUEST_CONCURRENCY, window, MAX_OPS).await?;
 
     // Each flow spends one person, and flows can't outrun the hash rate (one hash a
-    // reset), so this is enough for every level with a margin.
-    let people_needed = hash.per_sec() * FLOW_LEVELS.len() as f64 * window.as_secs_f64() * 1.25;
-    let people_needed = people_needed.ceil() as usize + FLOW_LEVELS.iter().sum::<usize>();
-    let people = target::people(options.people.unwrap_or(people_needed.max(100)));
+    // reset), so this is enough for every level with a margin. Both kinds get as many.
+    let mix_levels: &[usize] = if kannel.is_some() { &MIX_LEVELS } else { &[] };
+    let windows = FLOW_LEVELS.len() + mix_levels.len();
+    let people_needed = hash.per_sec() * windows as f64 * window.as_secs_f64() * 1.25;
+    let people_needed = people_needed.ceil() as usize
+        + FLOW_LEVELS.iter().sum::<usize>()
+        + mix_levels.iter().sum::<usize>();
+    let each = options.people.unwrap_or(people_needed.max(100));
+    let people = target::people(each, Channel::Email);
+    let texted = if kannel.is_some() {
+        target::people(each, Channel::Sms)
+    } else {
+        Vec::new()
+    };
 
     let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
-    let mut server = ServerUnderTest::prepare(binary, mailbox.addr().port(), options.keep)?;
+    let provider = kannel.map(|k| k.provider_toml("kannel"));
+    let mut server = ServerUnderTest::prepare(
+        binary,
+        mailbox.addr().port(),
+        provider.as_deref(),
+        options.keep,
+    )?;
     let code = server.enrollment_code()?;
     progress(format!(
-        "importing {} people ({cores} processes; each initial password is hashed)",
-        people.len()
+        "importing {} people ({cores} processes; each initial password is hashed){}",
+        people.len() + texted.len(),
+        if texted.is_empty() {
+            ""
+        } else {
+            "; then registering the mobile numbers of those texted"
+        }
     ));
-    let import = server.import(&people, cores)?;
+    let everyone: Vec<&Person> = people.iter().chain(&texted).collect();
+    let import = server.import(&everyone, cores)?;
     server.start().await?;
     let mut kiosk = Client::new(&server.base, sspr_client::DeviceKey::generate(), None)?;
     kiosk.enroll(&code).await?;
     let kiosk = Arc::new(kiosk);
     let codes = Arc::new(mail::Codes::start(&mailbox));
+    let texts = match kannel {
+        Some(k) => Some(Arc::new(texts::start(k.fakesmsc_log(), CODE_LENGTH)?)),
+        None => None,
+    };
     let people = Arc::new(people);
+    let texted = Arc::new(texted);
 
     // Opens the connections and warms the store; not counted.
     progress("warming up");
@@ -265,11 +327,67 @@ async fn measure(
         flows.push(level);
     }
 
+    let mut mix = Vec::new();
+    let mut texted_used = 0;
+    if let Some(texts) = &texts {
+        let gateway = cpu::children_named(&KANNEL_PROCESSES);
+        for &concurrency in mix_levels {
+            progress(format!(
+                "reset flows, texted and emailed codes side by side: {} + {} concurrent, {} s",
+                concurrency / 2,
+                concurrency - concurrency / 2,
+                window.as_secs()
+            ));
+            // The two kinds' workers arrive in turns, one every FLOW_STAGGER as in the
+            // other flow runs.
+            let before = cpu::Snapshot::with_gateway(server.pid(), &gateway);
+            let tallies = (texts.tally(), codes.tally());
+            let (email, sms) = tokio::join!(
+                resets(
+                    &kiosk,
+                    &codes,
+                    &people,
+                    used,
+                    concurrency - concurrency / 2,
+                    window,
+                    FLOW_STAGGER * 2,
+                ),
+                async {
+                    tokio::time::sleep(FLOW_STAGGER).await;
+                    resets(
+                        &kiosk,
+                        texts,
+                        &texted,
+                        texted_used,
+                        concurrency / 2,
+                        window,
+                        FLOW_STAGGER * 2,
+                    )
+                    .await
+                },
+            );
+            used += email.measured.run.ok + email.measured.run.errors;
+            texted_used += sms.measured.run.ok + sms.measured.run.errors;
+            mix.push(report::MixLevel {
+                concurrency,
+                email,
+                sms,
+                cpu: before.and_then(|b| b.usage_since()),
+                early: (
+                    texts.tally().since(tallies.0),
+                    codes.tally().since(tallies.1),
+                ),
+            });
+        }
+    }
+
     Ok(report::Report {
         cores,
         window,
         people: people.len(),
         people_used: used,
+        texted_used,
+        mix: kannel.is_some().then_some(mix),
         import,
         hash,
         bare,
@@ -397,10 +515,27 @@ async fn flow_run(
     window: Duration,
     server: &ServerUnderTest,
 ) -> report::FlowLevel {
+    let before = cpu::Snapshot::take(server.pid());
+    let mut level = resets(kiosk, codes, people, first, concurrency, window, FLOW_STAGGER).await;
+    level.measured.cpu = before.and_then(|b| b.usage_since());
+    level
+}
+
+/// Complete resets at `concurrency`, the workers starting `stagger` apart, each with the
+/// next unused person of `people` from `first` on, whose codes `codes` holds; no CPU
+/// figures.
+async fn resets(
+    kiosk: &Arc<Client>,
+    codes: &Arc<mail::Codes>,
+    people: &Arc<Vec<Person>>,
+    first: usize,
+    concurrency: usize,
+    window: Duration,
+    stagger: Duration,
+) -> report::FlowLevel {
     let available = people.len().saturating_sub(first);
     let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
-    let before = cpu::Snapshot::take(server.pid());
-    let run = load::ramped(concurrency, window, available, FLOW_STAGGER, move |n| {
+    let run = load::ramped(concurrency, window, available, stagger, move |n| {
         let (kiosk, codes, people) = (kiosk.clone(), codes.clone(), people.clone());
         async move {
             let person = people.get(first + n).context("no unused person left")?;
@@ -414,10 +549,7 @@ async fn flow_run(
     }
     report::FlowLevel {
         concurrency,
-        measured: Measured {
-            run,
-            cpu: before.and_then(|b| b.usage_since()),
-        },
+        measured: Measured { run, cpu: None },
         ran_out,
     }
 }

@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_proto::{
-    ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    ChallengeRequest, ChallengeStatus, ChallengeView, Delivery, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
     FlowEvent, FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
     StartFlowRequest, VerifyRequest,
 };
@@ -224,14 +224,28 @@ impl Client {
         method_id: &str,
         finish_on_phone: bool,
     ) -> Result<ChallengeView, ClientError> {
-        let body = ChallengeRequest {
-            method_id: method_id.to_string(),
-            finish_on_phone,
-        };
+        self.challenge_request(
+            flow_id,
+            &ChallengeRequest {
+                method_id: method_id.to_string(),
+                finish_on_phone,
+                call: false,
+            },
+        )
+        .await
+    }
+
+    /// A challenge as the kiosk asks for it (a mobile number called instead of texted:
+    /// `call`).
+    pub async fn challenge_request(
+        &self,
+        flow_id: &str,
+        body: &ChallengeRequest,
+    ) -> Result<ChallengeView, ClientError> {
         self.call_idempotent(
             http::Method::POST,
             &format!("/v1/flows/{flow_id}/challenges"),
-            Some(&body),
+            Some(body),
         )
         .await
     }
@@ -245,6 +259,58 @@ impl Client {
         let body = VerifyRequest {
             code: Some(code.to_string()),
             answers: None,
+        };
+        self.call_idempotent(
+            http::Method::POST,
+            &format!("/v1/flows/{flow_id}/challenges/{challenge_id}/verify"),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Where sending a challenge's code stands (texts and calls go after the challenge
+    /// answers).
+    pub async fn challenge_status(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+    ) -> Result<ChallengeStatus, ClientError> {
+        self.call(
+            http::Method::GET,
+            &format!("/v1/flows/{flow_id}/challenges/{challenge_id}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Follows a challenge until its code was sent or every gateway failed (`timeout`
+    /// at most; still `Sending` after it).
+    pub async fn delivery(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Delivery>, ClientError> {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            let status = self.challenge_status(flow_id, challenge_id).await?;
+            if status.delivery != Some(Delivery::Sending) || std::time::Instant::now() >= until {
+                return Ok(status.delivery);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Answers a security questions challenge, in the order its questions were asked.
+    pub async fn answer(
+        &self,
+        flow_id: &str,
+        challenge_id: &str,
+        answers: &[String],
+    ) -> Result<FlowView, ClientError> {
+        let body = VerifyRequest {
+            code: None,
+            answers: Some(answers.to_vec()),
         };
         self.call_idempotent(
             http::Method::POST,

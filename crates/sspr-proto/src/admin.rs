@@ -313,6 +313,12 @@ pub struct MethodActivity {
     pub sent: u32,
     pub verified: u32,
     pub failed: u32,
+    /// Texts and calls: codes a gateway took, and codes every gateway failed (the
+    /// person chose another method; nothing counted against them).
+    #[serde(default)]
+    pub delivered: u32,
+    #[serde(default)]
+    pub undelivered: u32,
     /// People who have it registered now.
     pub registered: u32,
 }

@@ -125,6 +125,11 @@ pub struct MethodView {
     pub masked: String,
     /// Verified already in this flow.
     pub done: bool,
+    /// A mobile number (`sms`) that may be called instead of texted
+    /// (`ChallengeRequest::call`).
+    #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
+    pub can_call: bool,
 }
 
 /// Rules a new password must meet, shown before the person types.
@@ -173,6 +178,11 @@ pub struct ChallengeRequest {
     #[serde(default)]
     #[ts(optional, as = "Option<bool>")]
     pub finish_on_phone: bool,
+    /// A mobile number only (`MethodView::can_call`): call it and read the code out
+    /// instead of texting it. Still the one method.
+    #[serde(default)]
+    #[ts(optional, as = "Option<bool>")]
+    pub call: bool,
 }
 
 /// A challenge was made: a code was sent, or the person is asked for one.
@@ -197,6 +207,56 @@ pub struct ChallengeView {
     /// Approval only: the password will be typed on the phone.
     #[serde(default)]
     pub finish_on_phone: bool,
+    /// Codes by text message or call: they are sent after this answer; follow
+    /// `GET /v1/flows/{id}/challenges/{cid}` until `sent` or `failed`. `sent` for an
+    /// emailed code (sent before this answer); absent when nothing is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub delivery: Option<Delivery>,
+    /// Security questions only: the questions to answer, in the flow's language, in the
+    /// order `VerifyRequest::answers` follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(optional, as = "Option<Vec<String>>")]
+    pub questions: Vec<String>,
+}
+
+/// Where sending a code stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// On its way to a gateway.
+    Sending,
+    /// A gateway took it.
+    Sent,
+    /// Every gateway failed: nothing was counted; choose another method or ask again.
+    Failed,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Sending => "sending",
+            Delivery::Sent => "sent",
+            Delivery::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Delivery> {
+        Some(match s {
+            "sending" => Delivery::Sending,
+            "sent" => Delivery::Sent,
+            "failed" => Delivery::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// `GET /v1/flows/{id}/challenges/{cid}`: where a challenge's code stands.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct ChallengeStatus {
+    pub challenge_id: String,
+    #[ts(optional)]
+    pub delivery: Option<Delivery>,
 }
 
 /// `POST /v1/flows/{id}/challenges/{cid}/verify`

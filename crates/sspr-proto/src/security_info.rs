@@ -130,3 +130,46 @@ redacted_debug!(
     AuthenticatorSetup,
     ConfirmCode
 );
+
+/// `GET /v1/my/questions`: what the organisation asks and what the person has registered
+/// (the questions only: answers are never shown, to anyone).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct MyQuestions {
+    /// Questions to answer when registering.
+    pub register: u8,
+    /// Questions asked at a kiosk.
+    pub ask: u8,
+    /// Questions of one's own may be written.
+    pub own_allowed: bool,
+    /// The organisation's questions, in the page's language.
+    pub list: Vec<QuestionChoice>,
+    /// The questions the person registered, in the page's language (empty: none yet).
+    pub registered: Vec<String>,
+}
+
+/// One of the organisation's questions.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, TS, ToSchema)]
+pub struct QuestionChoice {
+    pub id: String,
+    pub text: String,
+}
+
+/// `PUT /v1/my/questions`: every question with its answer (`register` of them). Each
+/// names a question of the list (`id`) or, when allowed, one of the person's own (`own`).
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct QuestionsSave {
+    pub answers: Vec<QuestionAnswer>,
+}
+
+#[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
+pub struct QuestionAnswer {
+    #[serde(default)]
+    #[ts(optional)]
+    pub id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub own: Option<String>,
+    pub answer: String,
+}
+
+redacted_debug!(QuestionsSave);

@@ -26,6 +26,21 @@ pub enum Event {
     ChallengeSent {
         method: MethodKind,
     },
+    /// A gateway took a code sent by text message or by call (after the challenge had
+    /// answered). A decoy's stands in for one: nothing was sent.
+    CodeDelivered {
+        method: MethodKind,
+        call: bool,
+        decoy: bool,
+    },
+    /// Every gateway failed a code by text message or call: nothing was counted against
+    /// the person, who is told to choose another method.
+    CodeUndelivered {
+        method: MethodKind,
+        call: bool,
+        reason: String,
+        decoy: bool,
+    },
     ChallengeRefused {
         method: MethodKind,
         reason: &'static str,
@@ -169,6 +184,8 @@ impl Event {
             Event::FlowStarted { .. } => ("flow_started", "success"),
             Event::FlowRefused { .. } => ("flow_refused", "failure"),
             Event::ChallengeSent { .. } => ("challenge_sent", "success"),
+            Event::CodeDelivered { .. } => ("code_delivered", "success"),
+            Event::CodeUndelivered { .. } => ("code_undelivered", "failure"),
             Event::ChallengeRefused { .. } => ("challenge_refused", "failure"),
             Event::VerifySucceeded { .. } => ("verify_succeeded", "success"),
             Event::VerifyFailed { .. } => ("verify_failed", "failure"),
@@ -275,6 +292,15 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// How a code went: by text message, or read out by a call.
+fn channel(call: bool) -> &'static str {
+    if call {
+        "call"
+    } else {
+        "text"
+    }
+}
+
 /// Counts what an event says happened, in the metrics `telemetry` describes. No label
 /// carries a login or an address: kinds, fixed reasons, configured directory names.
 fn count(e: &Event) {
@@ -286,6 +312,23 @@ fn count(e: &Event) {
         }
         Event::FlowRefused { reason, .. } => {
             counter!("sspr_flows_refused_total", "reason" => *reason).increment(1);
+        }
+        Event::CodeDelivered {
+            method,
+            call,
+            decoy: false,
+        } => {
+            counter!("sspr_code_deliveries_total", "method" => method.as_str(), "channel" => channel(*call), "result" => "delivered")
+                .increment(1);
+        }
+        Event::CodeUndelivered {
+            method,
+            call,
+            decoy: false,
+            ..
+        } => {
+            counter!("sspr_code_deliveries_total", "method" => method.as_str(), "channel" => channel(*call), "result" => "failed")
+                .increment(1);
         }
         Event::ChallengeSent { method } => {
             counter!("sspr_challenges_sent_total", "method" => method.as_str()).increment(1);

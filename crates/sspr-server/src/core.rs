@@ -41,6 +41,8 @@ pub struct Core {
     /// The new-password rules of the configuration in force (`passwords()`).
     passwords: std::sync::RwLock<Arc<PasswordPolicy>>,
     pub random: Random,
+    /// argon2id off the request threads (security answers).
+    pub hasher: crate::directory::hashing::Hasher,
     /// Someone's methods changed: who decoys stand in for is read again soon.
     pub registrations_changed: tokio::sync::Notify,
 }
@@ -90,6 +92,11 @@ impl Core {
             sms: p.sms,
             voice: p.voice,
             random: p.random,
+            hasher: crate::directory::hashing::Hasher::start(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+            ),
             registrations_changed: tokio::sync::Notify::new(),
         })
     }

@@ -195,6 +195,20 @@ impl From<FlowError> for ApiError {
                     "That code isn't right. Check it and try again."
                 },
             ),
+            F::AnswersMissing { count } => {
+                ApiError::bad_request(format!("Answer all {count} questions."))
+            }
+            F::AnswerRefused(problem) => {
+                let mut why = problem.to_string();
+                if let Some(first) = why.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                ApiError::bad_request(format!("{why}."))
+            }
+            F::AnswersWrong => ApiError::new(
+                C::CodeInvalid,
+                "Those answers aren't all right. Check them and try again.",
+            ),
             F::DirectoryDown => ApiError::new(C::DirectoryUnavailable, DIRECTORY_DOWN),
             F::WriteInDoubt => ApiError::new(
                 C::DirectoryUnavailable,
@@ -363,6 +377,17 @@ impl From<MyError> for ApiError {
                 "We couldn't send the text message right now. Try again in a moment, or use another method.",
             ),
             M::PhoneNumber(why) => ApiError::bad_request(why),
+            M::QuestionsOff => ApiError::new(
+                C::MethodUnavailable,
+                "Security questions aren't offered here.",
+            ),
+            M::Questions(why) => {
+                let mut why = why;
+                if let Some(first) = why.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                ApiError::bad_request(format!("{why}."))
+            }
             M::EnterNumberFirst => ApiError::step("Enter the number first."),
             M::MobileCode => ApiError::new(
                 C::CodeInvalid,

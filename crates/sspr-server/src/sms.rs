@@ -3,6 +3,7 @@
 //! gateway. Each try has its own timeout; a gateway that fails or hangs is followed by the
 //! next; when all fail, the caller is told at once and the reasons go to the audit.
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -240,17 +241,41 @@ pub struct Sms {
     http: reqwest::Client,
     sender: String,
     channel: Channel,
+    health: Arc<Health>,
     #[cfg(test)]
     outbox: Option<SmsOutbox>,
+}
+
+/// How sending has gone lately, for decoys to answer as real people are answered: how
+/// long a send takes (a moving average) and whether every gateway is failing.
+#[derive(Default)]
+struct Health {
+    /// Milliseconds a send has taken, smoothed (0: none yet).
+    typical_ms: AtomicU64,
+    /// Unix seconds of the last send that every gateway failed, and of the last that went.
+    failed_at: AtomicI64,
+    worked_at: AtomicI64,
 }
 
 /// The messages a test's gateway kept (unit tests).
 #[cfg(test)]
 #[derive(Clone, Default)]
-pub struct SmsOutbox(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+pub struct SmsOutbox(
+    Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    Arc<std::sync::atomic::AtomicBool>,
+);
 
 #[cfg(test)]
 impl SmsOutbox {
+    /// From now on the gateway refuses everything (or takes it again).
+    pub fn refuse(&self, refuse: bool) {
+        self.1.store(refuse, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or_default()
+    }
+
     /// The newest message (or call's TwiML) to `to`.
     pub fn last_text(&self, to: &str) -> Option<String> {
         let all = self.0.lock().map(|m| m.clone()).unwrap_or_default();
@@ -326,6 +351,7 @@ impl Sms {
             http,
             sender: sender.to_string(),
             channel,
+            health: Arc::default(),
             #[cfg(test)]
             outbox: None,
         }))
@@ -339,6 +365,7 @@ impl Sms {
             http: reqwest::Client::new(),
             sender: "SSPR".into(),
             channel: Channel::Text,
+            health: Arc::default(),
             outbox: Some(outbox),
         }
     }
@@ -346,8 +373,44 @@ impl Sms {
     /// Sends `text` to `to` (E.164) through the first gateway that takes it. The error
     /// names each gateway's failure (never the text: it holds a code).
     pub async fn send(&self, to: &str, text: &str) -> Result<String, String> {
+        let started = Instant::now();
+        let sent = self.send_through(to, text).await;
+        let took = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u64;
+        let h = &self.health;
+        let before = h.typical_ms.load(Ordering::Relaxed);
+        // A new figure weighs a quarter; the first is taken whole.
+        let typical = if before == 0 { took.max(1) } else { (before * 3 + took) / 4 };
+        h.typical_ms.store(typical.max(1), Ordering::Relaxed);
+        let now = crate::clock::now();
+        if sent.is_ok() {
+            h.worked_at.store(now, Ordering::Relaxed);
+        } else {
+            h.failed_at.store(now, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// How long a send has lately taken (a decoy waits as long; 1 s before any).
+    pub fn typical(&self) -> Duration {
+        match self.health.typical_ms.load(Ordering::Relaxed) {
+            0 => Duration::from_secs(1),
+            ms => Duration::from_millis(ms),
+        }
+    }
+
+    /// Every gateway failed the last send and none has worked since.
+    pub fn failing(&self) -> bool {
+        let h = &self.health;
+        let failed = h.failed_at.load(Ordering::Relaxed);
+        failed > 0 && h.worked_at.load(Ordering::Relaxed) < failed
+    }
+
+    async fn send_through(&self, to: &str, text: &str) -> Result<String, String> {
         #[cfg(test)]
         if let Some(outbox) = &self.outbox {
+            if outbox.1.load(Ordering::Relaxed) {
+                return Err("memory: refused".into());
+            }
             if let Ok(mut m) = outbox.0.lock() {
                 m.push((to.to_string(), text.to_string()));
             }

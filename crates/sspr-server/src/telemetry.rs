@@ -50,6 +50,10 @@ fn describe() {
         "Challenges issued (codes sent, authenticator codes asked for, approvals shown), by method"
     );
     describe_counter!(
+        "sspr_code_deliveries_total",
+        "Codes by text message or call (channel text or call) a gateway took (delivered) or every gateway failed (failed), by method; decoys' are not counted"
+    );
+    describe_counter!(
         "sspr_challenges_refused_total",
         "Challenges refused (rate limits), by method and reason"
     );

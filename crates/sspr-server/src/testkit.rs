@@ -24,6 +24,13 @@ pub const T0: i64 = 1_796_083_200;
 pub const PASSWORD: &str = "the old password of a test person";
 pub const NEW_PASSWORD: &str = "correct horse battery staple mountain";
 
+/// The security questions everyone the kit registers them for answered, and how.
+pub const QUESTIONS: [(&str, &str); 3] = [
+    ("first-pet", "Mitzi"),
+    ("childhood-street", "Lindenallee"),
+    ("first-teacher", "Schröder"),
+];
+
 pub struct Kit {
     pub core: Arc<Core>,
     pub flows: FlowService,
@@ -168,6 +175,32 @@ impl Kit {
                         .await
                         .expect("sms");
                 }
+                MethodKind::Questions => {
+                    use crate::methods::questions::{hash, Asked, Stored};
+                    let stored = Stored {
+                        questions: QUESTIONS
+                            .iter()
+                            .map(|(id, _)| Asked::Listed((*id).into()))
+                            .collect(),
+                        hashes: QUESTIONS
+                            .iter()
+                            .map(|(_, a)| {
+                                hash(&self.core.key, &crate::methods::questions::normalize(a))
+                                    .expect("hash")
+                            })
+                            .collect(),
+                    };
+                    store
+                        .add_registration(
+                            &id,
+                            MethodKind::Questions,
+                            &serde_json::to_string(&stored).expect("json"),
+                            "Security questions",
+                            T0,
+                        )
+                        .await
+                        .expect("questions");
+                }
                 other => panic!("the kit can't register {other:?}"),
             }
         }
@@ -218,11 +251,34 @@ impl Kit {
             .challenge(
                 &Self::caller(),
                 &flow.flow_id,
-                &Self::method(flow, kind),
-                false,
+                &sspr_proto::ChallengeRequest {
+                    method_id: Self::method(flow, kind),
+                    finish_on_phone: false,
+                    call: false,
+                },
                 now,
             )
             .await
+    }
+
+    /// Waits until a text's or call's sending has ended (it goes after the challenge
+    /// answers); returns where it stands.
+    pub async fn delivered(&self, flow: &FlowView, challenge_id: &str) -> sspr_proto::Delivery {
+        for _ in 0..500 {
+            let status = self
+                .flows
+                .challenge_status(&Self::caller(), &flow.flow_id, challenge_id)
+                .await
+                .expect("status");
+            match status.delivery {
+                Some(sspr_proto::Delivery::Sending) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await
+                }
+                Some(d) => return d,
+                None => panic!("this challenge sends nothing"),
+            }
+        }
+        panic!("still sending after 5 s")
     }
 
     /// Asks for an email code and returns the challenge's id and the code as mailed.
@@ -249,6 +305,33 @@ impl Kit {
         self.flows
             .verify(&Self::caller(), &flow.flow_id, challenge_id, &req, now)
             .await
+    }
+
+    /// Answers a questions challenge.
+    pub async fn answer(
+        &self,
+        flow: &FlowView,
+        challenge_id: &str,
+        answers: &[&str],
+        now: i64,
+    ) -> Result<FlowView, StepError> {
+        let req = VerifyRequest {
+            code: None,
+            answers: Some(answers.iter().map(|a| a.to_string()).collect()),
+        };
+        self.flows
+            .verify(&Self::caller(), &flow.flow_id, challenge_id, &req, now)
+            .await
+    }
+
+    /// The right answer to a question as the kiosk shows it (in English).
+    pub fn right_answer(&self, question: &str) -> &'static str {
+        let policy = &self.core.config().policy.questions;
+        QUESTIONS
+            .iter()
+            .find(|(id, _)| policy.question(id).map(|q| q.text_in("en")) == Some(question))
+            .map(|(_, a)| *a)
+            .expect("a question the kit registered")
     }
 
     pub async fn set_password(

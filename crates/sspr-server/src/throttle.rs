@@ -28,6 +28,15 @@ pub fn kiosk_key(id: &str) -> String {
     format!("kiosk:{id}")
 }
 
+/// The key a phone number's texts and calls count on (a keyed hash: the number isn't
+/// kept in the throttle's rows). A decoy's stands on its login.
+pub fn destination_key(key: &crate::secret::ServerKey, number_or_login: &str) -> String {
+    format!(
+        "dest:{}",
+        &key.mac_hex("destination", &[number_or_login.as_bytes()])[..32]
+    )
+}
+
 impl Throttle {
     pub fn new(store: Store, config: ThrottleConfig) -> Self {
         Throttle { store, config }
@@ -101,6 +110,25 @@ impl Throttle {
             .await?
             .unwrap_or(now);
         Ok(Some((oldest + limit.window_secs as i64 - now).max(1)))
+    }
+
+    /// Seconds until one more text or call may go to this number, or None now.
+    pub async fn destination_limited(&self, destination: &str, now: i64) -> StoreResult<Option<i64>> {
+        self.over(destination, PHONE, self.config.destination_messages, now)
+            .await
+    }
+
+    /// A text or call a gateway took: counted for the person, the kiosk and the number.
+    pub async fn record_delivery(
+        &self,
+        user: &str,
+        kiosk: &str,
+        destination: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.store
+            .add_events(&[(user, PHONE, now), (kiosk, PHONE, now), (destination, PHONE, now)])
+            .await
     }
 
     pub async fn record(&self, user: &str, kiosk: &str, kind: &str, now: i64) -> StoreResult<()> {

@@ -1,10 +1,13 @@
 //! Codes by text message through a real gateway: Kannel with its fake SMSC standing in
 //! for the operator (the code is read from what the SMSC received), failover from a
-//! gateway that can't be reached, every gateway down told at once and counted against
+//! gateway that can't be reached, every gateway down told (the kiosk follows the send,
+//! which goes after the challenge answers) and counted against
 //! nobody, numbers checked and stored in E.164, and decoys that show a number too.
 
 use sspr_tests::kannel::Kannel;
-use sspr_tests::sspr_proto::{ErrorCode, FlowState, Intent, MethodKind, StartFlowRequest};
+use std::time::Duration;
+
+use sspr_tests::sspr_proto::{Delivery, ErrorCode, FlowState, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::TestServer;
 
 use super::*;
@@ -19,9 +22,11 @@ fn dead_provider() -> String {
     )
 }
 
+const METRICS_TOKEN: &str = "metrics-token-for-the-sms-test-0123";
+
 async fn server(providers: &str) -> TestServer {
     let server = TestServer::with_config(&format!(
-        "[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n[sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\ntimeout_secs = 2\n{providers}"
+        "[metrics]\ntoken = \"{METRICS_TOKEN}\"\n\n[policy]\nmethods = [\"email\", \"totp\", \"sms\"]\n\n[sms]\ndefault_region = \"DE\"\nsender = \"TestOrg\"\ntimeout_secs = 2\n{providers}"
     ))
     .await
     .expect("server");
@@ -107,10 +112,17 @@ async fn every_gateway_down_is_told_at_once_and_counts_against_nobody() {
             .start_flow(&start("ada", Intent::Reset))
             .await
             .expect("flow");
-        let failed = kiosk
+        // The challenge answers at once; the kiosk follows it to the failure.
+        let ch = kiosk
             .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
-            .await;
-        assert_eq!(code_of(failed), ErrorCode::DeliveryFailed);
+            .await
+            .expect("the challenge answers before the gateways do");
+        assert_eq!(ch.delivery, Some(Delivery::Sending));
+        let delivery = kiosk
+            .delivery(&flow.flow_id, &ch.challenge_id, Duration::from_secs(20))
+            .await
+            .expect("status");
+        assert_eq!(delivery, Some(Delivery::Failed));
     }
     // Seven failures, over the five-an-hour limit, and still not throttled: the failures
     // counted against nobody; email still works.
@@ -123,7 +135,7 @@ async fn every_gateway_down_is_told_at_once_and_counts_against_nobody() {
     let rows = server
         .audit_when(&[], |rows| {
             rows.iter()
-                .filter(|r| r["event"] == "notification_failed")
+                .filter(|r| r["event"] == "code_undelivered")
                 .count()
                 >= 7
         })
@@ -131,9 +143,31 @@ async fn every_gateway_down_is_told_at_once_and_counts_against_nobody() {
         .expect("audit");
     let failed = rows
         .iter()
-        .find(|r| r["event"] == "notification_failed")
+        .find(|r| r["event"] == "code_undelivered")
         .expect("audited");
     assert!(failed["detail"].to_string().contains("down"), "{failed}");
+    // /metrics counts them, by method and channel, read by Prometheus's own parser.
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", server.base))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    let samples = sspr_tests::python::parse_prometheus(&text).expect("parse");
+    let failed: f64 = samples
+        .iter()
+        .filter(|s| s.name == "sspr_code_deliveries_total")
+        .filter(|s| {
+            [("method", "sms"), ("channel", "text"), ("result", "failed")]
+                .iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(failed, 7.0, "{text}");
 }
 
 #[tokio::test]
@@ -199,6 +233,13 @@ async fn http_presets_for_twilio_and_vonage_with_failover() {
         .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
         .await
         .expect("texted through the second gateway");
+    assert_eq!(
+        kiosk
+            .delivery(&flow.flow_id, &ch.challenge_id, Duration::from_secs(20))
+            .await
+            .expect("status"),
+        Some(Delivery::Sent)
+    );
     let taken = replay.taken();
     assert_eq!(taken.len(), 1, "{taken:?}");
     assert_eq!(
@@ -226,7 +267,7 @@ async fn http_presets_for_twilio_and_vonage_with_failover() {
     );
 
     // Vonage with the right secret takes it first; with every gateway answering 500 the
-    // person is told at once.
+    // kiosk following the send is told.
     drop(server);
     let second = self::server(&replay.provider_toml("vonage", VONAGE_SECRET)).await;
     let kiosk = second.kiosk().await.expect("kiosk");
@@ -234,10 +275,17 @@ async fn http_presets_for_twilio_and_vonage_with_failover() {
         .start_flow(&start("ada", Intent::Reset))
         .await
         .expect("flow");
-    kiosk
+    let ch = kiosk
         .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
         .await
         .expect("vonage");
+    assert_eq!(
+        kiosk
+            .delivery(&flow.flow_id, &ch.challenge_id, Duration::from_secs(20))
+            .await
+            .expect("status"),
+        Some(Delivery::Sent)
+    );
     assert_eq!(
         replay.taken().last().map(|t| (t.provider, t.to.clone())),
         Some(("vonage", "4915112345678".to_string()))
@@ -247,10 +295,17 @@ async fn http_presets_for_twilio_and_vonage_with_failover() {
         .start_flow(&start("ada", Intent::Reset))
         .await
         .expect("flow");
-    let failed = kiosk
+    let ch = kiosk
         .challenge(&flow.flow_id, &method(&flow, MethodKind::Sms))
-        .await;
-    assert_eq!(code_of(failed), ErrorCode::DeliveryFailed);
+        .await
+        .expect("the challenge answers first");
+    assert_eq!(
+        kiosk
+            .delivery(&flow.flow_id, &ch.challenge_id, Duration::from_secs(20))
+            .await
+            .expect("status"),
+        Some(Delivery::Failed)
+    );
 }
 
 /// A template with a placeholder that doesn't render, or a preset nobody knows, is a

@@ -26,8 +26,8 @@ helpdesk_groups = ["Helpdesk"]
 reader_groups = ["Auditors"]
 "#;
 
-const LINUS_PASSWORD: &str = "Linus-console-password-1";
-const LINUS_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ";
+pub(crate) const LINUS_PASSWORD: &str = "Linus-console-password-1";
+pub(crate) const LINUS_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ";
 const HEDY_PASSWORD: &str = "Hedy-console-password-1";
 const HEDY_TOTP: &str = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLV";
 const KEN_PASSWORD: &str = "Ken-console-password-1";
@@ -96,7 +96,7 @@ async fn server() -> TestServer {
     server_with("").await
 }
 
-async fn server_with(more: &str) -> TestServer {
+pub(crate) async fn server_with(more: &str) -> TestServer {
     let server = TestServer::start_with(Options {
         extra_config: format!("{CONSOLE}{more}"),
         ..Options::default()
@@ -113,7 +113,7 @@ async fn server_with(more: &str) -> TestServer {
 
 /// Signs in to "My security info" (password, then the authenticator app's code) and adds
 /// this browser's passkey, through the page.
-async fn register_passkey(
+pub(crate) async fn register_passkey(
     b: &mut Browser,
     server: &TestServer,
     login: &str,
@@ -149,7 +149,7 @@ async fn register_passkey(
 
 /// The console's sign-in: the password, then the browser's passkey prompt (the virtual
 /// authenticator answers it), landing on the Overview.
-async fn console_sign_in(b: &mut Browser, login: &str, password: &str) {
+pub(crate) async fn console_sign_in(b: &mut Browser, login: &str, password: &str) {
     b.state("sign-in", 15).await.expect("the console's sign-in");
     b.type_into("#login", login).await.expect("login");
     b.type_into("#password", password).await.expect("password");
@@ -161,7 +161,7 @@ async fn console_sign_in(b: &mut Browser, login: &str, password: &str) {
 
 /// Opens a view from the navigation (through the menu on a phone) and waits until it has
 /// drawn its content.
-async fn open(b: &Browser, view: &str, phone: bool) {
+pub(crate) async fn open(b: &Browser, view: &str, phone: bool) {
     if phone {
         b.click_centered("#menu-btn").await.expect("menu");
     }
@@ -967,7 +967,7 @@ async fn insights_password_rules_and_the_logo_work_in_a_browser() {
         .text("#methods-table tr[data-method=\"email\"]")
         .await
         .expect("email row");
-    assert!(email.starts_with("Email code 4 3 1"), "{email}");
+    assert!(email.starts_with("Email code 4 — 3 1"), "{email}");
     assert!(
         exists(&b, "canvas#chart-over-time").await && exists(&b, "canvas#chart-funnel").await,
         "the charts are drawn"

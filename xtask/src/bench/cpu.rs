@@ -38,15 +38,20 @@ fn busy_secs() -> Option<f64> {
 pub struct Snapshot {
     server_pid: Option<u32>,
     server: f64,
+    /// The SMS gateway's processes (Kannel's), when it runs.
+    gateway_pids: Vec<u32>,
+    gateway: f64,
     bench: f64,
     busy: f64,
     at: Instant,
 }
 
-/// Cores used on average: by the server, by the load generator, by everything else.
+/// Cores used on average: by the server, by the load generator, by the SMS gateway when
+/// it runs, by everything else.
 #[derive(Clone, Copy)]
 pub struct Usage {
     pub server: f64,
+    pub gateway: Option<f64>,
     pub bench: f64,
     pub other: f64,
     secs: f64,
@@ -57,11 +62,23 @@ fn server_secs(pid: Option<u32>) -> Option<f64> {
     pid.map_or(Some(0.0), cpu_secs)
 }
 
+/// The CPU seconds of every process in `pids`.
+fn gateway_secs(pids: &[u32]) -> Option<f64> {
+    pids.iter().map(|&pid| cpu_secs(pid)).sum()
+}
+
 impl Snapshot {
     pub fn take(server_pid: Option<u32>) -> Option<Snapshot> {
+        Snapshot::with_gateway(server_pid, &[])
+    }
+
+    /// Also counts the cores the SMS gateway's processes use (none given: no gateway).
+    pub fn with_gateway(server_pid: Option<u32>, gateway_pids: &[u32]) -> Option<Snapshot> {
         Some(Snapshot {
             server_pid,
             server: server_secs(server_pid)?,
+            gateway_pids: gateway_pids.to_vec(),
+            gateway: gateway_secs(gateway_pids)?,
             bench: cpu_secs(std::process::id())?,
             busy: busy_secs()?,
             at: Instant::now(),
@@ -74,12 +91,18 @@ impl Snapshot {
             return None;
         }
         let server = (server_secs(self.server_pid)? - self.server) / secs;
+        let gateway = if self.gateway_pids.is_empty() {
+            None
+        } else {
+            Some((gateway_secs(&self.gateway_pids)? - self.gateway) / secs)
+        };
         let bench = (cpu_secs(std::process::id())? - self.bench) / secs;
         let busy = (busy_secs()? - self.busy) / secs;
         Some(Usage {
             server,
+            gateway,
             bench,
-            other: (busy - server - bench).max(0.0),
+            other: (busy - server - gateway.unwrap_or(0.0) - bench).max(0.0),
             secs,
         })
     }
@@ -89,11 +112,39 @@ impl Usage {
     /// The average over both spans, weighted by their length.
     pub fn add(&self, other: &Usage) -> Usage {
         let secs = self.secs + other.secs;
+        let gateway = match (self.gateway, other.gateway) {
+            (Some(a), Some(b)) => Some((a * self.secs + b * other.secs) / secs),
+            (a, b) => a.or(b),
+        };
         Usage {
             server: (self.server * self.secs + other.server * other.secs) / secs,
+            gateway,
             bench: (self.bench * self.secs + other.bench * other.secs) / secs,
             other: (self.other * self.secs + other.other * other.secs) / secs,
             secs,
         }
     }
+}
+
+/// This process's children called one of `names` (their command, as /proc shows it).
+pub fn children_named(names: &[&str]) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // "PID (COMM) STATE PPID ..."
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let comm = head.split_once('(').map(|(_, c)| c).unwrap_or_default();
+            let parent = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+            parent == Some(me) && names.contains(&comm)
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! The server under test: the release `sspr-server` binary with its own folder, a
-//! configuration for benching, people imported into the built-in directory, serving on a
-//! free loopback port. It is stopped (and its folder removed) when dropped.
+//! configuration for benching (with a Kannel gateway for text messages, when one runs),
+//! people imported into the built-in directory, serving on a free loopback port. It is
+//! stopped (and its folder removed) when dropped.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,30 +14,52 @@ use anyhow::Context as _;
 /// resetting hundreds of people a minute, which the defaults rightly refuse.
 pub const THROTTLE_MAX: u32 = 1_000_000;
 
-/// One person in the built-in directory, with an email method and an authenticator.
+/// How a person's first code reaches them; the second method is always an authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    /// A text message through Kannel.
+    Sms,
+}
+
+/// One person in the built-in directory, with an email address or a mobile number for
+/// codes, and an authenticator.
 pub struct Person {
     pub username: String,
-    /// Where their codes go; nobody else's codes go there.
+    pub channel: Channel,
+    /// Where their codes go (an email address, or a mobile number in E.164); nobody
+    /// else's codes go there.
     pub address: String,
     /// Base32, 160 bits.
     pub totp: String,
 }
 
-pub fn people(n: usize) -> Vec<Person> {
+/// `n` people whose codes go by `channel`.
+pub fn people(n: usize, channel: Channel) -> Vec<Person> {
     (1..=n)
         .map(|i| {
-            let username = format!("bench{i:07}");
+            let (username, address) = match channel {
+                Channel::Email => {
+                    let username = format!("bench{i:07}");
+                    let address = format!("{username}@home.example.net");
+                    (username, address)
+                }
+                // German mobile numbers (0151 and eight digits), one each.
+                Channel::Sms => (format!("texted{i:07}"), format!("+49151{i:08}")),
+            };
             Person {
-                address: format!("{username}@home.example.net"),
-                totp: sspr_server::methods::totp::new_secret(),
                 username,
+                channel,
+                address,
+                totp: sspr_server::methods::totp::new_secret(),
             }
         })
         .collect()
 }
 
-/// The import file (docs/directory-import.example.toml's format).
-fn people_toml(people: &[Person]) -> String {
+/// The import file (docs/directory-import.example.toml's format). A mobile number isn't
+/// imported with a person: `register_toml` registers it.
+fn people_toml(people: &[&Person]) -> String {
     let mut out = String::new();
     for p in people {
         // Names that no password here contains, so the new password is accepted.
@@ -44,17 +67,44 @@ fn people_toml(people: &[Person]) -> String {
             out,
             "[[user]]\nusername = \"{u}\"\ngiven_name = \"Bench\"\nsurname = \"Person\"\n\
              email = \"{u}@staff.example.org\"\ngroups = [\"Staff\"]\n\
-             [user.methods]\nemail = \"{a}\"\ntotp = \"{t}\"\n\n",
+             [user.methods]\ntotp = \"{t}\"\n",
             u = p.username,
-            a = p.address,
             t = p.totp
+        );
+        if p.channel == Channel::Email {
+            let _ = writeln!(out, "email = \"{}\"", p.address);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The `directory register` file giving texted people their mobile numbers.
+fn register_toml(people: &[&Person]) -> String {
+    let mut out = String::new();
+    for p in people.iter().filter(|p| p.channel == Channel::Sms) {
+        let _ = write!(
+            out,
+            "[[person]]\nlogin = \"{}\"\nmobile = \"{}\"\n\n",
+            p.username, p.address
         );
     }
     out
 }
 
-fn config(dir: &Path, port: u16, smtp_port: u16) -> String {
+/// The server's configuration; `sms_provider` is a `[[sms.provider]]` table (Kannel's), or
+/// None for no text messages (and a configuration a server from before them reads).
+fn config(dir: &Path, port: u16, smtp_port: u16, sms_provider: Option<&str>) -> String {
     let limit = |window: u32| format!("{{ max = {THROTTLE_MAX}, window_secs = {window} }}");
+    let (methods, sms) = match sms_provider {
+        Some(provider) => (
+            "methods = [\"email\", \"totp\", \"sms\"]\n",
+            format!(
+                "\n[sms]\ndefault_region = \"DE\"\nsender = \"SSPR\"\ntimeout_secs = 5\n{provider}"
+            ),
+        ),
+        None => ("", String::new()),
+    };
     format!(
         r#"# Written by `cargo xtask bench server`.
 [server]
@@ -72,8 +122,8 @@ name = "Bench Org"
 url = "https://help.example.org/password"
 
 [policy]
-# Every reset verifies an emailed code and an authenticator code.
-methods_required = 2
+# Every reset verifies a code (emailed, or texted) and an authenticator code.
+{methods}methods_required = 2
 
 [throttle]
 failed_verifications = {hour}
@@ -89,7 +139,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 tls = "none"
 from = "SSPR <sspr@example.org>"
-"#,
+{sms}"#,
         dir = dir.display(),
         hour = limit(3600),
     )
@@ -106,7 +156,12 @@ pub struct ServerUnderTest {
 
 impl ServerUnderTest {
     /// A fresh folder with the configuration; nothing runs yet.
-    pub fn prepare(binary: &Path, smtp_port: u16, keep: bool) -> anyhow::Result<ServerUnderTest> {
+    pub fn prepare(
+        binary: &Path,
+        smtp_port: u16,
+        sms_provider: Option<&str>,
+        keep: bool,
+    ) -> anyhow::Result<ServerUnderTest> {
         let dir = std::env::temp_dir().join(format!("sspr-bench-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
@@ -114,7 +169,7 @@ impl ServerUnderTest {
         std::fs::create_dir_all(&dir)?;
         let port = sspr_tests::free_port()?;
         let config = dir.join("sspr-server.toml");
-        std::fs::write(&config, self::config(&dir, port, smtp_port))?;
+        std::fs::write(&config, self::config(&dir, port, smtp_port, sms_provider))?;
         Ok(ServerUnderTest {
             binary: binary.to_path_buf(),
             dir,
@@ -166,33 +221,55 @@ impl ServerUnderTest {
     }
 
     /// Imports the people in `processes` parallel imports (each hashes its people's
-    /// initial passwords one after another); returns how long it took.
-    pub fn import(&self, people: &[Person], processes: usize) -> anyhow::Result<Duration> {
+    /// initial passwords one after another), then registers the mobile numbers of those
+    /// texted; returns how long it took.
+    pub fn import(&self, people: &[&Person], processes: usize) -> anyhow::Result<Duration> {
         let started = Instant::now();
+        self.in_parallel("import", people, processes, people_toml)?;
+        if people.iter().any(|p| p.channel == Channel::Sms) {
+            let texted: Vec<&Person> = people
+                .iter()
+                .copied()
+                .filter(|p| p.channel == Channel::Sms)
+                .collect();
+            self.in_parallel("register", &texted, processes, register_toml)?;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// `directory <command> FILE` in `processes` processes at once, each with its share
+    /// of `people` written by `file_of`.
+    fn in_parallel(
+        &self,
+        command: &str,
+        people: &[&Person],
+        processes: usize,
+        file_of: fn(&[&Person]) -> String,
+    ) -> anyhow::Result<()> {
         let chunk = people.len().div_ceil(processes.max(1)).max(1);
-        let mut imports = Vec::new();
+        let mut children = Vec::new();
         for (i, part) in people.chunks(chunk).enumerate() {
-            let file = self.dir.join(format!("people-{i}.toml"));
-            std::fs::write(&file, people_toml(part))?;
+            let file = self.dir.join(format!("people-{command}-{i}.toml"));
+            std::fs::write(&file, file_of(part))?;
             let child = self
                 .command()
-                .args(["directory", "import"])
+                .args(["directory", command])
                 .arg(&file)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()
-                .context("starting sspr-server directory import")?;
-            imports.push(child);
+                .with_context(|| format!("starting sspr-server directory {command}"))?;
+            children.push(child);
         }
-        for child in imports {
+        for child in children {
             let out = child.wait_with_output()?;
             anyhow::ensure!(
                 out.status.success(),
-                "directory import failed: {}",
+                "directory {command} failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        Ok(started.elapsed())
+        Ok(())
     }
 
     pub fn log_path(&self) -> PathBuf {

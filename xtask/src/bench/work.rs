@@ -1,5 +1,5 @@
 //! What a kiosk sends, timed step by step: identify alone, and a complete reset with two
-//! methods (emailed code, then authenticator).
+//! methods (a code by email or by text message, then an authenticator).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use sspr_client::Client;
 use sspr_proto::{FlowState, FlowView, Intent, MethodKind, Outcome, StartFlowRequest};
 
 use super::mail::Codes;
-use super::target::Person;
+use super::target::{Channel, Person};
 
 /// The steps of a reset, in order, as the report names them.
 pub const STEPS: [&str; 7] = [
@@ -21,14 +21,36 @@ pub const STEPS: [&str; 7] = [
     "verify-totp",
     "password",
 ];
+/// The steps of a reset with a texted code.
+pub const SMS_STEPS: [&str; 7] = [
+    "identify",
+    "sms",
+    "text",
+    "verify-sms",
+    "totp",
+    "verify-totp",
+    "password",
+];
 /// The one step that hashes (the directory stores the new password as argon2id).
 pub const HASHING_STEP: &str = "password";
 /// The step that is not a request: the code mail reaching the mailbox after the
 /// challenge was answered.
 pub const MAIL_STEP: &str = "mail";
+/// Where the challenge call is among the steps (the code's challenge: email, sms).
+pub const CHALLENGE_STEP: usize = 1;
 
-/// Long enough for any code mail on loopback; a flow that waits longer failed.
-const MAIL_TIMEOUT: Duration = Duration::from_secs(10);
+impl Channel {
+    /// The method that sends this channel's code.
+    fn method(self) -> MethodKind {
+        match self {
+            Channel::Email => MethodKind::Email,
+            Channel::Sms => MethodKind::Sms,
+        }
+    }
+}
+
+/// Long enough for any code mail or text on loopback; a flow that waits longer failed.
+const CODE_TIMEOUT: Duration = Duration::from_secs(10);
 const NEW_PASSWORD: &str = "violet kettle under maple rain";
 
 async fn timed<T, E>(call: impl Future<Output = Result<T, E>>) -> Result<(T, Duration), E> {
@@ -66,7 +88,8 @@ pub async fn identify(kiosk: &Client, login: String) -> anyhow::Result<Duration>
 }
 
 /// A whole reset for `person`, who must not have been used before (a code is good once,
-/// an authenticator step too).
+/// an authenticator step too). `codes` holds what reaches them by their channel (the
+/// mailbox's codes, or the fake SMSC's).
 pub async fn reset(
     kiosk: &Client,
     codes: &Codes,
@@ -78,16 +101,20 @@ pub async fn reset(
         "the flow asks for {} methods, not 2",
         flow.required
     );
-    let (email, totp) = (
-        method(&flow, MethodKind::Email)?,
+    let (sent, totp) = (
+        method(&flow, person.channel.method())?,
         method(&flow, MethodKind::Totp)?,
     );
 
-    let (challenge, email_challenge) = timed(kiosk.challenge(&flow.flow_id, &email)).await?;
-    let (code, mail) = timed(codes.wait(&person.address, MAIL_TIMEOUT)).await?;
-    let (after_email, verify_email) =
+    let (challenge, sent_challenge) = timed(kiosk.challenge(&flow.flow_id, &sent)).await?;
+    let (code, arrived) = timed(codes.wait(&person.address, CODE_TIMEOUT)).await?;
+    let (after_code, verify_code) =
         timed(kiosk.verify(&flow.flow_id, &challenge.challenge_id, &code)).await?;
-    anyhow::ensure!(after_email.done == 1, "the emailed code was not counted");
+    anyhow::ensure!(
+        after_code.done == 1,
+        "the {:?} code was not counted",
+        person.channel
+    );
 
     let (challenge, totp_challenge) = timed(kiosk.challenge(&flow.flow_id, &totp)).await?;
     let code = sspr_tests::totp_now(&person.totp);
@@ -106,9 +133,9 @@ pub async fn reset(
     );
     Ok(vec![
         identify,
-        email_challenge,
-        mail,
-        verify_email,
+        sent_challenge,
+        arrived,
+        verify_code,
         totp_challenge,
         verify_totp,
         password,

@@ -10,13 +10,16 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The methods this server can offer (`policy.methods` may name only these).
-pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 5] = [
+pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 6] = [
     sspr_proto::MethodKind::Email,
     sspr_proto::MethodKind::Totp,
     sspr_proto::MethodKind::Approval,
     sspr_proto::MethodKind::Sms,
     sspr_proto::MethodKind::Voice,
+    sspr_proto::MethodKind::Questions,
 ];
+
+pub use crate::methods::questions::policy::{Question, QuestionsPolicy, ANSWER_MAX, QUESTION_MAX};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -323,7 +326,7 @@ pub struct PolicyConfig {
     /// Self-service for nobody, for members of `group`, or for all.
     pub enabled: Enablement,
     pub group: String,
-    /// Methods people may use: "email", "totp", "approval" (more come with their issues).
+    /// Methods people may use: "email", "totp", "approval", "sms", "voice", "questions".
     pub methods: Vec<sspr_proto::MethodKind>,
     /// Methods required for people who are not administrators: 1 or 2.
     pub methods_required: u8,
@@ -352,6 +355,8 @@ pub struct PolicyConfig {
     /// Where numbers for "sms" and "voice" come from: "registered", "directory" or both
     /// (a registered number wins over the directory's).
     pub numbers_from: Vec<NumberSource>,
+    /// Security questions (used when `methods` names "questions").
+    pub questions: QuestionsPolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -390,6 +395,9 @@ pub struct ThrottleConfig {
     pub kiosk_phone_challenges: Limit,
     pub kiosk_emails: Limit,
     pub kiosk_block_secs: u64,
+    /// Codes by text message or call to one number, whoever asks (against SMS pumping
+    /// and a number shared by many, as an office's).
+    pub destination_messages: Limit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -645,6 +653,7 @@ impl Default for PolicyConfig {
             resend_after_secs: 30,
             reconfirm_days: 180,
             numbers_from: vec![NumberSource::Registered],
+            questions: QuestionsPolicy::default(),
         }
     }
 }
@@ -697,6 +706,10 @@ impl Default for ThrottleConfig {
                 window_secs: 600,
             },
             kiosk_block_secs: HOUR,
+            destination_messages: Limit {
+                max: 10,
+                window_secs: HOUR,
+            },
         }
     }
 }
@@ -874,9 +887,20 @@ impl Config {
         for m in &p.methods {
             anyhow::ensure!(
                 AVAILABLE_METHODS.contains(m),
-                "policy.methods: {:?} is not available yet (use email, totp, approval, sms, voice)",
+                "policy.methods: {:?} is not available yet (use email, totp, approval, sms, voice, questions)",
                 m.as_str()
             );
+        }
+        if let Some(problem) = p
+            .questions
+            .problems(
+                p.methods.contains(&sspr_proto::MethodKind::Questions),
+                p.methods_required,
+            )
+            .into_iter()
+            .next()
+        {
+            anyhow::bail!(problem);
         }
         let pw = &self.password;
         anyhow::ensure!(

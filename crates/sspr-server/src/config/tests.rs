@@ -89,3 +89,38 @@ fn numbers_come_from_a_named_source() {
     assert_eq!(old.numbers_from, vec![NumberSource::Registered]);
     assert!(toml::from_str::<PolicyConfig>("numbers_from = [\"ldap\"]\n").is_err());
 }
+
+/// Security questions are never enough on their own, and their settings are checked.
+#[test]
+fn questions_are_refused_where_they_could_be_enough() {
+    let mut c = Config::default();
+    c.policy.methods = vec![
+        sspr_proto::MethodKind::Email,
+        sspr_proto::MethodKind::Totp,
+        sspr_proto::MethodKind::Questions,
+    ];
+    assert!(
+        refusal(&c).contains("never enough on their own"),
+        "{}",
+        refusal(&c)
+    );
+    c.policy.methods_required = 2;
+    assert!(c.validate().is_ok(), "{}", refusal(&c));
+    c.policy.questions.ask = 4;
+    assert!(refusal(&c).contains("questions.ask"), "{}", refusal(&c));
+    c.policy.questions.ask = 3;
+    c.policy.questions.register = 6;
+    assert!(refusal(&c).contains("questions.register"), "{}", refusal(&c));
+    c.policy.questions.register = 3;
+    c.policy.questions.list.truncate(2);
+    assert!(refusal(&c).contains("own_allowed"), "{}", refusal(&c));
+    c.policy.questions.own_allowed = true;
+    assert!(c.validate().is_ok(), "{}", refusal(&c));
+    c.policy.questions.list[1].id = c.policy.questions.list[0].id.clone();
+    assert!(refusal(&c).contains("twice"), "{}", refusal(&c));
+    c.policy.questions.list[1].id = "Not An Id".into();
+    assert!(refusal(&c).contains("a-z"), "{}", refusal(&c));
+    c.policy.questions.list[1].id = "second".into();
+    c.policy.questions.list[1].text.remove("en");
+    assert!(refusal(&c).contains("English"), "{}", refusal(&c));
+}

@@ -24,6 +24,8 @@ const EVENTS: &[&str] = &[
     "flow_started",
     "flow_refused",
     "challenge_sent",
+    "code_delivered",
+    "code_undelivered",
     "challenge_refused",
     "verify_succeeded",
     "verify_failed",
@@ -181,12 +183,22 @@ pub(super) struct Tally {
     verified: u32,
     written: u32,
     decoys: u32,
-    methods: HashMap<String, (u32, u32, u32)>,
+    methods: HashMap<String, MethodTally>,
     failures: HashMap<String, u32>,
     /// Failures of this tally's kiosk, all reasons.
     kiosk_failures: u32,
     by_directory: HashMap<String, u32>,
     to_done: Vec<i64>,
+}
+
+/// One method's activity in a tally.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct MethodTally {
+    sent: u32,
+    verified: u32,
+    failed: u32,
+    delivered: u32,
+    undelivered: u32,
 }
 
 impl Tally {
@@ -202,11 +214,13 @@ impl Tally {
         self.verified += o.verified;
         self.written += o.written;
         self.decoys += o.decoys;
-        for (k, (a, b, c)) in &o.methods {
+        for (k, o) in &o.methods {
             let m = self.methods.entry(k.clone()).or_default();
-            m.0 += a;
-            m.1 += b;
-            m.2 += c;
+            m.sent += o.sent;
+            m.verified += o.verified;
+            m.failed += o.failed;
+            m.delivered += o.delivered;
+            m.undelivered += o.undelivered;
         }
         for (k, n) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += n;
@@ -287,17 +301,25 @@ fn tally(
         let method = e.method.clone().unwrap_or_default();
         match e.event.as_str() {
             "challenge_sent" => {
-                t.methods.entry(method).or_default().0 += 1;
+                t.methods.entry(method).or_default().sent += 1;
+                continue;
+            }
+            "code_delivered" => {
+                t.methods.entry(method).or_default().delivered += 1;
+                continue;
+            }
+            "code_undelivered" => {
+                t.methods.entry(method).or_default().undelivered += 1;
                 continue;
             }
             "verify_succeeded" => {
-                t.methods.entry(method).or_default().1 += 1;
+                t.methods.entry(method).or_default().verified += 1;
                 if let Some(f) = flow {
                     f.done = f.done.max(e.done.unwrap_or(0));
                 }
                 continue;
             }
-            "verify_failed" => t.methods.entry(method).or_default().2 += 1,
+            "verify_failed" => t.methods.entry(method).or_default().failed += 1,
             "flow_cancelled" => {
                 if let Some(f) = flow {
                     f.ended = true;
@@ -560,12 +582,14 @@ impl Console {
         let methods = kinds
             .into_iter()
             .map(|k| {
-                let (sent, ver, failed) = all.methods.get(k.as_str()).copied().unwrap_or_default();
+                let m = all.methods.get(k.as_str()).copied().unwrap_or_default();
                 MethodActivity {
                     method: k,
-                    sent,
-                    verified: ver,
-                    failed,
+                    sent: m.sent,
+                    verified: m.verified,
+                    failed: m.failed,
+                    delivered: m.delivered,
+                    undelivered: m.undelivered,
                     registered: registered.get(&k).copied().unwrap_or(0),
                 }
             })

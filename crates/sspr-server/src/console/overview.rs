@@ -143,6 +143,7 @@ impl Console {
         let stale: Vec<_> = enrolled.iter().filter(|k| is_stale(k, now)).collect();
         let mut today = DayCounts::default();
         let mut relay_failures = 0;
+        let mut gateway_failures = 0;
         const TODAY: &[&str] = &[
             "flow_started",
             "password_reset",
@@ -155,6 +156,7 @@ impl Console {
             "partially_written",
             "flow_refused",
             "notification_failed",
+            "code_undelivered",
         ];
         for (event, n) in core.store.audit_event_counts(TODAY, midnight(now)).await? {
             let n = n as u32;
@@ -166,6 +168,7 @@ impl Console {
                 "verify_failed" | "challenge_refused" | "password_rejected"
                 | "writeback_failed" | "partially_written" | "flow_refused" => today.failures += n,
                 "notification_failed" => relay_failures += n,
+                "code_undelivered" => gateway_failures += n,
                 _ => {}
             }
         }
@@ -226,6 +229,14 @@ impl Console {
                 severity: "error".into(),
                 message: format!(
                     "The mail relay failed {relay_failures} time(s) today: codes and notices may not arrive (see the audit log, event notification_failed)."
+                ),
+            });
+        }
+        if gateway_failures > 0 {
+            attention.push(Attention {
+                severity: "error".into(),
+                message: format!(
+                    "Every SMS or voice gateway failed {gateway_failures} time(s) today: people were asked to choose another method (see the audit log, event code_undelivered)."
                 ),
             });
         }

@@ -5,7 +5,7 @@
 pub mod active_directory;
 pub mod builtin;
 pub mod entra;
-mod hashing;
+pub(crate) mod hashing;
 pub mod import;
 mod ldap;
 pub mod openldap;

@@ -203,6 +203,7 @@ impl FlowService {
             expires_at,
             used_at: None,
             failures: 0,
+            delivery: None,
         };
         let number = self.core.random.in_range(10..=99).to_string();
         {
@@ -239,6 +240,8 @@ impl FlowService {
             resend_after_secs: 0,
             approval_url: Some(format!("{}/a/{token}", self.core.config().phone_origin())),
             finish_on_phone,
+            questions: Vec::new(),
+            delivery: None,
         };
         Ok((challenge, view))
     }

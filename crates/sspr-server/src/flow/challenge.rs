@@ -1,10 +1,12 @@
 //! Challenge: the person chose a method. An email code is sent (before the challenge
-//! counts, so a relay that fails is told at once and counts against nobody), an
-//! authenticator code is asked for, or an approval starts (`approval`). Resends wait for
-//! the cooldown; every kind is rate limited per person and per kiosk.
+//! counts, so a relay that fails is told at once and counts against nobody); a code by
+//! text message or call starts on its way (`delivery`: the challenge answers first); an
+//! authenticator code or the security questions' answers are asked for; or an approval
+//! starts (`approval`). Resends wait for the cooldown; every kind is rate limited per
+//! person and per kiosk, and texts and calls per number too.
 
 use secrecy::{ExposeSecret, SecretString};
-use sspr_proto::{ChallengeView, MethodKind};
+use sspr_proto::{ChallengeRequest, ChallengeView, Delivery, MethodKind};
 
 use super::error::{FlowError, FlowResult, Refusal, StepResult};
 use super::rows::{ChallengeRow, FlowMethod, FlowRow};
@@ -37,50 +39,32 @@ fn sms_text(locale: &str, organization: &str, code: &str, minutes: u32) -> Strin
 }
 
 impl FlowService {
-    /// Sends a code by text message (the gateways in order); a decoy sends nothing. The
-    /// failure's reasons, for the audit.
-    async fn deliver_sms(&self, flow: &FlowRow, method: &FlowMethod, code: &str) -> Option<String> {
-        flow.user_id.as_ref()?;
+    /// A code's text message, or the script a call reads out.
+    fn phone_script(&self, flow: &FlowRow, call: bool, code: &str) -> SecretString {
         let config = self.core.config();
-        let (gateway, text, what) = if method.kind == MethodKind::Voice {
-            (
-                &self.core.voice,
-                crate::sms::code_call(&flow.locale, &config.organization.name, code),
-                "voice",
-            )
+        SecretString::from(if call {
+            crate::sms::code_call(&flow.locale, &config.organization.name, code)
         } else {
-            (
-                &self.core.sms,
-                sms_text(
-                    &flow.locale,
-                    &config.organization.name,
-                    code,
-                    config.policy.code_ttl_secs.div_ceil(60),
-                ),
-                "sms",
+            sms_text(
+                &flow.locale,
+                &config.organization.name,
+                code,
+                config.policy.code_ttl_secs.div_ceil(60),
             )
-        };
-        let Some(gateway) = gateway else {
-            return Some(format!("{what}: no gateway is configured"));
-        };
-        gateway
-            .send(&method.target, &text)
-            .await
-            .err()
-            .map(|why| format!("{what}: {why}"))
+        })
     }
 
-    /// Choose a method: sends a code, or asks for an authenticator code.
+    /// Choose a method: sends a code, asks for an authenticator code or the security
+    /// questions' answers, or starts an approval.
     pub async fn challenge(
         &self,
         caller: &Caller,
         flow_id: &str,
-        method_id: &str,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> StepResult<ChallengeView> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        self.challenge_in(caller, &flow, method_id, finish_on_phone, now)
+        self.challenge_in(caller, &flow, choice, now)
             .await
             .map_err(|e| e.at(&flow.reference))
     }
@@ -89,17 +73,20 @@ impl FlowService {
         &self,
         caller: &Caller,
         flow: &FlowRow,
-        method_id: &str,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> FlowResult<ChallengeView> {
         if flow.state != FlowState::Verifying {
             return Err(self.refuse_step(caller, flow, "challenge", now).await);
         }
         let method = flow
-            .method(method_id)
+            .method(&choice.method_id)
             .cloned()
             .ok_or(FlowError::MethodUnavailable)?;
+        // Only a mobile number is called instead of texted, and only where calls are on.
+        if choice.call && !(method.kind == MethodKind::Sms && super::mobile_calls(&self.core)) {
+            return Err(FlowError::MethodUnavailable);
+        }
         if flow.is_done(&method.id) {
             self.core
                 .audit
@@ -118,18 +105,18 @@ impl FlowService {
         // From here a real person's email code goes to the relay and a decoy's nowhere:
         // the whole rest (throttles, the send, the challenge's commit) ends at a floor
         // (`pace`), so neither its length nor the relay's shows who exists.
-        if sends_code(method.kind) {
+        if method.kind == MethodKind::Email {
             // A real person's send sets the floor (not a decoy's nothing, nor a refusal).
             let real = flow.user_id.is_some();
             self.pacers
                 .code
                 .pace(
-                    self.issue_challenge(caller, flow, &method, finish_on_phone, now),
+                    self.issue_challenge(caller, flow, &method, choice, now),
                     |out| real && matches!(out, Ok(_) | Err(FlowError::DeliveryFailed)),
                 )
                 .await
         } else {
-            self.issue_challenge(caller, flow, &method, finish_on_phone, now)
+            self.issue_challenge(caller, flow, &method, choice, now)
                 .await
         }
     }
@@ -140,7 +127,7 @@ impl FlowService {
         caller: &Caller,
         flow: &FlowRow,
         method: &FlowMethod,
-        finish_on_phone: bool,
+        choice: &ChallengeRequest,
         now: i64,
     ) -> FlowResult<ChallengeView> {
         let config = self.core.config();
@@ -149,7 +136,8 @@ impl FlowService {
         if sends_code {
             if let Some(last) = self.core.store.last_challenge(&flow.id, &method.id).await? {
                 let wait = last.created_at + i64::from(policy.resend_after_secs) - now;
-                if wait > 0 && last.used_at.is_none() {
+                let failed = last.delivery == Some(Delivery::Failed);
+                if wait > 0 && last.used_at.is_none() && !failed {
                     return Err(FlowError::ResendWait { wait });
                 }
             }
@@ -160,12 +148,29 @@ impl FlowService {
             throttle::PHONE
         };
         let kiosk_key = throttle::kiosk_key(&caller.kiosk_id);
-        if let Some(wait) = self
+        let by_phone = matches!(method.kind, MethodKind::Sms | MethodKind::Voice);
+        // A text or call counts on its number too (a decoy's on its login).
+        let destination = throttle::destination_key(
+            &self.core.key,
+            if flow.user_id.is_some() {
+                &method.target
+            } else {
+                &flow.login
+            },
+        );
+        let mut limited = self
             .core
             .throttle
             .rate_limited(&flow.throttle_key, &kiosk_key, kind, now)
-            .await?
-        {
+            .await?;
+        if by_phone && limited.is_none() {
+            limited = self
+                .core
+                .throttle
+                .destination_limited(&destination, now)
+                .await?;
+        }
+        if let Some(wait) = limited {
             self.core
                 .audit
                 .record(
@@ -180,22 +185,52 @@ impl FlowService {
             return Err(FlowError::RateLimited { wait });
         }
 
+        let mut to_phone = None;
         let (row, view) = if method.kind == MethodKind::Approval {
-            self.approval_challenge(caller, flow, method, finish_on_phone, now)
+            self.approval_challenge(caller, flow, method, choice.finish_on_phone, now)
                 .await?
+        } else if method.kind == MethodKind::Questions {
+            self.questions_challenge(flow, method, now).await?
         } else {
             let (row, view, code) = self.code_challenge(flow, method, now);
             if let Some(code) = code {
-                self.deliver_code(caller, flow, method, code.expose_secret(), now)
-                    .await?;
+                if by_phone {
+                    to_phone = Some(self.phone_script(
+                        flow,
+                        choice.call || method.kind == MethodKind::Voice,
+                        code.expose_secret(),
+                    ));
+                } else {
+                    self.deliver_code(caller, flow, method, code.expose_secret(), now)
+                        .await?;
+                }
             }
             (row, view)
         };
         self.core.store.insert_challenge(&row).await?;
-        self.core
-            .throttle
-            .record(&flow.throttle_key, &kiosk_key, kind, now)
-            .await?;
+        match to_phone {
+            // Counted when a gateway takes it (`delivery`), never when all fail.
+            Some(text) => super::delivery::start(
+                self.core.clone(),
+                super::delivery::Send {
+                    ctx: self.ctx(caller, Some(flow)),
+                    challenge_id: row.id.clone(),
+                    method: method.kind,
+                    call: choice.call,
+                    to: method.target.clone(),
+                    text,
+                    real: flow.user_id.is_some(),
+                    keys: [flow.throttle_key.clone(), kiosk_key.clone(), destination],
+                    at: now,
+                },
+            ),
+            None => {
+                self.core
+                    .throttle
+                    .record(&flow.throttle_key, &kiosk_key, kind, now)
+                    .await?
+            }
+        }
         self.core
             .audit
             .record(
@@ -245,6 +280,7 @@ impl FlowService {
             expires_at,
             used_at: None,
             failures: 0,
+            delivery: (sends_code && method.kind != MethodKind::Email).then_some(Delivery::Sending),
         };
         let view = ChallengeView {
             challenge_id,
@@ -260,15 +296,21 @@ impl FlowService {
             },
             approval_url: None,
             finish_on_phone: false,
+            questions: Vec::new(),
+            delivery: sends_code.then_some(if method.kind == MethodKind::Email {
+                Delivery::Sent
+            } else {
+                Delivery::Sending
+            }),
         };
         (row, view, to_send)
     }
 
-    /// Sends a code before the challenge counts, so a relay that is down or refuses is
-    /// told to the person at once ("couldn't send: choose another method") and counts
-    /// against nobody; the audit tells the admin. A decoy sends nothing, and answers the
-    /// same while the relay is failing for real people; the caller's floor (`pace`) keeps
-    /// a real send and a decoy's nothing the same length.
+    /// Sends an emailed code before the challenge counts, so a relay that is down or
+    /// refuses is told to the person at once ("couldn't send: choose another method") and
+    /// counts against nobody; the audit tells the admin. A decoy sends nothing, and
+    /// answers the same while the relay is failing for real people; the caller's floor
+    /// (`pace`) keeps a real send and a decoy's nothing the same length.
     async fn deliver_code(
         &self,
         caller: &Caller,
@@ -277,9 +319,7 @@ impl FlowService {
         code: &str,
         now: i64,
     ) -> FlowResult<()> {
-        let failure = if matches!(method.kind, MethodKind::Sms | MethodKind::Voice) {
-            self.deliver_sms(flow, method, code).await
-        } else if flow.user_id.is_some() {
+        let failure = if flow.user_id.is_some() {
             let mail = notify::code_mail(
                 &method.target,
                 &notify::CodeMail {

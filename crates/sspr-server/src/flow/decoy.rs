@@ -37,6 +37,34 @@ pub fn masked_phone(key: &ServerKey, login: &str, country_prefix: &str) -> Strin
     format!("{country_prefix} ••• •••• {:02}", mac[0] % 100)
 }
 
+/// The security questions a login without any stands for: `register` of the
+/// organisation's questions, drawn from the login (the same ones every time).
+pub fn questions(
+    key: &ServerKey,
+    login: &str,
+    policy: &crate::config::QuestionsPolicy,
+) -> Vec<crate::methods::questions::Asked> {
+    let mut order: Vec<([u8; 32], &str)> = policy
+        .list
+        .iter()
+        .map(|q| {
+            (
+                key.mac(
+                    "decoy-questions",
+                    &[normalize_login(login).as_bytes(), q.id.as_bytes()],
+                ),
+                q.id.as_str(),
+            )
+        })
+        .collect();
+    order.sort();
+    order
+        .into_iter()
+        .take(usize::from(policy.register))
+        .map(|(_, id)| crate::methods::questions::Asked::Listed(id.to_string()))
+        .collect()
+}
+
 /// The methods a decoy shows: every enabled method, with a made-up masked address (and
 /// number, in `phone_prefix`'s country).
 pub fn methods(

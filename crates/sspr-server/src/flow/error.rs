@@ -97,6 +97,15 @@ pub enum FlowError {
     CodeInvalid {
         reused: bool,
     },
+    /// Security questions: not every question has an answer (`count` are asked).
+    AnswersMissing {
+        count: usize,
+    },
+    /// Security questions: an answer can't be checked as typed (too long, control
+    /// characters).
+    AnswerRefused(crate::methods::questions::Problem),
+    /// Security questions: not all answers were right (never which).
+    AnswersWrong,
     DirectoryDown,
     /// The directory lost the connection while it wrote: the change may or may not be
     /// there.

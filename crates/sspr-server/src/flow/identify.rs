@@ -298,6 +298,7 @@ impl FlowService {
         let registered_numbers = sources.contains(&NumberSource::Registered);
         let directory_numbers = sources.contains(&NumberSource::Directory);
         let mut out = Vec::new();
+        let config = self.core.config();
         for kind in &decision.methods {
             if !offerable(*kind, super::Offer::of(&self.core)) {
                 continue;
@@ -307,9 +308,23 @@ impl FlowService {
             let registration = registrations
                 .iter()
                 .find(|r| r.kind() == Some(*kind) && (registered_numbers || !phone));
+            // Questions the policy no longer lists can't be asked: register again.
+            if *kind == MethodKind::Questions
+                && !registration
+                    .and_then(|r| crate::methods::questions::Stored::parse(&r.value))
+                    .is_some_and(|s| {
+                        s.questions
+                            .iter()
+                            .all(|q| q.text(&config.policy.questions, "en").is_some())
+                    })
+            {
+                continue;
+            }
             let (target, masked) = match (registration, kind) {
                 (Some(r), MethodKind::Email) => (r.value.clone(), mask::email(&r.value)),
-                (Some(r), MethodKind::Totp) => (r.id.to_string(), method_label(*kind).to_string()),
+                (Some(r), MethodKind::Totp | MethodKind::Questions) => {
+                    (r.id.to_string(), method_label(*kind).to_string())
+                }
                 (Some(r), MethodKind::Sms | MethodKind::Voice) => {
                     (r.value.clone(), crate::methods::phone::mask(&r.value))
                 }

@@ -7,6 +7,9 @@ pub mod approval;
 #[cfg(test)]
 mod approval_tests;
 mod challenge;
+mod delivery;
+#[cfg(test)]
+mod delivery_tests;
 pub mod decoy;
 mod error;
 mod identify;
@@ -14,6 +17,9 @@ pub mod mask;
 mod notice;
 pub mod numbers;
 pub mod pace;
+mod questions;
+#[cfg(test)]
+mod questions_tests;
 pub mod rows;
 #[cfg(test)]
 mod tests;
@@ -163,16 +169,21 @@ impl Offer {
     }
 }
 
-/// Whether a kind of method can be offered at a kiosk here: approval needs passkeys, SMS
-/// a gateway; voice and questions are not built yet.
+/// Whether a kind of method can be offered at a kiosk here: approval needs passkeys, text
+/// messages and calls their gateways.
 pub fn offerable(kind: MethodKind, offer: Offer) -> bool {
     match kind {
-        MethodKind::Email | MethodKind::Totp => true,
+        MethodKind::Email | MethodKind::Totp | MethodKind::Questions => true,
         MethodKind::Approval => offer.passkeys,
         MethodKind::Sms => offer.sms,
         MethodKind::Voice => offer.voice,
-        MethodKind::Questions => false,
     }
+}
+
+/// A mobile number may be called instead of texted: there is a voice gateway and the
+/// policy allows calls. The same for everyone (decoys too), so it tells nothing.
+pub fn mobile_calls(core: &Core) -> bool {
+    core.voice.is_some() && core.config().policy.methods.contains(&MethodKind::Voice)
 }
 
 impl FlowService {
@@ -214,6 +225,7 @@ impl FlowService {
     }
 
     fn view(&self, f: &FlowRow, now: i64) -> FlowView {
+        let calls = mobile_calls(&self.core);
         FlowView {
             flow_id: f.id.clone(),
             reference: f.reference.clone(),
@@ -227,6 +239,7 @@ impl FlowService {
                     id: m.id.clone(),
                     kind: m.kind,
                     masked: m.masked.clone(),
+                    can_call: calls && m.kind == MethodKind::Sms,
                 })
                 .collect(),
             required: f.required,

@@ -6,7 +6,7 @@
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, ValueRef};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use sspr_proto::{Intent, MethodKind};
+use sspr_proto::{Delivery, Intent, MethodKind};
 
 use super::FlowState;
 use crate::store::{Store, StoreResult};
@@ -81,6 +81,8 @@ pub struct ChallengeRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub failures: i64,
+    /// Codes by text message or call: where sending stands.
+    pub delivery: Option<Delivery>,
 }
 
 impl ToSql for FlowState {
@@ -131,7 +133,7 @@ const FLOW_COLUMNS: &str =
     "id, reference, kiosk_id, login, user_id, throttle_key, intent, locale, \
     state, required, methods, done, is_admin, created_at, expires_at, finished_at";
 const CHALLENGE_COLUMNS: &str =
-    "id, flow_id, method_id, kind, code_hash, created_at, expires_at, used_at, failures";
+    "id, flow_id, method_id, kind, code_hash, created_at, expires_at, used_at, failures, delivery";
 
 impl FlowRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<FlowRow> {
@@ -171,6 +173,10 @@ impl ChallengeRow {
             expires_at: r.get(6)?,
             used_at: r.get(7)?,
             failures: r.get(8)?,
+            delivery: match r.get::<_, Option<String>>(9)? {
+                None => None,
+                Some(_) => Some(parsed(r, 9, "delivery", Delivery::parse)?),
+            },
         })
     }
 }
@@ -275,7 +281,7 @@ impl Store {
         let ch = ch.clone();
         self.write_batched(move |c| {
             c.prepare_cached(&format!(
-                "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             ))?
             .execute(params![
                 ch.id,
@@ -287,7 +293,22 @@ impl Store {
                 ch.expires_at,
                 ch.used_at,
                 ch.failures,
+                ch.delivery.map(Delivery::as_str),
             ])
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Where sending a challenge's code stands now (only from `sending`: a late answer
+    /// never overwrites what was settled).
+    pub async fn set_delivery(&self, challenge_id: &str, delivery: Delivery) -> StoreResult<()> {
+        let id = challenge_id.to_string();
+        self.write_batched(move |c| {
+            c.prepare_cached(
+                "UPDATE challenges SET delivery = ? WHERE id = ? AND delivery = 'sending'",
+            )?
+            .execute(params![delivery.as_str(), id])
         })
         .await?;
         Ok(())

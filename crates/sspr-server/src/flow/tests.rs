@@ -2,7 +2,7 @@
 //! built-in directory and a mailer that keeps its messages (`crate::testkit`). Each test
 //! fails if its rule breaks.
 
-use sspr_proto::{FlowState as WireState, Intent, MethodKind, Outcome};
+use sspr_proto::{Delivery, FlowState as WireState, Intent, MethodKind, Outcome};
 
 use super::{FlowError, Refusal};
 use crate::methods::totp;
@@ -363,6 +363,8 @@ async fn a_texted_code_verifies_and_five_an_hour_is_the_limit() {
         .challenge(&flow, MethodKind::Sms, T0)
         .await
         .expect("texted");
+    assert_eq!(ch.delivery, Some(Delivery::Sending), "sent after the answer");
+    assert_eq!(kit.delivered(&flow, &ch.challenge_id).await, Delivery::Sent);
     let code = kit.sms.last_code(&mobile).expect("a code was texted");
     let wrong = kit.verify(&flow, &ch.challenge_id, "000000", T0 + 1).await;
     assert!(matches!(error_of(wrong), FlowError::CodeInvalid { .. }));
@@ -379,9 +381,11 @@ async fn a_texted_code_verifies_and_five_an_hour_is_the_limit() {
             .start("ada", Intent::Reset, T0 + i * resend)
             .await
             .expect("flow");
-        kit.challenge(&f, MethodKind::Sms, T0 + i * resend)
+        let ch = kit
+            .challenge(&f, MethodKind::Sms, T0 + i * resend)
             .await
             .unwrap_or_else(|e| panic!("text {}: {e:?}", i + 1));
+        kit.delivered(&f, &ch.challenge_id).await;
     }
     let f = kit
         .start("ada", Intent::Reset, T0 + 5 * resend)

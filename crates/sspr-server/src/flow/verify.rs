@@ -14,6 +14,17 @@ use crate::audit::{self, Event};
 use crate::methods::{code, totp};
 use crate::throttle;
 
+/// A code as typed: present, and digits (a space or two allowed).
+fn typed_code(req: &VerifyRequest) -> FlowResult<&str> {
+    let Some(answer) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
+        return Err(FlowError::CodeMissing);
+    };
+    if answer.len() > 16 || !answer.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+        return Err(FlowError::CodeNotDigits);
+    }
+    Ok(answer)
+}
+
 impl FlowService {
     /// Verify: checks a code against a challenge of this flow.
     pub async fn verify(
@@ -89,15 +100,13 @@ impl FlowService {
                 .await;
             return Err(FlowError::CodeExpired);
         }
-        let Some(answer) = req.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(FlowError::CodeMissing);
-        };
-        if answer.len() > 16 || !answer.chars().all(|c| c.is_ascii_digit() || c == ' ') {
-            return Err(FlowError::CodeNotDigits);
-        }
-
         let failure: Option<&'static str> = match kind {
+            MethodKind::Questions => {
+                self.check_answers(flow, &challenge, req.answers.as_deref())
+                    .await?
+            }
             MethodKind::Email | MethodKind::Sms | MethodKind::Voice => {
+                let answer = typed_code(req)?;
                 let stored = challenge.code_hash.as_deref().unwrap_or_default();
                 let ok = code::matches(
                     &self.core.key,
@@ -108,8 +117,8 @@ impl FlowService {
                 );
                 (!(ok && flow.user_id.is_some())).then_some("wrong_code")
             }
-            MethodKind::Totp => self.check_totp(flow, answer, now).await?,
-            _ => Some("unsupported"),
+            MethodKind::Totp => self.check_totp(flow, typed_code(req)?, now).await?,
+            MethodKind::Approval => Some("unsupported"),
         };
 
         if let Some(reason) = failure {
@@ -120,6 +129,9 @@ impl FlowService {
                 return Err(FlowError::Blocked {
                     retry_after: until - now,
                 });
+            }
+            if reason == "wrong_answers" {
+                return Err(FlowError::AnswersWrong);
             }
             return Err(FlowError::CodeInvalid {
                 reused: reason == "code_reused",

@@ -6,7 +6,7 @@ use axum::Extension;
 use base64::Engine;
 use secrecy::SecretString;
 use sspr_proto::{
-    ChallengeRequest, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
+    ChallengeRequest, ChallengeStatus, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
     FlowView, Health, Helpdesk, KioskSettings, PasswordCheck, PasswordCheckRequest,
     SetPasswordRequest, StartFlowRequest, VerifyRequest,
 };
@@ -54,13 +54,7 @@ pub async fn create_challenge(
 ) -> ApiResult<(StatusCode, axum::Json<ChallengeView>)> {
     let view = state
         .flows
-        .challenge(
-            &caller,
-            flow_id.as_str(),
-            &req.method_id,
-            req.finish_on_phone,
-            now(),
-        )
+        .challenge(&caller, flow_id.as_str(), &req, now())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
@@ -93,6 +87,25 @@ pub async fn verify(
         )
         .await?;
     Ok(axum::Json(view))
+}
+
+#[utoipa::path(get, path = "/v1/flows/{flow_id}/challenges/{challenge_id}", tag = "flows",
+    params(("flow_id" = String, Path), ("challenge_id" = String, Path)),
+    responses(
+        (status = 200, description = "Where sending the challenge's code stands (texts and calls go out after the challenge answers)", body = ChallengeStatus),
+        (status = 404, body = ErrorBody)),
+    security(("kiosk_signature" = [])))]
+pub async fn challenge_status(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    flow_id: FlowId,
+    challenge_id: ChallengeId,
+) -> ApiResult<axum::Json<ChallengeStatus>> {
+    let status = state
+        .flows
+        .challenge_status(&caller, flow_id.as_str(), challenge_id.as_str())
+        .await?;
+    Ok(axum::Json(status))
 }
 
 #[utoipa::path(post, path = "/v1/flows/{flow_id}/password-check", tag = "flows",

@@ -75,6 +75,10 @@ pub fn router(state: AppState) -> Router {
             post(handlers::create_challenge),
         )
         .route(
+            "/v1/flows/{flow_id}/challenges/{challenge_id}",
+            get(handlers::challenge_status),
+        )
+        .route(
             "/v1/flows/{flow_id}/challenges/{challenge_id}/verify",
             post(handlers::verify),
         )
@@ -170,6 +174,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/my/mobile/finish", post(my::mobile_finish))
         .route("/v1/my/office/start", post(my::office_start))
         .route("/v1/my/office/finish", post(my::office_finish))
+        .route(
+            "/v1/my/questions",
+            get(my::questions).put(my::save_questions),
+        )
         .route("/v1/my/methods/{id}", axum::routing::delete(my::remove))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

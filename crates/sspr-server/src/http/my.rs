@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use secrecy::SecretString;
 use sspr_proto::{
-    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, MobileStart, MySession, PasskeyFinish,
-    PasskeyRequest, SecondFactorChallenge, SecondFactorFinish, SecondFactorStart, SignInRequest,
+    AuthenticatorSetup, ConfirmCode, EmailStart, ErrorBody, MobileStart, MyQuestions, MySession,
+    PasskeyFinish, PasskeyRequest, QuestionsSave, SecondFactorChallenge, SecondFactorFinish,
+    SecondFactorStart, SignInRequest,
 };
 
 use super::json::Json;
@@ -264,6 +265,49 @@ pub async fn mobile_finish(
     let view = state
         .my
         .mobile_finish(&correlation.0, &cookie(&headers), &req.code, now())
+        .await?;
+    Ok(axum::Json(view))
+}
+
+/// `?locale=de`: the language the questions are shown in.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct LocaleQuery {
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/my/questions", tag = "security info",
+    params(LocaleQuery),
+    responses((status = 200, body = MyQuestions), (status = 401, body = ErrorBody),
+        (status = 409, description = "Security questions aren't offered (method_unavailable)", body = ErrorBody)))]
+pub async fn questions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<LocaleQuery>,
+) -> ApiResult<axum::Json<MyQuestions>> {
+    let locale = q
+        .locale
+        .filter(|l| (2..=16).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let view = state
+        .my
+        .questions(&cookie(&headers), locale.as_deref(), now())
+        .await?;
+    Ok(axum::Json(view))
+}
+
+#[utoipa::path(put, path = "/v1/my/questions", tag = "security info",
+    request_body = QuestionsSave,
+    responses((status = 200, body = MySession), (status = 400, description = "A rule the questions or answers break, in its words", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn save_questions(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
+    Json(req): Json<QuestionsSave>,
+) -> ApiResult<axum::Json<MySession>> {
+    let view = state
+        .my
+        .save_questions(&correlation.0, &cookie(&headers), &req, now())
         .await?;
     Ok(axum::Json(view))
 }

@@ -23,6 +23,7 @@ use super::handlers;
     paths(
         handlers::start_flow,
         handlers::create_challenge,
+        handlers::challenge_status,
         handlers::verify,
         handlers::password_check,
         handlers::set_password,
@@ -56,6 +57,8 @@ use super::handlers;
         crate::http::my::mobile_finish,
         crate::http::my::office_start,
         crate::http::my::office_finish,
+        crate::http::my::questions,
+        crate::http::my::save_questions,
         crate::http::my::remove,
         crate::http::admin::sign_in,
         crate::http::admin::sign_in_passkey,

@@ -4,4 +4,5 @@
 pub mod code;
 pub mod passkey;
 pub mod phone;
+pub mod questions;
 pub mod totp;

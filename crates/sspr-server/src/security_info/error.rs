@@ -49,6 +49,10 @@ pub enum MyError {
     EnterNumberFirst,
     MobileCode,
     MobileCodeExpired,
+    /// Security questions aren't in the policy.
+    QuestionsOff,
+    /// The questions or answers break a rule (its words).
+    Questions(String),
     Internal(Internal),
 }
 

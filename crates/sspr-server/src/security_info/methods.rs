@@ -16,7 +16,7 @@ use crate::methods::{code, passkey, totp};
 
 impl SecurityInfo {
     /// A method was added: audited, told, and the page's new view.
-    async fn registered(
+    pub(super) async fn registered(
         &self,
         correlation: &str,
         user: &DirUser,
@@ -430,6 +430,7 @@ impl SecurityInfo {
                 "The office number {} was removed",
                 crate::methods::phone::mask(&registration.value)
             ),
+            MethodKind::Questions => "Your security questions were removed".to_string(),
             _ => format!(
                 "The alternate email {} was removed",
                 mask::email(&registration.value)

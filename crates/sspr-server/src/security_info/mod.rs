@@ -8,6 +8,7 @@
 
 mod error;
 mod methods;
+mod questions;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -111,6 +112,7 @@ fn second_methods(registrations: &[Registration]) -> Vec<(MethodView, i64)> {
                     kind,
                     masked,
                     done: false,
+                    can_call: false,
                 },
                 r.id,
             ))
@@ -200,6 +202,9 @@ impl SecurityInfo {
                 }
                 if core.voice.is_some() && methods.contains(&MethodKind::Voice) {
                     kinds.push(MethodKind::Voice);
+                }
+                if methods.contains(&MethodKind::Questions) {
+                    kinds.push(MethodKind::Questions);
                 }
                 kinds
             } else {

@@ -63,6 +63,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(11, "policy versions", "0011_policy_versions"),
     migration!(12, "audit by event", "0012_audit_by_event"),
     migration!(13, "kiosk version", "0013_kiosk_version"),
+    migration!(14, "challenge delivery", "0014_challenge_delivery"),
 ];
 
 #[derive(Clone)]

@@ -564,12 +564,19 @@ function funnel(v: InsightsView, file: (what: string) => () => string): HTMLElem
 
 function methods(v: InsightsView, file: (what: string) => () => string): HTMLElement {
   const list = v.methods;
-  const csv = () => csvText(["method", "sent", "verified", "failed", "registered"], list.map((m) => [m.method, m.sent, m.verified, m.failed, m.registered]));
+  const csv = () =>
+    csvText(
+      ["method", "sent", "delivered", "undelivered", "verified", "failed", "registered"],
+      list.map((m) => [m.method, m.sent, m.delivered, m.undelivered, m.verified, m.failed, m.registered]),
+    );
+  // Texts and calls go through gateways: what they took, and what every gateway failed.
+  const gateway = (m: InsightsView["methods"][number]) => m.method === "sms" || m.method === "voice";
+  const notDelivered = (m: InsightsView["methods"][number]) => (gateway(m) ? m.undelivered.toLocaleString() : "—");
   if (!list.length) return section("By method", "by-method", null, [], empty("No method was used"));
   return section(
     "By method",
     "by-method",
-    "Codes sent or approvals shown, and how they ended. \u201cPeople\u201d have the method registered now.",
+    "Codes sent or approvals shown, and how they ended. \u201cNot delivered\u201d: texts and calls every gateway failed (the person was asked to choose another method). \u201cPeople\u201d have the method registered now.",
     [csvButton("the methods", file("methods"), csv, "methods-csv")],
     h(
       "div",
@@ -585,9 +592,9 @@ function methods(v: InsightsView, file: (what: string) => () => string): HTMLEle
       { id: "chart-methods", every: true },
     ),
     figures(
-      "Methods: sent, verified, failed, and people who have it",
-      [{ title: "Method" }, { title: "Sent", num: true, key: "sent" }, { title: "Verified", num: true, key: "verified" }, { title: "Failed", num: true, key: "failed" }, { title: "People", num: true, key: "registered" }],
-      list.map((m) => [methodLabel(m.method), m.sent.toLocaleString(), m.verified.toLocaleString(), m.failed.toLocaleString(), m.registered.toLocaleString()]),
+      "Methods: sent, not delivered, verified, failed, and people who have it",
+      [{ title: "Method" }, { title: "Sent", num: true, key: "sent" }, { title: "Not delivered", num: true, key: "undelivered" }, { title: "Verified", num: true, key: "verified" }, { title: "Failed", num: true, key: "failed" }, { title: "People", num: true, key: "registered" }],
+      list.map((m) => [methodLabel(m.method), m.sent.toLocaleString(), notDelivered(m), m.verified.toLocaleString(), m.failed.toLocaleString(), m.registered.toLocaleString()]),
       list.map((m) => ({ "data-method": m.method })),
       "methods-table",
     ),
