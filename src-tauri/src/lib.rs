@@ -23,7 +23,9 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, config: KioskConfig) -> t
             commands::kiosk::qr_matrix,
             commands::flow::start_flow,
             commands::flow::request_code,
+            commands::flow::code_delivery,
             commands::flow::verify_code,
+            commands::flow::answer_questions,
             commands::flow::check_password,
             commands::flow::set_password,
             commands::flow::unlock_account,
@@ -188,6 +190,20 @@ mod tests {
             &w,
             "verify_code",
             serde_json::json!({"challengeId": "x", "code": "123456"}),
+        );
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
+        let r = invoke(
+            &w,
+            "answer_questions",
+            serde_json::json!({"challengeId": "x", "answers": ["a", "b", "c"]}),
+        );
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
+        let r = invoke(&w, "code_delivery", serde_json::json!({"challengeId": "x"}));
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
+        let r = invoke(
+            &w,
+            "request_code",
+            serde_json::json!({"methodId": "m", "call": true}),
         );
         assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
         let r = invoke(&w, "check_password", serde_json::json!({"candidate": "x"}));

@@ -7,7 +7,9 @@ export type Screen =
   | { name: "start" }
   | { name: "identify" }
   | { name: "verify" }
-  | { name: "code" }
+  /** `called`: the code of a mobile number is read out by a call, not texted. */
+  | { name: "code"; called?: boolean }
+  | { name: "questions" }
   | { name: "approve-choice"; methodId: string }
   | { name: "approve" }
   | { name: "phone-password" }

@@ -10,6 +10,7 @@ const PATHS: Record<string, string> = {
   call: "M6.6 3.5 9.5 3l1.6 4.2-2 1.5a11 11 0 0 0 6.2 6.2l1.5-2 4.2 1.6-.5 2.9a2 2 0 0 1-2 1.6A15.5 15.5 0 0 1 5 5.5a2 2 0 0 1 1.6-2Z",
   phone: "M8 2h8a2 2 0 0 1 2 2v16a2 2 0 0 1-2 2H8a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2Zm3 16h2",
   kiosk: "M3 4h18v12H3z M9 20h6 M12 16v4",
+  question: "M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Zm-2.6 6.6a2.6 2.6 0 1 1 3.7 2.35c-.7.35-1.1.95-1.1 1.7v.35M12 17v.01",
 };
 
 export function icon(name: keyof typeof PATHS, cls = "icon"): SVGSVGElement {

@@ -3,6 +3,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   ChallengeView,
+  Delivery,
   DoneView,
   ErrorBody,
   FlowEvent,
@@ -39,7 +40,8 @@ export const api = {
   status: () => call<KioskStatus>("kiosk_status"),
   startFlow: (login: string, intent: Intent, locale: string) =>
     call<FlowView>("start_flow", { login, intent, locale }),
-  requestCode: (methodId: string) => call<ChallengeView>("request_code", { methodId }),
+  /** `byCall`: the mobile number is called and the code read out instead of texted. */
+  requestCode: (methodId: string, byCall = false) => call<ChallengeView>("request_code", { methodId, call: byCall }),
   startApproval: (methodId: string, finishOnPhone: boolean) =>
     call<ChallengeView>("start_approval", { methodId, finishOnPhone }),
   stopApproval: () => call<void>("stop_approval"),
@@ -53,6 +55,11 @@ export const api = {
   },
   verifyCode: (challengeId: string, code: string) =>
     call<FlowView>("verify_code", { challengeId, code }),
+  /** Where sending a texted or called code stands (answers once it is known, or after a while). */
+  codeDelivery: (challengeId: string) => call<Delivery | null>("code_delivery", { challengeId }),
+  /** The security questions' answers, in the order they were asked. */
+  answerQuestions: (challengeId: string, answers: string[]) =>
+    call<FlowView>("answer_questions", { challengeId, answers }),
   checkPassword: (candidate: string) => call<PasswordCheck>("check_password", { candidate }),
   setPassword: (newPassword: string) => call<DoneView>("set_password", { newPassword }),
   unlock: () => call<DoneView>("unlock_account"),

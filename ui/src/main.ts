@@ -10,6 +10,7 @@ import { done } from "./screens/done";
 import { help } from "./screens/help";
 import { identify } from "./screens/identify";
 import { password } from "./screens/password";
+import { questions } from "./screens/questions";
 import { start } from "./screens/start";
 import { unlock } from "./screens/unlock";
 import { code, verify } from "./screens/verify";
@@ -18,13 +19,21 @@ const root = document.getElementById("app")!;
 
 // Errors a person can fix where they are; everything else goes to the help screen.
 const INLINE: Partial<Record<ErrorBody["code"], (e: ErrorBody) => string>> = {
-  code_invalid: () => t("error.code_invalid"),
+  code_invalid: () => t(app.screen.name === "questions" ? "error.answers_invalid" : "error.code_invalid"),
   code_expired: () => t("error.code_expired"),
   throttled: (e) => t("error.throttled", { secs: e.retry_after_secs ?? 30 }),
-  bad_request: () => t("error.bad_request"),
+  bad_request: () => t(app.screen.name === "questions" ? "error.answers_bad" : "error.bad_request"),
   method_unavailable: () => t("error.bad_request"),
   delivery_failed: () => t("error.delivery_failed"),
 };
+
+/**
+ * Empties every field on the page: what was typed (a code, a password, an answer) goes
+ * with the screen it was typed on, and goes before the kiosk wipes itself.
+ */
+function forgetTyped(): void {
+  for (const input of root.querySelectorAll("input")) input.value = "";
+}
 
 const app: App = {
   status: null,
@@ -37,6 +46,7 @@ const app: App = {
   go(screen: Screen) {
     // Any screen but the phone's own ends a running approval: the kiosk stops listening.
     if (!isPhoneScreen(screen.name)) void endApproval();
+    forgetTyped();
     app.screen = screen;
     render();
     app.notice = null;
@@ -99,7 +109,9 @@ function render(): void {
       case "verify":
         return verify(app);
       case "code":
-        return code(app);
+        return code(app, s.called);
+      case "questions":
+        return questions(app);
       case "approve-choice":
         return approveChoice(app, s.methodId);
       case "approve":
@@ -130,6 +142,7 @@ function applyBranding(): void {
 
 /** Forgets everything: the flow on the server, the webview's storage, this page's state. */
 async function wipe(): Promise<void> {
+  forgetTyped();
   try {
     await endApproval();
     await api.wipe();

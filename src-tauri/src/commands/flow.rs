@@ -1,7 +1,8 @@
 //! Commands of the reset and unlock flow. The flow id stays here; the UI never holds it.
 
 use sspr_proto::{
-    ChallengeView, DoneView, ErrorBody, FlowView, Intent, PasswordCheck, StartFlowRequest,
+    ChallengeRequest, ChallengeView, Delivery, DoneView, ErrorBody, FlowView, Intent,
+    PasswordCheck, StartFlowRequest,
 };
 use tauri::State;
 
@@ -31,16 +32,44 @@ pub async fn start_flow(
     Ok(flow)
 }
 
+/// Sends a code, asks for one, or asks the security questions. `call`: a mobile number
+/// is called and the code read out instead of texted (`MethodView::can_call`).
 #[tauri::command]
 pub async fn request_code(
     kiosk: State<'_, Kiosk>,
     method_id: String,
+    call: Option<bool>,
 ) -> Result<ChallengeView, ErrorBody> {
+    let flow = kiosk.flow()?;
+    let choice = ChallengeRequest {
+        method_id,
+        finish_on_phone: false,
+        call: call.unwrap_or(false),
+    };
+    kiosk
+        .client()
+        .await?
+        .challenge_request(&flow, &choice)
+        .await
+        .map_err(ui_error)
+}
+
+/// How long one `code_delivery` waits for a text or a call to go out before it answers
+/// "still sending" (the UI asks again while the code screen shows).
+const DELIVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Where sending a texted or called code stands: answers once a gateway took it or every
+/// gateway failed, or `sending` after a while.
+#[tauri::command]
+pub async fn code_delivery(
+    kiosk: State<'_, Kiosk>,
+    challenge_id: String,
+) -> Result<Option<Delivery>, ErrorBody> {
     let flow = kiosk.flow()?;
     kiosk
         .client()
         .await?
-        .challenge(&flow, &method_id)
+        .delivery(&flow, &challenge_id, DELIVERY_WAIT)
         .await
         .map_err(ui_error)
 }
@@ -56,6 +85,22 @@ pub async fn verify_code(
         .client()
         .await?
         .verify(&flow, &challenge_id, &code)
+        .await
+        .map_err(ui_error)
+}
+
+/// Answers a security questions challenge, in the order its questions were asked.
+#[tauri::command]
+pub async fn answer_questions(
+    kiosk: State<'_, Kiosk>,
+    challenge_id: String,
+    answers: Vec<String>,
+) -> Result<FlowView, ErrorBody> {
+    let flow = kiosk.flow()?;
+    kiosk
+        .client()
+        .await?
+        .answer(&flow, &challenge_id, &answers)
         .await
         .map_err(ui_error)
 }

@@ -4,6 +4,7 @@
 
 mod approval;
 mod bad_input;
+mod calls;
 mod console;
 mod contract;
 mod decoys;
@@ -11,6 +12,7 @@ mod faults;
 mod flows;
 mod metrics;
 mod policy;
+mod questions;
 mod secrets;
 mod security_info;
 mod signatures;

@@ -5,7 +5,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod approval;
+mod calls;
 mod console;
+mod console_questions;
+mod questions;
 mod sms;
 
 use std::time::Duration;

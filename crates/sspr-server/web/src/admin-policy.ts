@@ -85,7 +85,17 @@ function at(doc: Doc, path: string): unknown {
   return v === undefined ? null : v;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with each object's keys in order: the document may hold them in another order than a control builds them. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_key, x: unknown) => {
+    if (!x || typeof x !== "object" || Array.isArray(x)) return x;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(x).sort()) sorted[k] = (x as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 const yesNo = (v: unknown) => (v ? "Yes" : "No");
 
@@ -293,6 +303,11 @@ function methods(doc: Doc, view: PolicyView): Built {
         ),
       },
       {
+        title: "Security questions",
+        lead: "Used when “Security questions” is on above. Never enough on their own: with them on, two methods are required. Administrators are never asked them.",
+        controls: [questionsControl(p.questions)],
+      },
+      {
         title: "Codes sent by email or text",
         controls: [
           radioControl(
@@ -324,6 +339,132 @@ function methods(doc: Doc, view: PolicyView): Built {
         ],
       },
     ],
+  };
+}
+
+// ---- security questions ------------------------------------------------------------------
+
+/** `policy.questions` as the document has it. */
+type QuestionsDoc = { register: number; ask: number; own_allowed: boolean; list: { id: string; text: Record<string, string> }[] };
+
+/** The server's rules (methods/questions/policy.rs), checked before sending; it checks them again. */
+const Q_ID = /^[a-z0-9-]{1,40}$/;
+const Q_MIN = 10;
+const Q_MAX = 200;
+
+/**
+ * `policy.questions` whole: how many each person answers, how many the kiosk asks, whether
+ * people may write their own, and the organisation's list (id, English, German; other
+ * languages a question has are kept as they are).
+ */
+function questionsControl(v: unknown): Control {
+  const q = (v && typeof v === "object" ? v : {}) as Partial<QuestionsDoc>;
+  const list = Array.isArray(q.list) ? q.list : [];
+  const numbers = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ value: String(from + i), label: String(from + i) }));
+  const register = radios("questions-register", "Questions each person answers", numbers(3, 5), String(q.register ?? 3), "Chosen and answered on \u201cMy security info\u201d.", true);
+  const ask = radios("questions-ask", "Questions asked at the kiosk", numbers(1, 5), String(q.ask ?? 3), "All of them must be answered right. No more than each person answers.", true);
+  const own = checkbox("questions-own", "People may write questions of their own", !!q.own_allowed, "Beside the list below.");
+  for (const i of [...register.inputs, ...ask.inputs, own.input]) i.setAttribute("data-path", "policy.questions");
+
+  type Row = { el: HTMLElement; id: HTMLInputElement; en: HTMLInputElement; de: HTMLInputElement; other: Record<string, string> };
+  const rows: Row[] = [];
+  const body = h("div", { class: "q-rows", id: "questions-list" });
+  const changed = () => body.dispatchEvent(new Event("change", { bubbles: true }));
+  const addRow = (item?: { id: string; text: Record<string, string> }) => {
+    const n = nextId("q");
+    const other: Record<string, string> = {};
+    for (const [k, t] of Object.entries(item?.text ?? {})) if (k !== "en" && k !== "de") other[k] = t;
+    const id = textInput({ value: item?.id ?? "", maxlength: 40, class: "input q-id", "aria-label": "Id", "data-q": "id", id: `${n}-id` });
+    const en = textInput({ value: item?.text.en ?? "", maxlength: Q_MAX, class: "input", "aria-label": "English", "data-q": "en", spellcheck: "true" });
+    const de = textInput({ value: item?.text.de ?? "", maxlength: Q_MAX, class: "input", "aria-label": "German", "data-q": "de", spellcheck: "true", lang: "de" });
+    const remove = btn("Remove", { class: "btn-small", "data-q-remove": "" });
+    const texts = h(
+      "div",
+      { class: "q-texts" },
+      h("div", { class: "q-text" }, h("span", { class: "q-lang", "aria-hidden": "true" }, "EN"), en),
+      h("div", { class: "q-text" }, h("span", { class: "q-lang", "aria-hidden": "true" }, "DE"), de),
+    );
+    const row: Row = { el: h("div", { class: "q-row", "data-q-row": "" }, id, texts, remove), id, en, de, other };
+    remove.addEventListener("click", () => {
+      rows.splice(rows.indexOf(row), 1);
+      row.el.remove();
+      changed();
+      (rows[0]?.id ?? add).focus();
+    });
+    rows.push(row);
+    body.appendChild(row.el);
+    return row;
+  };
+  for (const item of list) addRow(item);
+  const add = btn("Add a question", { id: "questions-add" });
+  add.addEventListener("click", () => {
+    addRow().id.focus();
+    changed();
+  });
+
+  // The field a failed check is about, for `focus`.
+  let culprit: HTMLElement | null = null;
+  const value = (): QuestionsDoc => ({
+    register: Number(register.value()),
+    ask: Number(ask.value()),
+    own_allowed: own.input.checked,
+    list: rows.map((r) => {
+      const text: Record<string, string> = { ...r.other, en: r.en.value.trim() };
+      if (r.de.value.trim()) text.de = r.de.value.trim();
+      return { id: r.id.value.trim(), text };
+    }),
+  });
+  const listEditor = h(
+    "div",
+    { class: "form-row" },
+    h("label", { class: "form-label", for: rows[0]?.id.id ?? "questions-add" }, "The organisation\u2019s questions"),
+    h(
+      "div",
+      { class: "form-control" },
+      h("div", { class: "q-row q-head", "aria-hidden": "true" }, h("span", {}, "Id"), h("span", {}, "Question, in English and German"), h("span", {})),
+      body,
+      h("div", { class: "q-add" }, add),
+      h("p", { class: "form-hint" }, `Ids are 1 to 40 of a-z, 0-9 and -, and stay when a text is reworded (registrations keep them). Each text is ${Q_MIN} to ${Q_MAX} characters; English is required. Choose questions whose answers people keep for life and others can't look up.`),
+    ),
+  );
+  return {
+    path: "policy.questions",
+    label: "Security questions",
+    el: h("div", { class: "q-control", id: "questions-control" }, register.el, ask.el, h("div", { class: "form-row form-row-check" }, h("div", { class: "form-control" }, own.el)), listEditor),
+    value,
+    show: (x) => {
+      const d = (x && typeof x === "object" ? x : {}) as Partial<QuestionsDoc>;
+      const l = Array.isArray(d.list) ? d.list : [];
+      return h(
+        "div",
+        {},
+        h("p", {}, `${String(d.register ?? 3)} answered, ${String(d.ask ?? 3)} asked at the kiosk; questions of their own: ${yesNo(d.own_allowed)}.`),
+        l.length ? h("ol", { class: "q-show" }, ...l.map((i) => h("li", {}, i.text.en ?? i.id))) : h("span", { class: "none" }, "No questions listed"),
+      );
+    },
+    check: () => {
+      const d = value();
+      culprit = ask.inputs.find((i) => i.checked) ?? null;
+      if (d.ask > d.register) return `Security questions: the kiosk can ask at most the ${d.register} each person answers.`;
+      const seen: string[] = [];
+      for (const [i, item] of d.list.entries()) {
+        const which = `Security question ${i + 1}`;
+        const row = rows[i];
+        culprit = row.id;
+        if (!Q_ID.test(item.id)) return `${which}: the id is 1 to 40 of a-z, 0-9 and -.`;
+        if (seen.includes(item.id)) return `${which}: the id \u201c${item.id}\u201d is used twice.`;
+        seen.push(item.id);
+        for (const [lang, text] of Object.entries(item.text)) {
+          culprit = lang === "de" ? row.de : row.en;
+          if (text.length < Q_MIN || text.length > Q_MAX) return `${which} (${lang}): write ${Q_MIN} to ${Q_MAX} characters.`;
+        }
+        culprit = row.en;
+        if (!item.text.en) return `${which}: the English text is required.`;
+      }
+      culprit = null;
+      return null;
+    },
+    focus: () => (culprit ?? register.inputs[0])?.focus(),
   };
 }
 

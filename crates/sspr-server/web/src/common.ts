@@ -41,12 +41,14 @@ export type Call =
   | "my.email"
   | "my.mobile"
   | "my.office"
+  | "my.questions"
   | "my.review";
 
 /**
  * An error in the page's language. The most specific text wins: for "approval.number",
  * error.approval.number.<code>, then error.approval.<code>, then error.<code>; with a
- * wait from the server, at each of those the ".wait" text first. The server's message is the fallback.
+ * wait from the server, at each of those the ".wait" text first. The server's message is the fallback,
+ * and a text may quote it (`{message}`: a rule only the server knows, in its words).
  */
 export function errorText(e: ErrorBody, call: Call): string {
   const parts = call.split(".");
@@ -54,7 +56,7 @@ export function errorText(e: ErrorBody, call: Call): string {
   for (let n = parts.length; n >= 0; n--) {
     for (const name of secs ? [`${e.code}.wait`, e.code] : [e.code]) {
       const key = ["error", ...parts.slice(0, n), name].join(".");
-      if (has(key)) return t(key, { wait: secs ? waitText(secs) : "" });
+      if (has(key)) return t(key, { wait: secs ? waitText(secs) : "", message: e.message });
     }
   }
   return e.message;
@@ -74,7 +76,7 @@ function waitText(secs: number): string {
  * One request to the API. Bodies go as JSON; 204 answers `undefined`. The cookie of
  * "My security info" rides along (same origin only); the phone page has none.
  */
-export async function api<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {

@@ -12,9 +12,12 @@ import type {
   MethodKind,
   MethodView,
   MyMethod,
+  MyQuestions,
   MySession,
   PasskeyFinish,
   PasskeyRequest,
+  QuestionAnswer,
+  QuestionsSave,
   SecondFactorChallenge,
   SecondFactorFinish,
   SecondFactorStart,
@@ -291,7 +294,9 @@ function added(at: string): string {
   }
 }
 
-function methodRow(m: MyMethod): HTMLElement {
+function methodRow(given: MyMethod): HTMLElement {
+  // Security questions have no name of their own: the kind, in the page's language.
+  const m = given.kind === "questions" ? { ...given, label: t("my.kind.questions") } : given;
   const row = h("li", { class: "method-row", "data-id": m.id, "data-kind": m.kind });
   const err = errorLine();
   const normal = () => {
@@ -562,6 +567,219 @@ function addOffice(): HTMLElement {
   return addCard("my.office.heading", "my.office.why", form(start, numberF.label, number, err, go), panel);
 }
 
+// ---- security questions -----------------------------------------------------------------
+
+/** The server's limits (methods/questions): an own question's and an answer's length. */
+const QUESTION_MIN = 10;
+const QUESTION_MAX = 200;
+const ANSWER_MIN = 3;
+const ANSWER_MAX = 200;
+const OWN = "own";
+
+/** As the server compares answers (NFKC, case-folded, spaces collapsed), near enough to check before sending. */
+function folded(text: string): string {
+  return text.normalize("NFKC").toLowerCase().normalize("NFKC").split(/\s+/).filter(Boolean).join(" ");
+}
+
+function loadQuestions(): Promise<MyQuestions> {
+  return api<MyQuestions>("GET", `/v1/my/questions?locale=${encodeURIComponent(lang)}`);
+}
+
+type QuestionBlock = {
+  select: HTMLSelectElement;
+  own: HTMLInputElement;
+  answer: HTMLInputElement;
+  err: HTMLElement;
+  el: HTMLElement;
+};
+
+/**
+ * Choose `register` questions (each once; one's own where allowed), answer each, save all
+ * at once. `current`: the questions registered now, chosen again to start with (answers
+ * are never shown, so they are typed again).
+ */
+function questionsForm(q: MyQuestions, current: string[], onCancel?: () => void): HTMLElement {
+  const blocks: QuestionBlock[] = [];
+  for (let i = 0; i < q.register; i++) {
+    const n = i + 1;
+    const select = h(
+      "select",
+      { id: `question-${n}`, class: "field field-select", "data-question": n },
+      h("option", { value: "" }, t("my.questions.choose")),
+      ...q.list.map((c) => h("option", { value: c.id }, c.text)),
+      q.own_allowed && h("option", { value: OWN }, t("my.questions.own")),
+    ) as HTMLSelectElement;
+    const ownF = field(`own-${n}`, "my.questions.ownLabel", { maxlength: QUESTION_MAX, autocomplete: "off" });
+    const ownRow = h("div", { class: "stack sq-own" }, ownF.label, ownF.input);
+    const answerF = field(`answer-${n}`, "my.questions.answer", { maxlength: ANSWER_MAX, autocomplete: "off", autocapitalize: "none", autocorrect: "off", spellcheck: "false" });
+    const err = errorLine();
+    const el = h(
+      "fieldset",
+      { class: "sq-block", "data-block": n },
+      h("legend", { class: "label" }, t("my.questions.question", { n })),
+      select,
+      ownRow,
+      answerF.label,
+      answerF.input,
+      err,
+    );
+    const was = current[i];
+    if (was !== undefined) {
+      const listed = q.list.find((c) => c.text === was);
+      if (listed) select.value = listed.id;
+      else if (q.own_allowed) {
+        select.value = OWN;
+        ownF.input.value = was;
+      }
+    }
+    // The answer's label is the question chosen, whole: a phone's select cuts it short.
+    const answerLabel = answerF.label;
+    const sync = () => {
+      ownRow.hidden = select.value !== OWN;
+      const listed = q.list.find((c) => c.id === select.value);
+      fill(answerLabel, listed ? t("my.questions.answerTo", { question: listed.text }) : t("my.questions.answer"));
+    };
+    select.addEventListener("change", () => {
+      sync();
+      err.textContent = "";
+      noTwice();
+      (select.value === OWN ? ownF.input : answerF.input).focus();
+    });
+    sync();
+    blocks.push({ select, own: ownF.input, answer: answerF.input, err, el });
+  }
+  // A question of the list chosen in one place can't be chosen in another.
+  function noTwice(): void {
+    for (const b of blocks) {
+      const elsewhere = blocks.filter((o) => o !== b).map((o) => o.select.value);
+      for (const opt of Array.prototype.slice.call(b.select.options) as HTMLOptionElement[]) {
+        opt.disabled = opt.value !== "" && opt.value !== OWN && elsewhere.indexOf(opt.value) >= 0;
+      }
+    }
+  }
+  noTwice();
+
+  const questionText = (b: QuestionBlock): string =>
+    b.select.value === OWN ? b.own.value.trim() : (q.list.find((c) => c.id === b.select.value)?.text ?? "");
+
+  /** The first rule broken, said beside its question (the server checks them all again). */
+  const check = (): boolean => {
+    for (const b of blocks) b.err.textContent = "";
+    const seenQuestions: string[] = [];
+    const seenAnswers: string[] = [];
+    for (const b of blocks) {
+      const fail = (key: Key, el: HTMLElement) => {
+        b.err.textContent = t(key);
+        el.focus();
+        return false;
+      };
+      if (!b.select.value) return fail("my.questions.pick", b.select);
+      const ownLength = b.own.value.trim().length;
+      if (b.select.value === OWN && (ownLength < QUESTION_MIN || ownLength > QUESTION_MAX)) return fail("my.questions.ownLength", b.own);
+      const question = folded(questionText(b));
+      if (seenQuestions.indexOf(question) >= 0) return fail("my.questions.twice", b.select);
+      seenQuestions.push(question);
+      const answer = folded(b.answer.value);
+      if (answer.length < ANSWER_MIN) return fail("my.questions.short", b.answer);
+      const bare = question.replace(/[?.!\s]+$/, "");
+      const words = question.split(/[^\p{L}\p{N}]+/u);
+      if (answer.indexOf(bare) >= 0 || words.indexOf(answer) >= 0) return fail("my.questions.containsQuestion", b.answer);
+      if (seenAnswers.indexOf(answer) >= 0) return fail("my.questions.sameAnswer", b.answer);
+      seenAnswers.push(answer);
+    }
+    return true;
+  };
+
+  const save = primary("save-questions", "my.questions.save");
+  const err = errorLine();
+  err.id = "questions-error";
+  const cancel = onCancel && button({ class: "btn btn-quiet", id: "cancel-questions" }, t("common.cancel"));
+  if (cancel && onCancel) cancel.addEventListener("click", onCancel);
+  const submit = () => {
+    err.textContent = "";
+    if (!check()) return;
+    const answers: QuestionAnswer[] = blocks.map((b) =>
+      b.select.value === OWN ? { own: b.own.value.trim(), answer: b.answer.value } : { id: b.select.value, answer: b.answer.value },
+    );
+    void act("my.questions", save, err, () => api<MySession>("PUT", "/v1/my/questions", { answers } satisfies QuestionsSave)).then((s) => {
+      // What was typed goes once it has been sent, whatever the answer.
+      if (s) {
+        for (const b of blocks) b.answer.value = "";
+        render(s, t("my.questions.saved"));
+      }
+    });
+  };
+  return form(
+    submit,
+    h("p", {}, t(current.length ? "my.questions.changeLead" : "my.questions.lead", { n: q.register })),
+    ...blocks.map((b) => b.el),
+    err,
+    h("div", { class: "row-actions" }, cancel, save),
+  );
+}
+
+/** Not registered yet: what they are, and the form behind a button. */
+function addQuestions(): HTMLElement {
+  const go = primary("add-questions", "my.questions.setUp", "button");
+  const err = errorLine();
+  const panel = h("div", { class: "stack" });
+  go.addEventListener("click", () =>
+    void act("my.questions", go, err, loadQuestions).then((q) => {
+      if (!q) return;
+      go.hidden = true;
+      fill(
+        panel,
+        questionsForm(q, [], () => {
+          fill(panel);
+          go.hidden = false;
+          go.focus();
+        }),
+      );
+      panel.querySelector<HTMLElement>("select")?.focus();
+    }),
+  );
+  return addCard("my.questions.heading", "my.questions.why", go, err, panel);
+}
+
+/** Registered: the questions (never the answers), to change or remove. */
+function registeredQuestions(m: MyMethod): HTMLElement {
+  const body = h("div", { class: "stack", id: "questions-card" }, h("div", { class: "spinner", role: "presentation" }));
+  const card = h("section", { class: "card", id: "security-questions" }, h("h2", {}, t("my.questions.heading")), body);
+  const err = errorLine();
+  const showing = (q: MyQuestions) => {
+    const change = button({ class: "btn btn-quiet btn-small", id: "change-questions" }, t("my.questions.change"));
+    const remove = button({ class: "btn btn-quiet btn-small", id: "remove-questions" }, t("my.questions.remove"));
+    change.addEventListener("click", () => {
+      fill(body, questionsForm(q, q.registered, () => showing(q)));
+      body.querySelector<HTMLElement>("select")?.focus();
+    });
+    remove.addEventListener("click", () => {
+      const yes = button({ class: "btn btn-danger btn-small", id: "confirm-remove-questions" }, t("my.remove.yes"));
+      const no = button({ class: "btn btn-quiet btn-small", id: "keep-questions" }, t("my.remove.no"));
+      yes.addEventListener("click", () =>
+        void act("my", yes, err, () => api<MySession>("DELETE", `/v1/my/methods/${encodeURIComponent(m.id)}`)).then((s) => s && render(s, t("my.removed"))),
+      );
+      no.addEventListener("click", () => showing(q));
+      fill(body, h("p", { class: "method-label" }, t("my.questions.removeConfirm")), err, h("div", { class: "row-actions" }, no, yes));
+      yes.focus();
+    });
+    fill(
+      body,
+      h("p", { class: "muted" }, t(q.ask >= q.registered.length ? "my.questions.yoursAll" : "my.questions.yours", { ask: q.ask, n: q.registered.length })),
+      h("ol", { class: "sq-list", id: "registered-questions" }, ...q.registered.map((text) => h("li", {}, text))),
+      h("p", { class: "muted" }, t("my.questions.never")),
+      err,
+      h("div", { class: "row-actions" }, remove, change),
+    );
+  };
+  loadQuestions().then(showing, (e: unknown) => {
+    const b = errorBody(e);
+    if (b.code === "unauthorized") return signIn(errorText(b, "my"));
+    fill(body, h("p", { class: "field-error", role: "alert" }, errorText(b, "my.questions")));
+  });
+  return card;
+}
+
 // The organisation asks, every so many days, whether the methods are still right: a
 // phone number or address the person no longer has is a way in for whoever has it now.
 function review(s: MySession): HTMLElement | false {
@@ -583,6 +801,8 @@ function review(s: MySession): HTMLElement | false {
 
 function home(s: MySession): void {
   header(s);
+  const questions = s.can_add.includes("questions");
+  const registered = s.methods.find((m) => m.kind === "questions");
   show(
     "signed-in",
     h(
@@ -594,6 +814,7 @@ function home(s: MySession): void {
       h("h2", {}, t("my.methods.heading")),
       h("ul", { id: "methods", class: "method-list" }, ...(s.methods.length ? s.methods.map(methodRow) : [h("li", { class: "empty" }, t("my.methods.none"))])),
     ),
+    questions && registered ? registeredQuestions(registered) : null,
     h(
       "section",
       { class: "card" },
@@ -603,6 +824,7 @@ function home(s: MySession): void {
       addEmail(),
       s.can_add.includes("sms") ? addMobile() : null,
       s.can_add.includes("voice") ? addOffice() : null,
+      questions && !registered ? addQuestions() : null,
     ),
   );
 }
