@@ -516,7 +516,16 @@ async fn flow_run(
     server: &ServerUnderTest,
 ) -> report::FlowLevel {
     let before = cpu::Snapshot::take(server.pid());
-    let mut level = resets(kiosk, codes, people, first, concurrency, window, FLOW_STAGGER).await;
+    let mut level = resets(
+        kiosk,
+        codes,
+        people,
+        first,
+        concurrency,
+        window,
+        FLOW_STAGGER,
+    )
+    .await;
     level.measured.cpu = before.and_then(|b| b.usage_since());
     level
 }

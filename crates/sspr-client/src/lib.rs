@@ -16,9 +16,9 @@ use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sspr_proto::{
-    ChallengeRequest, ChallengeStatus, ChallengeView, Delivery, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
-    FlowEvent, FlowView, KioskSettings, PasswordCheck, PasswordCheckRequest, SetPasswordRequest,
-    StartFlowRequest, VerifyRequest,
+    ChallengeRequest, ChallengeStatus, ChallengeView, Delivery, DoneView, EnrollRequest,
+    EnrollResponse, ErrorBody, ErrorCode, FlowEvent, FlowView, KioskSettings, PasswordCheck,
+    PasswordCheckRequest, SetPasswordRequest, StartFlowRequest, VerifyRequest,
 };
 use zeroize::Zeroizing;
 

@@ -379,7 +379,11 @@ impl Sms {
         let h = &self.health;
         let before = h.typical_ms.load(Ordering::Relaxed);
         // A new figure weighs a quarter; the first is taken whole.
-        let typical = if before == 0 { took.max(1) } else { (before * 3 + took) / 4 };
+        let typical = if before == 0 {
+            took.max(1)
+        } else {
+            (before * 3 + took) / 4
+        };
         h.typical_ms.store(typical.max(1), Ordering::Relaxed);
         let now = crate::clock::now();
         if sent.is_ok() {

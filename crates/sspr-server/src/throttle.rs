@@ -113,7 +113,11 @@ impl Throttle {
     }
 
     /// Seconds until one more text or call may go to this number, or None now.
-    pub async fn destination_limited(&self, destination: &str, now: i64) -> StoreResult<Option<i64>> {
+    pub async fn destination_limited(
+        &self,
+        destination: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
         self.over(destination, PHONE, self.config.destination_messages, now)
             .await
     }
@@ -127,7 +131,11 @@ impl Throttle {
         now: i64,
     ) -> StoreResult<()> {
         self.store
-            .add_events(&[(user, PHONE, now), (kiosk, PHONE, now), (destination, PHONE, now)])
+            .add_events(&[
+                (user, PHONE, now),
+                (kiosk, PHONE, now),
+                (destination, PHONE, now),
+            ])
             .await
     }
 

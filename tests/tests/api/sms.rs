@@ -7,7 +7,9 @@
 use sspr_tests::kannel::Kannel;
 use std::time::Duration;
 
-use sspr_tests::sspr_proto::{Delivery, ErrorCode, FlowState, Intent, MethodKind, StartFlowRequest};
+use sspr_tests::sspr_proto::{
+    Delivery, ErrorCode, FlowState, Intent, MethodKind, StartFlowRequest,
+};
 use sspr_tests::TestServer;
 
 use super::*;

@@ -51,7 +51,10 @@ pub struct MixLevel {
 impl MixLevel {
     /// The slower kind's rate as a share of the faster's.
     fn rate_share(&self) -> f64 {
-        let (sms, email) = (self.sms.measured.run.per_sec(), self.email.measured.run.per_sec());
+        let (sms, email) = (
+            self.sms.measured.run.per_sec(),
+            self.email.measured.run.per_sec(),
+        );
         sms.min(email) / sms.max(email).max(f64::EPSILON)
     }
 }

@@ -110,7 +110,11 @@ fn questions_are_refused_where_they_could_be_enough() {
     assert!(refusal(&c).contains("questions.ask"), "{}", refusal(&c));
     c.policy.questions.ask = 3;
     c.policy.questions.register = 6;
-    assert!(refusal(&c).contains("questions.register"), "{}", refusal(&c));
+    assert!(
+        refusal(&c).contains("questions.register"),
+        "{}",
+        refusal(&c)
+    );
     c.policy.questions.register = 3;
     c.policy.questions.list.truncate(2);
     assert!(refusal(&c).contains("own_allowed"), "{}", refusal(&c));

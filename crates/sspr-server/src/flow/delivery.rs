@@ -55,7 +55,10 @@ async fn deliver(core: &Core, s: Send) {
         Some(g) => {
             tokio::time::sleep(g.typical()).await;
             if g.failing() {
-                Err("every gateway is failing (a decoy answers as a real person is answered)".into())
+                Err(
+                    "every gateway is failing (a decoy answers as a real person is answered)"
+                        .into(),
+                )
             } else {
                 Ok(())
             }

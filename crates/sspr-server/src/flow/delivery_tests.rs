@@ -26,7 +26,10 @@ async fn a_send_every_gateway_failed_counts_against_nobody() {
             .challenge(&flow, MethodKind::Sms, T0 + i)
             .await
             .unwrap_or_else(|e| panic!("try {}: {e:?}", i + 1));
-        assert_eq!(kit.delivered(&flow, &ch.challenge_id).await, Delivery::Failed);
+        assert_eq!(
+            kit.delivered(&flow, &ch.challenge_id).await,
+            Delivery::Failed
+        );
     }
     kit.core.audit.flush().await;
     let undelivered = kit
@@ -87,7 +90,10 @@ async fn a_number_takes_ten_an_hour_whoever_asks() {
     let f = kit.start("cy", Intent::Reset, t + 31).await.expect("flow");
     let eleventh = kit.challenge(&f, MethodKind::Sms, t + 31).await;
     assert!(matches!(error_of(eleventh), FlowError::RateLimited { .. }));
-    let later = kit.start("cy", Intent::Reset, T0 + 3700).await.expect("flow");
+    let later = kit
+        .start("cy", Intent::Reset, T0 + 3700)
+        .await
+        .expect("flow");
     kit.challenge(&later, MethodKind::Sms, T0 + 3700)
         .await
         .expect("an hour on");
@@ -127,7 +133,10 @@ async fn a_mobile_number_is_called_instead_of_texted() {
     let script = kit.calls.last_text(&mobile).expect("called");
     assert!(script.contains("<Say"), "read out: {script}");
     let code = kit.calls.last_code(&mobile);
-    assert!(code.is_none(), "the code is read digit by digit, not as one number");
+    assert!(
+        code.is_none(),
+        "the code is read digit by digit, not as one number"
+    );
     let digits: String = script
         .split("<Say")
         .nth(1)
@@ -142,10 +151,7 @@ async fn a_mobile_number_is_called_instead_of_texted() {
         .expect("verified");
     assert_eq!(done.done, 1);
 
-    let email = flow
-        .methods
-        .iter()
-        .find(|m| m.kind == MethodKind::Email);
+    let email = flow.methods.iter().find(|m| m.kind == MethodKind::Email);
     if let Some(email) = email {
         let not = kit
             .flows
@@ -180,7 +186,10 @@ async fn a_decoys_text_ends_as_real_ones_end() {
         .await
         .expect("decoy text");
     assert_eq!(ch.delivery, Some(Delivery::Sending));
-    assert_eq!(kit.delivered(&decoy, &ch.challenge_id).await, Delivery::Sent);
+    assert_eq!(
+        kit.delivered(&decoy, &ch.challenge_id).await,
+        Delivery::Sent
+    );
     assert_eq!(kit.sms.count(), 0, "nothing was sent");
 
     kit.sms.refuse(true);
@@ -189,11 +198,20 @@ async fn a_decoys_text_ends_as_real_ones_end() {
         .challenge(&flow, MethodKind::Sms, T0 + 1)
         .await
         .expect("tried");
-    assert_eq!(kit.delivered(&flow, &real.challenge_id).await, Delivery::Failed);
-    let decoy = kit.start("nobody", Intent::Reset, T0 + 2).await.expect("decoy");
+    assert_eq!(
+        kit.delivered(&flow, &real.challenge_id).await,
+        Delivery::Failed
+    );
+    let decoy = kit
+        .start("nobody", Intent::Reset, T0 + 2)
+        .await
+        .expect("decoy");
     let ch = kit
         .challenge(&decoy, MethodKind::Sms, T0 + 2)
         .await
         .expect("decoy text");
-    assert_eq!(kit.delivered(&decoy, &ch.challenge_id).await, Delivery::Failed);
+    assert_eq!(
+        kit.delivered(&decoy, &ch.challenge_id).await,
+        Delivery::Failed
+    );
 }

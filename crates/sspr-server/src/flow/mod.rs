@@ -7,10 +7,10 @@ pub mod approval;
 #[cfg(test)]
 mod approval_tests;
 mod challenge;
+pub mod decoy;
 mod delivery;
 #[cfg(test)]
 mod delivery_tests;
-pub mod decoy;
 mod error;
 mod identify;
 pub mod mask;

@@ -70,8 +70,13 @@ async fn a_wrong_answer_fails_all_and_counts_toward_the_block() {
         .expect("questions");
     let right: Vec<&str> = ch.questions.iter().map(|q| kit.right_answer(q)).collect();
 
-    let two = kit.answer(&flow, &ch.challenge_id, &right[..2], T0 + 1).await;
-    assert!(matches!(error_of(two), FlowError::AnswersMissing { count: 3 }));
+    let two = kit
+        .answer(&flow, &ch.challenge_id, &right[..2], T0 + 1)
+        .await;
+    assert!(matches!(
+        error_of(two),
+        FlowError::AnswersMissing { count: 3 }
+    ));
     let mut long = right.clone();
     let huge = "x".repeat(10_000);
     long[1] = &huge;
@@ -116,7 +121,10 @@ async fn administrators_are_never_offered_questions() {
     )
     .await;
     let admin = kit.start("root", Intent::Reset, T0).await.expect("flow");
-    assert!(admin.methods.iter().all(|m| m.kind != MethodKind::Questions));
+    assert!(admin
+        .methods
+        .iter()
+        .all(|m| m.kind != MethodKind::Questions));
     assert_eq!(admin.required, 2);
 }
 
@@ -142,7 +150,10 @@ async fn a_decoy_is_asked_questions_and_never_passes() {
         .map(|q| q.text_in("en").to_string())
         .collect();
     assert!(ch.questions.iter().all(|q| listed.contains(q)));
-    let decoy2 = kit.start("nobody", Intent::Reset, T0 + 1).await.expect("decoy");
+    let decoy2 = kit
+        .start("nobody", Intent::Reset, T0 + 1)
+        .await
+        .expect("decoy");
     let ch2 = kit
         .challenge(&decoy2, MethodKind::Questions, T0 + 1)
         .await

@@ -363,7 +363,11 @@ async fn a_texted_code_verifies_and_five_an_hour_is_the_limit() {
         .challenge(&flow, MethodKind::Sms, T0)
         .await
         .expect("texted");
-    assert_eq!(ch.delivery, Some(Delivery::Sending), "sent after the answer");
+    assert_eq!(
+        ch.delivery,
+        Some(Delivery::Sending),
+        "sent after the answer"
+    );
     assert_eq!(kit.delivered(&flow, &ch.challenge_id).await, Delivery::Sent);
     let code = kit.sms.last_code(&mobile).expect("a code was texted");
     let wrong = kit.verify(&flow, &ch.challenge_id, "000000", T0 + 1).await;

@@ -6,9 +6,9 @@ use axum::Extension;
 use base64::Engine;
 use secrecy::SecretString;
 use sspr_proto::{
-    ChallengeRequest, ChallengeStatus, ChallengeView, DoneView, EnrollRequest, EnrollResponse, ErrorBody, ErrorCode,
-    FlowView, Health, Helpdesk, KioskSettings, PasswordCheck, PasswordCheckRequest,
-    SetPasswordRequest, StartFlowRequest, VerifyRequest,
+    ChallengeRequest, ChallengeStatus, ChallengeView, DoneView, EnrollRequest, EnrollResponse,
+    ErrorBody, ErrorCode, FlowView, Health, Helpdesk, KioskSettings, PasswordCheck,
+    PasswordCheckRequest, SetPasswordRequest, StartFlowRequest, VerifyRequest,
 };
 
 use super::ids::{ChallengeId, FlowId};

@@ -285,9 +285,9 @@ pub async fn questions(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<LocaleQuery>,
 ) -> ApiResult<axum::Json<MyQuestions>> {
-    let locale = q
-        .locale
-        .filter(|l| (2..=16).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let locale = q.locale.filter(|l| {
+        (2..=16).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
     let view = state
         .my
         .questions(&cookie(&headers), locale.as_deref(), now())

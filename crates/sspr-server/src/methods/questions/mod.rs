@@ -11,8 +11,8 @@ use unicode_normalization::UnicodeNormalization;
 
 pub mod policy;
 
-use policy::{QuestionsPolicy, ANSWER_MAX, QUESTION_MAX};
 use crate::secret::ServerKey;
+use policy::{QuestionsPolicy, ANSWER_MAX, QUESTION_MAX};
 
 /// The fewest characters an answer has once normalised.
 pub const ANSWER_MIN: usize = 3;
@@ -37,7 +37,9 @@ pub enum Problem {
     UnknownQuestion(String),
     #[error("the organisation doesn't allow questions of your own")]
     OwnNotAllowed,
-    #[error("a question of your own has 10 to {QUESTION_MAX} characters, without control characters")]
+    #[error(
+        "a question of your own has 10 to {QUESTION_MAX} characters, without control characters"
+    )]
     OwnQuestion,
     #[error("an answer has at least {ANSWER_MIN} characters")]
     TooShort,
@@ -169,8 +171,7 @@ fn contains_question(asked: Asked, english: &str, policy: &QuestionsPolicy, answ
         let q = normalize(t);
         let bare = q.trim_end_matches(['?', '.', '!', ' ']);
         answer.contains(bare)
-            || q
-                .split(|c: char| !c.is_alphanumeric())
+            || q.split(|c: char| !c.is_alphanumeric())
                 .any(|word| !word.is_empty() && word == answer)
     })
 }
@@ -241,7 +242,10 @@ pub fn pick(key: &ServerKey, flow_id: &str, registered: usize, ask: usize) -> Ve
     let mut order: Vec<(u64, usize)> = (0..registered)
         .map(|i| {
             let mac = key.mac("questions-pick", &[flow_id.as_bytes(), &i.to_be_bytes()]);
-            (u64::from_be_bytes(mac[..8].try_into().unwrap_or_default()), i)
+            (
+                u64::from_be_bytes(mac[..8].try_into().unwrap_or_default()),
+                i,
+            )
         })
         .collect();
     order.sort();
@@ -306,7 +310,10 @@ mod tests {
         );
         let mut short = good.clone();
         short[0].1 = " ab ".into();
-        assert_eq!(check_registration(&p, &short).unwrap_err(), Problem::TooShort);
+        assert_eq!(
+            check_registration(&p, &short).unwrap_err(),
+            Problem::TooShort
+        );
         let mut long = good.clone();
         long[0].1 = "x".repeat(10_000);
         assert_eq!(check_registration(&p, &long).unwrap_err(), Problem::TooLong);
@@ -360,7 +367,8 @@ mod tests {
             "a salt of its own each time"
         );
         let decoy = decoy_hash(&key);
-        let pairs = |a: &str, b: &str| vec![(a.to_string(), h1.clone()), (b.to_string(), h2.clone())];
+        let pairs =
+            |a: &str, b: &str| vec![(a.to_string(), h1.clone()), (b.to_string(), h2.clone())];
         assert!(check_all(&key, &pairs("mitzi", "lindenallee"), &decoy));
         assert!(!check_all(&key, &pairs("mitzi", "linden"), &decoy));
         assert!(!check_all(&key, &pairs("rex", "lindenallee"), &decoy));

@@ -111,7 +111,10 @@ impl Default for QuestionsPolicy {
                 .iter()
                 .map(|(id, en, de)| Question {
                     id: (*id).into(),
-                    text: BTreeMap::from([("en".into(), (*en).into()), ("de".into(), (*de).into())]),
+                    text: BTreeMap::from([
+                        ("en".into(), (*en).into()),
+                        ("de".into(), (*de).into()),
+                    ]),
                 })
                 .collect(),
         }
