@@ -349,13 +349,16 @@ impl Report {
         )?;
         writeln!(
             f,
-            "floor     argon2id ({}) on {} threads: {:.1} hashes/s ({} in {:.1} s){}",
+            "floor     argon2id ({}) on {} threads: {:.1} hashes/s ({} in {:.1} s){}; one \
+             hash alone (one thread, one after another, {} of them): p50/p99 {} ms",
             self.hash.params,
             self.hash.threads,
             self.hash.per_sec(),
             self.hash.hashes,
             self.hash.elapsed.as_secs_f64(),
             cpu_in_process(&self.hash.cpu),
+            self.hash.single.count(),
+            p50_p99(&self.hash.single),
         )
     }
 
