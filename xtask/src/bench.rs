@@ -2,7 +2,9 @@
 //! load generator in this process, and prints what it measured next to two floors taken
 //! on the same box in the same run (a bare axum handler, the bare argon2id hash rate).
 //! Resets with a texted code run beside resets with an emailed one, through a real SMS
-//! gateway (Kannel, with its fake SMSC standing in for the operator's network).
+//! gateway (Kannel, with its fake SMSC standing in for the operator's network). Last, a
+//! few people register security questions and a kiosk checks their answers one at a time,
+//! beside the cost of one argon2id hash.
 //!
 //! Progress goes to stderr; the report (the figures and the goals) to stdout.
 
@@ -10,6 +12,7 @@ mod cpu;
 mod floors;
 mod load;
 pub(crate) mod mail;
+mod questions;
 mod report;
 mod target;
 mod texts;
@@ -56,6 +59,8 @@ struct Options {
     server: Option<PathBuf>,
     /// Resets with texted codes through Kannel beside the emailed ones.
     sms: bool,
+    /// Security questions registered and checked.
+    questions: bool,
 }
 
 impl Options {
@@ -66,6 +71,7 @@ impl Options {
             keep: false,
             server: None,
             sms: true,
+            questions: true,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -90,6 +96,7 @@ impl Options {
                 }
                 "--keep" => options.keep = true,
                 "--no-sms" => options.sms = false,
+                "--no-questions" => options.questions = false,
                 "--server" => {
                     let v = args.next().context("--server needs a path")?;
                     options.server = Some(PathBuf::from(v));
@@ -97,12 +104,15 @@ impl Options {
                 other => anyhow::bail!(
                     "unknown argument {other:?}\n\
                      usage: cargo xtask bench server [--secs N] [--people N] [--keep] [--server BIN] [--no-sms]\n\
+                     \x20                               [--no-questions]\n\
                      \x20 --secs N     seconds each measurement runs (default 5)\n\
                      \x20 --people N   people to import for each kind of reset (emailed code, texted\n\
                      \x20              code), one reset each (default: enough for the run)\n\
                      \x20 --keep       keep the server's folder (store, config, log)\n\
                      \x20 --server BIN measure this server binary instead (an earlier build)\n\
-                     \x20 --no-sms     no resets with texted codes (no Kannel; a server from before SMS)"
+                     \x20 --no-sms     no resets with texted codes (no Kannel; a server from before SMS)\n\
+                     \x20 --no-questions\n\
+                     \x20              no security questions (a server from before them)"
                 ),
             }
         }
@@ -140,7 +150,7 @@ pub fn server(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         .unwrap_or(1);
     // First, on an idle box: it also tells how many people the flows can use up.
     progress(format!(
-        "argon2id floor: {cores} threads, {} s",
+        "argon2id floor: one hash at a time, then {cores} threads for {} s",
         options.window.as_secs()
     ));
     let hash = floors::argon2(cores, options.window)?;
@@ -247,25 +257,32 @@ async fn measure(
         Vec::new()
     };
 
+    let questioned = if options.questions {
+        target::questioned(questions::PEOPLE)
+    } else {
+        Vec::new()
+    };
+
     let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
     let provider = kannel.map(|k| k.provider_toml("kannel"));
     let mut server = ServerUnderTest::prepare(
         binary,
         mailbox.addr().port(),
         provider.as_deref(),
+        options.questions,
         options.keep,
     )?;
     let code = server.enrollment_code()?;
     progress(format!(
         "importing {} people ({cores} processes; each initial password is hashed){}",
-        people.len() + texted.len(),
+        people.len() + texted.len() + questioned.len(),
         if texted.is_empty() {
             ""
         } else {
             "; then registering the mobile numbers of those texted"
         }
     ));
-    let everyone: Vec<&Person> = people.iter().chain(&texted).collect();
+    let everyone: Vec<&Person> = people.iter().chain(&texted).chain(&questioned).collect();
     let import = server.import(&everyone, cores)?;
     server.start().await?;
     let mut kiosk = Client::new(&server.base, sspr_client::DeviceKey::generate(), None)?;
@@ -381,8 +398,22 @@ async fn measure(
         }
     }
 
+    // Last: one check at a time wants a server that nothing else keeps busy.
+    let questions = if options.questions {
+        progress(format!(
+            "security questions: {} people register theirs on My security info, then \
+             answers are checked one at a time",
+            questioned.len()
+        ));
+        Some(questions::measure(&server.base, &kiosk, &codes, &questioned).await?)
+    } else {
+        None
+    };
+
     Ok(report::Report {
         cores,
+        methods: target::methods(kannel.is_some(), options.questions),
+        questions,
         window,
         people: people.len(),
         people_used: used,

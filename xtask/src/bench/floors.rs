@@ -1,6 +1,7 @@
 //! The two floors the server is held against, measured on the same box in the same run:
 //! what a bare axum handler answers per second, and how many argon2id hashes the cores
-//! make per second with the built-in directory's parameters (one a reset).
+//! make per second with the built-in directory's parameters (one a reset), and what one
+//! hash alone takes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use anyhow::Context as _;
 use sspr_server::directory::builtin;
 
 use super::cpu::{Snapshot, Usage};
-use super::load;
+use super::load::{self, Samples};
 use super::Measured;
 
 pub struct HashRate {
@@ -20,6 +21,9 @@ pub struct HashRate {
     pub elapsed: Duration,
     /// The parameters hashed with, as text (m, t, p).
     pub params: String,
+    /// Single hashes one after another on one thread, the other cores idle (before the
+    /// run on every thread): what one hash costs when nothing else hashes.
+    pub single: Samples,
 }
 
 impl HashRate {
@@ -28,10 +32,24 @@ impl HashRate {
     }
 }
 
-/// Hashes on `threads` threads for `window`, as the server does on a reset.
+/// One hash as the server makes it (the built-in directory's parameters), timed.
+pub fn one_hash() -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    builtin::hash_password("violet kettle under maple rain")?;
+    Ok(started.elapsed())
+}
+
+/// Hashes one at a time for a third of `window` (at most `SINGLE_MAX`), then on
+/// `threads` threads for `window`, as the server does on a reset.
 pub fn argon2(threads: usize, window: Duration) -> anyhow::Result<HashRate> {
     // A bound on the count too; no box gets near it within a minute.
     const MAX_PER_THREAD: usize = 100_000;
+    const SINGLE_MAX: usize = 200;
+    let single_until = Instant::now() + window / 3;
+    let mut single = Vec::new();
+    while single.len() < SINGLE_MAX && (single.len() < 3 || Instant::now() < single_until) {
+        single.push(one_hash()?);
+    }
     let before = Snapshot::take(None);
     let start = Instant::now();
     let deadline = start + window;
@@ -41,7 +59,7 @@ pub fn argon2(threads: usize, window: Duration) -> anyhow::Result<HashRate> {
                 scope.spawn(move || -> anyhow::Result<usize> {
                     let mut n = 0;
                     while n < MAX_PER_THREAD && Instant::now() < deadline {
-                        builtin::hash_password("violet kettle under maple rain")?;
+                        one_hash()?;
                         n += 1;
                     }
                     Ok(n)
@@ -69,6 +87,7 @@ pub fn argon2(threads: usize, window: Duration) -> anyhow::Result<HashRate> {
             p.t_cost(),
             p.p_cost()
         ),
+        single: Samples::of(single),
     })
 }
 

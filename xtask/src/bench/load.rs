@@ -11,6 +11,17 @@ use std::time::{Duration, Instant};
 pub struct Samples(Vec<Duration>);
 
 impl Samples {
+    /// Latencies measured elsewhere (sorted here).
+    pub fn of(mut times: Vec<Duration>) -> Samples {
+        times.sort_unstable();
+        Samples(times)
+    }
+
+    /// How many latencies there are.
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
     /// Nearest-rank percentile (`p` in 0..=100); None without samples.
     pub fn percentile(&self, p: f64) -> Option<Duration> {
         if self.0.is_empty() {

@@ -8,6 +8,7 @@ use super::cpu::Usage;
 use super::floors::HashRate;
 use super::load::{Run, Samples};
 use super::mail::Tally;
+use super::questions;
 use super::target::THROTTLE_MAX;
 use super::work::{CHALLENGE_STEP, HASHING_STEP, MAIL_STEP, SMS_STEPS, STEPS};
 use super::Measured;
@@ -61,6 +62,10 @@ impl MixLevel {
 
 pub struct Report {
     pub cores: usize,
+    /// `policy.methods`, as configured.
+    pub methods: Vec<&'static str>,
+    /// Security questions registered and checked; None with `--no-questions`.
+    pub questions: Option<questions::Measured>,
     pub window: Duration,
     /// People imported of each kind (emailed codes; texted codes when `mix` is there).
     pub people: usize,
@@ -352,13 +357,70 @@ impl Report {
         )?;
         writeln!(
             f,
-            "floor     argon2id ({}) on {} threads: {:.1} hashes/s ({} in {:.1} s){}",
+            "floor     argon2id ({}) on {} threads: {:.1} hashes/s ({} in {:.1} s){}; one \
+             hash alone (one thread, one after another, {} of them): p50/p99 {} ms",
             self.hash.params,
             self.hash.threads,
             self.hash.per_sec(),
             self.hash.hashes,
             self.hash.elapsed.as_secs_f64(),
             cpu_in_process(&self.hash.cpu),
+            self.hash.single.count(),
+            p50_p99(&self.hash.single),
+        )
+    }
+
+    fn questions_lines(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(q) = &self.questions else {
+            return writeln!(
+                f,
+                "questions not measured (--no-questions): no security questions"
+            );
+        };
+        let failed = match &q.first_failure {
+            Some(e) => format!("  {} FAILED (first: {e})", q.failures),
+            None => String::new(),
+        };
+        writeln!(
+            f,
+            "questions {} people registered {} answers each on My security info (password, a \
+             code emailed to them and read from the mailbox, PUT /v1/my/questions), one after \
+             another in {:.1} s; then one answer check at a time (the verify call; each in a \
+             fresh flow: identify, the questions' challenge, the answers), people in turns{failed}",
+            q.people,
+            q.registered,
+            q.registration.as_secs_f64(),
+        )?;
+        let single = self.hash.single.median();
+        let times = |check: Option<Duration>, hash: Option<Duration>| match (check, hash) {
+            (Some(c), Some(h)) => format!("{:.2}", c.as_secs_f64() / h.as_secs_f64().max(1e-9)),
+            _ => "-".into(),
+        };
+        writeln!(
+            f,
+            "questions one answer check (ask = {} answers, every one hashed), all right: p50/p99 \
+             {} ms ({} checks) = {} × the argon2id floor's single hash ({} ms, p50, same run); \
+             a hash the bench timed after each check: p50 {} ms, so {} × that",
+            q.asked,
+            p50_p99(&q.right),
+            q.right.count(),
+            times(q.right.median(), single),
+            ms(single),
+            ms(q.between.median()),
+            times(q.right.median(), q.between.median()),
+        )?;
+        writeln!(
+            f,
+            "questions a wrong answer's check: the first wrong p50 {} ms ({} checks), the last \
+             wrong p50 {} ms ({}); p99 {} / {} ms; {} wrong checks a person, in turns with \
+             the right ones",
+            ms(q.first_wrong.median()),
+            q.first_wrong.count(),
+            ms(q.last_wrong.median()),
+            q.last_wrong.count(),
+            ms(q.first_wrong.percentile(99.0)),
+            ms(q.last_wrong.percentile(99.0)),
+            questions::WRONG_EACH,
         )
     }
 
@@ -453,11 +515,13 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "setup     policy.methods_required = 2; every [throttle] limit raised to max = \
-             {THROTTLE_MAX} (one kiosk resets hundreds of people); {} people imported in {:.1} s, \
-             {} used, each for one reset at most; one enrolled kiosk; in the flow runs the \
-             flows start {} ms apart, then each worker starts its next as soon as one ends",
-            self.people * if self.mix.is_some() { 2 } else { 1 },
+            "setup     policy.methods {}, methods_required = 2; every [throttle] limit raised to \
+             max = {THROTTLE_MAX} (one kiosk resets hundreds of people); {} people imported in \
+             {:.1} s, {} used, each for one reset at most; one enrolled kiosk; in the flow runs \
+             the flows start {} ms apart, then each worker starts its next as soon as one ends",
+            self.methods.join(", "),
+            self.people * if self.mix.is_some() { 2 } else { 1 }
+                + self.questions.as_ref().map_or(0, |q| q.people),
             self.import.as_secs_f64(),
             self.people_used + self.texted_used,
             crate::bench::FLOW_STAGGER.as_millis(),
@@ -467,7 +531,7 @@ impl fmt::Display for Report {
                 f,
                 "setup     {p} of the people have an email address for codes, {p} a mobile \
                  number instead (registered by `directory register`); {} and {} used; \
-                 policy.methods email, totp, sms; each number is texted once (so a limit per \
+                 each number is texted once (so a limit per \
                  number, where the server has one, stays at its default); codes texted through Kannel (bearerbox + \
                  smsbox, sendsms on loopback) to its fake SMSC, standing in for the operator, \
                  and read back from what the fake SMSC received ('text': from the challenge's \
@@ -480,6 +544,7 @@ impl fmt::Display for Report {
         self.flow_lines(f)?;
         self.mix_lines(f)?;
         self.identify_line(f)?;
+        self.questions_lines(f)?;
         self.floor_lines(f)?;
         self.goal_lines(f)?;
         if let Some(log) = &self.server_log {

@@ -13,6 +13,10 @@ use anyhow::Context as _;
 /// Every throttle limit of the server, raised out of the way: the bench is one kiosk
 /// resetting hundreds of people a minute, which the defaults rightly refuse.
 pub const THROTTLE_MAX: u32 = 1_000_000;
+/// `[policy.questions]`: questions each person registers, and those a kiosk asks (and
+/// checks, every one, right or wrong).
+pub const QUESTIONS_REGISTER: usize = 3;
+pub const QUESTIONS_ASK: usize = 3;
 
 /// How a person's first code reaches them; the second method is always an authenticator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +29,9 @@ pub enum Channel {
 /// One person in the built-in directory, with an email address or a mobile number for
 /// codes, and an authenticator.
 pub struct Person {
+    /// Their directory password, when the bench signs in with it (on "My security
+    /// info"); else a random one nobody knows.
+    pub password: Option<String>,
     pub username: String,
     pub channel: Channel,
     /// Where their codes go (an email address, or a mobile number in E.164); nobody
@@ -48,9 +55,27 @@ pub fn people(n: usize, channel: Channel) -> Vec<Person> {
                 Channel::Sms => (format!("texted{i:07}"), format!("+49151{i:08}")),
             };
             Person {
+                password: None,
                 username,
                 channel,
                 address,
+                totp: sspr_server::methods::totp::new_secret(),
+            }
+        })
+        .collect()
+}
+
+/// `n` people who register security questions on "My security info": each has a
+/// password the bench knows (to sign in there) and an email address for codes.
+pub fn questioned(n: usize) -> Vec<Person> {
+    (1..=n)
+        .map(|i| {
+            let username = format!("asked{i:07}");
+            Person {
+                password: Some(format!("amber lighthouse {i:07} gravel")),
+                address: format!("{username}@home.example.net"),
+                username,
+                channel: Channel::Email,
                 totp: sspr_server::methods::totp::new_secret(),
             }
         })
@@ -66,11 +91,13 @@ fn people_toml(people: &[&Person]) -> String {
         let _ = write!(
             out,
             "[[user]]\nusername = \"{u}\"\ngiven_name = \"Bench\"\nsurname = \"Person\"\n\
-             email = \"{u}@staff.example.org\"\ngroups = [\"Staff\"]\n\
-             [user.methods]\ntotp = \"{t}\"\n",
+             email = \"{u}@staff.example.org\"\ngroups = [\"Staff\"]\n",
             u = p.username,
-            t = p.totp
         );
+        if let Some(password) = &p.password {
+            let _ = writeln!(out, "password = \"{password}\"");
+        }
+        let _ = writeln!(out, "[user.methods]\ntotp = \"{}\"", p.totp);
         if p.channel == Channel::Email {
             let _ = writeln!(out, "email = \"{}\"", p.address);
         }
@@ -92,18 +119,50 @@ fn register_toml(people: &[&Person]) -> String {
     out
 }
 
+/// `policy.methods` as the bench sets it: email and authenticator codes, texted codes
+/// with a gateway, security questions when measured.
+pub fn methods(sms: bool, questions: bool) -> Vec<&'static str> {
+    let mut methods = vec!["email", "totp"];
+    if sms {
+        methods.push("sms");
+    }
+    if questions {
+        methods.push("questions");
+    }
+    methods
+}
+
 /// The server's configuration; `sms_provider` is a `[[sms.provider]]` table (Kannel's), or
-/// None for no text messages (and a configuration a server from before them reads).
-fn config(dir: &Path, port: u16, smtp_port: u16, sms_provider: Option<&str>) -> String {
+/// None for no text messages; `questions` enables security questions (the defaults:
+/// three registered, three asked). With neither, a server from before both reads it.
+fn config(
+    dir: &Path,
+    port: u16,
+    smtp_port: u16,
+    sms_provider: Option<&str>,
+    questions: bool,
+) -> String {
     let limit = |window: u32| format!("{{ max = {THROTTLE_MAX}, window_secs = {window} }}");
-    let (methods, sms) = match sms_provider {
-        Some(provider) => (
-            "methods = [\"email\", \"totp\", \"sms\"]\n",
-            format!(
-                "\n[sms]\ndefault_region = \"DE\"\nsender = \"SSPR\"\ntimeout_secs = 5\n{provider}"
-            ),
+    let mut methods = String::new();
+    if sms_provider.is_some() || questions {
+        let listed: Vec<String> = self::methods(sms_provider.is_some(), questions)
+            .iter()
+            .map(|m| format!("{m:?}"))
+            .collect();
+        methods = format!("methods = [{}]\n", listed.join(", "));
+    }
+    methods.push_str("methods_required = 2\n");
+    if questions {
+        let _ = write!(
+            methods,
+            "\n[policy.questions]\nregister = {QUESTIONS_REGISTER}\nask = {QUESTIONS_ASK}\n"
+        );
+    }
+    let sms = match sms_provider {
+        Some(provider) => format!(
+            "\n[sms]\ndefault_region = \"DE\"\nsender = \"SSPR\"\ntimeout_secs = 5\n{provider}"
         ),
-        None => ("", String::new()),
+        None => String::new(),
     };
     format!(
         r#"# Written by `cargo xtask bench server`.
@@ -122,9 +181,9 @@ name = "Bench Org"
 url = "https://help.example.org/password"
 
 [policy]
-# Every reset verifies a code (emailed, or texted) and an authenticator code.
-{methods}methods_required = 2
-
+# Every reset verifies a code (emailed, or texted) and an authenticator code; security
+# questions are only checked, never used for a reset.
+{methods}
 [throttle]
 failed_verifications = {hour}
 phone_challenges = {hour}
@@ -160,6 +219,7 @@ impl ServerUnderTest {
         binary: &Path,
         smtp_port: u16,
         sms_provider: Option<&str>,
+        questions: bool,
         keep: bool,
     ) -> anyhow::Result<ServerUnderTest> {
         let dir = std::env::temp_dir().join(format!("sspr-bench-{}", std::process::id()));
@@ -169,7 +229,10 @@ impl ServerUnderTest {
         std::fs::create_dir_all(&dir)?;
         let port = sspr_tests::free_port()?;
         let config = dir.join("sspr-server.toml");
-        std::fs::write(&config, self::config(&dir, port, smtp_port, sms_provider))?;
+        std::fs::write(
+            &config,
+            self::config(&dir, port, smtp_port, sms_provider, questions),
+        )?;
         Ok(ServerUnderTest {
             binary: binary.to_path_buf(),
             dir,
