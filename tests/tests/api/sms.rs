@@ -398,3 +398,59 @@ async fn a_code_read_out_by_a_call_to_an_office_phone_and_its_extension() {
         .expect("the spoken code verifies");
     assert!(!server.log().contains(&code));
 }
+
+/// A number as a person might paste it on "My security info": 1 MB of digits is refused
+/// before it is read (payload_too_large), 40 digits, letters or a foreign number each with
+/// a clear reason; nothing is registered and nothing is texted.
+#[tokio::test]
+async fn numbers_typed_on_my_security_info_that_cant_be_used() {
+    use serde_json::json;
+    use sspr_tests::phone::Phone;
+    let kannel = Kannel::shared().expect("kannel");
+    let server = server(&kannel.provider_toml("kannel")).await;
+    let mut phone = Phone::new(&server).expect("phone");
+    phone
+        .sign_in_with_totp("ada", sspr_tests::ADA_PASSWORD, sspr_tests::ADA_TOTP)
+        .await
+        .expect("signed in");
+    let before = kannel.messages().len();
+    let huge = phone
+        .send(
+            reqwest::Method::POST,
+            "/v1/my/mobile/start",
+            Some(json!({ "number": "1".repeat(1 << 20) })),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(huge.status, 413, "{}", huge.body);
+    assert_eq!(huge.body["code"], json!(ErrorCode::PayloadTooLarge));
+    for bad in [
+        "1".repeat(40),
+        "call me maybe".to_string(),
+        "+1 202 555 0147".to_string(),
+        "0900 1234567".to_string(),
+        "0151\u{0}12345678".to_string(),
+    ] {
+        let refused = phone
+            .send(
+                reqwest::Method::POST,
+                "/v1/my/mobile/start",
+                Some(json!({ "number": bad })),
+            )
+            .await
+            .expect("answer");
+        assert_eq!(refused.status, 400, "{bad:?}: {}", refused.body);
+        assert_eq!(
+            refused.body["code"],
+            json!(ErrorCode::BadRequest),
+            "{bad:?}"
+        );
+        let message = refused.body["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.is_empty() && message.len() < 300,
+            "{bad:?}: {message}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(kannel.messages().len(), before, "nothing was texted");
+}

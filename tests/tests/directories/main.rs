@@ -340,10 +340,29 @@ pub async fn numbers_from_the_directory(
     };
 
     // A call dials the office number and waits to dial its extension.
-    kiosk
+    // Texts and calls go out after the challenge answers: follow each to its end.
+    let delivered = |ch: sspr_tests::sspr_proto::ChallengeView| {
+        let kiosk = &kiosk;
+        let flow_id = flow.flow_id.clone();
+        async move {
+            kiosk
+                .delivery(
+                    &flow_id,
+                    &ch.challenge_id,
+                    std::time::Duration::from_secs(20),
+                )
+                .await
+                .expect("status")
+        }
+    };
+    let call = kiosk
         .challenge(&flow.flow_id, &method(MethodKind::Voice))
         .await
         .expect("called");
+    assert_eq!(
+        delivered(call).await,
+        Some(sspr_tests::sspr_proto::Delivery::Sent)
+    );
     let call = replay.taken().last().cloned().expect("a call");
     assert_eq!(
         (call.provider, call.to.as_str()),
@@ -359,6 +378,10 @@ pub async fn numbers_from_the_directory(
         .challenge(&flow.flow_id, &method(MethodKind::Sms))
         .await
         .expect("texted");
+    assert_eq!(
+        delivered(ch.clone()).await,
+        Some(sspr_tests::sspr_proto::Delivery::Sent)
+    );
     let text = replay.taken().last().cloned().expect("a text");
     assert_eq!((text.provider, text.to.as_str()), ("twilio", person.mobile));
     let code = six_digits(&text.text);
@@ -400,10 +423,21 @@ pub async fn numbers_from_the_directory(
         .find(|m| m.kind == MethodKind::Sms)
         .expect("a decoy shows a number");
     let before = replay.taken().len();
-    kiosk
+    let ch = kiosk
         .challenge(&decoy.flow_id, &sms.id)
         .await
         .expect("a decoy's send answers as a real one");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Its send ends as real ones do, and nothing went out.
+    assert_eq!(
+        kiosk
+            .delivery(
+                &decoy.flow_id,
+                &ch.challenge_id,
+                std::time::Duration::from_secs(20)
+            )
+            .await
+            .expect("status"),
+        Some(sspr_tests::sspr_proto::Delivery::Sent)
+    );
     assert_eq!(replay.taken().len(), before, "nothing was texted");
 }
