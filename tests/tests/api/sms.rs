@@ -370,6 +370,12 @@ async fn a_code_read_out_by_a_call_to_an_office_phone_and_its_extension() {
         .challenge(&flow.flow_id, &voice.id)
         .await
         .expect("called");
+    // The call goes out after the challenge answers: follow it to its end first.
+    let delivered = kiosk
+        .delivery(&flow.flow_id, &ch.challenge_id, Duration::from_secs(20))
+        .await
+        .expect("delivery");
+    assert_eq!(delivered, Some(Delivery::Sent), "the call was placed");
     let call = replay.taken().last().cloned().expect("a call");
     assert_eq!(
         (call.provider, call.to.as_str(), call.from.as_str()),
