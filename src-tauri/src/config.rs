@@ -24,8 +24,43 @@ pub struct KioskConfig {
     pub status_refresh_secs: u32,
     /// A one-time enrollment code for the first start (from `sspr-server kiosk enroll-code`).
     pub enrollment_code: Option<String>,
+    /// A file holding the enrollment code, dropped by configuration management when IT
+    /// stages many PCs (used when `enrollment_code` is not set and the file exists).
+    pub enrollment_code_file: PathBuf,
     /// Keyring service name under which the device key is kept.
     pub keyring_service: String,
+    /// Where the device key is kept: the Secret Service ("keyring") or a 0600 file in
+    /// `state_dir` ("file"). Default: "file" on the login screen (no keyring runs there
+    /// before anyone signs in), else "keyring".
+    pub key_store: Option<KeyStoreKind>,
+    /// The kiosk's own folder: the device key (with `key_store = "file"`) and what the
+    /// login screen's button remembers.
+    pub state_dir: PathBuf,
+    /// Login-screen mode: the display manager's greeter shows a "Reset password / Unlock"
+    /// button that opens the kiosk above it (LightDM; see the README).
+    pub login_screen: bool,
+    /// The name this PC enrolls under (default: its host name).
+    pub name: Option<String>,
+    /// Where this PC is, shown to IT in `sspr-server kiosk list` and the console.
+    pub location: Option<String>,
+    /// Where the login screen's button sits: "bottom" (centred, above the lower edge,
+    /// the default) or "top".
+    pub login_button_position: ButtonPosition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStoreKind {
+    Keyring,
+    File,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonPosition {
+    #[default]
+    Bottom,
+    Top,
 }
 
 impl Default for KioskConfig {
@@ -37,19 +72,57 @@ impl Default for KioskConfig {
             idle_timeout_secs: None,
             status_refresh_secs: 300,
             enrollment_code: None,
+            enrollment_code_file: PathBuf::from("/etc/sspr-kiosk/enroll-code"),
             keyring_service: "sspr-kiosk".into(),
+            key_store: None,
+            state_dir: PathBuf::from("/var/lib/sspr-kiosk"),
+            login_screen: false,
+            name: None,
+            location: None,
+            login_button_position: ButtonPosition::Bottom,
         }
     }
 }
 
 /// What the command line says: `--config FILE`, `--server URL`, `--enroll-code CODE`,
-/// `--kiosk` / `--windowed`.
+/// `--kiosk` / `--windowed`, and the login screen's two: `--login-button` (the greeter's
+/// button) and `--login-screen` (the window it opens).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Args {
     pub config: Option<PathBuf>,
     pub server: Option<String>,
     pub enroll_code: Option<String>,
     pub kiosk_mode: Option<bool>,
+    pub login_button: bool,
+    pub login_window: bool,
+}
+
+/// What this process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The kiosk window (a dedicated kiosk, or the demo).
+    Kiosk,
+    /// The window the login screen's button opens: it ends (back to the greeter) on
+    /// Cancel, Done and the idle timeout.
+    LoginWindow,
+    /// The button on the greeter.
+    LoginButton,
+    /// `--enroll-code` on a login-screen PC: enroll, store the key, and exit.
+    Enroll,
+}
+
+impl Args {
+    pub fn role(&self, config: &KioskConfig) -> Role {
+        if self.login_button {
+            Role::LoginButton
+        } else if self.login_window {
+            Role::LoginWindow
+        } else if config.login_screen && self.enroll_code.is_some() {
+            Role::Enroll
+        } else {
+            Role::Kiosk
+        }
+    }
 }
 
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
@@ -63,7 +136,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String
             "--enroll-code" => out.enroll_code = Some(value("--enroll-code")?),
             "--kiosk" => out.kiosk_mode = Some(true),
             "--windowed" => out.kiosk_mode = Some(false),
-            other => return Err(format!("unknown argument {other:?}; use --config, --server, --enroll-code, --kiosk, --windowed")),
+            "--login-button" => out.login_button = true,
+            "--login-screen" => out.login_window = true,
+            other => return Err(format!("unknown argument {other:?}; use --config, --server, --enroll-code, --kiosk, --windowed, --login-button, --login-screen")),
         }
     }
     Ok(out)
@@ -72,6 +147,25 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String
 impl KioskConfig {
     /// The file named on the command line, else the default path if it exists, else
     /// defaults; then the command line's overrides.
+    /// Where the device key lives (see `key_store`).
+    pub fn key_store_kind(&self) -> KeyStoreKind {
+        self.key_store.unwrap_or(if self.login_screen {
+            KeyStoreKind::File
+        } else {
+            KeyStoreKind::Keyring
+        })
+    }
+
+    /// The name this PC enrolls under: `name`, else the host name.
+    pub fn enroll_name(&self) -> Option<String> {
+        self.name.clone().or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+    }
+
     pub fn load(args: &Args) -> Result<KioskConfig, String> {
         let path = args.config.clone().or_else(|| {
             let p = Path::new(DEFAULT_PATH);
@@ -94,6 +188,16 @@ impl KioskConfig {
         if let Some(k) = args.kiosk_mode {
             config.kiosk_mode = k;
         }
+        if config.enrollment_code.is_none() {
+            // A code file dropped by configuration management; unreadable is the same as
+            // absent here (the kiosk says "not set up" if it needs one).
+            if let Ok(text) = std::fs::read_to_string(&config.enrollment_code_file) {
+                let code = text.trim();
+                if !code.is_empty() && code.len() <= 512 {
+                    config.enrollment_code = Some(code.to_string());
+                }
+            }
+        }
         // The console's enrollment QR code holds `sspr-enroll:<server URL>#<code>`: scanned
         // into the code (a barcode scanner types it), it names the server too.
         if let Some(qr) = config.enrollment_code.clone() {
@@ -110,6 +214,16 @@ impl KioskConfig {
                 }
                 config.server_url = server;
                 config.enrollment_code = Some(code);
+            }
+        }
+        for (what, value) in [("name", &config.name), ("location", &config.location)] {
+            if let Some(v) = value {
+                if v.trim().is_empty() || v.chars().count() > 64 || v.chars().any(char::is_control)
+                {
+                    return Err(format!(
+                        "{what} {v:?} must be 1 to 64 characters with no control characters"
+                    ));
+                }
             }
         }
         config.server_url = config.server_url.trim_end_matches('/').to_string();

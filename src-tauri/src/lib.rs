@@ -5,21 +5,24 @@
 pub mod commands;
 pub mod config;
 pub mod device;
+pub mod login_screen;
 pub mod qr;
 pub mod state;
 
 use tauri::{Runtime, WebviewUrl, WebviewWindowBuilder};
 
-use config::KioskConfig;
+use config::{KioskConfig, Role};
 use state::Kiosk;
 
 /// Registers the kiosk's state and commands on a builder; tests pass a mock builder.
-pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, config: KioskConfig) -> tauri::Builder<R> {
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, kiosk: Kiosk) -> tauri::Builder<R> {
     builder
-        .manage(Kiosk::new(config))
+        .manage(kiosk)
         .invoke_handler(tauri::generate_handler![
             commands::kiosk::kiosk_status,
+            commands::kiosk::kiosk_mode,
             commands::kiosk::wipe,
+            commands::kiosk::leave,
             commands::kiosk::qr_matrix,
             commands::flow::start_flow,
             commands::flow::request_code,
@@ -50,22 +53,40 @@ pub fn run() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = config::parse_args(std::env::args().skip(1)).and_then(|a| KioskConfig::load(&a));
-    let config = match config {
+    let loaded = config::parse_args(std::env::args().skip(1))
+        .and_then(|a| KioskConfig::load(&a).map(|c| (a, c)));
+    let (args, config) = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sspr-kiosk: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    let kiosk_mode = config.kiosk_mode;
+    match args.role(&config) {
+        Role::LoginButton => login_screen::button(config, args.config.clone()),
+        Role::Enroll => login_screen::enroll(config),
+        Role::LoginWindow => {
+            if let Err(e) = login_screen::drop_root() {
+                eprintln!("sspr-kiosk: {e}");
+                return std::process::ExitCode::from(2);
+            }
+            window(config, true)
+        }
+        Role::Kiosk => window(config, false),
+    }
+}
+
+/// The kiosk's window; `login_window`: opened by the login screen's button, it covers
+/// the greeter and ends the process on Cancel, Done and the idle timeout.
+fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
+    let kiosk_mode = config.kiosk_mode || login_window;
     // WebKit allows automation (tauri-driver sets this) only in the app's shared web
     // context, and an incognito webview gets an ephemeral one: under automation the
     // webview keeps its data in a fresh temporary folder instead, which nothing reuses.
     let automated = std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true");
     let automation_data =
         std::env::temp_dir().join(format!("sspr-kiosk-webview-{}", std::process::id()));
-    let result = run_app(tauri::Builder::default(), config)
+    let result = run_app(tauri::Builder::default(), Kiosk::new(config, login_window))
         .setup(move |app| {
             let mut builder =
                 WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()));
@@ -89,6 +110,17 @@ pub fn run() -> std::process::ExitCode {
                     ok
                 })
                 .build()?;
+            if login_window {
+                // Above the greeter there is no window manager to make "full screen" mean
+                // anything: cover the monitor by hand.
+                if let Ok(Some(m)) = window
+                    .current_monitor()
+                    .or_else(|_| window.primary_monitor())
+                {
+                    let _ = window.set_position(*m.position());
+                    let _ = window.set_size(*m.size());
+                }
+            }
             let _ = window.set_focus();
             // Read the key from the keyring (or enroll) while the webview loads, so the
             // first screen does not wait for D-Bus and TLS set-up.
@@ -130,7 +162,7 @@ mod tests {
             keyring_service: format!("sspr-kiosk-test-{}", std::process::id()),
             ..KioskConfig::default()
         };
-        let app = run_app(mock_builder(), config)
+        let app = run_app(mock_builder(), Kiosk::new(config, false))
             .build(mock_context(noop_assets()))
             .expect("app");
         let window = WebviewWindowBuilder::new(&app, "main", Default::default())

@@ -11,6 +11,8 @@ use crate::device::KeyStore;
 
 pub struct Kiosk {
     pub config: KioskConfig,
+    /// Opened by the login screen's button: leaving ends the process (back to the greeter).
+    pub login_window: bool,
     client: tokio::sync::Mutex<Option<Arc<Client>>>,
     flow: Mutex<Option<String>>,
     /// Forwards an approval's events to the UI while one runs.
@@ -39,52 +41,24 @@ pub fn ui_error(e: ClientError) -> ErrorBody {
 }
 
 impl Kiosk {
-    pub fn new(config: KioskConfig) -> Kiosk {
+    pub fn new(config: KioskConfig, login_window: bool) -> Kiosk {
         Kiosk {
             config,
+            login_window,
             client: tokio::sync::Mutex::new(None),
             flow: Mutex::new(None),
             listener: Mutex::new(None),
         }
     }
 
-    /// The signed client, enrolling first when the keyring has no key for this server and
-    /// an enrollment code was given.
+    /// The signed client, enrolling first when the key store has no key for this server
+    /// and an enrollment code was given.
     pub async fn client(&self) -> Result<Arc<Client>, ErrorBody> {
         let mut guard = self.client.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let store = KeyStore::new(&self.config.keyring_service, &self.config.server_url);
-        let stored = tokio::task::spawn_blocking(move || store.load().map(|s| (s, store)))
-            .await
-            .map_err(|e| keyring_error(e.to_string()))?
-            .map_err(keyring_error)?;
-        let client = match stored {
-            (Some((key, id)), _) => {
-                Client::new(&self.config.server_url, key, Some(id)).map_err(ui_error)?
-            }
-            (None, store) => {
-                let Some(code) = self.config.enrollment_code.clone() else {
-                    return Err(ErrorBody::new(
-                        ErrorCode::NotEnrolled,
-                        "This kiosk is not set up yet. IT staff: start it once with --enroll-code.",
-                    ));
-                };
-                let mut client = Client::new(&self.config.server_url, DeviceKey::generate(), None)
-                    .map_err(ui_error)?;
-                let enrolled = client.enroll(&code).await.map_err(ui_error)?;
-                tracing::info!(kiosk = %enrolled.kiosk_id, name = %enrolled.name, "enrolled");
-                let id = enrolled.kiosk_id.clone();
-                let seed = *client_seed(&client);
-                tokio::task::spawn_blocking(move || store.save(&DeviceKey::from_seed(seed), &id))
-                    .await
-                    .map_err(|e| keyring_error(e.to_string()))?
-                    .map_err(keyring_error)?;
-                client
-            }
-        };
-        let client = Arc::new(client);
+        let client = Arc::new(connect(&self.config).await?);
         *guard = Some(client.clone());
         Ok(client)
     }
@@ -123,14 +97,47 @@ impl Kiosk {
     }
 }
 
+/// The signed client for `config`'s server: the stored key, or a new one enrolled with
+/// the configured code (then stored) when there is none.
+pub async fn connect(config: &KioskConfig) -> Result<Client, ErrorBody> {
+    let store = KeyStore::for_config(config);
+    let stored = tokio::task::spawn_blocking(move || store.load().map(|s| (s, store)))
+        .await
+        .map_err(|e| keyring_error(e.to_string()))?
+        .map_err(keyring_error)?;
+    let client = match stored {
+        (Some((key, id)), _) => Client::new(&config.server_url, key, Some(id)).map_err(ui_error)?,
+        (None, store) => {
+            let Some(code) = config.enrollment_code.clone() else {
+                return Err(ErrorBody::new(
+                    ErrorCode::NotEnrolled,
+                    "This kiosk is not set up yet. IT staff: start it once with --enroll-code.",
+                ));
+            };
+            let mut client =
+                Client::new(&config.server_url, DeviceKey::generate(), None).map_err(ui_error)?;
+            let enrolled = client.enroll(&code).await.map_err(ui_error)?;
+            tracing::info!(kiosk = %enrolled.kiosk_id, name = %enrolled.name, "enrolled");
+            let id = enrolled.kiosk_id.clone();
+            let seed = *client_seed(&client);
+            tokio::task::spawn_blocking(move || store.save(&DeviceKey::from_seed(seed), &id))
+                .await
+                .map_err(|e| keyring_error(e.to_string()))?
+                .map_err(keyring_error)?;
+            client
+        }
+    };
+    Ok(client)
+}
+
 fn client_seed(client: &Client) -> &[u8; 32] {
     client.device_key().seed()
 }
 
 fn keyring_error(detail: String) -> ErrorBody {
-    tracing::error!(error = %detail, "keyring");
+    tracing::error!(error = %detail, "device key");
     ErrorBody::new(
         ErrorCode::NotEnrolled,
-        "This kiosk can't read its key from the system keyring. IT staff: check the Secret Service.",
+        "This kiosk can't read or keep its device key. IT staff: see the kiosk's log (the system keyring, or the key file on the login screen).",
     )
 }

@@ -31,6 +31,51 @@ pub async fn kiosk_status(kiosk: State<'_, Kiosk>) -> Result<KioskStatus, ErrorB
     })
 }
 
+/// What the UI must know before the server answers: whether it was opened from the login
+/// screen (then Cancel, Done and the idle timeout end it, back to the greeter).
+#[derive(Serialize)]
+pub struct KioskMode {
+    pub login_screen: bool,
+    pub default_locale: String,
+}
+
+#[tauri::command]
+pub fn kiosk_mode(kiosk: State<'_, Kiosk>) -> KioskMode {
+    KioskMode {
+        login_screen: kiosk.login_window,
+        default_locale: kiosk.config.default_locale.clone(),
+    }
+}
+
+/// Back to the login screen: forgets the person (the flow is cancelled) and ends the
+/// window's process, so nothing of the person outlives it. Only in login-screen mode; a
+/// dedicated kiosk never ends.
+#[tauri::command]
+pub async fn leave<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    kiosk: State<'_, Kiosk>,
+) -> Result<(), ErrorBody> {
+    if !kiosk.login_window {
+        return Err(ErrorBody::new(
+            ErrorCode::StepNotAllowed,
+            "Only the login screen's kiosk can be left.",
+        ));
+    }
+    if let Some(flow) = kiosk.take_flow() {
+        // The person is waiting to sign in: a server that doesn't answer soon lets the
+        // flow expire by itself.
+        let cancel = async {
+            if let Ok(client) = kiosk.client().await {
+                let _ = client.cancel(&flow).await;
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), cancel).await;
+    }
+    tracing::info!("back to the login screen");
+    app.exit(0);
+    Ok(())
+}
+
 /// Forgets the person: cancels the flow on the server and clears the webview's storage.
 /// The UI reloads itself afterwards.
 #[tauri::command]
