@@ -52,6 +52,8 @@ pub const DOMAIN: &str = "sspr-test";
 
 /// Where sssd's PAM responder listens (fixed when sssd is built).
 const PAM_SOCKET: &str = "/var/lib/sss/pipes/pam";
+/// sssd's sockets between its own processes (fixed when sssd is built).
+const PRIVATE_PIPES: &str = "/var/lib/sss/pipes/private";
 /// sssd's caches and its configuration database (fixed when sssd is built).
 const DB_DIR: &str = "/var/lib/sss/db";
 /// sssd's pid file (fixed when sssd is built). sssd refuses to start while the process it
@@ -527,10 +529,19 @@ fn cache_files() -> [String; 3] {
     ]
 }
 
-/// Removes [`cache_files`]; only while no sssd runs.
+/// Removes [`cache_files`], and the sockets of [`DOMAIN`]'s back ends that were killed
+/// (named for their pid, so a new one never reuses them); only while no sssd runs.
 fn wipe_cache() -> anyhow::Result<()> {
     for name in cache_files() {
         remove_if_there(&Path::new(DB_DIR).join(name))?;
+    }
+    let back_end = format!("sbus-dp_{DOMAIN}");
+    if let Ok(entries) = std::fs::read_dir(PRIVATE_PIPES) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&back_end) {
+                remove_if_there(&entry.path())?;
+            }
+        }
     }
     Ok(())
 }
