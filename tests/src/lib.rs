@@ -20,6 +20,7 @@ pub mod kiosk;
 pub mod phone;
 pub mod python;
 pub mod sms_replay;
+pub mod sssd;
 
 pub use sspr_client;
 pub use sspr_mailbox;

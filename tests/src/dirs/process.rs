@@ -190,6 +190,16 @@ impl Daemon {
         }
     }
 
+    /// The process id of the running daemon (its group's leader), if it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        let mut guard = self.lock().ok()?;
+        let child = guard.as_mut()?;
+        match child.try_wait() {
+            Ok(None) => Some(child.id()),
+            _ => None,
+        }
+    }
+
     /// The last `lines` lines of the daemon's output, for error messages.
     pub(crate) fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

@@ -3,6 +3,7 @@
 //! *write* (not manage) passwords, so ppolicy's quality and history checks apply to it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,10 @@ pub const SLAPD_DISABLED_MARK: &str = "000001010000Z";
 
 const BASE_DN: &str = "dc=example,dc=test";
 
+/// `uidNumber`s for [`Slapd::add_posix_user`], unique in this test process (and so in
+/// each slapd it starts).
+static NEXT_UID_NUMBER: AtomicU32 = AtomicU32::new(20_000);
+
 /// A running slapd. [`Slapd::shared`] gives one per test process; [`Slapd::start`] a
 /// private one (for stop/kill tests), stopped and removed when dropped.
 pub struct Slapd {
@@ -44,7 +49,8 @@ pub struct Slapd {
     pub ca_file: PathBuf,
     /// `dc=example,dc=test`.
     pub base_dn: String,
-    /// `ou=people,<base>`: people (`inetOrgPerson`, RDN `uid`).
+    /// `ou=people,<base>`: people (`inetOrgPerson`, RDN `uid`; also `posixAccount` when
+    /// added with [`Slapd::add_posix_user`]).
     pub users_dn: String,
     /// `ou=groups,<base>`: `groupOfNames` groups.
     pub groups_dn: String,
@@ -261,8 +267,26 @@ policy_dn = "{policy}"
 
     /// Adds a person under `users_dn` (as the rootdn: no quality checks); returns the DN.
     pub fn add_user(&self, u: &NewUser<'_>) -> anyhow::Result<String> {
+        self.add_person(u, None)
+    }
+
+    /// Adds a person who can sign in to a Linux PC: [`Slapd::add_user`] plus
+    /// `posixAccount` (a fresh `uidNumber`, `gidNumber` the same, `homeDirectory`
+    /// `/home/<login>`), without which sssd does not know them. Returns the DN.
+    pub fn add_posix_user(&self, u: &NewUser<'_>) -> anyhow::Result<String> {
+        let uid_number = NEXT_UID_NUMBER.fetch_add(1, Ordering::Relaxed);
+        self.add_person(u, Some(uid_number))
+    }
+
+    fn add_person(&self, u: &NewUser<'_>, uid_number: Option<u32>) -> anyhow::Result<String> {
         let dn = format!("uid={},{}", escape_rdn(u.login), self.users_dn);
         let mut ldif = format!("dn: {dn}\nchangetype: add\nobjectClass: inetOrgPerson\n");
+        if let Some(n) = uid_number {
+            ldif.push_str(&format!(
+                "objectClass: posixAccount\nuidNumber: {n}\ngidNumber: {n}\nloginShell: /bin/sh\n"
+            ));
+            ldif.push_str(&ldif_line("homeDirectory", &format!("/home/{}", u.login)));
+        }
         ldif.push_str(&ldif_line("uid", u.login));
         ldif.push_str(&ldif_line("cn", &format!("{} {}", u.given_name, u.surname)));
         ldif.push_str(&ldif_line("givenName", u.given_name));
@@ -423,6 +447,7 @@ fn config(
     format!(
         r#"include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb

@@ -1,13 +1,16 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //! Writeback to real directories: a real OpenLDAP slapd with ppolicy and a real Samba AD
 //! DC (each started once for this test binary, on loopback), and a local replay of
-//! Microsoft Graph. The server binary talks to them exactly as in production.
+//! Microsoft Graph. The server binary talks to them exactly as in production. A Linux
+//! PC's sign-in through a real sssd follows a reset from the kiosk to a login
+//! (`workstation.rs`).
 
 mod ad;
 mod console;
 mod entra;
 mod ldap;
 mod linked;
+mod workstation;
 
 use sspr_tests::sspr_client::{Client, ClientError};
 use sspr_tests::sspr_proto::{DoneView, ErrorBody, FlowView, Intent, MethodKind, StartFlowRequest};
