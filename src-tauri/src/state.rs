@@ -73,7 +73,7 @@ impl Kiosk {
                 };
                 let mut client = Client::new(&self.config.server_url, DeviceKey::generate(), None)
                     .map_err(ui_error)?;
-                let enrolled = client.enroll(&code).await.map_err(ui_error)?;
+                let enrolled = client.enroll(&code, None, None).await.map_err(ui_error)?;
                 tracing::info!(kiosk = %enrolled.kiosk_id, name = %enrolled.name, "enrolled");
                 let id = enrolled.kiosk_id.clone();
                 let seed = *client_seed(&client);
