@@ -475,6 +475,7 @@ async fn an_admin_runs_the_console_in_a_browser_at_a_desk_and_on_a_phone() {
     b.type_into("#kiosk-location", "Hall 4")
         .await
         .expect("location");
+    b.shoot("kiosk-staging-form").await.expect("shot");
     b.click_centered("#kiosk-create")
         .await
         .expect("make a staging code");
@@ -504,7 +505,7 @@ async fn an_admin_runs_the_console_in_a_browser_at_a_desk_and_on_a_phone() {
     )
     .await
     .expect("the PC listed under its host name");
-    b.shoot("kiosk-staging-listed").await.expect("shot");
+    b.shoot_full("kiosk-staging-listed").await.expect("shot");
 
     // Helpdesk: the attempt with the wrong code, by its reference.
     open(&b, "helpdesk", false).await;

@@ -311,7 +311,7 @@ function stagingCodes(codes: EnrollmentCodeStatus[]): HTMLElement {
   ];
   return panel(
     "Staging codes",
-    h("p", { class: "panel-lead" }, "Codes for several PCs. Each PC that uses one becomes a kiosk of its own, listed below."),
+    h("p", { class: "panel-lead" }, "Codes for several PCs. Each PC that uses one becomes a kiosk of its own in the list above."),
     table("Staging codes", columns, codes, (c) => ({ "data-code": c.id, "data-state": c.state, class: c.state === "active" ? "" : "row-muted" })),
   );
 }
