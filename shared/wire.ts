@@ -204,13 +204,26 @@ export type PasswordOnPhone = "off" | "offer" | "always";
 
 export type EnrollRequest = { 
 /**
- * One-time code from `sspr-server kiosk enroll-code`.
+ * An enrollment code from `sspr-server kiosk enroll-code` or the console: a one-time
+ * code for a named kiosk, or a staging code that enrolls several PCs.
  */
 code: string, 
 /**
  * The kiosk's Ed25519 public key, 32 bytes, base64url without padding.
  */
-public_key: string, };
+public_key: string, 
+/**
+ * The PC's host name: with a staging code, the new kiosk's name (1–64 printable
+ * characters); else `<prefix>-<n>`. A one-time code keeps the name IT gave it.
+ */
+name?: string, 
+/**
+ * Where the PC stands, from the kiosk's own configuration (1–64 printable
+ * characters): with a staging code, the new kiosk's location, else the code's. A
+ * one-time code keeps the location IT gave it, and takes this one only when IT left
+ * it empty.
+ */
+location?: string, };
 
 export type EnrollResponse = { kiosk_id: string, name: string, location: string, };
 
@@ -419,6 +432,10 @@ export type KioskView = { id: string, name: string, location: string, state: Kio
  */
 version?: string, 
 /**
+ * The staging code it enrolled with (none for a one-time code).
+ */
+enrollment_code_id?: string, 
+/**
  * Enrolled, not revoked, and not seen for a day.
  */
 stale: boolean, 
@@ -427,9 +444,41 @@ stale: boolean,
  */
 flows_today: number, };
 
-export type EnrollmentCodeRequest = { name: string, location: string, };
+export type EnrollmentCodeRequest = { name: string, location: string, 
+/**
+ * How many PCs the code enrolls, 1 to 10,000.
+ */
+uses?: number, 
+/**
+ * Days a staging code stays valid, 1 to 90 (7 if not given). Only with `uses`.
+ */
+valid_days?: number, };
 
-export type EnrollmentCodeView = { kiosk_id: string, code: string, expires_at: string, qr_text: string, qr_svg: string, };
+export type EnrollmentCodeView = { 
+/**
+ * The pending kiosk a one-time code enrolls.
+ */
+kiosk_id?: string, 
+/**
+ * A staging code's id (the audit names it on every kiosk it enrolls).
+ */
+code_id?: string, 
+/**
+ * How many PCs a staging code enrolls.
+ */
+uses?: number, code: string, expires_at: string, qr_text: string, qr_svg: string, };
+
+export type EnrollmentCodeState = "active" | "used_up" | "expired" | "revoked";
+
+export type EnrollmentCodeStatus = { id: string, 
+/**
+ * Names PCs that send no host name: `<prefix>-<n>`.
+ */
+name_prefix: string, location: string, uses: number, used: number, 
+/**
+ * Uses left while it is active; 0 once it expired or was revoked.
+ */
+remaining: number, state: EnrollmentCodeState, created_at: string, expires_at: string, revoked_at?: string, };
 
 export type AuditEntry = { id: number, at: string, event: string, outcome: string, correlation_id: string, kiosk_id?: string, kiosk_name?: string, reference?: string, login?: string, 
 /**

@@ -116,7 +116,11 @@ pub async fn connect(config: &KioskConfig) -> Result<Client, ErrorBody> {
             };
             let mut client =
                 Client::new(&config.server_url, DeviceKey::generate(), None).map_err(ui_error)?;
-            let enrolled = client.enroll(&code).await.map_err(ui_error)?;
+            let name = config.enroll_name();
+            let enrolled = client
+                .enroll(&code, name.as_deref(), config.location.as_deref())
+                .await
+                .map_err(ui_error)?;
             tracing::info!(kiosk = %enrolled.kiosk_id, name = %enrolled.name, "enrolled");
             let id = enrolled.kiosk_id.clone();
             let seed = *client_seed(&client);

@@ -395,7 +395,7 @@ from = "SSPR <sspr@example.org>"
     pub async fn kiosk_named(&self, name: &str) -> anyhow::Result<Client> {
         let code = self.enrollment_code(name)?;
         let mut client = Client::new(&self.base, DeviceKey::generate(), None)?;
-        client.enroll(&code).await?;
+        client.enroll(&code, None, None).await?;
         Ok(client)
     }
 

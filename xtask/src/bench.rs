@@ -286,7 +286,7 @@ async fn measure(
     let import = server.import(&everyone, cores)?;
     server.start().await?;
     let mut kiosk = Client::new(&server.base, sspr_client::DeviceKey::generate(), None)?;
-    kiosk.enroll(&code).await?;
+    kiosk.enroll(&code, None, None).await?;
     let kiosk = Arc::new(kiosk);
     let codes = Arc::new(mail::Codes::start(&mailbox));
     let texts = match kannel {

@@ -182,11 +182,21 @@ impl Client {
         self.kiosk_id.as_deref()
     }
 
-    /// Registers this device's key with a one-time code; later requests are signed.
-    pub async fn enroll(&mut self, code: &str) -> Result<EnrollResponse, ClientError> {
+    /// Registers this device's key with an enrollment code; later requests are signed.
+    /// `name` (the PC's host name) and `location` (from the kiosk's configuration) name
+    /// the new kiosk when the code is a staging code for many PCs; a one-time code keeps
+    /// what IT gave it. None sends nothing (the server then names it `<prefix>-<n>`).
+    pub async fn enroll(
+        &mut self,
+        code: &str,
+        name: Option<&str>,
+        location: Option<&str>,
+    ) -> Result<EnrollResponse, ClientError> {
         let body = EnrollRequest {
             code: code.to_string(),
             public_key: self.key.public_key(),
+            name: name.map(str::to_string),
+            location: location.map(str::to_string),
         };
         let response = self
             .http

@@ -116,28 +116,85 @@ pub struct KioskView {
     /// The version it last said it runs.
     #[ts(optional)]
     pub version: Option<String>,
+    /// The staging code it enrolled with (none for a one-time code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub enrollment_code_id: Option<String>,
     /// Enrolled, not revoked, and not seen for a day.
     pub stale: bool,
     /// Flows started on it since midnight UTC.
     pub flows_today: u32,
 }
 
-/// `POST /v1/admin/kiosks/enrollment-codes`
+/// `POST /v1/admin/kiosks/enrollment-codes`: without `uses`, a one-time code for one
+/// kiosk named `name`; with `uses`, a staging code that enrolls up to that many PCs, each
+/// as a new kiosk under its own host name (`name`, if not empty, is the prefix of the
+/// names of PCs that send none: `<name>-<n>`, else `pc-<n>`).
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct EnrollmentCodeRequest {
     pub name: String,
     pub location: String,
+    /// How many PCs the code enrolls, 1 to 10,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub uses: Option<u32>,
+    /// Days a staging code stays valid, 1 to 90 (7 if not given). Only with `uses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub valid_days: Option<u32>,
 }
 
-/// A one-time enrollment code for a new kiosk, as text and as a QR code (the kiosk's
-/// `--enroll-code` takes the text; the QR code holds `sspr-enroll:<server>#<code>`).
+/// A new enrollment code, as text and as a QR code (the kiosk's `--enroll-code` takes the
+/// text; the QR code holds `sspr-enroll:<server>#<code>`). A one-time code names its
+/// pending kiosk; a staging code has an id of its own and a number of uses.
 #[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
 pub struct EnrollmentCodeView {
-    pub kiosk_id: String,
+    /// The pending kiosk a one-time code enrolls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub kiosk_id: Option<String>,
+    /// A staging code's id (the audit names it on every kiosk it enrolls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub code_id: Option<String>,
+    /// How many PCs a staging code enrolls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub uses: Option<u32>,
     pub code: String,
     pub expires_at: String,
     pub qr_text: String,
     pub qr_svg: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentCodeState {
+    /// Enrolls PCs until it is used up or expires.
+    Active,
+    UsedUp,
+    Expired,
+    Revoked,
+}
+
+/// `GET /v1/admin/kiosks/enrollment-codes`: a staging code (never the code itself, which
+/// the server keeps only as a keyed hash) and how many PCs it may still enroll.
+#[derive(Serialize, Deserialize, Clone, Debug, TS, ToSchema)]
+pub struct EnrollmentCodeStatus {
+    pub id: String,
+    /// Names PCs that send no host name: `<prefix>-<n>`.
+    pub name_prefix: String,
+    pub location: String,
+    pub uses: u32,
+    pub used: u32,
+    /// Uses left while it is active; 0 once it expired or was revoked.
+    pub remaining: u32,
+    pub state: EnrollmentCodeState,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub revoked_at: Option<String>,
 }
 
 /// One audit row.

@@ -406,16 +406,31 @@ pub enum PasswordOnPhone {
 /// `POST /v1/kiosks/enroll` (the only kiosk request that is not signed).
 #[derive(Serialize, Deserialize, Clone, TS, ToSchema)]
 pub struct EnrollRequest {
-    /// One-time code from `sspr-server kiosk enroll-code`.
+    /// An enrollment code from `sspr-server kiosk enroll-code` or the console: a one-time
+    /// code for a named kiosk, or a staging code that enrolls several PCs.
     pub code: String,
     /// The kiosk's Ed25519 public key, 32 bytes, base64url without padding.
     pub public_key: String,
+    /// The PC's host name: with a staging code, the new kiosk's name (1–64 printable
+    /// characters); else `<prefix>-<n>`. A one-time code keeps the name IT gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+    /// Where the PC stands, from the kiosk's own configuration (1–64 printable
+    /// characters): with a staging code, the new kiosk's location, else the code's. A
+    /// one-time code keeps the location IT gave it, and takes this one only when IT left
+    /// it empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub location: Option<String>,
 }
 
 impl std::fmt::Debug for EnrollRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnrollRequest")
             .field("public_key", &self.public_key)
+            .field("name", &self.name)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
@@ -460,11 +475,37 @@ mod tests {
         let e = EnrollRequest {
             code: "ABCD-EFGH".into(),
             public_key: "pk".into(),
+            name: Some("pc-0042".into()),
+            location: None,
         };
         let all = format!("{v:?}{p:?}{c:?}{e:?}");
         assert!(!all.contains("123456"));
         assert!(!all.contains("hunter2"));
         assert!(!all.contains("ABCD"));
+    }
+
+    /// A kiosk from before names and locations still enrolls, and one that says nothing
+    /// sends nothing: the fields are optional both ways.
+    #[test]
+    fn enroll_request_name_and_location_are_optional() {
+        let old: EnrollRequest =
+            serde_json::from_str(r#"{"code":"ABCD","public_key":"pk"}"#).unwrap();
+        assert_eq!((old.name, old.location), (None, None));
+        let new: EnrollRequest = serde_json::from_str(
+            r#"{"code":"ABCD","public_key":"pk","name":"pc-7","location":"Room 2"}"#,
+        )
+        .unwrap();
+        assert_eq!(new.name.as_deref(), Some("pc-7"));
+        assert_eq!(new.location.as_deref(), Some("Room 2"));
+        let bare = EnrollRequest {
+            name: None,
+            location: None,
+            ..new
+        };
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"code":"ABCD","public_key":"pk"}"#
+        );
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub fn typescript_bindings() -> String {
         KioskView,
         EnrollmentCodeRequest,
         EnrollmentCodeView,
+        EnrollmentCodeState,
+        EnrollmentCodeStatus,
         AuditEntry,
         AuditPage,
         AttemptView,

@@ -104,13 +104,28 @@ pub enum Event {
         kind: &'static str,
         reason: String,
     },
+    /// A one-time code for the kiosk named `name`, or (with `code_id`) a staging code for
+    /// `uses` PCs, `name` then being the prefix of PCs that send no host name.
     KioskEnrollmentCodeIssued {
         name: String,
         location: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        uses: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
     },
+    /// A kiosk enrolled; `code_id` names the staging code it used (none: a one-time code).
     KioskEnrolled {
         name: String,
         location: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code_id: Option<String>,
+    },
+    /// A staging code's remaining uses ended by IT.
+    EnrollmentCodeRevoked {
+        code_id: String,
     },
     KioskEnrollmentRefused,
     KioskRevoked,
@@ -206,6 +221,7 @@ impl Event {
             Event::KioskEnrolled { .. } => ("kiosk_enrolled", "success"),
             Event::KioskEnrollmentRefused => ("kiosk_enrollment_refused", "failure"),
             Event::KioskRevoked => ("kiosk_revoked", "success"),
+            Event::EnrollmentCodeRevoked { .. } => ("enrollment_code_revoked", "success"),
             Event::RequestRefused { .. } => ("request_refused", "failure"),
             Event::ApprovalOpened => ("approval_opened", "success"),
             Event::SecurityInfoSignIn { .. } => ("security_info_sign_in", "success"),

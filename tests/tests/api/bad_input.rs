@@ -227,5 +227,5 @@ async fn enrollment_rejects_bad_keys_and_codes_clearly() {
         None,
     )
     .expect("client");
-    kiosk.enroll(&code).await.expect("still valid");
+    kiosk.enroll(&code, None, None).await.expect("still valid");
 }

@@ -430,7 +430,7 @@ async fn kiosks_enroll_once_and_revoked_kiosks_are_refused() {
     )
     .expect("client");
     let enrolled = first
-        .enroll(&code.to_lowercase())
+        .enroll(&code.to_lowercase(), None, None)
         .await
         .expect("enroll, case-insensitive");
     assert_eq!(enrolled.name, "Lobby");
@@ -441,11 +441,11 @@ async fn kiosks_enroll_once_and_revoked_kiosks_are_refused() {
     )
     .expect("client");
     assert_eq!(
-        code_of(second.enroll(&code).await),
+        code_of(second.enroll(&code, None, None).await),
         ErrorCode::EnrollmentInvalid
     );
     assert_eq!(
-        code_of(second.enroll("NOPE-NOPE-NOPE-NOPE").await),
+        code_of(second.enroll("NOPE-NOPE-NOPE-NOPE", None, None).await),
         ErrorCode::EnrollmentInvalid
     );
 

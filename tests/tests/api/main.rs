@@ -17,6 +17,7 @@ mod secrets;
 mod security_info;
 mod signatures;
 mod sms;
+mod staging;
 mod throttles;
 
 use sspr_tests::sspr_client::{Client, ClientError};

@@ -21,7 +21,7 @@ async fn logs_and_audit_rows_hold_no_secret() {
         None,
     )
     .expect("client");
-    kiosk.enroll(&enrollment).await.expect("enroll");
+    kiosk.enroll(&enrollment, None, None).await.expect("enroll");
     let mut secrets: Vec<String> = vec![enrollment.clone(), enrollment.replace('-', "")];
 
     let flow = kiosk

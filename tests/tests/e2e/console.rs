@@ -421,7 +421,7 @@ async fn an_admin_runs_the_console_in_a_browser_at_a_desk_and_on_a_phone() {
     b.shoot("kiosk-code").await.expect("shot");
     let mut lobby = Client::new(&server.base, DeviceKey::generate(), None).expect("client");
     let enrolled = lobby
-        .enroll(code.trim())
+        .enroll(code.trim(), None, None)
         .await
         .expect("enrolled with the page's code");
     assert_eq!(enrolled.name, "Lobby kiosk");
@@ -453,6 +453,59 @@ async fn an_admin_runs_the_console_in_a_browser_at_a_desk_and_on_a_phone() {
         .await
         .expect_err("a revoked kiosk is refused");
     assert_eq!(refused.code(), Some(ErrorCode::KioskRevoked), "{refused:?}");
+
+    // A staging code for three PCs: the lifetime field shows once more than one PC is
+    // asked for; each PC enrolls under its host name; the page says what is left.
+    let days_shown = |b: &Browser| {
+        let b = b.client.clone();
+        async move {
+            b.find(Locator::Css("#kiosk-days"))
+                .await
+                .expect("days field")
+                .is_displayed()
+                .await
+                .expect("shown?")
+        }
+    };
+    assert!(!days_shown(&b).await, "no lifetime for one kiosk");
+    b.type_into("#kiosk-uses", "3").await.expect("uses");
+    assert!(days_shown(&b).await, "a lifetime for several PCs");
+    b.type_into("#kiosk-days", "14").await.expect("days");
+    b.type_into("#kiosk-name", "lab").await.expect("prefix");
+    b.type_into("#kiosk-location", "Hall 4")
+        .await
+        .expect("location");
+    b.shoot("kiosk-staging-form").await.expect("shot");
+    b.click_centered("#kiosk-create")
+        .await
+        .expect("make a staging code");
+    b.wait_text("#enrollment", "Staging code for 3 PCs", 15)
+        .await
+        .expect("the staging code");
+    let staging = b.text("#enroll-code").await.expect("code text");
+    b.shoot("kiosk-staging-code").await.expect("shot");
+    let mut ws = Client::new(&server.base, DeviceKey::generate(), None).expect("client");
+    let enrolled = ws
+        .enroll(staging.trim(), Some("ws-e2e-1"), None)
+        .await
+        .expect("a PC enrolls with the page's staging code");
+    assert_eq!(
+        (enrolled.name.as_str(), enrolled.location.as_str()),
+        ("ws-e2e-1", "Hall 4")
+    );
+    open(&b, "overview", false).await;
+    open(&b, "kiosks", false).await;
+    b.wait_text("tr[data-state=\"active\"] [data-remaining]", "2", 10)
+        .await
+        .expect("two uses left");
+    b.wait_text(
+        &format!("tr[data-kiosk=\"{}\"]", enrolled.kiosk_id),
+        "ws-e2e-1",
+        10,
+    )
+    .await
+    .expect("the PC listed under its host name");
+    b.shoot_full("kiosk-staging-listed").await.expect("shot");
 
     // Helpdesk: the attempt with the wrong code, by its reference.
     open(&b, "helpdesk", false).await;

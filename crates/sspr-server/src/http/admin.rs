@@ -15,8 +15,8 @@ use secrecy::SecretString;
 use sspr_proto::{
     AttemptView, AuditPage, ClearMethodsRequest, ClearMethodsResult, ConsolePasskeyAnswer,
     ConsoleSession, ConsoleSignInRequest, CoverageView, DirectoryStatus, EnrollmentCodeRequest,
-    EnrollmentCodeView, ErrorBody, InsightsView, KioskView, Overview, PasskeyRequest, PolicyChange,
-    PolicyView,
+    EnrollmentCodeStatus, EnrollmentCodeView, ErrorBody, InsightsView, KioskView, Overview,
+    PasskeyRequest, PolicyChange, PolicyView,
 };
 
 use super::json::Json;
@@ -307,7 +307,8 @@ pub async fn revoke_kiosk(
 
 #[utoipa::path(post, path = "/v1/admin/kiosks/enrollment-codes", tag = "console",
     request_body = EnrollmentCodeRequest,
-    responses((status = 200, description = "A one-time code for a new kiosk", body = EnrollmentCodeView),
+    responses((status = 200, description = "A one-time code for a new kiosk, or (with uses) a staging code for several PCs", body = EnrollmentCodeView),
+        (status = 400, description = "A bad name, location, number of PCs or lifetime; nothing was made", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn enrollment_code(
     State(state): State<AppState>,
@@ -319,6 +320,21 @@ pub async fn enrollment_code(
     let who = caller(&state, &headers, true, &correlation, &from)?;
     Ok(axum::Json(
         state.console.enrollment_code(&who, &req, now()).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/admin/kiosks/enrollment-codes", tag = "console",
+    responses((status = 200, description = "Staging codes, newest first, with the PCs each may still enroll", body = [EnrollmentCodeStatus]),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn enrollment_codes(
+    State(state): State<AppState>,
+    Extension(correlation): Extension<CorrelationId>,
+    from: Peer,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<Vec<EnrollmentCodeStatus>>> {
+    let who = caller(&state, &headers, false, &correlation, &from)?;
+    Ok(axum::Json(
+        state.console.enrollment_codes(&who, now()).await?,
     ))
 }
 

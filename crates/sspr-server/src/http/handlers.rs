@@ -216,7 +216,8 @@ pub async fn kiosk_settings(
     request_body = EnrollRequest,
     responses(
         (status = 201, description = "Enrolled; sign every later request with key id `kiosk_id`", body = EnrollResponse),
-        (status = 400, body = ErrorBody), (status = 403, description = "Unknown, used or expired code", body = ErrorBody)))]
+        (status = 400, description = "A bad public key, name or location; nothing was spent or made", body = ErrorBody),
+        (status = 403, description = "Unknown, used up, expired or revoked code", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
@@ -231,9 +232,13 @@ pub async fn enroll(
                 "public_key must be a 32-byte Ed25519 key, base64url without padding.",
             )
         })?;
+    // What the kiosk says of itself is checked before the code is looked at: bad input
+    // spends nothing and makes nothing.
+    let enroll_as = kiosks::enroll_as(req.name.as_deref(), req.location.as_deref())
+        .map_err(ApiError::bad_request)?;
     let now = now();
     let svc = &state.core;
-    let kiosk = kiosks::enroll(&svc.store, &svc.key, &req.code, &key, now).await?;
+    let kiosk = kiosks::enroll(&svc.store, &svc.key, &req.code, &key, &enroll_as, now).await?;
     let mut ctx = Context {
         correlation_id: correlation.0,
         ..Context::default()
@@ -254,6 +259,7 @@ pub async fn enroll(
             Event::KioskEnrolled {
                 name: kiosk.name.clone(),
                 location: kiosk.location.clone(),
+                code_id: kiosk.enrollment_code_id.clone(),
             },
             now,
         )

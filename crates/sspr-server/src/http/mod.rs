@@ -139,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/kiosks/{id}/revoke", post(admin::revoke_kiosk))
         .route(
             "/v1/admin/kiosks/enrollment-codes",
-            post(admin::enrollment_code),
+            post(admin::enrollment_code).get(admin::enrollment_codes),
         )
         .route("/v1/admin/audit", get(admin::audit))
         .route("/v1/admin/audit/export", get(admin::audit_export))

@@ -73,6 +73,7 @@ use super::handlers;
         crate::http::admin::kiosks,
         crate::http::admin::revoke_kiosk,
         crate::http::admin::enrollment_code,
+        crate::http::admin::enrollment_codes,
         crate::http::admin::audit,
         crate::http::admin::audit_export,
         crate::http::admin::attempt,

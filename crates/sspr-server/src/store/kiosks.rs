@@ -74,6 +74,81 @@ pub struct KioskRow {
     pub last_seen_at: Option<i64>,
     /// The version it last said it runs.
     pub version: Option<String>,
+    /// The staging code it enrolled with (None for a one-time code).
+    pub enrollment_code_id: Option<String>,
+}
+
+/// What an enrolling kiosk says of itself, already checked (`kiosks::Label`), and the id
+/// it gets if its code is a staging code.
+#[derive(Debug, Clone, Default)]
+pub struct EnrollAs {
+    pub new_id: String,
+    pub name: Option<String>,
+    pub location: Option<String>,
+}
+
+/// A staging code to store: `uses` enrollments until `expires_at`, each a new kiosk.
+#[derive(Debug, Clone)]
+pub struct StagingCode {
+    pub id: String,
+    pub code_hash: String,
+    pub name_prefix: String,
+    pub location: String,
+    pub uses: u32,
+    pub expires_at: i64,
+}
+
+/// A staging code as stored (its hash is never read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentCodeRow {
+    pub id: String,
+    pub name_prefix: String,
+    pub location: String,
+    pub uses: u32,
+    pub used: u32,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl EnrollmentCodeRow {
+    /// Enrollments it still allows at `now`: none once it expired or was revoked.
+    pub fn remaining(&self, now: i64) -> u32 {
+        if self.revoked_at.is_some() || self.expires_at <= now {
+            0
+        } else {
+            self.uses.saturating_sub(self.used)
+        }
+    }
+
+    pub fn state(&self, now: i64) -> sspr_proto::EnrollmentCodeState {
+        use sspr_proto::EnrollmentCodeState as S;
+        if self.revoked_at.is_some() {
+            S::Revoked
+        } else if self.expires_at <= now {
+            S::Expired
+        } else if self.used >= self.uses {
+            S::UsedUp
+        } else {
+            S::Active
+        }
+    }
+
+    const COLUMNS: &'static str =
+        "id, name_prefix, location, uses, used, expires_at, created_at, revoked_at";
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<EnrollmentCodeRow> {
+        Ok(EnrollmentCodeRow {
+            id: r.get(0)?,
+            name_prefix: r.get(1)?,
+            location: r.get(2)?,
+            uses: r.get(3)?,
+            used: r.get(4)?,
+            expires_at: r.get(5)?,
+            created_at: r.get(6)?,
+            revoked_at: r.get(7)?,
+        })
+    }
 }
 
 /// See `Store::kiosks_changed`.
@@ -105,8 +180,8 @@ fn file_version(m: &std::fs::Metadata) -> FileVersion {
     )
 }
 
-const COLUMNS: &str =
-    "id, name, location, public_key, created_at, enrolled_at, revoked_at, last_seen_at, version";
+const COLUMNS: &str = "id, name, location, public_key, created_at, enrolled_at, revoked_at, \
+     last_seen_at, version, enrollment_code_id";
 
 impl KioskRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<KioskRow> {
@@ -120,6 +195,7 @@ impl KioskRow {
             revoked_at: r.get(6)?,
             last_seen_at: r.get(7)?,
             version: r.get(8)?,
+            enrollment_code_id: r.get(9)?,
         })
     }
 }
@@ -144,26 +220,123 @@ impl Store {
         Ok(())
     }
 
-    /// Spends an enrollment code: stores the key once, only while the code is valid.
+    /// Spends an enrollment code, in one transaction, only while it is valid: a one-time
+    /// code stores the key in its pending kiosk (which keeps the name and location IT
+    /// gave it, taking the kiosk's own only where IT left one empty); a staging code
+    /// spends one use, by a conditional UPDATE that can't take more than its uses however
+    /// many PCs race, and makes a new kiosk named as the PC says (else `<prefix>-<n>`,
+    /// its use's number) and located as it says (else where the code says).
     pub async fn enroll_kiosk(
         &self,
         code_hash: &str,
         public_key: &[u8],
+        enroll_as: &EnrollAs,
         now: i64,
     ) -> StoreResult<Option<KioskRow>> {
-        let row = self.db.write(|c| {
+        let row = self.db.transaction(|c| {
+            let one_time = c
+                .prepare_cached(&format!(
+                    "UPDATE kiosks SET public_key = ?1, enrolled_at = ?2, code_hash = NULL,
+                         code_expires_at = NULL,
+                         name = CASE WHEN name = '' AND ?4 IS NOT NULL THEN ?4 ELSE name END,
+                         location = CASE WHEN location = '' AND ?5 IS NOT NULL THEN ?5 ELSE location END
+                     WHERE code_hash = ?3 AND code_expires_at > ?2 AND revoked_at IS NULL
+                     RETURNING {COLUMNS}"
+                ))?
+                .query_row(
+                    params![
+                        public_key,
+                        now,
+                        code_hash,
+                        enroll_as.name,
+                        enroll_as.location
+                    ],
+                    KioskRow::from_row,
+                )
+                .optional()?;
+            if one_time.is_some() {
+                return Ok(one_time);
+            }
+            let spent: Option<(String, String, String, i64)> = c
+                .prepare_cached(
+                    "UPDATE enrollment_codes SET used = used + 1
+                     WHERE code_hash = ?1 AND used < uses AND expires_at > ?2
+                         AND revoked_at IS NULL
+                     RETURNING id, name_prefix, location, used",
+                )?
+                .query_row(params![code_hash, now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            let Some((code_id, prefix, code_location, n)) = spent else {
+                return Ok(None);
+            };
+            let name = match &enroll_as.name {
+                Some(name) => name.clone(),
+                None => format!("{prefix}-{n}"),
+            };
+            let location = enroll_as.location.clone().unwrap_or(code_location);
             c.prepare_cached(&format!(
-                "UPDATE kiosks SET public_key = ?1, enrolled_at = ?2, code_hash = NULL, code_expires_at = NULL
-                 WHERE code_hash = ?3 AND code_expires_at > ?2 AND revoked_at IS NULL
+                "INSERT INTO kiosks (id, name, location, public_key, created_at, enrolled_at,
+                     enrollment_code_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
                  RETURNING {COLUMNS}"
             ))?
-            .query_row(params![public_key, now, code_hash], KioskRow::from_row)
-            .optional()
+            .query_row(
+                params![enroll_as.new_id, name, location, public_key, now, code_id],
+                KioskRow::from_row,
+            )
+            .map(Some)
         })?;
         if row.is_some() {
             self.signal_kiosks_changed();
         }
         Ok(row)
+    }
+
+    /// Stores a staging code (as its hash).
+    pub async fn create_enrollment_code(&self, code: &StagingCode, now: i64) -> StoreResult<()> {
+        self.db.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO enrollment_codes
+                     (id, code_hash, name_prefix, location, uses, expires_at, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                code.id,
+                code.code_hash,
+                code.name_prefix,
+                code.location,
+                code.uses,
+                code.expires_at,
+                now
+            ])
+        })?;
+        Ok(())
+    }
+
+    /// Staging codes, newest first.
+    pub async fn enrollment_codes(&self, limit: i64) -> StoreResult<Vec<EnrollmentCodeRow>> {
+        self.db.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM enrollment_codes ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                EnrollmentCodeRow::COLUMNS
+            ))?
+            .query_map([limit], EnrollmentCodeRow::from_row)?
+            .collect()
+        })
+    }
+
+    /// Ends a staging code's remaining uses; the kiosks it enrolled stay. False when
+    /// there is no such code or it was revoked already.
+    pub async fn revoke_enrollment_code(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let done = self.db.write(|c| {
+            c.prepare_cached(
+                "UPDATE enrollment_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            )?
+            .execute(params![now, id])
+        })?;
+        Ok(done == 1)
     }
 
     pub async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>> {

@@ -25,7 +25,7 @@ pub use idempotency::Claim;
 pub use audit::{AuditFilter, AuditQuery, AuditRow};
 pub use db::{Db, StoreError, StoreResult};
 pub use insights::FlowEvent;
-pub use kiosks::{KioskRow, KiosksVersion};
+pub use kiosks::{EnrollAs, EnrollmentCodeRow, KioskRow, KiosksVersion, StagingCode};
 pub use policy::PolicyVersion;
 pub use registrations::{seal_totp, Registration};
 pub use writes::WrittenTo;
@@ -64,6 +64,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(12, "audit by event", "0012_audit_by_event"),
     migration!(13, "kiosk version", "0013_kiosk_version"),
     migration!(14, "challenge delivery", "0014_challenge_delivery"),
+    migration!(15, "enrollment codes", "0015_enrollment_codes"),
 ];
 
 #[derive(Clone)]

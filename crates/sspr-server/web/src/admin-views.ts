@@ -24,7 +24,7 @@ import {
   type Child,
   type Column,
 } from "./admin-ui";
-import type { CertificateStatus, DirectoryStatus, EnrollmentCodeRequest, EnrollmentCodeView, KioskView, Overview } from "./types";
+import type { CertificateStatus, DirectoryStatus, EnrollmentCodeRequest, EnrollmentCodeStatus, EnrollmentCodeView, KioskView, Overview } from "./types";
 
 /** Loads, and on failure shows the server's message with a way to try again. */
 async function load<T>(ctx: Ctx, head: HTMLElement, path: string, what: string, again: () => void): Promise<T | null> {
@@ -264,10 +264,13 @@ function svgImage(svg: string, alt: string): HTMLElement {
 }
 
 function enrollmentCard(code: EnrollmentCodeView, name: string): HTMLElement {
+  const uses = code.uses;
+  const staging = uses !== undefined;
+  const title = staging ? `Staging code for ${plural(uses, "PC")}` : `Enrollment code for ${name}`;
   return h(
     "section",
     { class: "panel enroll", id: "enrollment", "aria-labelledby": "enroll-title", tabindex: -1 },
-    h("h2", { class: "panel-title", id: "enroll-title" }, `Enrollment code for ${name}`),
+    h("h2", { class: "panel-title", id: "enroll-title" }, title),
     h(
       "div",
       { class: "enroll-body" },
@@ -276,11 +279,40 @@ function enrollmentCard(code: EnrollmentCodeView, name: string): HTMLElement {
         { class: "enroll-text" },
         h("p", { class: "form-label" }, "Code"),
         h("p", { class: "enroll-code", id: "enroll-code" }, code.code),
-        h("p", {}, "On the new kiosk, scan the QR code or type the code in its setup screen (or start it with ", h("code", {}, "--enroll-code"), ")."),
-        h("p", { class: "muted" }, "It works once, until ", when(code.expires_at), ". After that, make a new one."),
+        staging
+          ? h("p", {}, "On each PC, scan the QR code or type the code in its setup screen (or start it with ", h("code", {}, "--enroll-code"), "). Each becomes a new kiosk under its own host name, or ", h("code", {}, `${name || "pc"}-1`), ", ", h("code", {}, `${name || "pc"}-2`), "… when it sends none.")
+          : h("p", {}, "On the new kiosk, scan the QR code or type the code in its setup screen (or start it with ", h("code", {}, "--enroll-code"), ")."),
+        staging
+          ? h("p", { class: "muted", id: "enroll-uses" }, `It enrolls up to ${plural(uses, "PC")}, until `, when(code.expires_at), ". The list of staging codes below shows how many it may still enroll.")
+          : h("p", { class: "muted" }, "It works once, until ", when(code.expires_at), ". After that, make a new one."),
       ),
-      svgImage(code.qr_svg, `QR code for enrolling ${name}`),
+      svgImage(code.qr_svg, staging ? `QR code for enrolling ${plural(uses, "PC")}` : `QR code for enrolling ${name}`),
     ),
+  );
+}
+
+function codeState(c: EnrollmentCodeStatus): HTMLElement {
+  if (c.state === "active") return pill("Active", "ok");
+  if (c.state === "used_up") return pill("Used up", "neutral");
+  if (c.state === "expired") return pill("Expired", "neutral");
+  return pill("Revoked", "neutral");
+}
+
+/** Staging codes (for several PCs): how many each enrolled and may still enroll. */
+function stagingCodes(codes: EnrollmentCodeStatus[]): HTMLElement {
+  const columns: Column<EnrollmentCodeStatus>[] = [
+    { title: "Code", cell: (c) => h("span", { class: "mono" }, c.id) },
+    { title: "Names", cell: (c) => h("span", { class: "stack-cell" }, "Host name", h("span", { class: "cell-note" }, `else ${c.name_prefix}-1, ${c.name_prefix}-2…`)) },
+    { title: "Location", cell: (c) => c.location || h("span", { class: "none" }, "—") },
+    { title: "State", cell: (c) => codeState(c) },
+    { title: "Enrolled", kind: "num" as const, cell: (c) => `${c.used.toLocaleString()} of ${c.uses.toLocaleString()}` },
+    { title: "Remaining", kind: "num" as const, cell: (c) => h("span", { "data-remaining": c.id }, c.remaining.toLocaleString()) },
+    { title: "Expires", cell: (c) => when(c.expires_at), wide: true },
+  ];
+  return panel(
+    "Staging codes",
+    h("p", { class: "panel-lead" }, "Codes for several PCs. Each PC that uses one becomes a kiosk of its own in the list above."),
+    table("Staging codes", columns, codes, (c) => ({ "data-code": c.id, "data-state": c.state, class: c.state === "active" ? "" : "row-muted" })),
   );
 }
 
@@ -289,6 +321,8 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
   const head = viewHead("Kiosks", isAdmin ? "The kiosks that may use this server. A revoked kiosk is refused at once." : "The kiosks that may use this server.");
   const list = await load<KioskView[]>(ctx, head, "/v1/admin/kiosks", "The kiosks", () => void kiosksView(ctx));
   if (!list) return;
+  const codes = await load<EnrollmentCodeStatus[]>(ctx, head, "/v1/admin/kiosks/enrollment-codes", "The staging codes", () => void kiosksView(ctx));
+  if (!codes) return;
   const result = h("div", { "aria-live": "polite", id: "kiosk-result" });
   if (flash) fill(result, flash);
 
@@ -317,7 +351,13 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
     })();
 
   const columns: Column<KioskView>[] = [
-    { title: "Name", cell: (k: KioskView) => h("span", { class: "strong" }, k.name) },
+    {
+      title: "Name",
+      cell: (k: KioskView) =>
+        k.enrollment_code_id
+          ? h("span", { class: "stack-cell" }, h("span", { class: "strong" }, k.name), h("span", { class: "cell-note" }, "Staging code ", h("span", { class: "mono" }, k.enrollment_code_id)))
+          : h("span", { class: "strong" }, k.name),
+    },
     { title: "Location", cell: (k: KioskView) => k.location || h("span", { class: "none" }, "—") },
     {
       title: "State",
@@ -352,6 +392,7 @@ export async function kiosksView(ctx: Ctx, flash?: HTMLElement): Promise<void> {
         : empty("No kiosks yet", isAdmin ? "Make an enrollment code to stage one." : "An administrator makes an enrollment code to stage one."),
     ),
   );
+  if (codes.length) body.push(stagingCodes(codes));
   fill(ctx.main, head, result, isAdmin ? newKiosk(ctx) : null, ...body);
   ctx.ready();
 }
@@ -360,35 +401,75 @@ function order(k: KioskView): number {
   return k.state === "revoked" ? 2 : k.state === "pending" ? 1 : 0;
 }
 
+/** A whole number typed in a field, or null if it isn't one. */
+function wholeNumber(input: HTMLInputElement): number | null {
+  const v = input.value.trim();
+  return /^[0-9]{1,6}$/.test(v) ? Number(v) : null;
+}
+
 function newKiosk(ctx: Ctx): HTMLElement {
   const name = textInput({ id: "kiosk-name", maxlength: 80, required: true, placeholder: "Front desk" });
   const location = textInput({ id: "kiosk-location", maxlength: 80, placeholder: "Building A, lobby" });
+  const uses = textInput({ id: "kiosk-uses", inputmode: "numeric", class: "input input-num", value: "1", maxlength: 6 });
+  const days = textInput({ id: "kiosk-days", inputmode: "numeric", class: "input input-num", value: "7", maxlength: 2 });
   const err = h("div", { class: "form-error", "aria-live": "assertive" });
   const go = h("button", { type: "submit", class: "btn btn-primary", id: "kiosk-create" }, "Make enrollment code") as HTMLButtonElement;
   const out = h("div", { id: "enrollment-slot" });
+  const nameRow = fieldRow("Kiosk name", name);
+  const nameLabel = nameRow.querySelector<HTMLElement>(".form-label");
+  const daysRow = fieldRow("Valid for (days)", days, "1 to 90");
+  const usesRow = fieldRow("Number of PCs", uses, "More than 1: each PC enrolls under its host name");
+  const several = () => (wholeNumber(uses) ?? 1) > 1;
+  // Several PCs: the name becomes the prefix of PCs that send no host name, and the code
+  // gets a lifetime in days.
+  const shape = () => {
+    const many = several();
+    daysRow.hidden = !many;
+    if (nameLabel) nameLabel.textContent = many ? "Name prefix (optional)" : "Kiosk name";
+    name.required = !many;
+    name.placeholder = many ? "pc" : "Front desk";
+  };
+  uses.addEventListener("input", shape);
+  shape();
   const form = h(
     "form",
     { class: "inline-form", novalidate: true, id: "kiosk-form" },
-    fieldRow("Kiosk name", name),
+    nameRow,
     fieldRow("Location", location),
+    usesRow,
+    daysRow,
     h("div", { class: "inline-form-go" }, go),
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     fill(err);
     const n = name.value.trim();
-    if (!n) {
+    const count = wholeNumber(uses);
+    if (count === null || count < 1 || count > 10000) {
+      fill(err, alert("error", "Enter the number of PCs, 1 to 10,000.", "One makes a code for one named kiosk; more make a staging code that each PC uses once."));
+      uses.focus();
+      return;
+    }
+    const validDays = wholeNumber(days);
+    if (count > 1 && (validDays === null || validDays < 1 || validDays > 90)) {
+      fill(err, alert("error", "Enter how many days the code is valid, 1 to 90.", "PCs staged after that need a new code."));
+      days.focus();
+      return;
+    }
+    if (count === 1 && !n) {
       fill(err, alert("error", "Enter a name for the kiosk.", "People see it at the bottom of the kiosk's screen; the audit log names it."));
       name.focus();
       return;
     }
+    const body: EnrollmentCodeRequest = count > 1 ? { name: n, location: location.value.trim(), uses: count, valid_days: validDays ?? 7 } : { name: n, location: location.value.trim() };
     void busy(
       go,
       async () => {
         try {
-          const code = await post<EnrollmentCodeView>("/v1/admin/kiosks/enrollment-codes", { name: n, location: location.value.trim() } satisfies EnrollmentCodeRequest);
+          const code = await post<EnrollmentCodeView>("/v1/admin/kiosks/enrollment-codes", body);
           if (!ctx.current()) return;
-          // The list gets the new (pending) kiosk; the code stays on screen above it.
+          // The list gets the new (pending) kiosk or staging code; the code stays on
+          // screen above it.
           await kiosksView(ctx);
           const slot = ctx.main.querySelector<HTMLElement>("#enrollment-slot");
           if (slot) {
@@ -404,5 +485,10 @@ function newKiosk(ctx: Ctx): HTMLElement {
       "Making the code…",
     );
   });
-  return h("div", {}, panel("New kiosk", h("p", { class: "panel-lead" }, "Make a one-time code, then use it on the new kiosk to enroll it."), form, err), out);
+  return h(
+    "div",
+    {},
+    panel("New kiosk", h("p", { class: "panel-lead" }, "Make a one-time code for a kiosk, or a staging code for many PCs, then use it on each to enroll it."), form, err),
+    out,
+  );
 }

@@ -18,6 +18,8 @@ export type {
   DayCounts,
   DirectoryStatus,
   EnrollmentCodeRequest,
+  EnrollmentCodeState,
+  EnrollmentCodeStatus,
   EnrollmentCodeView,
   FunnelStage,
   InsightsView,
