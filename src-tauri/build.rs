@@ -2,6 +2,8 @@
 // window's capability (capabilities/kiosk.json) grants exactly these and nothing else.
 const COMMANDS: &[&str] = &[
     "kiosk_status",
+    "kiosk_mode",
+    "leave",
     "start_flow",
     "request_code",
     "code_delivery",

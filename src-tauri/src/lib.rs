@@ -93,9 +93,24 @@ fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
             if automated {
                 builder = builder.data_directory(automation_data.clone());
             }
+            // Above the greeter there is no window manager to make "full screen" mean
+            // anything: the window is made the monitor's size and place from the start (a
+            // window resized after it is shown kept its old picture under Xephyr).
+            let (mut size, mut place) = ((1280.0, 800.0), None);
+            if login_window {
+                if let Ok(Some(m)) = app.primary_monitor() {
+                    let logical = m.size().to_logical::<f64>(m.scale_factor());
+                    let at = m.position().to_logical::<f64>(m.scale_factor());
+                    size = (logical.width, logical.height);
+                    place = Some((at.x, at.y));
+                }
+            }
+            if let Some((x, y)) = place {
+                builder = builder.position(x, y);
+            }
             let window = builder
                 .title("SSPR Kiosk")
-                .inner_size(1280.0, 800.0)
+                .inner_size(size.0, size.1)
                 .min_inner_size(800.0, 600.0)
                 .fullscreen(kiosk_mode)
                 .decorations(!kiosk_mode)
@@ -110,17 +125,6 @@ fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
                     ok
                 })
                 .build()?;
-            if login_window {
-                // Above the greeter there is no window manager to make "full screen" mean
-                // anything: cover the monitor by hand.
-                if let Ok(Some(m)) = window
-                    .current_monitor()
-                    .or_else(|_| window.primary_monitor())
-                {
-                    let _ = window.set_position(*m.position());
-                    let _ = window.set_size(*m.size());
-                }
-            }
             let _ = window.set_focus();
             // Read the key from the keyring (or enroll) while the webview loads, so the
             // first screen does not wait for D-Bus and TLS set-up.

@@ -239,6 +239,71 @@ fn focus_greeter() {
     }
 }
 
+/// One opening of the kiosk window: its process (group) and its private folder.
+struct KioskRun {
+    child: Child,
+    started: Instant,
+    dir: std::path::PathBuf,
+}
+
+impl KioskRun {
+    /// Whatever the window left: helpers still running in its process group (a session
+    /// bus, the accessibility bus) and every file it wrote. Nothing outlives a person.
+    fn clean_up(self) {
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            tracing::warn!(error = %e, dir = %self.dir.display(), "removing the kiosk's folder");
+        }
+    }
+}
+
+/// Starts the kiosk window in a process group of its own, with its own session bus
+/// (`dbus-run-session`: nothing autolaunched outlives it) and a fresh 0700 folder for
+/// everything it writes (runtime, cache, temporary files), removed when it ends.
+fn open_kiosk(config_path: Option<&std::path::Path>) -> std::io::Result<KioskRun> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let dir = std::env::temp_dir().join(format!(
+        "sspr-kiosk-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    for sub in ["cache", "config", "data", "tmp"] {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.join(sub))?;
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/usr/bin/sspr-kiosk".into());
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.arg("--").arg(exe).arg("--login-screen");
+    if let Some(p) = config_path {
+        cmd.arg("--config").arg(p);
+    }
+    cmd.env("XDG_RUNTIME_DIR", &dir)
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("TMPDIR", dir.join("tmp"))
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .process_group(0);
+    match cmd.spawn() {
+        Ok(child) => Ok(KioskRun {
+            child,
+            started: Instant::now(),
+            dir,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
 const CSS: &str = "
 window#sspr-login { background-color: #1d2631; }
 button#sspr-login-button {
@@ -295,7 +360,7 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
     button.set_can_focus(false);
     window.add(&button);
 
-    let child: Rc<RefCell<Option<(Child, Instant)>>> = Rc::new(RefCell::new(None));
+    let child: Rc<RefCell<Option<KioskRun>>> = Rc::new(RefCell::new(None));
     {
         let child = child.clone();
         let window = window.clone();
@@ -305,16 +370,10 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
             {
                 return;
             }
-            let exe = std::env::current_exe().unwrap_or_else(|_| "/usr/bin/sspr-kiosk".into());
-            let mut cmd = Command::new(exe);
-            cmd.arg("--login-screen");
-            if let Some(p) = &config_path {
-                cmd.arg("--config").arg(p);
-            }
-            match cmd.spawn() {
-                Ok(c) => {
-                    tracing::info!(pid = c.id(), "kiosk opened from the login screen");
-                    *child.borrow_mut() = Some((c, Instant::now()));
+            match open_kiosk(config_path.as_deref()) {
+                Ok(run) => {
+                    tracing::info!(pid = run.child.id(), "kiosk opened from the login screen");
+                    *child.borrow_mut() = Some(run);
                     window.hide();
                 }
                 Err(e) => tracing::error!(error = %e, "starting the kiosk window"),
@@ -360,9 +419,9 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
             place();
         }
         let ended = match child.borrow_mut().as_mut() {
-            Some((c, started)) => match c.try_wait() {
+            Some(run) => match run.child.try_wait() {
                 Ok(Some(status)) => {
-                    tracing::info!(%status, secs = started.elapsed().as_secs(), "kiosk window ended");
+                    tracing::info!(%status, secs = run.started.elapsed().as_secs(), "kiosk window ended");
                     true
                 }
                 Ok(None) => false,
@@ -376,10 +435,17 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
             }
         };
         if ended {
-            *child.borrow_mut() = None;
+            if let Some(run) = child.borrow_mut().take() {
+                run.clean_up();
+            }
             window.show_all();
             place();
+            // The X server closes the ended window's connection when it gets to it, and
+            // the keyboard's focus reverts then: set it again a few times meanwhile.
             focus_greeter();
+            for ms in [250, 750, 1500, 3000] {
+                gtk::glib::timeout_add_local_once(Duration::from_millis(ms), focus_greeter);
+            }
         }
         gtk::glib::ControlFlow::Continue
     });

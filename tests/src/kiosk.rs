@@ -226,6 +226,18 @@ impl KioskWindow {
     }
 
     /// Saves a screenshot as `NN-name.png` and returns its path.
+    /// A kiosk window the test didn't start (the login screen's button did), through a
+    /// WebDriver session already attached to it; screenshots go to `shots/<sub>/`.
+    pub fn attached(client: Client, shots: PathBuf, sub: &str) -> KioskWindow {
+        let shots = shots.join(sub);
+        let _ = std::fs::create_dir_all(&shots);
+        KioskWindow {
+            client,
+            shots,
+            shot: 0,
+        }
+    }
+
     pub async fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
         self.shot += 1;
         let png = self.client.screenshot().await?;

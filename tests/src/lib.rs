@@ -17,6 +17,7 @@ pub mod faults;
 pub mod graph;
 pub mod kannel;
 pub mod kiosk;
+pub mod lightdm;
 pub mod phone;
 pub mod python;
 pub mod sms_replay;

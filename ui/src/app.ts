@@ -20,6 +20,8 @@ export type Screen =
 
 export interface App {
   status: KioskStatus | null;
+  /** Opened from the login screen's button: Cancel, Done and the idle timeout go back to the greeter. */
+  loginScreen: boolean;
   intent: Intent;
   login: string;
   flow: FlowView | null;

@@ -20,6 +20,9 @@ export type KioskStatus = {
   status_refresh_secs: number;
 };
 
+/** Known before the server answers: opened from the login screen (then leaving ends it). */
+export type KioskMode = { login_screen: boolean; default_locale: string };
+
 export type QrMatrix = { size: number; rows: string[] };
 
 /** Every failure is an ErrorBody; anything else (a bug) becomes "internal". */
@@ -38,6 +41,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   status: () => call<KioskStatus>("kiosk_status"),
+  mode: () => call<KioskMode>("kiosk_mode"),
+  /** Login-screen mode: back to the greeter (the window's process ends). */
+  leave: () => call<void>("leave"),
   startFlow: (login: string, intent: Intent, locale: string) =>
     call<FlowView>("start_flow", { login, intent, locale }),
   /** `byCall`: the mobile number is called and the code read out instead of texted. */

@@ -37,6 +37,7 @@ function forgetTyped(): void {
 
 const app: App = {
   status: null,
+  loginScreen: false,
   intent: "reset",
   login: "",
   flow: null,
@@ -88,6 +89,11 @@ const app: App = {
     return result;
   },
   restart() {
+    // From the login screen, Cancel and Finish go back to the greeter.
+    if (app.loginScreen) {
+      void wipe();
+      return;
+    }
     app.flow = null;
     app.challenge = null;
     app.login = "";
@@ -145,9 +151,14 @@ async function wipe(): Promise<void> {
   forgetTyped();
   try {
     await endApproval();
+    if (app.loginScreen) {
+      // The process ends: nothing of the person outlives it.
+      await api.leave();
+      return;
+    }
     await api.wipe();
   } finally {
-    location.reload();
+    if (!app.loginScreen) location.reload();
   }
 }
 
@@ -186,6 +197,12 @@ async function boot(): Promise<void> {
   window.addEventListener("dragstart", (e) => e.preventDefault());
   root.replaceChildren(h("div", { class: "boot" }, h("div", { class: "spinner", "aria-label": "…" })));
   try {
+    app.loginScreen = (await api.mode()).login_screen;
+    document.documentElement.dataset.loginScreen = String(app.loginScreen);
+  } catch {
+    app.loginScreen = false;
+  }
+  try {
     app.status = await api.status();
     setLocale(app.status.default_locale || app.status.settings.default_locale);
     applyBranding();
@@ -197,17 +214,23 @@ async function boot(): Promise<void> {
     app.go({ name: "help", error });
     // Started before the network or the server (a kiosk PC powering on): start over by
     // itself a little later, as long as nobody has begun anything.
+    // On the login screen, the person goes back to the greeter by itself instead: they
+    // can sign in there, or try again later.
     if (error.code === "unreachable") {
       window.setTimeout(() => {
-        if (app.screen.name === "help" && app.flow === null && app.login === "") location.reload();
+        if (app.screen.name === "help" && app.flow === null && app.login === "") {
+          if (app.loginScreen) void wipe();
+          else location.reload();
+        }
       }, BOOT_RETRY_MS);
     }
   }
   watchIdle(
     () => app.status?.idle_timeout_secs ?? 90,
     () =>
-      app.screen.name === "start" ||
-      (app.screen.name === "help" && app.flow === null && app.login === "") ||
+      // The login screen's kiosk has no "waiting for someone": idle, it goes back to the greeter.
+      (!app.loginScreen && app.screen.name === "start") ||
+      (!app.loginScreen && app.screen.name === "help" && app.flow === null && app.login === "") ||
       // The person works on their phone meanwhile: not idle until the approval's (or flow's) own expiry.
       waitingForPhone(),
     () => void wipe(),

@@ -10,6 +10,7 @@ mod console;
 mod entra;
 mod ldap;
 mod linked;
+mod login_screen;
 mod workstation;
 
 use sspr_tests::sspr_client::{Client, ClientError};

@@ -34,7 +34,13 @@ export function frame(app: App, body: HTMLElement, opts: { cancel?: boolean; lan
     right.append(group);
   }
   if (opts.cancel) {
-    right.append(h("button", { type: "button", class: "btn btn-quiet", onclick: () => app.restart() }, t("common.cancel")));
+    right.append(
+      h(
+        "button",
+        { type: "button", class: "btn btn-quiet", id: "cancel", onclick: () => app.restart() },
+        app.loginScreen && app.screen.name === "start" ? t("common.back_to_sign_in") : t("common.cancel"),
+      ),
+    );
   }
   const notice = app.notice
     ? h("div", { class: "notice", role: "alert" }, app.notice)

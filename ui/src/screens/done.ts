@@ -25,7 +25,7 @@ export function done(app: App, done: DoneView): HTMLElement {
       app.restart();
       return;
     }
-    countdown.textContent = t("done.back", { secs: left });
+    countdown.textContent = t(app.loginScreen ? "done.back.sign_in" : "done.back", { secs: left });
     window.setTimeout(tick, 250);
   };
   tick();
@@ -38,7 +38,7 @@ export function done(app: App, done: DoneView): HTMLElement {
       h("h1", { tabindex: -1 }, reset ? t("done.reset") : t("done.unlock")),
       h("p", { class: "lead" }, reset ? t("done.reset.next") : t("done.unlock.next")),
       h("p", { class: "muted" }, t("done.where", { directories: done.directories.map((d) => d.directory).join(", ") })),
-      h("div", { class: "actions actions-center" }, h("button", { type: "button", class: "btn btn-primary", onclick: () => app.restart() }, t("done.finish"))),
+      h("div", { class: "actions actions-center" }, h("button", { type: "button", class: "btn btn-primary", id: "done-finish", onclick: () => app.restart() }, t("done.finish"))),
       countdown,
     ),
   );

@@ -35,6 +35,6 @@ export function start(app: App): HTMLElement {
       h("p", { class: "lead" }, t("start.lead")),
       choices,
     ),
-    { languages: true },
+    { languages: true, cancel: app.loginScreen },
   );
 }
