@@ -253,6 +253,13 @@ mod tests {
         assert_eq!(r.unwrap_err()["code"], "not_enrolled");
         // Cancelling with no flow is fine.
         assert!(invoke(&w, "cancel_flow", serde_json::json!({})).is_ok());
+        // A dedicated kiosk never ends: only the login screen's window can be left.
+        assert_eq!(
+            invoke(&w, "kiosk_mode", serde_json::json!({})).unwrap()["login_screen"],
+            false
+        );
+        let r = invoke(&w, "leave", serde_json::json!({}));
+        assert_eq!(r.unwrap_err()["code"], "step_not_allowed");
     }
 
     #[test]

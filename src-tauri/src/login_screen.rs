@@ -78,7 +78,7 @@ fn label(shown: &Shown, locale: &str) -> String {
                 t.out_of_service.to_string()
             } else {
                 format!(
-                    "{} — {}: {}",
+                    "{}\n{}: {}",
                     t.out_of_service,
                     t.helpdesk,
                     contact.join(" · ")
@@ -159,7 +159,11 @@ pub fn enroll(config: KioskConfig) -> ExitCode {
 
 /// Asks the server how this PC stands, now and every `status_refresh_secs`.
 fn watch_status(config: KioskConfig, shown: Arc<Mutex<Shown>>) {
-    let every = Duration::from_secs(u64::from(config.status_refresh_secs.max(30)));
+    // 0: only at start (as the kiosk's own setting means "never again").
+    let every = match config.status_refresh_secs {
+        0 => None,
+        n => Some(Duration::from_secs(u64::from(n.max(2)))),
+    };
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,7 +209,10 @@ fn watch_status(config: KioskConfig, shown: Arc<Mutex<Shown>>) {
         if let (Some(now), Ok(mut s)) = (now, shown.lock()) {
             *s = now;
         }
-        std::thread::sleep(every);
+        match every {
+            Some(every) => std::thread::sleep(every),
+            None => return,
+        }
     }
 }
 
@@ -356,6 +363,9 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
     window.set_focus_on_map(false);
     window.set_keep_above(true);
     let button = gtk::Button::with_label(&label(&Shown::Ready, &locale));
+    if let Some(l) = button.child().and_then(|c| c.downcast::<gtk::Label>().ok()) {
+        l.set_justify(gtk::Justification::Center);
+    }
     button.set_widget_name("sspr-login-button");
     button.set_can_focus(false);
     window.add(&button);
@@ -401,11 +411,16 @@ pub fn button(config: KioskConfig, config_path: Option<std::path::PathBuf>) -> E
     };
     window.show_all();
     place();
+    {
+        // A new label changes the size: centred again once GTK has given it.
+        let place = place.clone();
+        window.connect_size_allocate(move |_, _| place());
+    }
 
-    // Twice a second: follow the server's word, notice the kiosk window ending, and stay
+    // Four times a second: follow the server's word, notice the kiosk window ending, and stay
     // above the greeter (which may be mapped after us, or restarted).
     let mut last = Shown::Ready;
-    gtk::glib::timeout_add_local(Duration::from_millis(500), move || {
+    gtk::glib::timeout_add_local(Duration::from_millis(250), move || {
         let now = shown.lock().map(|s| s.clone()).unwrap_or(Shown::Ready);
         if now != last {
             button.set_label(&label(&now, &locale));
@@ -471,7 +486,7 @@ mod tests {
         };
         assert_eq!(
             label(&Shown::OutOfService(helpdesk), "en"),
-            "Password reset is out of service — Helpdesk: +49 30 1234 · help@example.org"
+            "Password reset is out of service\nHelpdesk: +49 30 1234 · help@example.org"
         );
         assert_eq!(
             label(

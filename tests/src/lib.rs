@@ -540,6 +540,14 @@ from = "SSPR <sspr@example.org>"
     }
 }
 
+impl TestServer {
+    /// Stops the server at once, as a crash or a network cut would look to its clients.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -66,6 +66,8 @@ pub struct PcSetup<'a> {
     pub location: &'a str,
     pub idle_timeout_secs: Option<u32>,
     pub locale: &'a str,
+    /// How often the button asks the server how the PC stands (the default when None).
+    pub status_refresh_secs: Option<u32>,
 }
 
 impl LightDm {
@@ -108,6 +110,9 @@ impl LightDm {
         );
         if let Some(idle) = pc.idle_timeout_secs {
             config.push_str(&format!("idle_timeout_secs = {idle}\n"));
+        }
+        if let Some(every) = pc.status_refresh_secs {
+            config.push_str(&format!("status_refresh_secs = {every}\n"));
         }
         let config_path = dir.join("config.toml");
         std::fs::write(&config_path, config)?;
@@ -288,17 +293,31 @@ impl LightDm {
     }
 
     /// Presses the button as a person does: the pointer onto it, a click.
+    /// The button's width and height.
+    pub fn button_size(&self) -> Option<(u32, u32)> {
+        let w = self.button(10).ok()?;
+        geometry_size(&self.xdotool(&["getwindowgeometry", &w]).ok()?)
+    }
+
     /// Waits for the kiosk window's process to run.
     pub fn press_button(&self) -> anyhow::Result<()> {
         let w = self.button(30)?;
-        self.xdotool(&["mousemove", "--window", &w, "20", "12", "click", "1"])?;
-        wait_for_value(Duration::from_secs(15), || {
+        // Shown before the greeter, the button is above it again within a quarter of a
+        // second: a person's first click may land on the greeter before that, and so
+        // may this one (then it clicks again, as a person would).
+        let opened = || {
             self.kiosk_processes()
                 .iter()
                 .any(|p| p.contains("--login-screen"))
                 .then_some(())
-        })
-        .with_context(|| {
+        };
+        for _ in 0..3 {
+            self.xdotool(&["mousemove", "--window", &w, "20", "12", "click", "1"])?;
+            if wait_for_value(Duration::from_secs(3), opened).is_ok() {
+                return Ok(());
+            }
+        }
+        wait_for_value(Duration::from_secs(5), opened).with_context(|| {
             format!(
                 "pressing the button opened no kiosk window: {}",
                 self.kiosk_log()

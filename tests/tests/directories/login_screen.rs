@@ -78,6 +78,7 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
             location: "Library, 2nd floor",
             idle_timeout_secs: None,
             locale: "en",
+            status_refresh_secs: None,
         },
     )
     .expect("lightdm");
@@ -221,6 +222,7 @@ async fn the_idle_timeout_and_a_crash_return_to_the_greeter_and_leave_nothing() 
             location: "Hall B",
             idle_timeout_secs: Some(5),
             locale: "de",
+            status_refresh_secs: None,
         },
     )
     .expect("lightdm");
@@ -301,4 +303,107 @@ fn kiosk_files_in_tmp() -> Vec<String> {
         .unwrap_or_default();
     found.sort();
     found
+}
+
+#[tokio::test]
+async fn an_unreachable_server_and_a_revoked_pc_are_told_at_the_login_screen() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // Revoked by IT: the button turns into "out of service" with the helpdesk, and
+    // pressing it opens nothing.
+    let server = TestServer::start().await.expect("server");
+    let code = server
+        .admin(&["kiosk", "enroll-code", "--uses", "1"])
+        .expect("staging code");
+    let mut pc = LightDm::start(
+        "login-screen-faults",
+        &PcSetup {
+            server_url: &server.base,
+            enrollment_code: code.trim(),
+            location: "Hall C",
+            idle_timeout_secs: None,
+            locale: "en",
+            status_refresh_secs: Some(2),
+        },
+    )
+    .expect("lightdm");
+    pc.greeter(30).expect("greeter");
+    pc.button(30).expect("button");
+    let id = wait_for_value(Duration::from_secs(20), || {
+        let list = server.admin(&["kiosk", "list"]).ok()?;
+        let line = list.lines().find(|l| l.contains("Hall C"))?.to_string();
+        line.split_whitespace().next().map(str::to_string)
+    })
+    .expect("enrolled");
+    let (ready_width, _) = pc.button_size().expect("size");
+    server.admin(&["kiosk", "revoke", &id]).expect("revoke");
+    let (out_width, _) = wait_for_value(Duration::from_secs(15), || {
+        pc.button_size().filter(|(w, _)| *w > ready_width + 100)
+    })
+    .unwrap_or_else(|_| {
+        let _ = pc.shoot("out-of-service-not-shown");
+        panic!(
+            "the button says out of service: {:?} (was {ready_width}); {}",
+            pc.button_size(),
+            pc.kiosk_log()
+        )
+    });
+    assert!(out_width > ready_width);
+    pc.shoot("out-of-service").expect("shot");
+    let w = pc.button(5).expect("button");
+    pc.xdotool(&["mousemove", "--window", &w, "20", "12", "click", "1"])
+        .expect("click");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !pc.kiosk_processes()
+            .iter()
+            .any(|p| p.contains("--login-screen")),
+        "a revoked PC opens no kiosk: {:?}",
+        pc.kiosk_processes()
+    );
+    drop(pc);
+
+    // The server gone when the button is pressed: the kiosk says so, and goes back to the
+    // greeter by itself.
+    let mut server = TestServer::start().await.expect("server");
+    let code = server
+        .admin(&["kiosk", "enroll-code", "--uses", "1"])
+        .expect("staging code");
+    let mut pc = LightDm::start(
+        "login-screen-unreachable",
+        &PcSetup {
+            server_url: &server.base,
+            enrollment_code: code.trim(),
+            location: "Hall D",
+            idle_timeout_secs: None,
+            locale: "en",
+            status_refresh_secs: None,
+        },
+    )
+    .expect("lightdm");
+    let greeter = pc.greeter(30).expect("greeter");
+    pc.button(30).expect("button");
+    wait_for_value(Duration::from_secs(20), || {
+        server
+            .admin(&["kiosk", "list"])
+            .ok()
+            .filter(|l| l.contains("Hall D"))
+    })
+    .expect("enrolled");
+    server.kill();
+    pc.press_button().expect("press");
+    let (k, _driver) = pc.kiosk(30).await.expect("kiosk window");
+    k.wait_text("can't be reached", 20)
+        .await
+        .expect("says the service can't be reached");
+    k.wait_text("back at the sign-in screen in a moment", 5)
+        .await
+        .expect("says what happens next");
+    std::thread::sleep(Duration::from_millis(1500));
+    pc.shoot("unreachable").expect("shot");
+    wait_for_value(Duration::from_secs(30), || only_the_button_runs(&pc).ok())
+        .unwrap_or_else(|_| panic!("back by itself: {:?}", pc.kiosk_processes()));
+    wait_for_value(Duration::from_secs(5), || {
+        pc.greeter_has_keyboard(&greeter).then_some(())
+    })
+    .expect("the greeter has the keyboard");
 }

@@ -113,6 +113,7 @@ export const de: Record<Key, string> = {
   "help.unreachable": "Der Passwort-Dienst ist gerade nicht erreichbar.",
   "help.unreachableLater": "Es wurde nichts geändert. Bitte versuchen Sie es gleich noch einmal.",
   "help.unreachableRetrying": "Dieses Terminal versucht es gleich von selbst erneut.",
+  "help.unreachableBack": "Gleich sind Sie wieder bei der Anmeldung.",
   "help.revoked": "Dieser Kiosk ist außer Betrieb.",
   "help.notEnrolled": "Dieser Kiosk ist noch nicht eingerichtet.",
   "help.directory": "Das Verzeichnis ist gerade nicht erreichbar; es wurde nichts geändert.",

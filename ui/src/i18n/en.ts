@@ -111,6 +111,7 @@ export const en = {
   "help.unreachable": "The password service can't be reached right now.",
   "help.unreachableLater": "Nothing was changed. Please try again in a moment.",
   "help.unreachableRetrying": "This kiosk tries again by itself in a moment.",
+  "help.unreachableBack": "You'll be back at the sign-in screen in a moment.",
   "help.revoked": "This kiosk is out of service.",
   "help.notEnrolled": "This kiosk is not set up yet.",
   "help.directory": "We can't reach the directory right now; nothing was changed.",

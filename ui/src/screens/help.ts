@@ -41,7 +41,13 @@ export function help(app: App, error: ErrorBody): HTMLElement {
   if (!notYou) lines.push(h("p", { class: "lead" }, t(explain(error))));
   if (error.code === "unreachable") {
     // Before the first answer (starting up) the kiosk tries again by itself (main.ts).
-    lines.push(h("p", { class: "lead" }, t(app.status ? "help.unreachableLater" : "help.unreachableRetrying")));
+    lines.push(
+      h(
+        "p",
+        { class: "lead" },
+        t(app.status ? "help.unreachableLater" : app.loginScreen ? "help.unreachableBack" : "help.unreachableRetrying"),
+      ),
+    );
   }
   if (error.code === "blocked" && error.retry_after_secs) {
     lines.push(h("p", {}, t("help.blockedUntil", { hours: Math.max(1, Math.round(error.retry_after_secs / 3600)) })));
@@ -93,6 +99,7 @@ export function help(app: App, error: ErrorBody): HTMLElement {
       contact,
       h("div", { class: "actions" }, retry),
     ),
-    { languages: outOfService },
+    // From the login screen there is always a way back to sign in.
+    { languages: outOfService, cancel: app.loginScreen },
   );
 }
