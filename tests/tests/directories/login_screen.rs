@@ -40,6 +40,25 @@ fn only_the_button_runs(pc: &LightDm) -> Result<(), Vec<String>> {
     }
 }
 
+/// The window ended (`secs` at most), the button is back, and the greeter has the
+/// keyboard again.
+fn back_at_the_greeter(pc: &LightDm, greeter: &str, secs: u64, when: &str) {
+    wait_for_value(Duration::from_secs(secs), || only_the_button_runs(pc).ok())
+        .unwrap_or_else(|_| panic!("{when}, the window ended: {:?}", pc.kiosk_processes()));
+    pc.button(10)
+        .unwrap_or_else(|e| panic!("{when}, the button is back: {e:#}"));
+    wait_for_value(Duration::from_secs(5), || {
+        pc.greeter_has_keyboard(greeter).then_some(())
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "{when}, the greeter has the keyboard again: focus {:?}, greeter {greeter}; {}",
+            pc.xdotool(&["getwindowfocus"]),
+            pc.kiosk_log()
+        )
+    });
+}
+
 #[tokio::test]
 async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -160,25 +179,7 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
 
     // Back at the greeter: the window's process is gone, the button is back, and the
     // keyboard is the greeter's again.
-    wait_for_value(Duration::from_secs(15), || only_the_button_runs(&pc).ok())
-        .unwrap_or_else(|_| panic!("the window ended: {:?}", pc.kiosk_processes()));
-    pc.button(10).expect("the button is back");
-    wait_for_value(Duration::from_secs(5), || {
-        pc.greeter_has_keyboard(&greeter).then_some(())
-    })
-    .unwrap_or_else(|_| {
-        panic!(
-            "the greeter has the keyboard again: focus {:?}, greeter {greeter}; {:?} {}",
-            pc.xdotool(&["getwindowfocus"]),
-            std::process::Command::new("xwininfo")
-                .args(["-root", "-children"])
-                .env("DISPLAY", &pc.display)
-                .env("XAUTHORITY", pc.dir.join("run/root").join(&pc.display))
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
-            pc.kiosk_log()
-        )
-    });
+    back_at_the_greeter(&pc, &greeter, 15, "after Finish");
     pc.shoot("greeter-after").expect("shot");
 
     // The PC's login (the PAM service the greeter uses) takes the new password...
@@ -246,13 +247,7 @@ async fn the_idle_timeout_and_a_crash_return_to_the_greeter_and_leave_nothing() 
         .expect("a way back, in German");
     std::thread::sleep(Duration::from_millis(1500));
     pc.shoot("kiosk-de").expect("shot");
-    wait_for_value(Duration::from_secs(30), || only_the_button_runs(&pc).ok())
-        .unwrap_or_else(|_| panic!("idle, the window ended: {:?}", pc.kiosk_processes()));
-    pc.button(10).expect("the button is back");
-    wait_for_value(Duration::from_secs(5), || {
-        pc.greeter_has_keyboard(&greeter).then_some(())
-    })
-    .expect("the greeter has the keyboard");
+    back_at_the_greeter(&pc, &greeter, 30, "idle");
     // Nothing of it left: no process of the kiosk's user but the button, no new file.
     let state_after: Vec<_> = std::fs::read_dir(pc.state_dir())
         .expect("state dir")
@@ -277,13 +272,7 @@ async fn the_idle_timeout_and_a_crash_return_to_the_greeter_and_leave_nothing() 
         .args(["-SEGV", &window])
         .status()
         .expect("kill");
-    wait_for_value(Duration::from_secs(15), || only_the_button_runs(&pc).ok())
-        .unwrap_or_else(|_| panic!("after a crash: {:?}", pc.kiosk_processes()));
-    pc.button(10).expect("the button is back after a crash");
-    wait_for_value(Duration::from_secs(5), || {
-        pc.greeter_has_keyboard(&greeter).then_some(())
-    })
-    .expect("the greeter has the keyboard after a crash");
+    back_at_the_greeter(&pc, &greeter, 15, "after a crash");
     pc.shoot("greeter-after-crash").expect("shot");
 }
 
@@ -400,10 +389,5 @@ async fn an_unreachable_server_and_a_revoked_pc_are_told_at_the_login_screen() {
         .expect("says what happens next");
     std::thread::sleep(Duration::from_millis(1500));
     pc.shoot("unreachable").expect("shot");
-    wait_for_value(Duration::from_secs(30), || only_the_button_runs(&pc).ok())
-        .unwrap_or_else(|_| panic!("back by itself: {:?}", pc.kiosk_processes()));
-    wait_for_value(Duration::from_secs(5), || {
-        pc.greeter_has_keyboard(&greeter).then_some(())
-    })
-    .expect("the greeter has the keyboard");
+    back_at_the_greeter(&pc, &greeter, 30, "with no server");
 }
