@@ -149,6 +149,19 @@ pub fn totp_now(secret: &str) -> String {
     totp_at(secret, unix_now())
 }
 
+/// The current second, at least `margin` seconds before the authenticator's
+/// 30-second step ends: a test that means "the previous step" must not have
+/// the server's clock cross into the next step before it asks.
+pub async fn unix_now_in_step(margin: u64) -> u64 {
+    let now = unix_now();
+    let left = 30 - now % 30;
+    if left > margin {
+        return now;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(left)).await;
+    unix_now()
+}
+
 pub fn totp_at(secret: &str, unix: u64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_string())
         .to_bytes()
