@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod confine;
 pub mod device;
 pub mod login_screen;
 pub mod qr;
@@ -52,6 +53,8 @@ pub fn run() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // The login screen's log is a file: no colour codes in it.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let loaded = config::parse_args(std::env::args().skip(1))
         .and_then(|a| KioskConfig::load(&a).map(|c| (a, c)));
@@ -67,6 +70,10 @@ pub fn run() -> std::process::ExitCode {
         Role::Enroll => login_screen::enroll(config),
         Role::LoginWindow => {
             if let Err(e) = login_screen::drop_root() {
+                eprintln!("sspr-kiosk: {e}");
+                return std::process::ExitCode::from(2);
+            }
+            if let Err(e) = login_screen::confine_window(&config, args.config.as_deref()) {
                 eprintln!("sspr-kiosk: {e}");
                 return std::process::ExitCode::from(2);
             }

@@ -112,6 +112,67 @@ pub fn drop_root() -> Result<(), String> {
     Ok(())
 }
 
+/// Set by the login window for the image it re-executes once it is confined.
+const CONFINED_MARK: &str = "SSPR_KIOSK_CONFINED";
+
+/// Confines the login screen's window (see `confine`) and starts it again confined.
+///
+/// WebKit's libraries start a thread of their own (JavaScriptCore's memory scavenger)
+/// before `main`, and Landlock confines only the calling thread and what it starts
+/// after: so this process confines itself and then executes its own program again,
+/// whose every thread is born confined. In that second image this checks that it is
+/// (listing `/` must be refused) and returns. A kernel without Landlock leaves the
+/// window unconfined, said in the log; a ruleset Landlock refuses keeps it closed.
+pub fn confine_window(
+    config: &KioskConfig,
+    config_path: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use crate::confine::{Confinement, Enforced};
+    use std::os::unix::process::CommandExt as _;
+    if let Ok(mark) = std::env::var(CONFINED_MARK) {
+        std::env::remove_var(CONFINED_MARK);
+        let refused = matches!(std::fs::read_dir("/"),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied);
+        if mark == "fully" && !refused {
+            return Err("the window was to be confined and is not: it will not open".into());
+        }
+        return Ok(());
+    }
+    let session = std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from);
+    let inspector = std::env::var("WEBKIT_INSPECTOR_SERVER")
+        .ok()
+        .and_then(|a| a.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok()));
+    let c = Confinement::for_login_window(config, config_path, session.as_deref(), inspector);
+    let mark = match c.apply()? {
+        Enforced::Fully => {
+            tracing::info!(
+                connect_tcp = ?c.connect_tcp,
+                inspector = ?c.bind_tcp,
+                "confined (Landlock): runs only WebKit's helpers, reads no home, writes only its session and key folders, connects only to the server's port"
+            );
+            "fully"
+        }
+        Enforced::Partly => {
+            tracing::warn!(
+                "confined only in part: this kernel's Landlock lacks some rules (Linux 6.12 or later has them all)"
+            );
+            "partly"
+        }
+        Enforced::Not => {
+            tracing::warn!(
+                "not confined: this kernel has no Landlock (Linux 5.13 or later, with landlock in lsm=)"
+            );
+            "not"
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| format!("the window's own program: {e}"))?;
+    let err = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(CONFINED_MARK, mark)
+        .exec();
+    Err(format!("starting the confined window: {err}"))
+}
+
 /// `sspr-kiosk --enroll-code CODE` on a login-screen PC: enroll, keep the key, exit.
 pub fn enroll(config: KioskConfig) -> ExitCode {
     if let Err(e) = drop_root() {
@@ -297,6 +358,7 @@ fn open_kiosk(config_path: Option<&std::path::Path>) -> std::io::Result<KioskRun
         .env("XDG_DATA_HOME", dir.join("data"))
         .env("TMPDIR", dir.join("tmp"))
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove(CONFINED_MARK)
         .process_group(0);
     match cmd.spawn() {
         Ok(child) => Ok(KioskRun {

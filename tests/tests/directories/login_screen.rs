@@ -18,6 +18,13 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const FIRST_PASSWORD: &str = "first Passw0rd here";
 const NEW_PASSWORD: &str = "copper meadow lantern 58";
 
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or(0)
+}
+
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .unwrap_or_default()
@@ -135,6 +142,14 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
     assert!(
         procs.iter().any(|p| p.contains("--login-screen")),
         "the window runs as {KIOSK_USER}: {procs:?}"
+    );
+    // Confined by Landlock before WebKit started (what that forbids is proven on the
+    // kernel by sspr-kiosk's confine tests); the page above was drawn under it.
+    let log = pc.kiosk_log();
+    assert!(
+        log.contains("confined (Landlock)")
+            && log.contains(&format!("connect_tcp=[{},", port_of(&server.base))),
+        "the window confined itself to the server's port: {log}"
     );
     k.shoot("start").await.expect("shot");
 
