@@ -175,7 +175,7 @@ impl KioskConfig {
             Some(p) => {
                 let text =
                     std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+                toml::from_str(&text).map_err(|e| parse_error(p, &text, &e))?
             }
             None => KioskConfig::default(),
         };
@@ -246,9 +246,82 @@ fn enrollment_qr(text: &str) -> Option<(String, String)> {
         .then(|| (server.trim_end_matches('/').to_string(), code.to_string()))
 }
 
+/// Where a configuration file is wrong, by line and column. The file may hold an
+/// enrollment code and this message reaches the display manager's log: when the line at
+/// fault is the code's (or unknown), what the message quotes is taken out.
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let mut secret = true;
+    let at = e
+        .span()
+        .map(|span| {
+            let start = span.start.min(text.len());
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let whole = text.lines().nth(line - 1).unwrap_or_default();
+            secret = whole.trim_start().starts_with("enrollment_code");
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    let message = if secret {
+        redact_quoted(e.message())
+    } else {
+        e.message().to_string()
+    };
+    format!("{}: {at}{}", path.display(), message.trim())
+}
+
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '`' || c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_file_says_where_and_never_repeats_the_enrollment_code() {
+        let dir = std::env::temp_dir().join(format!("sspr-kiosk-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let load = |text: &str| {
+            let path = dir.join("config.toml");
+            std::fs::write(&path, text).expect("write");
+            KioskConfig::load(&Args {
+                config: Some(path),
+                ..Args::default()
+            })
+            .expect_err("refused")
+        };
+        let e = load(
+            "server_url = \"https://sspr.example.org\"\nenrollment_code = \"K7Q2-SECRET\" x\n",
+        );
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("K7Q2"), "{e}");
+        let e = load("server_url = \"https://sspr.example.org\"\nenrollment_code = 4242\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("4242"), "{e}");
+        // Elsewhere the message is whole: it names the key at fault.
+        let e = load("idle_timeout_secs = \"soon\"\n");
+        assert!(e.contains("line 1") && e.contains("soon"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn flags_override_the_file() {

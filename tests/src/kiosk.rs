@@ -207,6 +207,15 @@ impl KioskWindow {
         Ok(())
     }
 
+    /// Types a new password and its confirmation on the password screen and waits until
+    /// it may be submitted (the server's checks passed).
+    pub async fn choose_password(&self, password: &str) -> anyhow::Result<()> {
+        self.type_into("#new-password", password).await?;
+        self.type_into("#confirm-password", password).await?;
+        self.wait("#password-submit:not([disabled])", 10).await?;
+        Ok(())
+    }
+
     /// Clicks on-screen keyboard keys, one a character, as a person at a touch kiosk would.
     pub async fn tap_keys(&self, text: &str) -> anyhow::Result<()> {
         for ch in text.chars() {

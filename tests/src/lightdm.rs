@@ -68,6 +68,27 @@ pub struct PcSetup<'a> {
     pub locale: &'a str,
     /// How often the button asks the server how the PC stands (the default when None).
     pub status_refresh_secs: Option<u32>,
+    /// `login_screen = true`: the greeter hook starts the button (off: the greeter alone).
+    pub button: bool,
+    /// The kiosk window opens its remote inspector for WebKitWebDriver (tests); off for
+    /// the bench, which watches the screen instead.
+    pub automation: bool,
+}
+
+impl<'a> PcSetup<'a> {
+    /// A PC with the button, in English, its window driveable by the test.
+    pub fn new(server_url: &'a str, enrollment_code: &'a str) -> PcSetup<'a> {
+        PcSetup {
+            server_url,
+            enrollment_code,
+            location: "Library, 2nd floor",
+            idle_timeout_secs: None,
+            locale: "en",
+            status_refresh_secs: None,
+            button: true,
+            automation: true,
+        }
+    }
 }
 
 impl LightDm {
@@ -101,8 +122,9 @@ impl LightDm {
         sh(Command::new("chgrp").arg(KIOSK_USER).arg(&code_file))?;
         std::fs::set_permissions(&code_file, std::fs::Permissions::from_mode(0o640))?;
         let mut config = format!(
-            "server_url = \"{}\"\nlogin_screen = true\ndefault_locale = \"{}\"\nlocation = \"{}\"\nstate_dir = \"{}\"\nenrollment_code_file = \"{}\"\n",
+            "server_url = \"{}\"\nlogin_screen = {}\ndefault_locale = \"{}\"\nlocation = \"{}\"\nstate_dir = \"{}\"\nenrollment_code_file = \"{}\"\n",
             pc.server_url,
+            pc.button,
             pc.locale,
             pc.location,
             state.display(),
@@ -119,10 +141,13 @@ impl LightDm {
         // Under test only: the kiosk window opens its remote inspector for WebKitWebDriver.
         let inspector = free_port()?;
         let env_file = dir.join("kiosk.env");
-        std::fs::write(
-            &env_file,
-            format!("TAURI_WEBVIEW_AUTOMATION=true\nWEBKIT_INSPECTOR_SERVER=127.0.0.1:{inspector}\nSSPR_KIOSK_LOG=info,sspr_kiosk=debug\nNO_AT_BRIDGE=1\n"),
-        )?;
+        let mut env = String::from("SSPR_KIOSK_LOG=info,sspr_kiosk=debug\nNO_AT_BRIDGE=1\n");
+        if pc.automation {
+            env.push_str(&format!(
+                "TAURI_WEBVIEW_AUTOMATION=true\nWEBKIT_INSPECTOR_SERVER=127.0.0.1:{inspector}\n"
+            ));
+        }
+        std::fs::write(&env_file, env)?;
 
         // LightDM runs plain `Xephyr` from PATH: one that sets the size and drops the
         // VT options a root LightDM passes (Xephyr refuses them).
@@ -366,6 +391,24 @@ impl LightDm {
         }
     }
 
+    /// Lets the kiosk's user reach the greeter's display, as the hook does when the
+    /// button is on (for a PC set up without it).
+    pub fn allow_kiosk_user(&self) -> anyhow::Result<()> {
+        sh(Command::new("xhost")
+            .arg(format!("+SI:localuser:{KIOSK_USER}"))
+            .env("DISPLAY", &self.display)
+            .env("XAUTHORITY", &self.xauthority))
+        .map(|_| ())
+    }
+
+    /// Watches the screen as a person sees it (what Xephyr draws into the outer display).
+    pub fn frames(&self) -> anyhow::Result<Frames> {
+        use x11rb::connection::Connection as _;
+        let (conn, screen) = x11rb::connect(Some(&self.outer)).context("connecting to X")?;
+        let root = conn.setup().roots[screen].root;
+        Ok(Frames { conn, root })
+    }
+
     /// The greeter's screen as a person sees it: `NN-name.png`.
     pub fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
         // What was just mapped is drawn a moment later.
@@ -446,6 +489,26 @@ pub fn wait_for_value<T>(within: Duration, f: impl Fn() -> Option<T>) -> anyhow:
         }
         anyhow::ensure!(Instant::now() < deadline, "timed out after {within:?}");
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The screen's picture, a frame at a time, as a hash: equal hashes, the same picture.
+pub struct Frames {
+    conn: x11rb::rust_connection::RustConnection,
+    root: u32,
+}
+
+impl Frames {
+    pub fn hash(&self) -> anyhow::Result<u64> {
+        use std::hash::{Hash as _, Hasher as _};
+        use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+        let image = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, self.root, 0, 0, 1024, 768, !0)?
+            .reply()?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        image.data.hash(&mut h);
+        Ok(h.finish())
     }
 }
 

@@ -15,6 +15,9 @@ const STARTS: usize = 10;
 const IDLE: Duration = Duration::from_secs(60);
 
 pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    if args.contains(&"--login-screen") {
+        return crate::login_bench::run(root);
+    }
     if args.first() == Some(&"--inner") {
         return tokio::runtime::Runtime::new()?.block_on(inner(root));
     }
@@ -50,7 +53,7 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn build(root: &Path) -> anyhow::Result<()> {
     eprintln!("building the UI and the release kiosk, bare window and server…");
     let ok = Command::new("npm")
         .args(["run", "build", "--silent"])
@@ -77,7 +80,7 @@ fn build(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn target(root: &Path) -> PathBuf {
+pub(crate) fn target(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))

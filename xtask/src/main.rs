@@ -7,6 +7,7 @@ mod console_bench;
 mod demo_ldap;
 mod dir_bench;
 mod kiosk_bench;
+mod login_bench;
 mod timing_bench;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ fn usage() -> anyhow::Result<()> {
          \x20 gen --check    fail if any of those committed files differs from a fresh build\n\
          \x20 bench server   release build, server on loopback, load generator; prints figures\n\
          \x20 bench kiosk    release kiosk beside a bare Tauri window under Xvfb: start time, memory\n\
+         \x20 bench kiosk --login-screen  LightDM's greeter: button press to the kiosk's screen\n\
+         \x20                beside a bare window started the same way; the greeter's memory\n\
          \x20 bench directory  resets through the server into slapd and Samba, beside raw LDAP loops\n\
          \x20 bench approval   phone's final POST to the kiosk's SSE event, beside a bare SSE round trip\n\
          \x20 bench timing   known vs unknown logins' identify and code-sending times (Mann-Whitney)\n\

@@ -99,12 +99,8 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
     let mut pc = LightDm::start(
         "login-screen",
         &PcSetup {
-            server_url: &server.base,
-            enrollment_code: code.trim(),
             location: "Library, 2nd floor",
-            idle_timeout_secs: None,
-            locale: "en",
-            status_refresh_secs: None,
+            ..PcSetup::new(&server.base, code.trim())
         },
     )
     .expect("lightdm");
@@ -169,19 +165,11 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
     k.type_into("#code", &code).await.expect("code");
     k.click("#verify-submit").await.expect("verify");
     k.screen("password", 10).await.expect("password screen");
-    k.type_into("#new-password", NEW_PASSWORD)
-        .await
-        .expect("type");
-    k.type_into("#confirm-password", NEW_PASSWORD)
-        .await
-        .expect("type");
-    k.shoot("password").await.expect("shot");
+    k.choose_password(NEW_PASSWORD).await.expect("password");
     k.wait_text("This password can be used.", 10)
         .await
         .expect("accepted");
-    k.wait("#password-submit:not([disabled])", 10)
-        .await
-        .expect("submit enabled");
+    k.shoot("password").await.expect("shot");
     k.click("#password-submit").await.expect("submit");
     k.screen("done", 20).await.expect("done");
     k.wait_text("Back to sign-in in", 5)
@@ -233,12 +221,10 @@ async fn the_idle_timeout_and_a_crash_return_to_the_greeter_and_leave_nothing() 
     let mut pc = LightDm::start(
         "login-screen-idle",
         &PcSetup {
-            server_url: &server.base,
-            enrollment_code: code.trim(),
             location: "Hall B",
             idle_timeout_secs: Some(5),
             locale: "de",
-            status_refresh_secs: None,
+            ..PcSetup::new(&server.base, code.trim())
         },
     )
     .expect("lightdm");
@@ -321,12 +307,9 @@ async fn an_unreachable_server_and_a_revoked_pc_are_told_at_the_login_screen() {
     let mut pc = LightDm::start(
         "login-screen-faults",
         &PcSetup {
-            server_url: &server.base,
-            enrollment_code: code.trim(),
             location: "Hall C",
-            idle_timeout_secs: None,
-            locale: "en",
             status_refresh_secs: Some(2),
+            ..PcSetup::new(&server.base, code.trim())
         },
     )
     .expect("lightdm");
@@ -375,12 +358,8 @@ async fn an_unreachable_server_and_a_revoked_pc_are_told_at_the_login_screen() {
     let mut pc = LightDm::start(
         "login-screen-unreachable",
         &PcSetup {
-            server_url: &server.base,
-            enrollment_code: code.trim(),
             location: "Hall D",
-            idle_timeout_secs: None,
-            locale: "en",
-            status_refresh_secs: None,
+            ..PcSetup::new(&server.base, code.trim())
         },
     )
     .expect("lightdm");

@@ -108,18 +108,10 @@ async fn reset_with_an_email_code_and_an_authenticator_code() {
         .clear()
         .await
         .expect("clear");
-    k.type_into("#new-password", NEW_PASSWORD)
-        .await
-        .expect("type");
-    k.type_into("#confirm-password", NEW_PASSWORD)
-        .await
-        .expect("type");
+    k.choose_password(NEW_PASSWORD).await.expect("password");
     k.wait_text("This password can be used.", 10)
         .await
         .expect("accepted");
-    k.wait("#password-submit:not([disabled])", 10)
-        .await
-        .expect("submit enabled");
     k.shoot("password-ok").await.expect("shot");
     k.click("#password-submit").await.expect("submit");
 
@@ -475,13 +467,7 @@ link = "email"
     k.wait_text("mixes 3 of", 5).await.expect("variety rule");
     k.shoot("password-rules").await.expect("shot");
     let password = "Saffron glacier 19 Tundra";
-    k.type_into("#new-password", password).await.expect("type");
-    k.type_into("#confirm-password", password)
-        .await
-        .expect("type");
-    k.wait("#password-submit:not([disabled])", 10)
-        .await
-        .expect("submit enabled");
+    k.choose_password(password).await.expect("password");
 
     graph.set_down(true);
     k.click("#password-submit").await.expect("submit");

@@ -345,15 +345,7 @@ async fn questions_registered_on_the_phone_and_answered_at_the_kiosk() {
         .expect("code");
     enter_code(&mut k, &code, "email-code").await;
     k.screen("password", 10).await.expect("password screen");
-    k.type_into("#new-password", NEW_PASSWORD)
-        .await
-        .expect("type");
-    k.type_into("#confirm-password", NEW_PASSWORD)
-        .await
-        .expect("type");
-    k.wait("#password-submit:not([disabled])", 10)
-        .await
-        .expect("enabled");
+    k.choose_password(NEW_PASSWORD).await.expect("password");
     k.click("#password-submit").await.expect("submit");
     k.screen("done", 15).await.expect("done");
     k.shoot("done").await.expect("shot");
