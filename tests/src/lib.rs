@@ -18,6 +18,7 @@ pub mod graph;
 pub mod kannel;
 pub mod kiosk;
 pub mod lightdm;
+pub mod nginx;
 pub mod phone;
 pub mod python;
 pub mod sms_replay;

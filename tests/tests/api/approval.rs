@@ -507,3 +507,42 @@ async fn with_debug_logging_no_token_password_or_session_reaches_a_log() {
         assert!(!audit.contains(secret), "{secret:?} reached the audit");
     }
 }
+
+/// Behind nginx (round robin, the README's configuration): the kiosk's signed requests
+/// and its event stream pass through it, and the number and the result arrive as they
+/// happen, not when the stream ends.
+#[tokio::test]
+async fn approval_events_reach_a_kiosk_through_nginx() {
+    let port = sspr_tests::free_port().expect("port");
+    let server = TestServer::start_with(sspr_tests::Options {
+        extra_config: APPROVAL.to_string(),
+        public_url: Some(format!("http://127.0.0.1:{port}")),
+        ..sspr_tests::Options::default()
+    })
+    .await
+    .expect("server");
+    let lb = sspr_tests::nginx::Nginx::start(port, &[server.addr.port()]).expect("nginx");
+    let mut phone = ada_with_passkey(&server).await;
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let mut a = tokio::time::timeout(Duration::from_secs(10), start_approval(&kiosk, false))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "the event stream opened through nginx: {:#?}\n{}\n{}",
+                lb.requests(),
+                lb.log(),
+                server.log()
+            )
+        });
+    let (granted, _) = approve(&mut phone, &mut a).await;
+    assert!(!granted.finish_on_phone);
+    assert!(matches!(
+        next_event(&mut a.events).await,
+        FlowEvent::Approved { .. }
+    ));
+    let seen = lb.requests();
+    assert!(
+        seen.iter().any(|l| l.starts_with("POST /v1/flows ")),
+        "the kiosk went through nginx: {seen:?}"
+    );
+}

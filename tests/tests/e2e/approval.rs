@@ -13,7 +13,7 @@ use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
 
 use super::{identify, ONE_AT_A_TIME};
 
-const APPROVAL: &str = "[policy]\nmethods = [\"email\", \"totp\", \"approval\"]\n";
+pub(crate) const APPROVAL: &str = "[policy]\nmethods = [\"email\", \"totp\", \"approval\"]\n";
 
 pub(crate) fn shots(test: &str) -> PathBuf {
     sspr_tests::profile_dir()
@@ -26,7 +26,7 @@ pub(crate) fn shots(test: &str) -> PathBuf {
 
 /// Ada signs in to "My security info" on her phone (password, then her authenticator
 /// app's code) and adds the phone's passkey.
-async fn register_passkey(phone: &mut Browser, server: &TestServer) {
+pub(crate) async fn register_passkey(phone: &mut Browser, server: &TestServer) {
     sign_in(phone, server).await;
     phone
         .type_into("#passkey-name", "Ada's phone")

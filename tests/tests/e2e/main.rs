@@ -8,6 +8,7 @@ mod approval;
 mod calls;
 mod console;
 mod console_questions;
+mod nginx;
 mod questions;
 mod sms;
 

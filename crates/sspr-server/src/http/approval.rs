@@ -42,7 +42,10 @@ pub async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     flow_id: FlowId,
-) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> ApiResult<(
+    [(&'static str, &'static str); 1],
+    Sse<impl Stream<Item = Result<SseEvent, Infallible>>>,
+)> {
     let rx = state
         .flows
         .subscribe(&caller, flow_id.as_str(), now())
@@ -64,7 +67,11 @@ pub async fn events(
             }
         }
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    // nginx buffers what it passes on unless told: this stream must arrive as it comes.
+    Ok((
+        [("x-accel-buffering", "no")],
+        Sse::new(stream).keep_alive(KeepAlive::default()),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/approval/open", tag = "approval",
