@@ -10,7 +10,7 @@ pub mod login_screen;
 pub mod qr;
 pub mod state;
 
-use tauri::{Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 use config::{KioskConfig, Role};
 use state::Kiosk;
@@ -46,7 +46,7 @@ fn is_app_url(url: &tauri::Url) -> bool {
         || (cfg!(dev) && url.host_str() == Some("localhost"))
 }
 
-pub fn run() -> std::process::ExitCode {
+fn init_log() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SSPR_KIOSK_LOG")
@@ -56,14 +56,33 @@ pub fn run() -> std::process::ExitCode {
         // The login screen's log is a file: no colour codes in it.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let loaded = config::parse_args(std::env::args().skip(1))
-        .and_then(|a| KioskConfig::load(&a).map(|c| (a, c)));
-    let (args, config) = match loaded {
-        Ok(c) => c,
-        Err(e) => {
+}
+
+fn load() -> Result<(config::Args, KioskConfig), std::process::ExitCode> {
+    config::parse_args(std::env::args().skip(1))
+        .and_then(|a| KioskConfig::load(&a).map(|c| (a, c)))
+        .map_err(|e| {
             eprintln!("sspr-kiosk: {e}");
-            return std::process::ExitCode::from(2);
-        }
+            std::process::ExitCode::from(2)
+        })
+}
+
+/// `sspr-kiosk-button`: the login screen's button alone. A program of its own so that the
+/// greeter's button never loads WebKit (which it doesn't use): that kept it at the size
+/// of a GTK window (`cargo xtask bench kiosk --login-screen`).
+pub fn run_button() -> std::process::ExitCode {
+    init_log();
+    match load() {
+        Ok((args, config)) => login_screen::button(config, args.config.clone()),
+        Err(code) => code,
+    }
+}
+
+pub fn run() -> std::process::ExitCode {
+    init_log();
+    let (args, config) = match load() {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     match args.role(&config) {
         Role::LoginButton => login_screen::button(config, args.config.clone()),
@@ -95,6 +114,12 @@ fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
         std::env::temp_dir().join(format!("sspr-kiosk-webview-{}", std::process::id()));
     let result = run_app(tauri::Builder::default(), Kiosk::new(config, login_window))
         .setup(move |app| {
+            {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    handle.state::<Kiosk>().prefetch().await;
+                });
+            }
             let mut builder =
                 WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()));
             if automated {

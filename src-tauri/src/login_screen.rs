@@ -329,6 +329,17 @@ impl KioskRun {
 /// Starts the kiosk window in a process group of its own, with its own session bus
 /// (`dbus-run-session`: nothing autolaunched outlives it) and a fresh 0700 folder for
 /// everything it writes (runtime, cache, temporary files), removed when it ends.
+/// The kiosk's program, which the button starts for the window: beside the button's own
+/// (`sspr-kiosk-button` starts `sspr-kiosk`), or this one when it is both.
+fn window_program() -> std::path::PathBuf {
+    let own = std::env::current_exe().unwrap_or_else(|_| "/usr/bin/sspr-kiosk".into());
+    if own.file_name().is_some_and(|n| n == "sspr-kiosk-button") {
+        own.with_file_name("sspr-kiosk")
+    } else {
+        own
+    }
+}
+
 fn open_kiosk(config_path: Option<&std::path::Path>) -> std::io::Result<KioskRun> {
     use std::os::unix::fs::DirBuilderExt as _;
     use std::os::unix::process::CommandExt as _;
@@ -346,7 +357,7 @@ fn open_kiosk(config_path: Option<&std::path::Path>) -> std::io::Result<KioskRun
             .mode(0o700)
             .create(dir.join(sub))?;
     }
-    let exe = std::env::current_exe().unwrap_or_else(|_| "/usr/bin/sspr-kiosk".into());
+    let exe = window_program();
     let mut cmd = Command::new("dbus-run-session");
     cmd.arg("--").arg(exe).arg("--login-screen");
     if let Some(p) = config_path {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use sspr_client::{Client, ClientError, DeviceKey};
-use sspr_proto::{ErrorBody, ErrorCode};
+use sspr_proto::{ErrorBody, ErrorCode, KioskSettings};
 
 use crate::config::KioskConfig;
 use crate::device::KeyStore;
@@ -17,7 +17,13 @@ pub struct Kiosk {
     flow: Mutex<Option<String>>,
     /// Forwards an approval's events to the UI while one runs.
     listener: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// The settings fetched while the window was still being built (`prefetch`), for
+    /// the first screen; held while that fetch runs.
+    early: tokio::sync::Mutex<Option<(std::time::Instant, Result<KioskSettings, ErrorBody>)>>,
 }
+
+/// How long settings fetched at start-up stand in for asking again.
+const EARLY_FOR: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A client error as the UI gets it: `{code, message}` from the one closed set.
 pub fn ui_error(e: ClientError) -> ErrorBody {
@@ -48,7 +54,31 @@ impl Kiosk {
             client: tokio::sync::Mutex::new(None),
             flow: Mutex::new(None),
             listener: Mutex::new(None),
+            early: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Connects (the key, the signed client) and asks for the settings while WebKit
+    /// builds the window and loads the page, instead of after: the first screen then
+    /// waits for neither.
+    pub async fn prefetch(&self) {
+        let mut slot = self.early.lock().await;
+        let settings = match self.client().await {
+            Ok(client) => client.settings().await.map_err(ui_error),
+            Err(e) => Err(e),
+        };
+        *slot = Some((std::time::Instant::now(), settings));
+    }
+
+    /// The server's settings for this kiosk: those fetched at start-up once, if recent,
+    /// else asked now.
+    pub async fn settings(&self) -> Result<KioskSettings, ErrorBody> {
+        if let Some((at, settings)) = self.early.lock().await.take() {
+            if at.elapsed() < EARLY_FOR {
+                return settings;
+            }
+        }
+        self.client().await?.settings().await.map_err(ui_error)
     }
 
     /// The signed client, enrolling first when the key store has no key for this server

@@ -5,7 +5,7 @@ use sspr_proto::{ErrorBody, ErrorCode, KioskSettings};
 use tauri::{Runtime, State, WebviewWindow};
 
 use crate::qr::{self, QrMatrix};
-use crate::state::{ui_error, Kiosk};
+use crate::state::Kiosk;
 
 /// What the UI needs to draw the first screen.
 #[derive(Serialize)]
@@ -19,7 +19,7 @@ pub struct KioskStatus {
 
 #[tauri::command]
 pub async fn kiosk_status(kiosk: State<'_, Kiosk>) -> Result<KioskStatus, ErrorBody> {
-    let settings = kiosk.client().await?.settings().await.map_err(ui_error)?;
+    let settings = kiosk.settings().await?;
     Ok(KioskStatus {
         idle_timeout_secs: kiosk
             .config

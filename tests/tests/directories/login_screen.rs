@@ -119,6 +119,20 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(keys.len(), 1, "one key file: {keys:?}");
+    // The button is a GTK program with no WebKit in it (its memory beside the greeter's).
+    let button = pc
+        .kiosk_processes()
+        .into_iter()
+        .find(|p| {
+            let pid = p.split_whitespace().next().unwrap_or_default();
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|e| e.ends_with("sspr-kiosk-button"))
+        })
+        .expect("the button's own program runs");
+    let pid = button.split_whitespace().next().unwrap_or_default();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    assert!(maps.contains("libgtk-3"), "a GTK program");
+    assert!(!maps.contains("webkit"), "no WebKit in the button: {button}");
     pc.shoot("greeter-with-button").expect("shot");
     // The button took no keyboard: what a person types goes to the greeter.
     assert!(
