@@ -137,7 +137,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Questions,
-            "Your security questions were set up or changed",
+            self.told(cookie, now, |t| t.info_questions_set, ""),
             now,
         )
         .await

@@ -10,7 +10,7 @@ const DAY: i64 = 86_400;
 
 async fn sign_in(kit: &Kit, login: &str, password: &str, now: i64) -> Result<SignedIn, MyError> {
     kit.my
-        .sign_in("test", login, SecretString::from(password), now)
+        .sign_in("test", login, SecretString::from(password), None, now)
         .await
 }
 
