@@ -95,8 +95,16 @@ function languageMenu(app: App): HTMLElement {
   wrap.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !list.hidden) close(true);
   });
+  // Focus moving elsewhere, or a tap anywhere else, closes the list (not the window losing
+  // focus: relatedTarget is null then).
   wrap.addEventListener("focusout", (e) => {
-    if (!wrap.contains(e.relatedTarget as Node | null)) close(false);
+    const to = e.relatedTarget as Node | null;
+    if (to && !wrap.contains(to)) close(false);
   });
+  const outside = (e: Event) => {
+    if (!wrap.isConnected) document.removeEventListener("pointerdown", outside, true);
+    else if (!list.hidden && !wrap.contains(e.target as Node)) close(false);
+  };
+  document.addEventListener("pointerdown", outside, true);
   return wrap;
 }
