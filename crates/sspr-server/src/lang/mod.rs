@@ -279,6 +279,18 @@ texts! {
     voice_language,
     voice_intro,
     voice_again,
+    /// Why "My security info" refused security questions (`methods::questions::Problem`).
+    q_count,
+    q_twice,
+    q_unknown,
+    q_own_not_allowed,
+    q_own_question,
+    q_too_short,
+    q_too_long,
+    q_control,
+    q_same,
+    q_contains,
+    q_one_question,
 }
 
 #[cfg(test)]
