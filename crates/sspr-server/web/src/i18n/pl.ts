@@ -129,7 +129,7 @@ export const pl: Record<Key, string> = {
   "my.method.email": "Wyślij kod e-mailem na {masked}",
   "my.method.totp": "Wpisz kod z aplikacji uwierzytelniającej",
   "my.method.sms": "Wyślij kod SMS-em na {masked}",
-  "my.method.voice": "Zadzwoń na {masked} z kodem",
+  "my.method.voice": "Odbierz połączenie z kodem na {masked}",
   "my.method.approval": "Użyj klucza dostępu ({masked})",
   "my.code.sentTo": "Wysłaliśmy kod na {to}. Wpisz go tutaj.",
   "my.code.sent": "Wysłaliśmy Ci kod. Wpisz go tutaj.",
