@@ -40,7 +40,7 @@ pub const TEXTS: Texts = Texts {
     info_questions_removed: "Se han quitado sus preguntas de seguridad",
     info_cleared: "El servicio de asistencia ha quitado todos sus métodos: inicie sesión en «Mi información de seguridad» y vuelva a configurarlos",
     sms_code: "{code} es su clave de {organization} para restablecer la contraseña. Caduca en {minutes} min. No la comparta.",
-    sms_my_code: "{code} es su clave de {organization} para Mi informacion de seguridad. Caduca en {minutes} min. No la comparta.",
+    sms_my_code: "{code} es su clave de {organization} para sus datos de seguridad. Caduca en {minutes} min. No la comparta.",
     voice_language: "es-ES",
     voice_intro: "Su código de {organization} es:",
     voice_again: "Repito:",
