@@ -225,6 +225,22 @@ impl KioskWindow {
         Ok(())
     }
 
+    /// Text that doesn't fit: each button, heading, paragraph or label whose content is
+    /// wider than its box or that runs past the window's right edge, as `tag: text`.
+    pub async fn overflowing(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll('button, .choice, .method, h1, h2, p, label, li')]
+                   .filter(e => e.offsetParent !== null
+                     && (e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > innerWidth + 1))
+                   .map(e => e.tagName.toLowerCase() + ': ' + (e.textContent || '').trim().slice(0, 80))",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     pub async fn value(&self, css: &str) -> anyhow::Result<String> {
         Ok(self
             .wait(css, 10)

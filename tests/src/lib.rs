@@ -475,12 +475,19 @@ from = "SSPR <sspr@example.org>"
             .with_context(|| format!("no mail to {to:?} about {subject_contains:?}"))
     }
 
-    /// Code mails delivered to `to` so far.
+    /// Code mails delivered to `to` so far, in any of the seven languages ("code",
+    /// "Bestätigungscode", "código", "codice", "kod").
     pub fn code_mails_to(&self, to: &str) -> Vec<Received> {
         self.mailbox
             .messages()
             .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == to) && m.subject.contains("code"))
+            .filter(|m| {
+                let subject = m.subject.to_lowercase();
+                m.to.iter().any(|t| t == to)
+                    && ["code", "código", "codice", "kod"]
+                        .iter()
+                        .any(|w| subject.contains(w))
+            })
             .collect()
     }
 

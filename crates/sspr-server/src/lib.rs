@@ -13,6 +13,7 @@ pub mod fault;
 pub mod flow;
 pub mod http;
 pub mod kiosks;
+pub mod lang;
 #[cfg(test)]
 mod layout_tests;
 pub mod logo;
@@ -28,6 +29,8 @@ pub mod telemetry;
 #[cfg(test)]
 mod testkit;
 pub mod throttle;
+#[cfg(test)]
+mod translation_tests;
 pub mod web;
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! Email out over SMTP (lettre): codes, and notices after a reset or unlock. Texts in
-//! English and German; the flow's locale picks one.
+//! Email out over SMTP (lettre): codes, and notices after a reset or unlock, in the
+//! person's language (the flow's locale; `lang` has the words).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{SmtpConfig, SmtpTls};
+use crate::lang::Lang;
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -398,51 +399,29 @@ impl Mailer {
     }
 }
 
-fn german(locale: &str) -> bool {
-    locale.to_ascii_lowercase().starts_with("de")
-}
-
 pub struct CodeMail<'a> {
     pub locale: &'a str,
     pub organization: &'a str,
     pub code: &'a str,
     pub minutes: u32,
+    /// Where the code was asked for: a kiosk's name, or "My security info".
     pub kiosk: &'a str,
 }
 
 pub fn code_mail(to: &str, m: &CodeMail<'_>) -> Mail {
-    let (subject, body) = if german(m.locale) {
-        (
-            format!("{}: Ihr Bestätigungscode", m.organization),
-            format!(
-                "Ihr Bestätigungscode lautet: {code}\n\n\
-                 Er gilt {min} Minuten. Angefordert am Kiosk \"{kiosk}\", um Ihr Passwort \
-                 zurückzusetzen oder Ihr Konto zu entsperren.\n\n\
-                 Wenn Sie das nicht waren, geben Sie den Code nicht weiter und melden Sie sich \
-                 beim Helpdesk.\n",
-                code = m.code,
-                min = m.minutes,
-                kiosk = m.kiosk
-            ),
-        )
-    } else {
-        (
-            format!("{}: your verification code", m.organization),
-            format!(
-                "Your verification code is: {code}\n\n\
-                 It is valid for {min} minutes. It was requested at the kiosk \"{kiosk}\" to \
-                 reset your password or unlock your account.\n\n\
-                 If this wasn't you, don't share the code and tell the helpdesk.\n",
-                code = m.code,
-                min = m.minutes,
-                kiosk = m.kiosk
-            ),
-        )
-    };
+    let lang = Lang::of(m.locale);
+    let t = lang.texts();
     Mail {
         to: to.to_string(),
-        subject,
-        body,
+        subject: lang.format(t.code_mail_subject, &[("organization", &m.organization)]),
+        body: lang.format(
+            t.code_mail_body,
+            &[
+                ("code", &m.code),
+                ("minutes", &m.minutes),
+                ("kiosk", &m.kiosk),
+            ],
+        ),
     }
 }
 
@@ -453,79 +432,65 @@ pub struct NoticeMail<'a> {
     pub username: &'a str,
     pub unlocked_only: bool,
     pub kiosk: &'a str,
-    pub when: &'a str,
+    /// When it happened (Unix seconds), written in the mail's language.
+    pub at: i64,
     pub reference: &'a str,
-    pub helpdesk: &'a str,
+    /// The helpdesk's address or number; none: "your IT helpdesk" in the mail's language.
+    pub helpdesk: Option<&'a str>,
 }
 
 /// Tells the person what happened to their account.
 pub fn user_notice(to: &str, m: &NoticeMail<'_>) -> Mail {
-    let (subject, body) = if german(m.locale) {
-        let what = if m.unlocked_only {
-            "Ihr Konto wurde entsperrt"
-        } else {
-            "Ihr Passwort wurde geändert"
-        };
-        (
-            format!("{}: {what}", m.organization),
-            format!(
-                "Hallo {name},\n\n{what} ({user}), am Kiosk \"{kiosk}\" um {when} (UTC).\n\
-                 Referenz: {reference}\n\n\
-                 Wenn Sie das nicht waren, wenden Sie sich sofort an den Helpdesk: {helpdesk}\n",
-                name = m.display_name,
-                user = m.username,
-                kiosk = m.kiosk,
-                when = m.when,
-                reference = m.reference,
-                helpdesk = m.helpdesk
-            ),
-        )
+    let lang = Lang::of(m.locale);
+    let t = lang.texts();
+    let what = if m.unlocked_only {
+        t.notice_unlock
     } else {
-        let what = if m.unlocked_only {
-            "Your account was unlocked"
-        } else {
-            "Your password was changed"
-        };
-        (
-            format!("{}: {what}", m.organization),
-            format!(
-                "Hello {name},\n\n{what} ({user}) at the kiosk \"{kiosk}\" at {when} (UTC).\n\
-                 Reference: {reference}\n\n\
-                 If this wasn't you, contact the helpdesk at once: {helpdesk}\n",
-                name = m.display_name,
-                user = m.username,
-                kiosk = m.kiosk,
-                when = m.when,
-                reference = m.reference,
-                helpdesk = m.helpdesk
-            ),
-        )
+        t.notice_reset
     };
+    let when = lang.date_time(m.at);
     Mail {
         to: to.to_string(),
-        subject,
-        body,
+        subject: lang.format(
+            t.notice_subject,
+            &[("organization", &m.organization), ("what", &what)],
+        ),
+        body: lang.format(
+            t.notice_body,
+            &[
+                ("name", &m.display_name),
+                ("what", &what),
+                ("user", &m.username),
+                ("kiosk", &m.kiosk),
+                ("when", &when),
+                ("reference", &m.reference),
+                ("helpdesk", &m.helpdesk.unwrap_or(t.your_helpdesk)),
+            ],
+        ),
     }
 }
 
-/// Tells an administrator that another administrator reset their password.
+/// Tells an administrator that another administrator reset their password (in the
+/// organisation's language: `m.locale` is its default, not the person's).
 pub fn admin_notice(to: &str, m: &NoticeMail<'_>) -> Mail {
+    let lang = Lang::of(m.locale);
+    let t = lang.texts();
+    let when = lang.date_time(m.at);
     Mail {
         to: to.to_string(),
-        subject: format!(
-            "{}: administrator {} reset their password",
-            m.organization, m.username
+        subject: lang.format(
+            t.admin_notice_subject,
+            &[("organization", &m.organization), ("user", &m.username)],
         ),
-        body: format!(
-            "The administrator {name} ({user}) reset their password by self-service at the \
-             kiosk \"{kiosk}\" at {when} (UTC).\nReference: {reference} \
-             (sspr-server audit --ref {reference})\n\n\
-             If this is unexpected, treat it as a security incident.\n",
-            name = m.display_name,
-            user = m.username,
-            kiosk = m.kiosk,
-            when = m.when,
-            reference = m.reference
+        body: lang.format(
+            t.admin_notice_body,
+            &[
+                ("name", &m.display_name),
+                ("user", &m.username),
+                ("kiosk", &m.kiosk),
+                ("when", &when),
+                ("reference", &m.reference),
+            ],
         ),
     }
 }

@@ -209,19 +209,11 @@ pub fn code_call(locale: &str, organization: &str, code: &str) -> String {
         .map(String::from)
         .collect::<Vec<_>>()
         .join(", ");
-    let (language, intro, again) = if locale.starts_with("de") {
-        (
-            "de-DE",
-            format!("Ihr Code von {} lautet:", escape(organization)),
-            "Noch einmal:",
-        )
-    } else {
-        (
-            "en-US",
-            format!("Your {} code is:", escape(organization)),
-            "Again:",
-        )
-    };
+    let lang = crate::lang::Lang::of(locale);
+    let t = lang.texts();
+    let language = t.voice_language;
+    let intro = lang.format(t.voice_intro, &[("organization", &escape(organization))]);
+    let again = escape(t.voice_again);
     format!(
         "<Response><Pause length=\"1\"/><Say language=\"{language}\">{intro} {digits}.</Say><Pause length=\"1\"/><Say language=\"{language}\">{again} {digits}.</Say></Response>"
     )

@@ -376,6 +376,14 @@ async fn an_admin_runs_the_console_in_a_browser_at_a_desk_and_on_a_phone() {
         .await
         .expect("the German preview");
     b.shoot("customization-de").await.expect("shot");
+    // Every language the kiosk speaks, its plurals too: 24 hours is "24 godziny" in Polish.
+    b.click_centered("button.seg[data-locale=\"pl\"]")
+        .await
+        .expect("Polski");
+    b.wait_text("#kiosk-preview", "za około 24 godziny", 5)
+        .await
+        .expect("the Polish preview, with its plural");
+    b.shoot("customization-pl").await.expect("shot");
     b.click_centered("#policy-save").await.expect("save");
     b.wait_text("#save-done", "Saved as version", 15)
         .await

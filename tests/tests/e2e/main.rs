@@ -179,6 +179,71 @@ async fn unlock_in_german() {
     k.close().await.expect("close");
 }
 
+/// Polish, picked with the language button at Start on a kiosk that starts in English: the
+/// screens, the emailed code (with Polish plural: "5 minut") and the done screen, each
+/// screen checked for text that doesn't fit (Polish runs long).
+#[tokio::test]
+async fn unlock_in_polish_chosen_at_start() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "unlock-polish", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    k.screen("start", 30).await.expect("start screen");
+    k.wait_text("Unlock my account", 10)
+        .await
+        .expect("English first");
+    k.click("#lang-toggle").await.expect("language button");
+    k.wait("#lang-menu:not([hidden]) button[data-lang=\"pl\"]", 5)
+        .await
+        .expect("language list");
+    k.shoot("languages").await.expect("shot");
+    k.click("button[data-lang=\"pl\"]").await.expect("Polski");
+    k.wait_text("Odblokuj konto", 5)
+        .await
+        .expect("Polish start screen");
+    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    identify(&mut k, "unlock", "grace").await;
+    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    k.shoot("verify").await.expect("shot");
+    let seen = server.code_mails_to("grace@home.example.net").len();
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    let code = server
+        .code_mail("grace@home.example.net", seen)
+        .await
+        .expect("code");
+    let mail = server
+        .code_mails_to("grace@home.example.net")
+        .pop()
+        .expect("mail");
+    assert!(
+        mail.text.contains("Twój kod weryfikacyjny"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.text.contains("przez 5 minut."), "{}", mail.text);
+    k.wait_text("Kod jest ważny przez 5 minut.", 10)
+        .await
+        .expect("Polish plural on the code screen");
+    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    enter_code(&mut k, &code, "code").await;
+    k.screen("unlock", 10).await.expect("unlock screen");
+    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    k.shoot("unlock").await.expect("shot");
+    k.click("#unlock-submit").await.expect("unlock");
+    k.screen("done", 15).await.expect("done");
+    k.wait_text("Konto jest odblokowane.", 5)
+        .await
+        .expect("done text");
+    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    k.shoot("done").await.expect("shot");
+    assert!(!server.is_locked("grace").await.expect("unlocked"));
+    k.close().await.expect("close");
+}
+
 #[tokio::test]
 async fn five_wrong_codes_end_on_the_helpdesk_screen_with_a_qr_code() {
     let _one = ONE_AT_A_TIME.lock().await;

@@ -1,8 +1,16 @@
 import { de } from "./de";
 import { en, type Key } from "./en";
+import { es } from "./es";
+import { fr } from "./fr";
+import { it } from "./it";
+import { nl } from "./nl";
+import { pl } from "./pl";
+import { format } from "../../../shared/message";
 
 export type { Key };
-const tables: Record<string, Record<Key, string>> = { en, de };
+// All seven are bundled: together about 70 kB of text, parsed once at start (cheaper than
+// a second request the kiosk would wait for when a person picks a language).
+const tables: Record<string, Record<Key, string>> = { en, de, fr, es, it, nl, pl };
 export const locales = Object.keys(tables);
 
 let current = "en";
@@ -18,8 +26,7 @@ export function locale(): string {
 }
 
 export function t(key: Key, params: Record<string, string | number> = {}): string {
-  const text = tables[current][key] ?? en[key];
-  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+  return format(current, tables[current][key] ?? en[key], params);
 }
 
 export function languageName(l: string): string {

@@ -27,15 +27,15 @@ fn sends_code(kind: MethodKind) -> bool {
 
 /// A code's text message, in the flow's language: short (one SMS), the code first.
 fn sms_text(locale: &str, organization: &str, code: &str, minutes: u32) -> String {
-    if locale.starts_with("de") {
-        format!(
-            "{code} ist Ihr Code von {organization} zum Zurücksetzen des Passworts. Gültig {minutes} Min. Geben Sie ihn niemandem weiter."
-        )
-    } else {
-        format!(
-            "{code} is your {organization} password reset code. It expires in {minutes} min. Don't share it."
-        )
-    }
+    let lang = crate::lang::Lang::of(locale);
+    lang.format(
+        lang.texts().sms_code,
+        &[
+            ("code", &code),
+            ("organization", &organization),
+            ("minutes", &minutes),
+        ],
+    )
 }
 
 impl FlowService {

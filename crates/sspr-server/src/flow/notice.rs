@@ -6,7 +6,7 @@ use sspr_proto::{MethodKind, Outcome};
 
 use super::rows::FlowRow;
 use super::{Caller, FlowService};
-use crate::audit::{self, Event};
+use crate::audit::Event;
 use crate::directory::DirUser;
 use crate::notify::{self, Mail};
 
@@ -23,16 +23,12 @@ impl FlowService {
     ) {
         let config = self.core.config();
         let policy = &config.policy;
-        let helpdesk = self
-            .core
-            .config()
-            .helpdesk
+        let helpdesk = &config.helpdesk;
+        let helpdesk = helpdesk
             .url
-            .clone()
-            .or_else(|| self.core.config().helpdesk.phone.clone())
-            .or_else(|| self.core.config().helpdesk.email.clone())
-            .unwrap_or_else(|| "your IT helpdesk".into());
-        let when = audit::rfc3339(now);
+            .as_deref()
+            .or(helpdesk.phone.as_deref())
+            .or(helpdesk.email.as_deref());
         let notice = notify::NoticeMail {
             locale: &flow.locale,
             organization: &self.core.config().organization.name,
@@ -40,9 +36,9 @@ impl FlowService {
             username: &user.username,
             unlocked_only: outcome == Outcome::Unlocked,
             kiosk: &caller.kiosk_name,
-            when: &when,
+            at: now,
             reference: &flow.reference,
-            helpdesk: &helpdesk,
+            helpdesk,
         };
         let mut mails: Vec<(&'static str, Mail)> = Vec::new();
         if policy.notify_user {
@@ -68,6 +64,11 @@ impl FlowService {
             }
             admins.sort();
             admins.dedup();
+            // Administrators read it in the organisation's language, not the person's.
+            let notice = notify::NoticeMail {
+                locale: &config.organization.default_locale,
+                ..notice
+            };
             mails.extend(
                 admins
                     .iter()

@@ -205,7 +205,10 @@ pub async fn kiosk_settings(
         kiosk_name: caller.kiosk_name,
         kiosk_location: caller.kiosk_location,
         default_locale: c.organization.default_locale.clone(),
-        locales: vec!["en".into(), "de".into()],
+        locales: crate::lang::Lang::ALL
+            .iter()
+            .map(|l| l.code().to_string())
+            .collect(),
         unlock_enabled: c.policy.allow_unlock,
         password_on_phone: c.approval.password_on_phone,
         logo: c.organization.logo.clone(),

@@ -50,12 +50,18 @@ fn with_cookie(id: &str, secure: bool, view: MySession) -> Jar {
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(correlation): Extension<CorrelationId>,
+    headers: HeaderMap,
     Json(req): Json<SignInRequest>,
 ) -> ApiResult<Jar> {
     let password = SecretString::from(req.password);
+    // The browser's language: the codes and notices this session sends are in it.
+    let lang = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::lang::Lang::from_accept_language);
     let signed = state
         .my
-        .sign_in(&correlation.0, &req.login, password, now())
+        .sign_in(&correlation.0, &req.login, password, lang, now())
         .await?;
     Ok(with_cookie(
         &signed.cookie,

@@ -12,6 +12,7 @@ use crate::audit::Event;
 use crate::directory::DirUser;
 use crate::fault::Internal;
 use crate::flow::{mask, method_label};
+use crate::lang::Lang;
 use crate::methods::{code, passkey, totp};
 
 impl SecurityInfo {
@@ -21,7 +22,7 @@ impl SecurityInfo {
         correlation: &str,
         user: &DirUser,
         kind: MethodKind,
-        what: &str,
+        (lang, what): (Lang, String),
         now: i64,
     ) -> MyResult<MySession> {
         self.core.registrations_changed.notify_one();
@@ -33,7 +34,7 @@ impl SecurityInfo {
                 now,
             )
             .await;
-        self.tell_owner(user, what, now).await;
+        self.tell_owner(user, lang, &what, now).await;
         self.view(user, true, now).await
     }
 
@@ -102,7 +103,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Approval,
-            &format!("A passkey named \"{name}\" was added to your account"),
+            self.told(cookie, now, |t| t.info_passkey_added, name),
             now,
         )
         .await
@@ -183,7 +184,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Totp,
-            "An authenticator app was added to your account",
+            self.told(cookie, now, |t| t.info_totp_added, ""),
             now,
         )
         .await
@@ -204,6 +205,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
+                self.lang(cookie, now),
                 Some(Dest::Mail(&address)),
                 ("my-email", &address),
                 false,
@@ -251,10 +253,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Email,
-            &format!(
-                "The alternate email {} was added to your account",
-                mask::email(&address)
-            ),
+            self.told(cookie, now, |t| t.info_email_added, &mask::email(&address)),
             now,
         )
         .await
@@ -276,6 +275,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
+                self.lang(cookie, now),
                 Some(Dest::Text(&e164)),
                 ("my-mobile", &e164),
                 false,
@@ -318,6 +318,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
+                self.lang(cookie, now),
                 Some(Dest::Call(&number)),
                 ("my-office", &number),
                 false,
@@ -354,10 +355,10 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (purpose, label, what) = if kind == MethodKind::Voice {
-            ("my-office", "Office phone", "office number")
+        let (purpose, label) = if kind == MethodKind::Voice {
+            ("my-office", "Office phone")
         } else {
-            ("my-mobile", "Mobile phone", "mobile number")
+            ("my-mobile", "Mobile phone")
         };
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         let number = self.with_session(cookie, Need::Full, now, |s| {
@@ -391,9 +392,17 @@ impl SecurityInfo {
             correlation,
             &user,
             kind,
-            &format!(
-                "The {what} {} was added to your account",
-                crate::methods::phone::mask(&number)
+            self.told(
+                cookie,
+                now,
+                |t| {
+                    if kind == MethodKind::Voice {
+                        t.info_office_added
+                    } else {
+                        t.info_mobile_added
+                    }
+                },
+                &crate::methods::phone::mask(&number),
             ),
             now,
         )
@@ -419,24 +428,23 @@ impl SecurityInfo {
             .ok_or(MyError::MethodNotFound)?;
         let kind = registration.kind().unwrap_or(MethodKind::Email);
         // Told before it goes, so a removed alternate address hears of it too.
-        let what = match kind {
-            MethodKind::Approval => format!("The passkey \"{}\" was removed", registration.label),
-            MethodKind::Totp => "An authenticator app was removed".to_string(),
-            MethodKind::Sms => format!(
-                "The mobile number {} was removed",
-                crate::methods::phone::mask(&registration.value)
-            ),
-            MethodKind::Voice => format!(
-                "The office number {} was removed",
-                crate::methods::phone::mask(&registration.value)
-            ),
-            MethodKind::Questions => "Your security questions were removed".to_string(),
-            _ => format!(
-                "The alternate email {} was removed",
-                mask::email(&registration.value)
+        let phone = || crate::methods::phone::mask(&registration.value);
+        let (lang, what) = match kind {
+            MethodKind::Approval => {
+                self.told(cookie, now, |t| t.info_passkey_removed, &registration.label)
+            }
+            MethodKind::Totp => self.told(cookie, now, |t| t.info_totp_removed, ""),
+            MethodKind::Sms => self.told(cookie, now, |t| t.info_mobile_removed, &phone()),
+            MethodKind::Voice => self.told(cookie, now, |t| t.info_office_removed, &phone()),
+            MethodKind::Questions => self.told(cookie, now, |t| t.info_questions_removed, ""),
+            _ => self.told(
+                cookie,
+                now,
+                |t| t.info_email_removed,
+                &mask::email(&registration.value),
             ),
         };
-        self.tell_owner(&user, &what, now).await;
+        self.tell_owner(&user, lang, &what, now).await;
         if !core.store.remove_registration(&user.id, id, now).await? {
             return Err(MyError::MethodNotFound);
         }
@@ -467,12 +475,10 @@ impl SecurityInfo {
         if kinds.is_empty() {
             return Ok(0);
         }
-        self.tell_owner(
-            user,
-            "The helpdesk removed all your methods: sign in to My security info and set them up again",
-            now,
-        )
-        .await;
+        // The helpdesk's doing, with no page of the person's open: the organisation's language.
+        let lang = self.default_lang();
+        self.tell_owner(user, lang, lang.texts().info_cleared, now)
+            .await;
         let removed = core.store.remove_registrations(&user.id).await?;
         core.registrations_changed.notify_one();
         let ctx = audit_ctx("admin", user);

@@ -8,6 +8,7 @@
 
 mod error;
 mod methods;
+mod notices;
 mod questions;
 mod session;
 #[cfg(test)]
@@ -26,6 +27,7 @@ use crate::core::Core;
 use crate::directory::{DirError, DirUser};
 use crate::fault::Internal;
 use crate::flow::{decoy, mask, method_label, validate_login};
+use crate::lang::Lang;
 use crate::methods::{code, passkey, totp};
 use crate::notify;
 use crate::secret::random_id;
@@ -222,6 +224,7 @@ impl SecurityInfo {
         correlation: &str,
         login: &str,
         password: SecretString,
+        lang: Option<Lang>,
         now: i64,
     ) -> MyResult<SignedIn> {
         let core = &self.core;
@@ -299,6 +302,7 @@ impl SecurityInfo {
             &cookie,
             Session {
                 user,
+                lang: lang.unwrap_or_else(|| self.default_lang()),
                 signed_in,
                 expires_at: now + SESSION_SECS,
                 second: None,
@@ -374,6 +378,7 @@ impl SecurityInfo {
         if signed_in {
             return Err(MyError::SignedInAlready);
         }
+        let lang = self.lang(cookie, now);
         let registrations = core.store.registrations(&user.id).await?;
         let (view, reg_id) = second_methods(&registrations)
             .into_iter()
@@ -385,6 +390,7 @@ impl SecurityInfo {
                 let sent = self
                     .send_code(
                         &user,
+                        lang,
                         registration.map(|r| Dest::Mail(r.value.as_str())),
                         ("my", &view.id),
                         true,
@@ -409,6 +415,7 @@ impl SecurityInfo {
                 let sent = self
                     .send_code(
                         &user,
+                        lang,
                         registration.map(|r| {
                             if kind == MethodKind::Voice {
                                 Dest::Call(r.value.as_str())
@@ -595,47 +602,12 @@ impl SecurityInfo {
         self.view(&user, true, now).await
     }
 
-    /// Tells the person (their directory address and alternate addresses) what changed.
-    async fn tell_owner(&self, user: &DirUser, what: &str, now: i64) {
-        let core = &self.core;
-        let mut to: Vec<String> = user.email.iter().cloned().collect();
-        if let Ok(regs) = core.store.registrations(&user.id).await {
-            for r in regs {
-                if r.kind() == Some(MethodKind::Email) && !to.contains(&r.value) {
-                    to.push(r.value);
-                }
-            }
-        }
-        let org = &core.config().organization.name;
-        for address in to {
-            let mail = notify::Mail {
-                to: address,
-                subject: format!("{org}: your security info changed"),
-                body: format!(
-                    "Hello {name},\n\n{what} (\"My security info\", {when} UTC).\n\n\
-                     If this wasn't you, contact the helpdesk at once{helpdesk}.\n",
-                    name = user.display_name,
-                    when = audit::rfc3339(now),
-                    helpdesk = core
-                        .config()
-                        .helpdesk
-                        .phone
-                        .as_deref()
-                        .map(|p| format!(": {p}"))
-                        .unwrap_or_default(),
-                ),
-            };
-            if let Err(reason) = core.mailer.send(&mail).await {
-                tracing::warn!(reason = %reason, "telling a person about a security info change failed");
-            }
-        }
-    }
-
     /// A code for this page, rate limited as the kiosk's emails are: mailed to `to` (when
     /// there is an address) and kept as its keyed hash under `purpose` and `bound_to`.
     async fn send_code(
         &self,
         user: &DirUser,
+        lang: Lang,
         to: Option<Dest<'_>>,
         (purpose, bound_to): (&str, &str),
         signing_in: bool,
@@ -653,9 +625,9 @@ impl SecurityInfo {
         let code = zeroize::Zeroizing::new(core.random.digits(core.config().policy.code_length));
         let hash = code::hash(&core.key, purpose, bound_to, &code);
         match to {
-            Some(Dest::Mail(to)) => self.mail_code(to, &code),
-            Some(Dest::Text(to)) => self.text_code(to, &code).await?,
-            Some(Dest::Call(to)) => self.call_code(to, &code).await?,
+            Some(Dest::Mail(to)) => self.mail_code(lang, to, &code),
+            Some(Dest::Text(to)) => self.text_code(lang, to, &code).await?,
+            Some(Dest::Call(to)) => self.call_code(lang, to, &code).await?,
             None => {}
         }
         core.throttle.record(&key, &my_key, kind, now).await?;
@@ -667,13 +639,16 @@ impl SecurityInfo {
     }
 
     /// Texts a code (awaited: a gateway that fails is told at once, and nothing counts).
-    async fn text_code(&self, to: &str, code: &str) -> MyResult<()> {
+    async fn text_code(&self, lang: Lang, to: &str, code: &str) -> MyResult<()> {
         let sms = self.core.sms.as_ref().ok_or(MyError::SmsOff)?;
         let config = self.core.config();
-        let text = format!(
-            "{code} is your {} code for My security info. It expires in {} min. Don't share it.",
-            config.organization.name,
-            CODE_SECS / 60
+        let text = lang.format(
+            lang.texts().sms_my_code,
+            &[
+                ("code", &code),
+                ("organization", &config.organization.name),
+                ("minutes", &(CODE_SECS / 60)),
+            ],
         );
         sms.send(to, &text).await.map(|_| ()).map_err(|why| {
             tracing::warn!(reason = %why, "texting a security info code failed");
@@ -682,30 +657,26 @@ impl SecurityInfo {
     }
 
     /// Calls a number and reads a code out (awaited, as a text is).
-    async fn call_code(&self, to: &str, code: &str) -> MyResult<()> {
+    async fn call_code(&self, lang: Lang, to: &str, code: &str) -> MyResult<()> {
         let voice = self.core.voice.as_ref().ok_or(MyError::SmsOff)?;
         let config = self.core.config();
-        let twiml = crate::sms::code_call(
-            &config.organization.default_locale,
-            &config.organization.name,
-            code,
-        );
+        let twiml = crate::sms::code_call(lang.code(), &config.organization.name, code);
         voice.send(to, &twiml).await.map(|_| ()).map_err(|why| {
             tracing::warn!(reason = %why, "calling with a security info code failed");
             MyError::TextFailed
         })
     }
 
-    fn mail_code(&self, to: &str, code: &str) {
+    fn mail_code(&self, lang: Lang, to: &str, code: &str) {
         let config = self.core.config();
         let mail = notify::code_mail(
             to,
             &notify::CodeMail {
-                locale: &config.organization.default_locale,
+                locale: lang.code(),
                 organization: &config.organization.name,
                 code,
                 minutes: (CODE_SECS / 60) as u32,
-                kiosk: "My security info",
+                kiosk: lang.texts().my_security_info,
             },
         );
         let mailer = self.core.mailer.clone();

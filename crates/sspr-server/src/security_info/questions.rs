@@ -7,7 +7,27 @@ use sspr_proto::{MethodKind, MyQuestions, MySession, QuestionChoice, QuestionsSa
 use super::session::Need;
 use super::{MyError, MyResult, SecurityInfo};
 use crate::fault::Internal;
-use crate::methods::questions::{self, Asked, Stored};
+use crate::lang::Lang;
+use crate::methods::questions::policy::{ANSWER_MAX, QUESTION_MAX};
+use crate::methods::questions::{self, Asked, Problem, Stored, ANSWER_MIN};
+
+/// Why the questions weren't saved, in the page's language (the English is `Problem`'s
+/// own words, which a test holds them to).
+fn said(lang: Lang, p: &Problem) -> String {
+    let t = lang.texts();
+    match p {
+        Problem::Count(n) => lang.format(t.q_count, &[("n", n)]),
+        Problem::QuestionTwice => lang.format(t.q_twice, &[]),
+        Problem::UnknownQuestion(q) => lang.format(t.q_unknown, &[("question", q)]),
+        Problem::OwnNotAllowed => lang.format(t.q_own_not_allowed, &[]),
+        Problem::OwnQuestion => lang.format(t.q_own_question, &[("max", &QUESTION_MAX)]),
+        Problem::TooShort => lang.format(t.q_too_short, &[("min", &ANSWER_MIN)]),
+        Problem::TooLong => lang.format(t.q_too_long, &[("max", &ANSWER_MAX)]),
+        Problem::ControlCharacters => lang.format(t.q_control, &[]),
+        Problem::SameAnswer => lang.format(t.q_same, &[]),
+        Problem::ContainsQuestion => lang.format(t.q_contains, &[]),
+    }
+}
 
 impl SecurityInfo {
     fn questions_on(&self) -> MyResult<()> {
@@ -81,13 +101,15 @@ impl SecurityInfo {
     ) -> MyResult<MySession> {
         let (user, _) = self.session_user(cookie, Need::Full, now)?;
         self.questions_on()?;
+        let lang = self.lang(cookie, now);
         let config = self.core.config();
         let policy = &config.policy.questions;
         // Counted before anything is read: a body of a thousand answers does no work.
         if save.answers.len() != usize::from(policy.register) {
-            return Err(MyError::Questions(
-                questions::Problem::Count(policy.register).to_string(),
-            ));
+            return Err(MyError::Questions(said(
+                lang,
+                &Problem::Count(policy.register),
+            )));
         }
         let chosen = save
             .answers
@@ -96,13 +118,12 @@ impl SecurityInfo {
                 (Some(id), None) => Ok((Asked::Listed(id.clone()), a.answer.clone())),
                 (None, Some(own)) => Ok((Asked::Own(own.clone()), a.answer.clone())),
                 _ => Err(MyError::Questions(
-                    "each answer names one question: a question of the list (id) or your own (own)"
-                        .into(),
+                    lang.format(lang.texts().q_one_question, &[]),
                 )),
             })
             .collect::<MyResult<Vec<_>>>()?;
         let checked = questions::check_registration(policy, &chosen)
-            .map_err(|p| MyError::Questions(p.to_string()))?;
+            .map_err(|p| MyError::Questions(said(lang, &p)))?;
         let key = self.core.key.clone();
         let answers: Vec<String> = checked.iter().map(|(_, a)| a.clone()).collect();
         let hashes = self
@@ -137,9 +158,45 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Questions,
-            "Your security questions were set up or changed",
+            self.told(cookie, now, |t| t.info_questions_set, ""),
             now,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_english_of_a_refusal_is_the_problems_own_and_other_languages_fill_it_in() {
+        let all = [
+            Problem::Count(3),
+            Problem::QuestionTwice,
+            Problem::UnknownQuestion("first-car".into()),
+            Problem::OwnNotAllowed,
+            Problem::OwnQuestion,
+            Problem::TooShort,
+            Problem::TooLong,
+            Problem::ControlCharacters,
+            Problem::SameAnswer,
+            Problem::ContainsQuestion,
+        ];
+        for p in &all {
+            assert_eq!(said(Lang::En, p), p.to_string());
+            for lang in Lang::ALL {
+                let text = said(lang, p);
+                assert!(!text.contains('{'), "{}: {text}", lang.code());
+            }
+        }
+        assert_eq!(
+            said(Lang::Pl, &Problem::Count(5)),
+            "odpowiedz na wszystkie 5 pytań"
+        );
+        assert_eq!(
+            said(Lang::Pl, &Problem::TooShort),
+            "odpowiedź ma co najmniej 3 znaki"
+        );
     }
 }

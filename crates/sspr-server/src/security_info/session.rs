@@ -10,6 +10,7 @@ use webauthn_rs::prelude::{PasskeyAuthentication, PasskeyRegistration};
 
 use super::error::{MyError, MyResult};
 use crate::directory::DirUser;
+use crate::lang::Lang;
 use crate::secret::ServerKey;
 
 pub const SESSION_SECS: i64 = 15 * 60;
@@ -33,6 +34,8 @@ pub(super) enum Second {
 
 pub(super) struct Session {
     pub user: DirUser,
+    /// The page's language (the browser's, at sign-in): codes and notices are in it.
+    pub lang: Lang,
     pub signed_in: bool,
     pub expires_at: i64,
     pub second: Option<Second>,

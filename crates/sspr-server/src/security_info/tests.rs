@@ -10,7 +10,7 @@ const DAY: i64 = 86_400;
 
 async fn sign_in(kit: &Kit, login: &str, password: &str, now: i64) -> Result<SignedIn, MyError> {
     kit.my
-        .sign_in("test", login, SecretString::from(password), now)
+        .sign_in("test", login, SecretString::from(password), None, now)
         .await
 }
 
@@ -292,4 +292,46 @@ async fn an_office_number_is_confirmed_by_a_call() {
         .methods
         .iter()
         .any(|m| m.kind == MethodKind::Voice && m.detail == "+49301234567;ext=89"));
+}
+
+/// A page signed in from a Polish browser gets its code text and its change notice in
+/// Polish, while the organisation's default stays English.
+#[tokio::test]
+async fn the_browsers_language_at_sign_in_is_the_language_of_texts_and_notices() {
+    let kit = Kit::with(|c| c.policy.methods = vec![MethodKind::Email, MethodKind::Sms]).await;
+    kit.person("ada", &[], &[]).await;
+    let s = kit
+        .my
+        .sign_in(
+            "test",
+            "ada",
+            SecretString::from(PASSWORD),
+            Some(crate::lang::Lang::Pl),
+            T0,
+        )
+        .await
+        .expect("signed in");
+    kit.my
+        .mobile_start(&s.cookie, "0151 2345 6789", T0)
+        .await
+        .expect("texted");
+    let text = kit.sms.last_text("+4915123456789").expect("a text");
+    assert!(text.contains("to Twoj kod"), "{text}");
+    let code = kit.sms.last_code("+4915123456789").expect("a code texted");
+    kit.my
+        .mobile_finish("test", &s.cookie, &code, T0 + 1)
+        .await
+        .expect("confirmed");
+    let told = kit
+        .outbox
+        .wait_for("ada@example.org", "informacje zabezpieczające")
+        .await
+        .expect("ada is told, in Polish");
+    assert!(
+        told.body
+            .contains("Do Twojego konta dodano numer komórkowy +49 ••• •••• 89"),
+        "{}",
+        told.body
+    );
+    assert!(told.body.contains(" UTC)"), "{}", told.body);
 }

@@ -906,8 +906,13 @@ function customization(doc: Doc, _view: PolicyView, editable: boolean): Built {
     [
       { value: "en", label: "English" },
       { value: "de", label: "Deutsch" },
+      { value: "fr", label: "Français" },
+      { value: "es", label: "Español" },
+      { value: "it", label: "Italiano" },
+      { value: "nl", label: "Nederlands" },
+      { value: "pl", label: "Polski" },
     ],
-    "The language a kiosk starts in; people can switch on its start screen.",
+    "The language a kiosk starts in (and of administrators' notices); people can switch on its start screen.",
     false,
     true,
   );

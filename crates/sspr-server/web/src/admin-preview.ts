@@ -2,8 +2,14 @@
 // verify you" screen, drawn here in plain HTML and CSS at the kiosk's own size (1280×800)
 // and scaled to fit. The words are the kiosk's own (ui/src/i18n), and so are its icons,
 // so the preview says what the kiosk says.
+import { format } from "../../../../shared/message";
 import { de } from "../../../../ui/src/i18n/de";
 import { en, type Key } from "../../../../ui/src/i18n/en";
+import { es } from "../../../../ui/src/i18n/es";
+import { fr } from "../../../../ui/src/i18n/fr";
+import { it } from "../../../../ui/src/i18n/it";
+import { nl } from "../../../../ui/src/i18n/nl";
+import { pl } from "../../../../ui/src/i18n/pl";
 import { icon } from "../../../../ui/src/icons";
 import { fill, h, type Child } from "./admin-ui";
 
@@ -17,13 +23,12 @@ export interface PreviewValues {
   helpdesk: { url: string; phone: string; email: string };
 }
 
-const TABLES: Record<string, Record<Key, string>> = { en, de };
-const LOCALES = ["en", "de"];
+const TABLES: Record<string, Record<Key, string>> = { en, de, fr, es, it, nl, pl };
+const LOCALES = Object.keys(TABLES);
 const STAGE_W = 1280;
 
 function tr(locale: string, key: Key, params: Record<string, string | number> = {}): string {
-  const text = (TABLES[locale] ?? en)[key] ?? en[key];
-  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+  return format(locale, (TABLES[locale] ?? en)[key] ?? en[key], params);
 }
 
 function validColor(c: string): string {
@@ -84,11 +89,7 @@ function frame(v: PreviewValues, locale: string, languages: boolean, body: HTMLE
         h("span", {}, org),
       ),
       languages
-        ? h(
-            "div",
-            { class: "kp-langs" },
-            ...LOCALES.map((l) => h("span", { class: `kp-lang${l === locale ? " kp-lang-on" : ""}`, lang: l }, tr(l, "lang.name"))),
-          )
+        ? h("div", { class: "kp-langs" }, icon("globe"), h("span", { lang: locale }, tr(locale, "lang.name")))
         : null,
     ),
     h("div", { class: "kp-content" }, body),
@@ -192,8 +193,8 @@ export function kioskPreview(initial: PreviewValues): { el: HTMLElement; update:
     screens.setAttribute("data-locale", locale);
     fill(
       screens,
-      stage(locale === "de" ? "Start screen (Deutsch)" : "Start screen (English)", startScreen(values, locale), values.accent),
-      stage(locale === "de" ? "\u201cWe couldn't verify you\u201d screen (Deutsch)" : "\u201cWe couldn't verify you\u201d screen (English)", helpScreen(values, locale), values.accent),
+      stage(`Start screen (${tr(locale, "lang.name")})`, startScreen(values, locale), values.accent),
+      stage(`\u201cWe couldn't verify you\u201d screen (${tr(locale, "lang.name")})`, helpScreen(values, locale), values.accent),
     );
   };
   draw();

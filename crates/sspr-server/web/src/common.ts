@@ -65,11 +65,10 @@ export function errorText(e: ErrorBody, call: Call): string {
 /** 45 → "45 seconds", 300 → "5 minutes", 7200 → "about 2 hours": rounded up, never early. */
 function waitText(secs: number): string {
   const s = Math.max(1, Math.ceil(secs));
-  if (s < 60) return s === 1 ? t("wait.second") : t("wait.seconds", { n: s });
+  if (s < 60) return t("wait.seconds", { n: s });
   const m = Math.ceil(s / 60);
-  if (m < 60) return m === 1 ? t("wait.minute") : t("wait.minutes", { n: m });
-  const hours = Math.ceil(s / 3600);
-  return hours === 1 ? t("wait.hour") : t("wait.hours", { n: hours });
+  if (m < 60) return t("wait.minutes", { n: m });
+  return t("wait.hours", { n: Math.ceil(s / 3600) });
 }
 
 /**

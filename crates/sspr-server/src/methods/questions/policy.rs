@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lang::{Lang, DEFAULT_QUESTION_IDS};
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuestionsPolicy {
@@ -20,7 +22,7 @@ pub struct QuestionsPolicy {
 }
 
 /// One of the organisation's questions: a stable id (registrations keep it, so a text
-/// may be reworded) and its text by language ("en", "de"; English is required).
+/// may be reworded) and its text by language ("en", "de", …; English is required).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
@@ -45,61 +47,9 @@ impl Question {
 pub const QUESTION_MAX: usize = 200;
 pub const ANSWER_MAX: usize = 200;
 
-/// The list a new installation starts with: questions whose answers a person keeps for
-/// life and others can't look up easily (none about a birthday or a mother's maiden
-/// name, which are on record).
-const DEFAULT_LIST: [(&str, &str, &str); 10] = [
-    (
-        "first-pet",
-        "What was the name of your first pet?",
-        "Wie hieß Ihr erstes Haustier?",
-    ),
-    (
-        "childhood-street",
-        "On which street did you live as a child?",
-        "In welcher Straße haben Sie als Kind gewohnt?",
-    ),
-    (
-        "first-teacher",
-        "What was the surname of your first teacher?",
-        "Wie lautete der Nachname Ihrer ersten Lehrkraft?",
-    ),
-    (
-        "childhood-friend",
-        "What was the first name of your best friend as a child?",
-        "Wie hieß Ihr bester Freund oder Ihre beste Freundin als Kind mit Vornamen?",
-    ),
-    (
-        "first-concert",
-        "Which artist did you see at your first concert?",
-        "Welche Band oder welchen Künstler haben Sie bei Ihrem ersten Konzert gesehen?",
-    ),
-    (
-        "first-job-town",
-        "In which town was your first job?",
-        "In welcher Stadt hatten Sie Ihre erste Arbeitsstelle?",
-    ),
-    (
-        "favourite-book",
-        "What was your favourite book as a child?",
-        "Was war als Kind Ihr Lieblingsbuch?",
-    ),
-    (
-        "first-car",
-        "What was the make and model of your first car or bicycle?",
-        "Welche Marke und welches Modell hatte Ihr erstes Auto oder Fahrrad?",
-    ),
-    (
-        "parents-met",
-        "In which town did your parents meet?",
-        "In welcher Stadt haben sich Ihre Eltern kennengelernt?",
-    ),
-    (
-        "childhood-nickname",
-        "What was your childhood nickname?",
-        "Wie war Ihr Spitzname als Kind?",
-    ),
-];
+// The list a new installation starts with: questions whose answers a person keeps for
+// life and others can't look up easily (none about a birthday or a mother's maiden name,
+// which are on record). Their texts, in every language, are in `lang`.
 
 impl Default for QuestionsPolicy {
     fn default() -> Self {
@@ -107,14 +57,15 @@ impl Default for QuestionsPolicy {
             register: 3,
             ask: 3,
             own_allowed: false,
-            list: DEFAULT_LIST
+            list: DEFAULT_QUESTION_IDS
                 .iter()
-                .map(|(id, en, de)| Question {
+                .enumerate()
+                .map(|(i, id)| Question {
                     id: (*id).into(),
-                    text: BTreeMap::from([
-                        ("en".into(), (*en).into()),
-                        ("de".into(), (*de).into()),
-                    ]),
+                    text: Lang::ALL
+                        .iter()
+                        .map(|l| (l.code().to_string(), l.texts().questions[i].to_string()))
+                        .collect(),
                 })
                 .collect(),
         }
