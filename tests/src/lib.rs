@@ -19,6 +19,7 @@ pub mod kannel;
 pub mod kiosk;
 pub mod lightdm;
 pub mod phone;
+pub mod postgres;
 pub mod python;
 pub mod sms_replay;
 pub mod sssd;
