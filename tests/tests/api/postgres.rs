@@ -312,3 +312,46 @@ async fn the_database_down_at_start_then_back() {
     assert!(run.ok, "{}", run.stderr);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Processes that start together on a new database migrate it once between them (the
+/// migrator's advisory lock): each says the store is up to date, each migration is
+/// applied once.
+#[tokio::test]
+async fn processes_migrating_together_migrate_once() {
+    let pg = Postgres::shared().unwrap();
+    let dir = temp_dir("together");
+    let database = pg.create_database().unwrap();
+    let file = dir.join("config.toml");
+    std::fs::write(&file, pg.store_settings(&database)).unwrap();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(sspr_tests::server_binary().unwrap())
+                .arg("--config")
+                .arg(&file)
+                .arg("migrate")
+                .env_remove("PGPASSWORD")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("store is up to date"));
+    }
+    assert_eq!(
+        pg.psql(
+            &database,
+            "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations WHERE success"
+        )
+        .unwrap(),
+        "14|14"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
