@@ -119,6 +119,9 @@ impl Postgres {
             "fsync=off",
             "-c",
             "synchronous_commit=off",
+            // Each connection's user, database and TLS in the log, for tests to check.
+            "-c",
+            "log_connections=on",
         ]
         .into_iter()
         .map(String::from)
@@ -208,6 +211,11 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr).trim()
         );
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// What the postmaster has logged so far (connections included).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.daemon.log).unwrap_or_default()
     }
 
     /// Stops PostgreSQL (SIGINT: a fast shutdown) and waits until it is gone. For private

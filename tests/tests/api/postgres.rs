@@ -158,6 +158,19 @@ async fn migrate_makes_the_same_schema_on_both_engines() {
             pg.port
         )
     );
+    // Over TLS, verified against the cluster's certificate (sslmode=verify-full).
+    let ours = format!("database={database}");
+    let log = pg.log();
+    let authorized: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection authorized:"))
+        .filter(|l| l.split_whitespace().any(|w| w == ours))
+        .collect();
+    assert!(!authorized.is_empty(), "no connection to {database}");
+    assert!(
+        authorized.iter().all(|l| l.contains("SSL enabled")),
+        "{authorized:?}"
+    );
     let sqlite = sqlite_schema(&sqlite_file).await;
     let postgres = postgres_schema(pg, &database);
     assert!(sqlite.len() >= 15, "{:?}", sqlite.keys());
