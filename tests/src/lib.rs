@@ -20,6 +20,7 @@ pub mod kiosk;
 pub mod lightdm;
 pub mod nginx;
 pub mod phone;
+pub mod postgres;
 pub mod python;
 pub mod sms_replay;
 pub mod sssd;

@@ -282,6 +282,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy { command } => policy_command(&cli, command).await,
         Command::Migrate => {
             let config = load_config(&cli)?;
+            if sspr_server::store::postgres::is_postgres_url(&config.store.url) {
+                let at = sspr_server::store::postgres::migrate(
+                    &config.store.url,
+                    config.store.password_file.as_deref(),
+                )
+                .await?;
+                println!("store is up to date: PostgreSQL at {at}");
+                return Ok(());
+            }
             let store = Store::open(&config.store.url).await?;
             store.migrate().await?;
             println!("store is up to date: {}", config.store.url);

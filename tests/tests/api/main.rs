@@ -12,6 +12,7 @@ mod faults;
 mod flows;
 mod metrics;
 mod policy;
+mod postgres;
 mod questions;
 mod secrets;
 mod security_info;

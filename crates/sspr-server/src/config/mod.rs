@@ -264,7 +264,13 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `sqlite://FILE` (WAL) is the default; `sqlite:///abs/path` for an absolute path.
+    /// `postgres://USER@HOST:PORT/DB?sslmode=verify-full&sslrootcert=CA.pem` for
+    /// PostgreSQL (libpq's options and PG* variables; only `migrate` runs on it so far).
     pub url: String,
+    /// PostgreSQL: a file whose first line is the password (else the URL, PGPASSWORD or
+    /// ~/.pgpass, as libpq reads them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
     /// Audit rows older than this many days are deleted (0: kept for ever).
     pub audit_retention_days: u32,
 }
@@ -609,6 +615,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             url: "sqlite://sspr.db".into(),
+            password_file: None,
             audit_retention_days: 0,
         }
     }

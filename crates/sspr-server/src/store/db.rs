@@ -240,6 +240,13 @@ impl Db {
                 "migration {version} was left partly applied (dirty)"
             );
             let Some(m) = migrations.iter().find(|m| m.version == *version) else {
+                let latest = migrations.last().map(|m| m.version).unwrap_or_default();
+                anyhow::ensure!(
+                    *version < latest,
+                    "the store has a schema newer than this server (migration {version} was \
+                     applied; this server knows up to {latest}): run a server at least as new \
+                     as the one that migrated it"
+                );
                 anyhow::bail!("migration {version} was applied but is not known to this server");
             };
             anyhow::ensure!(

@@ -16,6 +16,7 @@ mod idempotency;
 mod insights;
 mod kiosks;
 mod policy;
+pub mod postgres;
 mod registrations;
 mod throttle;
 mod writes;
@@ -82,6 +83,11 @@ pub struct Store {
 impl Store {
     /// Opens (and creates) the store at a URL such as `sqlite:///var/lib/sspr/sspr.db`.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
+        anyhow::ensure!(
+            !postgres::is_postgres_url(url),
+            "store.url names PostgreSQL, where this version runs only `sspr-server migrate`: \
+             serving from it is not finished (issue 17); use a sqlite:// store for now"
+        );
         let path = db::parse_url(url)?;
         if let Some(path) = &path {
             keep_private(path)?;
