@@ -88,6 +88,10 @@ pub fn run() -> std::process::ExitCode {
         Role::LoginButton => login_screen::button(config, args.config.clone()),
         Role::Enroll => login_screen::enroll(config),
         Role::LoginWindow => {
+            // Opened by the login screen: its key is the login screen's (the file, by
+            // default) whatever the file says about starting the button.
+            let mut config = config;
+            config.login_screen = true;
             if let Err(e) = login_screen::drop_root() {
                 eprintln!("sspr-kiosk: {e}");
                 return std::process::ExitCode::from(2);
@@ -114,6 +118,7 @@ fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
         std::env::temp_dir().join(format!("sspr-kiosk-webview-{}", std::process::id()));
     let result = run_app(tauri::Builder::default(), Kiosk::new(config, login_window))
         .setup(move |app| {
+            tracing::debug!("setting up the window");
             {
                 let handle = app.handle().clone();
                 tauri::async_runtime::spawn(async move {
@@ -156,17 +161,12 @@ fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
                     }
                     ok
                 })
+                .on_page_load(|_, payload| {
+                    tracing::debug!(event = ?payload.event(), "page");
+                })
                 .build()?;
+            tracing::debug!("window built");
             let _ = window.set_focus();
-            // Read the key from the keyring (or enroll) while the webview loads, so the
-            // first screen does not wait for D-Bus and TLS set-up.
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                use tauri::Manager;
-                if let Err(e) = handle.state::<Kiosk>().client().await {
-                    tracing::warn!(code = e.code.as_str(), "connecting at start-up");
-                }
-            });
             Ok(())
         })
         .run(tauri::generate_context!());

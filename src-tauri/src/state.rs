@@ -67,6 +67,10 @@ impl Kiosk {
             Ok(client) => client.settings().await.map_err(ui_error),
             Err(e) => Err(e),
         };
+        match &settings {
+            Ok(_) => tracing::debug!("settings fetched at start-up"),
+            Err(e) => tracing::warn!(code = e.code.as_str(), "connecting at start-up"),
+        }
         *slot = Some((std::time::Instant::now(), settings));
     }
 

@@ -409,6 +409,11 @@ impl LightDm {
         Ok(Frames { conn, root })
     }
 
+    /// The screen as a person sees it now, to `path` (a PNG).
+    pub fn screenshot_to(&self, path: &Path) -> anyhow::Result<()> {
+        screenshot(&self.outer, 1024, 768, path)
+    }
+
     /// The greeter's screen as a person sees it: `NN-name.png`.
     pub fn shoot(&mut self, name: &str) -> anyhow::Result<PathBuf> {
         // What was just mapped is drawn a moment later.

@@ -106,6 +106,14 @@ async fn inner(release: &Path) -> anyhow::Result<()> {
         .context("the kiosk window did not end")?;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    if std::env::var_os("SSPR_BENCH_FRAMES").is_some() {
+        let log = pc.kiosk_log();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!("the kiosk's log, last lines:");
+        for l in tail.iter().rev() {
+            eprintln!("  {l}");
+        }
+    }
     let pressed = summary("kiosk window, from the greeter's button", pressed);
 
     println!("login-screen bench (release, LightDM --test-mode, GTK greeter, Xephyr 1024x768 in Xvfb; same run):");
@@ -171,6 +179,10 @@ async fn settle_after(pc: &LightDm, t0: Instant) -> anyhow::Result<f64> {
     let frames = pc.frames()?;
     let before = frames.hash()?;
     let mut since: Option<(u64, Duration)> = None;
+    // SSPR_BENCH_FRAMES=1: when the picture changed, for a look at what settles late.
+    let trace = std::env::var_os("SSPR_BENCH_FRAMES").is_some();
+    let mut changes = Vec::new();
+    let mut last = before;
     loop {
         let at = t0.elapsed();
         anyhow::ensure!(
@@ -179,9 +191,16 @@ async fn settle_after(pc: &LightDm, t0: Instant) -> anyhow::Result<f64> {
             pc.kiosk_log()
         );
         let h = frames.hash()?;
+        if trace && h != last {
+            changes.push(at.as_millis());
+            last = h;
+        }
         match since {
             Some((same, first)) if same == h => {
                 if at - first >= SETTLED {
+                    if trace {
+                        eprintln!("  the picture changed at {changes:?} ms");
+                    }
                     return Ok(first.as_secs_f64() * 1000.0);
                 }
             }

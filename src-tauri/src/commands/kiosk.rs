@@ -19,6 +19,7 @@ pub struct KioskStatus {
 
 #[tauri::command]
 pub async fn kiosk_status(kiosk: State<'_, Kiosk>) -> Result<KioskStatus, ErrorBody> {
+    tracing::debug!("the page asks for the settings");
     let settings = kiosk.settings().await?;
     Ok(KioskStatus {
         idle_timeout_secs: kiosk

@@ -132,7 +132,10 @@ async fn a_reset_at_the_login_screen_then_the_greeter_signs_in_with_it() {
     let pid = button.split_whitespace().next().unwrap_or_default();
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
     assert!(maps.contains("libgtk-3"), "a GTK program");
-    assert!(!maps.contains("webkit"), "no WebKit in the button: {button}");
+    assert!(
+        !maps.contains("webkit"),
+        "no WebKit in the button: {button}"
+    );
     pc.shoot("greeter-with-button").expect("shot");
     // The button took no keyboard: what a person types goes to the greeter.
     assert!(
