@@ -274,6 +274,13 @@ fn spawn_like_the_button(pc: &LightDm, program: &Path, args: &[String]) -> anyho
         .arg(format!("XDG_CONFIG_HOME={}", dir.join("config").display()))
         .arg(format!("XDG_DATA_HOME={}", dir.join("data").display()))
         .arg(format!("TMPDIR={}", dir.join("tmp").display()))
+        // SSPR_BENCH_ENV="K=V K2=V2": more environment for both windows (experiments).
+        .args(
+            std::env::var("SSPR_BENCH_ENV")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string),
+        )
         .args(["dbus-run-session", "--"])
         .arg(program)
         .args(args)
