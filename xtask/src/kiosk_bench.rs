@@ -226,8 +226,13 @@ fn memory_of(binary: &Path) -> anyhow::Result<(f64, f64)> {
         tree.extend(procs.iter().filter(|p| p.1 == parent).map(|p| p.0));
         i += 1;
     }
+    Ok(rss_pss(&tree))
+}
+
+/// RSS and PSS (MB) summed over processes (`/proc/PID/smaps_rollup`).
+pub(crate) fn rss_pss(pids: &[u32]) -> (f64, f64) {
     let (mut rss, mut pss) = (0.0, 0.0);
-    for pid in tree {
+    for pid in pids {
         let rollup =
             std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         for line in rollup.lines() {
@@ -244,5 +249,5 @@ fn memory_of(binary: &Path) -> anyhow::Result<(f64, f64)> {
             }
         }
     }
-    Ok((rss, pss))
+    (rss, pss)
 }

@@ -237,10 +237,11 @@ impl Window {
 
 fn spawn_like_the_button(pc: &LightDm, program: &Path, args: &[String]) -> anyhow::Result<Window> {
     use std::os::unix::process::CommandExt as _;
+    static OPENED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "sspr-kiosk-bench-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ u128::from(rand_u32())
+        OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     for sub in ["", "cache", "config", "data", "tmp"] {
         std::fs::create_dir_all(dir.join(sub))?;
@@ -290,13 +291,6 @@ fn spawn_like_the_button(pc: &LightDm, program: &Path, args: &[String]) -> anyho
         .spawn()
         .with_context(|| format!("starting {}", program.display()))?;
     Ok(Window { child, dir })
-}
-
-fn rand_u32() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default()
 }
 
 /// RSS and PSS (MB) of the greeter, the kiosk user's processes (the button) and the
@@ -354,25 +348,7 @@ fn greeter_memory() -> anyhow::Result<(f64, f64)> {
         i += 1;
     }
     anyhow::ensure!(!tree.is_empty(), "no greeter is running");
-    let (mut rss, mut pss) = (0.0, 0.0);
-    for pid in tree {
-        let rollup =
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-        for line in rollup.lines() {
-            let kb = |l: &str| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .unwrap_or(0.0)
-            };
-            if line.starts_with("Rss:") {
-                rss += kb(line) / 1024.0;
-            } else if line.starts_with("Pss:") {
-                pss += kb(line) / 1024.0;
-            }
-        }
-    }
-    Ok((rss, pss))
+    Ok(crate::kiosk_bench::rss_pss(&tree))
 }
 
 fn uid_of(user: &str) -> anyhow::Result<u32> {

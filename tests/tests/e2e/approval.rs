@@ -40,6 +40,21 @@ pub(crate) async fn register_passkey(phone: &mut Browser, server: &TestServer) {
     phone.shoot("passkey-added").await.expect("shot");
 }
 
+/// The approval URL in the kiosk's QR code, read off its screenshot as a camera would.
+/// WebKit's screenshot can trail the page by a frame: it looks again until the code
+/// drawn on the canvas is in the picture.
+pub(crate) async fn approval_url(k: &mut KioskWindow) -> String {
+    for _ in 0..20 {
+        let shot = k.shoot("qr").await.expect("shot");
+        let urls = decode_qr(&shot).expect("decode");
+        if let Some(url) = urls.into_iter().find(|u| u.contains("/a/")) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no approval URL in the kiosk's QR code")
+}
+
 /// Ada signs in to "My security info" on her phone: password, then her authenticator
 /// app's code.
 pub(crate) async fn sign_in(phone: &mut Browser, server: &TestServer) {
@@ -200,19 +215,7 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
         .expect("choice");
         k.screen("approve", 10).await.expect("approve screen");
         k.wait("canvas[data-qr]", 10).await.expect("qr");
-        // WebKit's screenshot can trail the page by a frame: look again until the code
-        // drawn on the canvas is in the picture (as a camera would).
-        let mut url = None;
-        for _ in 0..20 {
-            let shot = k.shoot("qr").await.expect("shot");
-            let urls = decode_qr(&shot).expect("decode");
-            url = urls.into_iter().find(|u| u.contains("/a/"));
-            if url.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        let url = url.expect("an approval URL in the kiosk's QR code");
+        let url = approval_url(&mut k).await;
         assert!(url.starts_with(&server.phone_base), "{url}");
 
         phone.goto(&url).await.expect("scan");

@@ -44,6 +44,21 @@ async fn enter_code(k: &mut KioskWindow, code: &str, name: &str) {
     k.click("#verify-submit").await.expect("verify");
 }
 
+/// Asks for an email code on the methods screen; answers the code and the whole mail.
+async fn email_code(
+    k: &mut KioskWindow,
+    server: &TestServer,
+    to: &str,
+) -> (String, sspr_tests::sspr_mailbox::Received) {
+    let seen = server.code_mails_to(to).len();
+    k.click("button[data-method=\"email\"]")
+        .await
+        .expect("email method");
+    let code = server.code_mail(to, seen).await.expect("code");
+    let mail = server.code_mails_to(to).pop().expect("mail");
+    (code, mail)
+}
+
 #[tokio::test]
 async fn reset_with_an_email_code_and_an_authenticator_code() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -151,19 +166,8 @@ async fn unlock_in_german() {
         .await
         .expect("German start screen");
     identify(&mut k, "unlock", "grace").await;
-    let seen = server.code_mails_to("grace@home.example.net").len();
-    k.click("button[data-method=\"email\"]")
-        .await
-        .expect("email method");
-    let code = server
-        .code_mail("grace@home.example.net", seen)
-        .await
-        .expect("code");
     // The email is in German too.
-    let mail = server
-        .code_mails_to("grace@home.example.net")
-        .pop()
-        .expect("mail");
+    let (code, mail) = email_code(&mut k, &server, "grace@home.example.net").await;
     assert!(mail.text.contains("Bestätigungscode"), "{}", mail.text);
     enter_code(&mut k, &code, "code").await;
 
@@ -207,18 +211,7 @@ async fn unlock_in_polish_chosen_at_start() {
     identify(&mut k, "unlock", "grace").await;
     assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
     k.shoot("verify").await.expect("shot");
-    let seen = server.code_mails_to("grace@home.example.net").len();
-    k.click("button[data-method=\"email\"]")
-        .await
-        .expect("email method");
-    let code = server
-        .code_mail("grace@home.example.net", seen)
-        .await
-        .expect("code");
-    let mail = server
-        .code_mails_to("grace@home.example.net")
-        .pop()
-        .expect("mail");
+    let (code, mail) = email_code(&mut k, &server, "grace@home.example.net").await;
     assert!(
         mail.text.contains("Twój kod weryfikacyjny"),
         "{}",

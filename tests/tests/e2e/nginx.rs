@@ -2,14 +2,12 @@
 //! deployment section sets it up. Every signed request of the kiosk, and the event stream
 //! that brings the phone's approval to it, goes through nginx.
 
-use std::time::Duration;
-
 use sspr_tests::browser::Browser;
-use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};
+use sspr_tests::kiosk::{Driver, KioskSetup, KioskWindow};
 use sspr_tests::nginx::Nginx;
 use sspr_tests::{Options, TestServer};
 
-use super::approval::{register_passkey, shots, APPROVAL};
+use super::approval::{approval_url, register_passkey, shots, APPROVAL};
 use super::{identify, NEW_PASSWORD, ONE_AT_A_TIME};
 
 #[tokio::test]
@@ -57,19 +55,7 @@ async fn a_reset_approved_on_the_phone_through_nginx() {
             lb.log()
         );
     }
-    let mut url = None;
-    for _ in 0..20 {
-        let shot = k.shoot("qr").await.expect("shot");
-        url = decode_qr(&shot)
-            .expect("decode")
-            .into_iter()
-            .find(|u| u.contains("/a/"));
-        if url.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let url = url.expect("an approval URL in the kiosk's QR code");
+    let url = approval_url(&mut k).await;
     // (The phone reaches the server at its public URL, which its passkey is bound to.)
     phone.goto(&url).await.expect("scan");
     phone.state("ask", 15).await.expect("the question");
