@@ -193,6 +193,12 @@ impl KioskWindow {
             .map(|_| ())
     }
 
+    /// Waits until no call of the page is under way (`#app` not `aria-busy`): what a
+    /// screen shows after then is the server's answer, not what stood before it.
+    pub async fn settled(&self, secs: u64) -> anyhow::Result<()> {
+        self.wait("#app:not([aria-busy])", secs).await.map(|_| ())
+    }
+
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         Ok(self.client.find(Locator::Css(css)).await?.text().await?)
     }

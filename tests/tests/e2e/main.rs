@@ -42,6 +42,8 @@ async fn enter_code(k: &mut KioskWindow, code: &str, name: &str) {
     k.type_into("#code", code).await.expect("type code");
     k.shoot(name).await.expect("shot");
     k.click("#verify-submit").await.expect("verify");
+    // A wrong code's message from the try before still stands until this one's answer.
+    k.settled(10).await.expect("answered");
 }
 
 /// Asks for an email code on the methods screen; answers the code and the whole mail.
