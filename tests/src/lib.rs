@@ -104,12 +104,20 @@ groups = ["Staff"]
 password = "Barbara-current-password-1"
 "#;
 
-/// The profile folder the running test was built into (`target/debug`): test binaries
-/// live in its `deps/`. Found from the executable, so a shared CARGO_TARGET_DIR works.
+/// The profile folder the running program was built into (`target/debug`): test binaries
+/// live in its `deps/`, programs such as xtask in the folder itself. Found from the
+/// executable, so a shared CARGO_TARGET_DIR works.
 pub fn profile_dir() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
+        .and_then(|exe| {
+            let folder = exe.parent()?;
+            if folder.file_name()? == "deps" {
+                folder.parent().map(Path::to_path_buf)
+            } else {
+                Some(folder.to_path_buf())
+            }
+        })
         .unwrap_or_else(|| target_dir().join("debug"))
 }
 
