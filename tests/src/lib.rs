@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use sspr_client::{Client, DeviceKey};
 use sspr_mailbox::{Mailbox, Received};
 
+pub mod axe;
 pub mod browser;
 pub mod dirs;
 pub mod faults;
