@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod a11y;
+mod a11y_pages;
 mod approval;
 mod calls;
 mod console;

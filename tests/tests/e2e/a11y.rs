@@ -1,0 +1,241 @@
+//! Accessibility of the real kiosk window (WebKit, through tauri-driver): axe-core on every
+//! screen of a walk, in English and German, and the whole flow by keyboard alone.
+
+use sspr_tests::axe::Findings;
+use sspr_tests::kiosk::{Driver, KioskSetup, KioskWindow};
+use sspr_tests::{TestServer, ADA_TOTP};
+
+use super::{enter_code, identify, ONE_AT_A_TIME};
+
+/// Runs axe on the screen as it stands, once no call is under way.
+async fn axe(k: &KioskWindow, found: &mut Findings, what: &str) {
+    k.settled(10).await.expect("settled");
+    found.check(&k.client, what).await.expect("axe ran");
+}
+
+/// Every screen of a reset, then the helpdesk screen, in English (Start, the language
+/// list) and German (picked at Start): axe-core finds no serious or critical violation,
+/// and the page's `lang` follows the language chosen.
+#[tokio::test]
+async fn every_kiosk_screen_passes_axe_in_english_and_german() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "a11y-axe", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    let mut found = Findings::default();
+    k.screen("start", 30).await.expect("start");
+    k.wait_text("Test Org", 10).await.expect("settings shown");
+    sspr_tests::axe::canary(&k.client)
+        .await
+        .expect("axe sees in WebKit");
+    axe(&k, &mut found, "start (en)").await;
+    k.click("#lang-toggle").await.expect("language button");
+    k.wait("#lang-menu:not([hidden])", 5)
+        .await
+        .expect("language list");
+    axe(&k, &mut found, "start, language list open (en)").await;
+    k.click("button[data-lang=\"de\"]").await.expect("Deutsch");
+    k.wait_text("Konto entsperren", 5).await.expect("German");
+    let lang = k
+        .client
+        .execute("return document.documentElement.lang;", vec![])
+        .await
+        .expect("lang");
+    assert_eq!(lang, "de", "the page's language follows the choice");
+    axe(&k, &mut found, "start (de)").await;
+
+    k.click("button[data-intent=\"reset\"]")
+        .await
+        .expect("reset");
+    k.screen("identify", 10).await.expect("identify");
+    axe(&k, &mut found, "identify (de)").await;
+    k.tap_keys("ada").await.expect("keys");
+    k.click("#identify-continue").await.expect("continue");
+    k.screen("verify", 10).await.expect("verify");
+    axe(&k, &mut found, "verify: methods (de)").await;
+    let (code, _) = super::email_code(&mut k, &server, "ada@home.example.net").await;
+    k.screen("code", 10).await.expect("code screen");
+    axe(&k, &mut found, "code (de)").await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    enter_code(&mut k, wrong, "wrong-code").await;
+    k.wait(".notice", 10).await.expect("wrong code said");
+    axe(&k, &mut found, "code, wrong code (de)").await;
+    enter_code(&mut k, &code, "code").await;
+
+    k.screen("password", 10).await.expect("password screen");
+    axe(&k, &mut found, "password (de)").await;
+    k.type_into("#new-password", "lovelace")
+        .await
+        .expect("type");
+    k.wait("#reasons li", 10).await.expect("reasons");
+    axe(&k, &mut found, "password, reasons (de)").await;
+    k.wait("#new-password", 5)
+        .await
+        .expect("field")
+        .clear()
+        .await
+        .expect("clear");
+    k.choose_password(super::NEW_PASSWORD)
+        .await
+        .expect("password");
+    axe(&k, &mut found, "password, accepted (de)").await;
+    k.shoot("password-ok").await.expect("shot");
+    k.click("#password-submit").await.expect("submit");
+    k.screen("done", 15).await.expect("done");
+    axe(&k, &mut found, "done (de)").await;
+    k.shoot("done").await.expect("shot");
+
+    // The helpdesk screen: five wrong authenticator codes block the person.
+    k.click("#done-finish").await.expect("finish");
+    identify(&mut k, "reset", "ada").await;
+    k.click("button[data-method=\"totp\"]").await.expect("totp");
+    let right = sspr_tests::totp_now(ADA_TOTP);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for i in 0..5 {
+        enter_code(&mut k, wrong, &format!("wrong-{i}")).await;
+    }
+    k.screen("help", 10).await.expect("help screen");
+    k.wait("canvas.qr", 10).await.expect("qr drawn");
+    axe(&k, &mut found, "help, blocked (de)").await;
+    k.shoot("help").await.expect("shot");
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
+    k.close().await.expect("close");
+}
+
+/// A screenshot once the page has painted what it did last (WebKit's screenshot can trail
+/// the page by a frame: the focus ring would show where it was a key before).
+async fn shoot(k: &mut KioskWindow, name: &str) {
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    k.shoot(name).await.expect("shot");
+}
+
+/// WebDriver's codes for keys that type no character.
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const SHIFT: &str = "\u{E008}";
+
+/// Sends `keys` to whatever has the focus, as a keyboard would.
+async fn press(k: &KioskWindow, keys: &str) {
+    let el = k.client.active_element().await.expect("focused element");
+    el.send_keys(keys).await.expect("keys");
+}
+
+/// What has the focus (`tag#id "name"`), and whether it shows the focus ring the kiosk
+/// draws on `:focus-visible` (a box-shadow or outline that isn't none).
+async fn focus(k: &KioskWindow) -> (String, bool) {
+    let got = k
+        .client
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             const name = (e.getAttribute('aria-label') || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+             const ring = e.matches(':focus-visible')
+               && ((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow.includes('27, 100, 242'));
+             return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' \"' + name + '\"', ring];",
+            vec![],
+        )
+        .await
+        .expect("focus probe");
+    (
+        got[0].as_str().unwrap_or_default().to_string(),
+        got[1].as_bool().unwrap_or(false),
+    )
+}
+
+/// Presses Tab and expects the focus on `want` (a CSS selector), showing its ring.
+async fn tab_to(k: &KioskWindow, want: &str) {
+    press(k, TAB).await;
+    focused_on(k, want).await;
+}
+
+/// Expects the focus on `want` (a CSS selector), showing its ring.
+async fn focused_on(k: &KioskWindow, want: &str) {
+    let there: bool = k
+        .client
+        .execute(
+            "return document.activeElement.matches(arguments[0]);",
+            vec![want.into()],
+        )
+        .await
+        .expect("probe")
+        .as_bool()
+        .unwrap_or(false);
+    let (what, ring) = focus(k).await;
+    assert!(there, "the focus should be on {want}, it is on {what}");
+    assert!(ring, "{what} has the focus but no visible focus ring");
+}
+
+/// The whole reset at the kiosk with a keyboard alone (no click, no on-screen key): each
+/// key goes to the focused element; the focus moves in reading order and every control
+/// that takes it shows the focus ring.
+#[tokio::test]
+async fn the_kiosk_flow_by_keyboard_alone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await.expect("server");
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "a11y-keyboard", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    k.screen("start", 30).await.expect("start");
+    k.wait_text("Test Org", 10).await.expect("settings shown");
+    // Each screen puts the focus on its heading (or its field), so a screen reader starts
+    // there and the first Tab goes to the first control of the screen.
+    tab_to(&k, "button[data-intent=\"reset\"]").await;
+    shoot(&mut k, "start-focus").await;
+    tab_to(&k, "button[data-intent=\"unlock\"]").await;
+    // Shift+Tab goes back (WebDriver lets the modifier go at the end of the keys).
+    press(&k, &format!("{SHIFT}{TAB}")).await;
+    focused_on(&k, "button[data-intent=\"reset\"]").await;
+    press(&k, ENTER).await;
+
+    k.screen("identify", 10).await.expect("identify");
+    focused_on(&k, "#login").await;
+    press(&k, "ada").await;
+    tab_to(&k, "button.btn-quiet").await; // Back
+    tab_to(&k, "#identify-continue").await;
+    shoot(&mut k, "identify-focus").await;
+    press(&k, ENTER).await;
+
+    k.screen("verify", 10).await.expect("verify");
+    tab_to(&k, "button[data-method=\"email\"]").await;
+    tab_to(&k, "button[data-method=\"totp\"]").await;
+    shoot(&mut k, "verify-focus").await;
+    press(&k, ENTER).await;
+
+    k.screen("code", 10).await.expect("code");
+    focused_on(&k, "#code").await;
+    press(&k, &sspr_tests::totp_now(ADA_TOTP)).await;
+    tab_to(&k, "#verify-submit").await;
+    shoot(&mut k, "code-focus").await;
+    press(&k, ENTER).await;
+
+    k.screen("password", 10).await.expect("password");
+    focused_on(&k, "#new-password").await;
+    press(&k, super::NEW_PASSWORD).await;
+    tab_to(&k, "#confirm-password").await;
+    press(&k, super::NEW_PASSWORD).await;
+    k.wait("#password-submit:not([disabled])", 10)
+        .await
+        .expect("accepted");
+    tab_to(&k, "#password-submit").await;
+    shoot(&mut k, "password-focus").await;
+    press(&k, ENTER).await;
+
+    k.screen("done", 15).await.expect("done");
+    tab_to(&k, "#done-finish").await;
+    shoot(&mut k, "done-focus").await;
+    assert!(server
+        .password_is("ada", super::NEW_PASSWORD)
+        .await
+        .expect("directory"));
+    press(&k, ENTER).await;
+    k.screen("start", 10).await.expect("back to start");
+    k.close().await.expect("close");
+}
