@@ -7,6 +7,17 @@ use sspr_tests::{TestServer, ADA_TOTP};
 
 use super::{enter_code, identify, ONE_AT_A_TIME};
 
+/// The password's reasons as the screen shows them, without their ✓/✗, one after another.
+const REASONS: &str = "return [...document.querySelectorAll('#reasons li')]
+    .map((li) => li.textContent.slice(2)).join(' ');";
+
+/// A script's answer as a string (the DOM's own text, where WebDriver's text would turn
+/// no-break spaces into spaces).
+async fn js(k: &KioskWindow, script: &str) -> String {
+    let v = k.client.execute(script, vec![]).await.expect("script");
+    v.as_str().unwrap_or_default().to_string()
+}
+
 /// Runs axe on the screen as it stands, once no call is under way.
 async fn axe(k: &KioskWindow, found: &mut Findings, what: &str) {
     k.settled(10).await.expect("settled");
@@ -45,6 +56,7 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
         .expect("lang");
     assert_eq!(lang, "de", "the page's language follows the choice");
     axe(&k, &mut found, "start (de)").await;
+    k.listen_live().await.expect("listen");
 
     k.click("button[data-intent=\"reset\"]")
         .await
@@ -58,10 +70,32 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
     let (code, _) = super::email_code(&mut k, &server, "ada@home.example.net").await;
     k.screen("code", 10).await.expect("code screen");
     axe(&k, &mut found, "code (de)").await;
+    // Where the code went is said once, politely, as the screen shows.
+    let hint = js(
+        &k,
+        "return document.getElementById('code-hint').textContent;",
+    )
+    .await;
+    assert!(hint.contains("a•••@h•••.net"), "{hint}");
+    let n = k
+        .wait_said("live-status", &hint, 5)
+        .await
+        .expect("code sent said");
+    assert_eq!(n, 1, "said more than once: {:?}", k.said().await);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     enter_code(&mut k, wrong, "wrong-code").await;
-    k.wait(".notice", 10).await.expect("wrong code said");
+    k.wait(".notice", 10).await.expect("wrong code shown");
     axe(&k, &mut found, "code, wrong code (de)").await;
+    // A wrong code is said at once; the focus is in the field to type it again.
+    let notice = js(&k, "return document.querySelector('.notice').textContent;").await;
+    k.wait_said("live-alert", &notice, 5)
+        .await
+        .expect("wrong code said");
+    assert_eq!(
+        js(&k, "return document.activeElement.id;").await,
+        "code",
+        "the focus after a wrong code"
+    );
     enter_code(&mut k, &code, "code").await;
 
     k.screen("password", 10).await.expect("password screen");
@@ -71,6 +105,17 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
         .expect("type");
     k.wait("#reasons li", 10).await.expect("reasons");
     axe(&k, &mut found, "password, reasons (de)").await;
+    // The reasons are said when they change, not at every key.
+    let reasons = js(&k, REASONS).await;
+    assert!(!reasons.is_empty());
+    k.wait_said("live-status", &reasons, 5)
+        .await
+        .expect("reasons said");
+    k.type_into("#new-password", "x").await.expect("type");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(js(&k, REASONS).await, reasons, "the same reasons");
+    let n = k.wait_said("live-status", &reasons, 1).await.expect("said");
+    assert_eq!(n, 1, "the same reasons said again: {:?}", k.said().await);
     k.wait("#new-password", 5)
         .await
         .expect("field")
@@ -81,6 +126,10 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
         .await
         .expect("password");
     axe(&k, &mut found, "password, accepted (de)").await;
+    let ok = js(&k, REASONS).await;
+    k.wait_said("live-status", &ok, 5)
+        .await
+        .expect("accepted said");
     k.shoot("password-ok").await.expect("shot");
     k.click("#password-submit").await.expect("submit");
     k.screen("done", 15).await.expect("done");

@@ -305,12 +305,29 @@ async fn the_idle_timeout_wipes_what_was_typed() {
         .await
         .expect("reset");
     k.type_into("#login", "ada.lovelace").await.expect("type");
+    k.listen_live().await.expect("listen");
     k.shoot("typed").await.expect("shot");
     // A visible countdown first...
     k.wait(".idle", 25).await.expect("idle warning");
     k.wait_text("Are you still there?", 2)
         .await
         .expect("idle text");
+    // ...said once to a screen reader, the focus left in the field.
+    k.wait_said("live-alert", "Are you still there?", 2)
+        .await
+        .expect("warning said");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let n = k
+        .wait_said("live-alert", "Are you still there?", 1)
+        .await
+        .expect("said");
+    assert_eq!(n, 1, "{:?}", k.said().await);
+    let focused = k
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, "login", "the warning took the focus");
     k.shoot("countdown").await.expect("shot");
     // ...then Start, with nothing left.
     k.screen("start", 25).await.expect("back to start");
