@@ -187,9 +187,19 @@ async fn unlock_in_german() {
     k.close().await.expect("close");
 }
 
+/// No text that doesn't fit, and (axe-core) no serious or critical violation.
+async fn fits(k: &KioskWindow, found: &mut sspr_tests::axe::Findings, what: &str) {
+    assert_eq!(
+        k.overflowing().await.expect("probe"),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    found.check(&k.client, what).await.expect("axe");
+}
+
 /// Polish, picked with the language button at Start on a kiosk that starts in English: the
 /// screens, the emailed code (with Polish plural: "5 minut") and the done screen, each
-/// screen checked for text that doesn't fit (Polish runs long).
+/// screen checked for text that doesn't fit (Polish runs long) and by axe-core.
 #[tokio::test]
 async fn unlock_in_polish_chosen_at_start() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -198,6 +208,7 @@ async fn unlock_in_polish_chosen_at_start() {
     let mut k = KioskWindow::open(&driver, &server, "unlock-polish", KioskSetup::default())
         .await
         .expect("kiosk");
+    let mut found = sspr_tests::axe::Findings::default();
     k.screen("start", 30).await.expect("start screen");
     k.wait_text("Unlock my account", 10)
         .await
@@ -211,9 +222,9 @@ async fn unlock_in_polish_chosen_at_start() {
     k.wait_text("Odblokuj konto", 5)
         .await
         .expect("Polish start screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "start (pl)").await;
     identify(&mut k, "unlock", "grace").await;
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "verify: methods (pl)").await;
     k.shoot("verify").await.expect("shot");
     let (code, mail) = email_code(&mut k, &server, "grace@home.example.net").await;
     assert!(
@@ -225,19 +236,22 @@ async fn unlock_in_polish_chosen_at_start() {
     k.wait_text("Kod jest ważny przez 5 minut.", 10)
         .await
         .expect("Polish plural on the code screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "code (pl)").await;
     enter_code(&mut k, &code, "code").await;
     k.screen("unlock", 10).await.expect("unlock screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "unlock (pl)").await;
     k.shoot("unlock").await.expect("shot");
     k.click("#unlock-submit").await.expect("unlock");
     k.screen("done", 15).await.expect("done");
     k.wait_text("Konto jest odblokowane.", 5)
         .await
         .expect("done text");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "done (pl)").await;
     k.shoot("done").await.expect("shot");
     assert!(!server.is_locked("grace").await.expect("unlocked"));
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     k.close().await.expect("close");
 }
 
