@@ -170,6 +170,7 @@ async fn shoot(k: &mut KioskWindow, name: &str) {
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const SHIFT: &str = "\u{E008}";
+const ESCAPE: &str = "\u{E00C}";
 
 /// Sends `keys` to whatever has the focus, as a keyboard would.
 async fn press(k: &KioskWindow, keys: &str) {
@@ -236,6 +237,19 @@ async fn the_kiosk_flow_by_keyboard_alone() {
     k.wait_text("Test Org", 10).await.expect("settings shown");
     // Each screen puts the focus on its heading (or its field), so a screen reader starts
     // there and the first Tab goes to the first control of the screen.
+    // Back from the heading: the language button in the header; Enter opens the list on
+    // the current language, Escape closes it and gives the focus back to the button.
+    press(&k, &format!("{SHIFT}{TAB}")).await;
+    focused_on(&k, "#lang-toggle").await;
+    press(&k, ENTER).await;
+    k.wait("#lang-menu:not([hidden])", 5)
+        .await
+        .expect("list open");
+    focused_on(&k, "#lang-menu button[data-lang=\"en\"]").await;
+    shoot(&mut k, "languages-focus").await;
+    press(&k, ESCAPE).await;
+    k.wait("#lang-menu[hidden]", 5).await.expect("list closed");
+    focused_on(&k, "#lang-toggle").await;
     tab_to(&k, "button[data-intent=\"reset\"]").await;
     shoot(&mut k, "start-focus").await;
     tab_to(&k, "button[data-intent=\"unlock\"]").await;
