@@ -1,6 +1,7 @@
 // The kiosk UI: one state object, one screen at a time, all words from i18n.
 import type { App, Screen } from "./app";
 import type { ErrorBody } from "../../shared/wire";
+import { applyAccent } from "./branding";
 import { mount, h } from "./dom";
 import { setLocale, t } from "./i18n";
 import { watchIdle } from "./idle";
@@ -147,9 +148,7 @@ function render(keepFocus?: string): void {
 
 function applyBranding(): void {
   const accent = app.status?.settings.accent_color;
-  if (accent && /^#[0-9a-fA-F]{3,8}$/.test(accent)) {
-    document.documentElement.style.setProperty("--accent", accent);
-  }
+  if (accent) applyAccent(accent);
 }
 
 /** Forgets everything: the flow on the server, the webview's storage, this page's state. */

@@ -224,17 +224,32 @@ async fn focused_on(k: &KioskWindow, want: &str) {
 
 /// The whole reset at the kiosk with a keyboard alone (no click, no on-screen key): each
 /// key goes to the focused element; the focus moves in reading order and every control
-/// that takes it shows the focus ring.
+/// that takes it shows the focus ring. The organisation's colour here is a light yellow
+/// that white text can't be read on: axe checks each screen in it.
 #[tokio::test]
 async fn the_kiosk_flow_by_keyboard_alone() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = TestServer::start().await.expect("server");
+    let policy = server.dir.join("accent.toml");
+    std::fs::write(&policy, "[organization]\naccent_color = \"#f5c400\"\n").expect("write");
+    server
+        .admin(&["policy", "import", policy.to_str().unwrap_or_default()])
+        .expect("import");
+    let mut found = Findings::default();
     let driver = Driver::start().await.expect("tauri-driver");
-    let mut k = KioskWindow::open(&driver, &server, "a11y-keyboard", KioskSetup::default())
+    let setup = KioskSetup {
+        // Takes the new colour up at once if it came into force after the kiosk started.
+        status_refresh_secs: Some(1),
+        ..KioskSetup::default()
+    };
+    let mut k = KioskWindow::open(&driver, &server, "a11y-keyboard", setup)
         .await
         .expect("kiosk");
     k.screen("start", 30).await.expect("start");
     k.wait_text("Test Org", 10).await.expect("settings shown");
+    k.wait("html[style*=\"#f5c400\"]", 10)
+        .await
+        .expect("the organisation's colour");
     // Each screen puts the focus on its heading (or its field), so a screen reader starts
     // there and the first Tab goes to the first control of the screen.
     // Back from the heading: the language button in the header; Enter opens the list on
@@ -250,6 +265,7 @@ async fn the_kiosk_flow_by_keyboard_alone() {
     press(&k, ESCAPE).await;
     k.wait("#lang-menu[hidden]", 5).await.expect("list closed");
     focused_on(&k, "#lang-toggle").await;
+    axe(&k, &mut found, "start, light accent (en)").await;
     tab_to(&k, "button[data-intent=\"reset\"]").await;
     shoot(&mut k, "start-focus").await;
     tab_to(&k, "button[data-intent=\"unlock\"]").await;
@@ -260,6 +276,7 @@ async fn the_kiosk_flow_by_keyboard_alone() {
 
     k.screen("identify", 10).await.expect("identify");
     focused_on(&k, "#login").await;
+    axe(&k, &mut found, "identify, light accent (en)").await;
     press(&k, "ada").await;
     tab_to(&k, "button.btn-quiet").await; // Back
     tab_to(&k, "#identify-continue").await;
@@ -267,6 +284,7 @@ async fn the_kiosk_flow_by_keyboard_alone() {
     press(&k, ENTER).await;
 
     k.screen("verify", 10).await.expect("verify");
+    axe(&k, &mut found, "verify, light accent (en)").await;
     tab_to(&k, "button[data-method=\"email\"]").await;
     tab_to(&k, "button[data-method=\"totp\"]").await;
     shoot(&mut k, "verify-focus").await;
@@ -274,6 +292,7 @@ async fn the_kiosk_flow_by_keyboard_alone() {
 
     k.screen("code", 10).await.expect("code");
     focused_on(&k, "#code").await;
+    axe(&k, &mut found, "code, light accent (en)").await;
     press(&k, &sspr_tests::totp_now(ADA_TOTP)).await;
     tab_to(&k, "#verify-submit").await;
     shoot(&mut k, "code-focus").await;
@@ -288,11 +307,13 @@ async fn the_kiosk_flow_by_keyboard_alone() {
         .await
         .expect("accepted");
     tab_to(&k, "#password-submit").await;
+    axe(&k, &mut found, "password, light accent (en)").await;
     shoot(&mut k, "password-focus").await;
     press(&k, ENTER).await;
 
     k.screen("done", 15).await.expect("done");
     tab_to(&k, "#done-finish").await;
+    axe(&k, &mut found, "done, light accent (en)").await;
     shoot(&mut k, "done-focus").await;
     assert!(server
         .password_is("ada", super::NEW_PASSWORD)
@@ -300,5 +321,8 @@ async fn the_kiosk_flow_by_keyboard_alone() {
         .expect("directory"));
     press(&k, ENTER).await;
     k.screen("start", 10).await.expect("back to start");
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     k.close().await.expect("close");
 }
