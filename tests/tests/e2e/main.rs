@@ -342,6 +342,9 @@ async fn the_idle_timeout_wipes_what_was_typed() {
         .await
         .expect("focus");
     assert_eq!(focused, "login", "the warning took the focus");
+    sspr_tests::axe::check(&k.client, "the idle warning")
+        .await
+        .expect("no serious or critical violation");
     k.shoot("countdown").await.expect("shot");
     // ...then Start, with nothing left.
     k.screen("start", 25).await.expect("back to start");
