@@ -17,6 +17,7 @@ pub mod dirs;
 pub mod faults;
 pub mod graph;
 pub mod kannel;
+pub mod keys;
 pub mod kiosk;
 pub mod lightdm;
 pub mod nginx;

@@ -2,6 +2,7 @@
 //! screen of a walk, in English and German, and the whole flow by keyboard alone.
 
 use sspr_tests::axe::Findings;
+use sspr_tests::keys::{self, ENTER, ESCAPE, SHIFT, TAB};
 use sspr_tests::kiosk::{Driver, KioskSetup, KioskWindow};
 use sspr_tests::{TestServer, ADA_TOTP};
 
@@ -166,60 +167,16 @@ async fn shoot(k: &mut KioskWindow, name: &str) {
     k.shoot(name).await.expect("shot");
 }
 
-/// WebDriver's codes for keys that type no character.
-const TAB: &str = "\u{E004}";
-const ENTER: &str = "\u{E007}";
-const SHIFT: &str = "\u{E008}";
-const ESCAPE: &str = "\u{E00C}";
-
-/// Sends `keys` to whatever has the focus, as a keyboard would.
 async fn press(k: &KioskWindow, keys: &str) {
-    let el = k.client.active_element().await.expect("focused element");
-    el.send_keys(keys).await.expect("keys");
+    keys::press(&k.client, keys).await.expect("keys");
 }
 
-/// What has the focus (`tag#id "name"`), and whether it shows the focus ring the kiosk
-/// draws on `:focus-visible` (a box-shadow or outline that isn't none).
-async fn focus(k: &KioskWindow) -> (String, bool) {
-    let got = k
-        .client
-        .execute(
-            "const e = document.activeElement; const s = getComputedStyle(e);
-             const name = (e.getAttribute('aria-label') || e.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
-             const ring = e.matches(':focus-visible')
-               && ((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow.includes('27, 100, 242'));
-             return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' \"' + name + '\"', ring];",
-            vec![],
-        )
-        .await
-        .expect("focus probe");
-    (
-        got[0].as_str().unwrap_or_default().to_string(),
-        got[1].as_bool().unwrap_or(false),
-    )
-}
-
-/// Presses Tab and expects the focus on `want` (a CSS selector), showing its ring.
 async fn tab_to(k: &KioskWindow, want: &str) {
-    press(k, TAB).await;
-    focused_on(k, want).await;
+    keys::tab_to(&k.client, want).await.expect("Tab");
 }
 
-/// Expects the focus on `want` (a CSS selector), showing its ring.
 async fn focused_on(k: &KioskWindow, want: &str) {
-    let there: bool = k
-        .client
-        .execute(
-            "return document.activeElement.matches(arguments[0]);",
-            vec![want.into()],
-        )
-        .await
-        .expect("probe")
-        .as_bool()
-        .unwrap_or(false);
-    let (what, ring) = focus(k).await;
-    assert!(there, "the focus should be on {want}, it is on {what}");
-    assert!(ring, "{what} has the focus but no visible focus ring");
+    keys::focused_on(&k.client, want).await.expect("focus");
 }
 
 /// The whole reset at the kiosk with a keyboard alone (no click, no on-screen key): each

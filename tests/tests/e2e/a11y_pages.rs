@@ -3,6 +3,7 @@
 
 use sspr_tests::axe::Findings;
 use sspr_tests::browser::Browser;
+use sspr_tests::keys;
 use sspr_tests::sspr_proto::{FlowEvent, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
 
@@ -205,4 +206,120 @@ async fn the_console_passes_axe() {
     found
         .assert_none()
         .expect("no serious or critical violation");
+}
+
+/// Keys sent to the phone page's focused element, as a keyboard (or a switch) would.
+async fn press(b: &Browser, keys: &str) {
+    keys::press(&b.client, keys).await.expect("keys");
+}
+
+/// "My security info" signed in to with a keyboard alone (password, then the authenticator
+/// app's code), then a kiosk's approval approved on the approval page with a keyboard
+/// alone: the focus goes in reading order and every control shows its ring.
+#[tokio::test]
+async fn my_security_info_and_the_approval_page_by_keyboard_alone() {
+    let server = TestServer::with_config(APPROVAL).await.expect("server");
+    let mut phone = Browser::phone(&shots("a11y-phone-keyboard"))
+        .await
+        .expect("chromium");
+    // The passkey first, as before (not the walk).
+    super::approval::register_passkey(&mut phone, &server).await;
+    phone.click("#sign-out").await.expect("sign out");
+    phone.state("sign-in", 10).await.expect("signed out");
+
+    phone
+        .goto(&format!("{}/my", server.phone_base))
+        .await
+        .expect("my page");
+    phone.state("sign-in", 15).await.expect("sign-in form");
+    keys::focused_on(&phone.client, "#login")
+        .await
+        .expect("focus");
+    press(&phone, "ada").await;
+    keys::tab_to(&phone.client, "#password").await.expect("Tab");
+    press(&phone, ADA_PASSWORD).await;
+    keys::tab_to(&phone.client, "#sign-in").await.expect("Tab");
+    phone.shoot("sign-in-focus").await.expect("shot");
+    press(&phone, keys::ENTER).await;
+    phone
+        .state("second-factor", 10)
+        .await
+        .expect("one more step");
+    // Tab through the methods to the authenticator app.
+    let mut reached = false;
+    for _ in 0..4 {
+        press(&phone, keys::TAB).await;
+        keys::focused_on(&phone.client, "button[data-method-id]")
+            .await
+            .expect("a method");
+        if keys::focused_on(&phone.client, "button[data-kind=\"totp\"]")
+            .await
+            .is_ok()
+        {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the authenticator app");
+    phone.shoot("second-factor-focus").await.expect("shot");
+    press(&phone, keys::ENTER).await;
+    wait(&phone, "#code").await;
+    keys::focused_on(&phone.client, "#code")
+        .await
+        .expect("the code field takes the focus");
+    // The next step's code (the server takes one step either side): this step's went
+    // to the sign-in above, and a code is taken once.
+    let now = sspr_tests::unix_now_in_step(5).await;
+    press(&phone, &sspr_tests::totp_at(ADA_TOTP, now + 30)).await;
+    keys::tab_to(&phone.client, "#verify").await.expect("Tab");
+    press(&phone, keys::ENTER).await;
+    phone.state("signed-in", 10).await.expect("signed in");
+
+    // A kiosk asks for an approval; the phone opens the page its QR code carries.
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&StartFlowRequest {
+            login: "ada".into(),
+            intent: Intent::Reset,
+            locale: None,
+        })
+        .await
+        .expect("flow");
+    let method = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Approval)
+        .expect("approval offered")
+        .id
+        .clone();
+    let challenge = kiosk
+        .challenge_with(&flow.flow_id, &method, false)
+        .await
+        .expect("challenge");
+    let mut events = kiosk.events(&flow.flow_id).await.expect("events");
+    phone
+        .goto(&challenge.approval_url.expect("url"))
+        .await
+        .expect("approval page");
+    phone.state("ask", 15).await.expect("the question");
+    let number = loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(15), events.next())
+            .await
+            .expect("an event in time")
+            .expect("open")
+            .expect("valid");
+        if let FlowEvent::Scanned { number, .. } = event {
+            break number;
+        }
+    };
+    keys::focused_on(&phone.client, "#number")
+        .await
+        .expect("the number field takes the focus");
+    press(&phone, &number).await;
+    // Deny first, as prominent as Approve; then Approve.
+    keys::tab_to(&phone.client, "#deny").await.expect("Tab");
+    keys::tab_to(&phone.client, "#approve").await.expect("Tab");
+    phone.shoot("approve-focus").await.expect("shot");
+    press(&phone, keys::ENTER).await;
+    phone.state("approved", 20).await.expect("approved");
 }
