@@ -26,8 +26,8 @@ async fn axe(k: &KioskWindow, found: &mut Findings, what: &str) {
 }
 
 /// Every screen of a reset, then the helpdesk screen, in English (Start, the language
-/// list) and German (picked at Start): axe-core finds no serious or critical violation,
-/// and the page's `lang` follows the language chosen.
+/// list) and German (picked at Start), and Start in the other five languages: axe-core
+/// finds no serious or critical violation, and the page's `lang` follows the language.
 #[tokio::test]
 async fn every_kiosk_screen_passes_axe_in_english_and_german() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -48,6 +48,20 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
         .await
         .expect("language list");
     axe(&k, &mut found, "start, language list open (en)").await;
+    // The Start screen in the other languages, each picked from the list.
+    for lang in ["fr", "es", "it", "nl", "pl"] {
+        k.click(&format!("button[data-lang=\"{lang}\"]"))
+            .await
+            .expect("a language");
+        k.wait(&format!("html[lang=\"{lang}\"]"), 5)
+            .await
+            .expect("the page's language");
+        axe(&k, &mut found, &format!("start ({lang})")).await;
+        k.click("#lang-toggle").await.expect("language button");
+        k.wait("#lang-menu:not([hidden])", 5)
+            .await
+            .expect("language list");
+    }
     k.click("button[data-lang=\"de\"]").await.expect("Deutsch");
     k.wait_text("Konto entsperren", 5).await.expect("German");
     let lang = k
