@@ -247,6 +247,58 @@ impl KioskWindow {
         Ok(serde_json::from_value(found)?)
     }
 
+    /// Records, from now until the page reloads, each thing the kiosk's live regions say
+    /// (`#live-status`, `#live-alert`: what a screen reader announces without the focus
+    /// moving), for `said`.
+    pub async fn listen_live(&self) -> anyhow::Result<()> {
+        self.client
+            .execute(
+                "if (window.sprSaid) return;
+                 window.sprSaid = [];
+                 for (const id of ['live-status', 'live-alert']) {
+                   const el = document.getElementById(id);
+                   new MutationObserver(() => {
+                     if (el.textContent) window.sprSaid.push(id + ': ' + el.textContent);
+                   }).observe(el, { childList: true, characterData: true, subtree: true });
+                 }",
+                vec![],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// What the live regions said since `listen_live`, as `live-status: words` or
+    /// `live-alert: words`, oldest first.
+    pub async fn said(&self) -> anyhow::Result<Vec<String>> {
+        let said = self
+            .client
+            .execute("return window.sprSaid || [];", vec![])
+            .await?;
+        Ok(serde_json::from_value(said)?)
+    }
+
+    /// Waits until `region` (`live-status` or `live-alert`) said words containing `text`;
+    /// answers how often it said them.
+    pub async fn wait_said(&self, region: &str, text: &str, secs: u64) -> anyhow::Result<usize> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let prefix = format!("{region}: ");
+        loop {
+            let said = self.said().await?;
+            let n = said
+                .iter()
+                .filter(|s| s.starts_with(&prefix) && s.contains(text))
+                .count();
+            if n > 0 {
+                return Ok(n);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{region} never said {text:?}; the live regions said: {said:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn value(&self, css: &str) -> anyhow::Result<String> {
         Ok(self
             .wait(css, 10)

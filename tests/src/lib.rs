@@ -11,11 +11,13 @@ use anyhow::Context as _;
 use sspr_client::{Client, DeviceKey};
 use sspr_mailbox::{Mailbox, Received};
 
+pub mod axe;
 pub mod browser;
 pub mod dirs;
 pub mod faults;
 pub mod graph;
 pub mod kannel;
+pub mod keys;
 pub mod kiosk;
 pub mod lightdm;
 pub mod nginx;

@@ -2,6 +2,7 @@
 // the kiosk wipes itself (flow cancelled, webview storage cleared) and reloads at Start.
 import { h } from "./dom";
 import { t } from "./i18n";
+import { announce } from "./live";
 
 const WARN_SECS = 15;
 
@@ -31,9 +32,11 @@ export function watchIdle(timeoutSecs: () => number, isIdleScreen: () => boolean
     }
     if (left <= WARN_SECS) {
       if (!overlay) {
+        // Not modal, and the focus stays in the field the person left: any key or touch
+        // is the answer. A screen reader hears the warning once, through the live region.
         overlay = h(
           "div",
-          { class: "idle", role: "alertdialog", "aria-modal": "true", "aria-labelledby": "idle-h" },
+          { class: "idle", role: "dialog", "aria-labelledby": "idle-h" },
           h(
             "div",
             { class: "idle-box" },
@@ -43,7 +46,7 @@ export function watchIdle(timeoutSecs: () => number, isIdleScreen: () => boolean
           ),
         );
         document.body.append(overlay);
-        overlay.querySelector<HTMLElement>("button")?.focus();
+        announce(`${t("idle.heading")} ${t("idle.lead", { secs: left })}`, true);
       }
       const lead = overlay.querySelector(".idle-lead");
       if (lead) lead.textContent = t("idle.lead", { secs: left });

@@ -1,10 +1,12 @@
 // The kiosk UI: one state object, one screen at a time, all words from i18n.
 import type { App, Screen } from "./app";
 import type { ErrorBody } from "../../shared/wire";
+import { applyAccent } from "./branding";
 import { mount, h } from "./dom";
 import { setLocale, t } from "./i18n";
 import { watchIdle } from "./idle";
 import { api, asError } from "./ipc";
+import { announce } from "./live";
 import { approve, approveChoice, endApproval, isPhoneScreen, phonePassword, waitingForPhone } from "./screens/approve";
 import { done } from "./screens/done";
 import { help } from "./screens/help";
@@ -47,9 +49,13 @@ const app: App = {
   go(screen: Screen) {
     // Any screen but the phone's own ends a running approval: the kiosk stops listening.
     if (!isPhoneScreen(screen.name)) void endApproval();
+    // The same screen drawn again (the approval number arrived, new settings) leaves the
+    // focus where the person put it; with a notice, the screen's field takes it to retry.
+    const keep = screen.name === app.screen.name && !app.notice ? document.activeElement?.id : undefined;
     forgetTyped();
     app.screen = screen;
-    render();
+    render(keep);
+    if (app.notice) announce(app.notice, true);
     app.notice = null;
   },
   fail(e: ErrorBody) {
@@ -104,7 +110,7 @@ const app: App = {
   },
 };
 
-function render(): void {
+function render(keepFocus?: string): void {
   const s = app.screen;
   const el = (() => {
     switch (s.name) {
@@ -137,13 +143,12 @@ function render(): void {
   document.title = t("app.title");
   root.dataset.screen = s.name;
   mount(root, el);
+  if (keepFocus) root.querySelector<HTMLElement>(`#${CSS.escape(keepFocus)}`)?.focus({ preventScroll: true });
 }
 
 function applyBranding(): void {
   const accent = app.status?.settings.accent_color;
-  if (accent && /^#[0-9a-fA-F]{3,8}$/.test(accent)) {
-    document.documentElement.style.setProperty("--accent", accent);
-  }
+  if (accent) applyAccent(accent);
 }
 
 /** Forgets everything: the flow on the server, the webview's storage, this page's state. */

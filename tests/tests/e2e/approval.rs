@@ -198,6 +198,8 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
     let mut k = KioskWindow::open(&driver, &server, "approval", KioskSetup::default())
         .await
         .expect("kiosk");
+    // axe on the phone's screens of the kiosk, beside the walk in a11y.rs.
+    let mut found = sspr_tests::axe::Findings::default();
 
     for on_phone in [false, true] {
         identify(&mut k, "reset", "ada").await;
@@ -205,6 +207,10 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
             .await
             .expect("approve on your phone");
         k.screen("approve-choice", 10).await.expect("where to type");
+        found
+            .check(&k.client, "approve: where to type")
+            .await
+            .expect("axe");
         k.shoot("choice").await.expect("shot");
         k.click(if on_phone {
             "button[data-choice=\"phone\"]"
@@ -214,6 +220,7 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
         .await
         .expect("choice");
         k.screen("approve", 10).await.expect("approve screen");
+        k.listen_live().await.expect("listen");
         k.wait("canvas[data-qr]", 10).await.expect("qr");
         let url = approval_url(&mut k).await;
         assert!(url.starts_with(&server.phone_base), "{url}");
@@ -225,7 +232,19 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
             .expect("the kiosk shows the number");
         let number = k.text(".approval-number").await.expect("number");
         assert_eq!(number.trim().len(), 2, "{number:?}");
+        // Said to a screen reader as it arrives.
+        k.wait_said(
+            "live-status",
+            &format!("Type this number on your phone: {}", number.trim()),
+            5,
+        )
+        .await
+        .expect("number said");
         k.shoot("number").await.expect("shot");
+        found
+            .check(&k.client, "approve: the number")
+            .await
+            .expect("axe");
         phone
             .type_into("#number", number.trim())
             .await
@@ -237,6 +256,10 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
                 .await
                 .expect("finish on your phone");
             k.shoot("finish-on-phone").await.expect("shot");
+            found
+                .check(&k.client, "finish on your phone")
+                .await
+                .expect("axe");
             phone.state("password", 15).await.expect("password form");
             let new_password = "typed on the phone where nobody sees";
             phone
@@ -248,10 +271,18 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
                 .await
                 .expect("confirm");
             phone.shoot("password").await.expect("shot");
+            found
+                .check(&phone.client, "phone: the new password")
+                .await
+                .expect("axe");
             // Enabled once the live check has accepted it.
             phone.click("#set-password:enabled").await.expect("set");
             phone.state("done", 60).await.expect("done on the phone");
             phone.shoot("done").await.expect("shot");
+            found
+                .check(&phone.client, "phone: done")
+                .await
+                .expect("axe");
             k.screen("done", 30).await.expect("the kiosk shows Done");
             k.shoot("done").await.expect("shot");
             assert!(server
@@ -267,6 +298,9 @@ async fn the_kiosk_shows_a_qr_code_the_phone_approves_and_the_kiosk_moves_on() {
             k.click("button.btn-quiet").await.expect("cancel");
         }
     }
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     k.close().await.expect("close");
 }
 

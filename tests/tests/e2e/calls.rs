@@ -70,6 +70,7 @@ async fn call_me_instead_of_a_text_at_the_kiosk() {
     replay.fail(false);
 
     let seen = replay.taken().len();
+    k.listen_live().await.expect("listen");
     k.click("button[data-method=\"sms\"]").await.expect("sms");
     k.screen("code", 10).await.expect("code screen");
     let text = taken_after(&replay, seen).await;
@@ -84,6 +85,15 @@ async fn call_me_instead_of_a_text_at_the_kiosk() {
         .await
         .expect("counting down");
     k.shoot("texted").await.expect("shot");
+    // Said when the text went out (the screen said "texting" until then).
+    k.wait_said("live-status", "We texted a 6-digit code to", 5)
+        .await
+        .expect("texted said");
+    let mut found = sspr_tests::axe::Findings::default();
+    found
+        .check(&k.client, "code, texted (en)")
+        .await
+        .expect("axe");
 
     k.wait("#call-instead:not([disabled])", 15)
         .await
@@ -106,6 +116,16 @@ async fn call_me_instead_of_a_text_at_the_kiosk() {
         "still offered after calling"
     );
     k.shoot("calling").await.expect("shot");
+    k.wait_said("live-status", "We're calling", 5)
+        .await
+        .expect("calling said");
+    found
+        .check(&k.client, "code, called (en)")
+        .await
+        .expect("axe");
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     enter_code(&mut k, &spoken_code(&call.text), "called-code").await;
     k.screen("password", 10).await.expect("password screen");
     k.shoot("verified").await.expect("shot");

@@ -68,7 +68,7 @@ totp = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 "#;
 
 /// Every view, as the navigation names it.
-const VIEWS: [&str; 12] = [
+pub(crate) const VIEWS: [&str; 12] = [
     "overview",
     "insights",
     "properties",

@@ -4,6 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod a11y;
+mod a11y_pages;
 mod approval;
 mod calls;
 mod console;
@@ -185,9 +187,19 @@ async fn unlock_in_german() {
     k.close().await.expect("close");
 }
 
+/// No text that doesn't fit, and (axe-core) no serious or critical violation.
+async fn fits(k: &KioskWindow, found: &mut sspr_tests::axe::Findings, what: &str) {
+    assert_eq!(
+        k.overflowing().await.expect("probe"),
+        Vec::<String>::new(),
+        "{what}"
+    );
+    found.check(&k.client, what).await.expect("axe");
+}
+
 /// Polish, picked with the language button at Start on a kiosk that starts in English: the
 /// screens, the emailed code (with Polish plural: "5 minut") and the done screen, each
-/// screen checked for text that doesn't fit (Polish runs long).
+/// screen checked for text that doesn't fit (Polish runs long) and by axe-core.
 #[tokio::test]
 async fn unlock_in_polish_chosen_at_start() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -196,6 +208,7 @@ async fn unlock_in_polish_chosen_at_start() {
     let mut k = KioskWindow::open(&driver, &server, "unlock-polish", KioskSetup::default())
         .await
         .expect("kiosk");
+    let mut found = sspr_tests::axe::Findings::default();
     k.screen("start", 30).await.expect("start screen");
     k.wait_text("Unlock my account", 10)
         .await
@@ -209,9 +222,9 @@ async fn unlock_in_polish_chosen_at_start() {
     k.wait_text("Odblokuj konto", 5)
         .await
         .expect("Polish start screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "start (pl)").await;
     identify(&mut k, "unlock", "grace").await;
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "verify: methods (pl)").await;
     k.shoot("verify").await.expect("shot");
     let (code, mail) = email_code(&mut k, &server, "grace@home.example.net").await;
     assert!(
@@ -223,19 +236,22 @@ async fn unlock_in_polish_chosen_at_start() {
     k.wait_text("Kod jest ważny przez 5 minut.", 10)
         .await
         .expect("Polish plural on the code screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "code (pl)").await;
     enter_code(&mut k, &code, "code").await;
     k.screen("unlock", 10).await.expect("unlock screen");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "unlock (pl)").await;
     k.shoot("unlock").await.expect("shot");
     k.click("#unlock-submit").await.expect("unlock");
     k.screen("done", 15).await.expect("done");
     k.wait_text("Konto jest odblokowane.", 5)
         .await
         .expect("done text");
-    assert_eq!(k.overflowing().await.expect("probe"), Vec::<String>::new());
+    fits(&k, &mut found, "done (pl)").await;
     k.shoot("done").await.expect("shot");
     assert!(!server.is_locked("grace").await.expect("unlocked"));
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     k.close().await.expect("close");
 }
 
@@ -303,12 +319,32 @@ async fn the_idle_timeout_wipes_what_was_typed() {
         .await
         .expect("reset");
     k.type_into("#login", "ada.lovelace").await.expect("type");
+    k.listen_live().await.expect("listen");
     k.shoot("typed").await.expect("shot");
     // A visible countdown first...
     k.wait(".idle", 25).await.expect("idle warning");
     k.wait_text("Are you still there?", 2)
         .await
         .expect("idle text");
+    // ...said once to a screen reader, the focus left in the field.
+    k.wait_said("live-alert", "Are you still there?", 2)
+        .await
+        .expect("warning said");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let n = k
+        .wait_said("live-alert", "Are you still there?", 1)
+        .await
+        .expect("said");
+    assert_eq!(n, 1, "{:?}", k.said().await);
+    let focused = k
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, "login", "the warning took the focus");
+    sspr_tests::axe::check(&k.client, "the idle warning")
+        .await
+        .expect("no serious or critical violation");
     k.shoot("countdown").await.expect("shot");
     // ...then Start, with nothing left.
     k.screen("start", 25).await.expect("back to start");

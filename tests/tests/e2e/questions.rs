@@ -289,6 +289,8 @@ async fn questions_registered_on_the_phone_and_answered_at_the_kiosk() {
         .expect("questions");
     k.screen("questions", 10).await.expect("questions screen");
     k.shoot("questions").await.expect("shot");
+    let mut found = sspr_tests::axe::Findings::default();
+    found.check(&k.client, "questions (en)").await.expect("axe");
 
     // Typed, then left: nothing typed stays anywhere on the page.
     answer(&mut k, None).await;
@@ -323,6 +325,10 @@ async fn questions_registered_on_the_phone_and_answered_at_the_kiosk() {
         .expect("said");
     assert_eq!(typed(&k).await, ["", "", ""], "wrong answers were kept");
     k.shoot("answers-wrong").await.expect("shot");
+    found
+        .check(&k.client, "questions, wrong answers (en)")
+        .await
+        .expect("axe");
     // Empty answers are said on the screen and never sent.
     k.click("#questions-submit").await.expect("verify empty");
     k.wait_text("Answer all 3 questions.", 5)
@@ -386,6 +392,13 @@ async fn questions_registered_on_the_phone_and_answered_at_the_kiosk() {
     k.click("#toggle-answers").await.expect("show");
     k.wait_text("Antworten verbergen", 5).await.expect("shown");
     k.shoot("antworten").await.expect("shot");
+    found
+        .check(&k.client, "questions, answers shown (de)")
+        .await
+        .expect("axe");
+    found
+        .assert_none()
+        .expect("no serious or critical violation");
     k.click("#questions-submit").await.expect("verify");
     k.screen("verify", 10).await.expect("second method");
     k.wait_text("Schritt 2 von 2", 5).await.expect("step 2");

@@ -8,6 +8,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { icon } from "../icons";
 import { api, asError } from "../ipc";
+import { announce } from "../live";
 import { qrCanvas } from "../qr";
 import { frame } from "./chrome";
 import { doneScreen } from "./done";
@@ -129,7 +130,10 @@ function onEvent(app: App, w: Waiting, e: FlowEvent): void {
     case "scanned":
       if (w.number === e.number) return;
       w.number = e.number;
-      if (app.screen.name === "approve") app.go({ name: "approve" });
+      if (app.screen.name === "approve") {
+        app.go({ name: "approve" });
+        announce(`${t("approve.number")}: ${e.number}`);
+      }
       return;
     case "approved":
       // The next screen is not the phone's, so showing it ends the approval (main.ts).

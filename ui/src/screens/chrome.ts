@@ -22,9 +22,9 @@ export function frame(app: App, body: HTMLElement, opts: { cancel?: boolean; lan
       ),
     );
   }
-  const notice = app.notice
-    ? h("div", { class: "notice", role: "alert" }, app.notice)
-    : null;
+  // Said through the live region when it appears (main.ts), not by a role here: a screen
+  // drawn again would say it again.
+  const notice = app.notice ? h("div", { class: "notice" }, app.notice) : null;
   return h(
     "div",
     { class: "page" },

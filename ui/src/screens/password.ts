@@ -4,6 +4,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { api } from "../ipc";
 import { keyboard } from "../keyboard";
+import { announce } from "../live";
 import { frame } from "./chrome";
 import { doneScreen } from "./done";
 
@@ -53,13 +54,17 @@ export function password(app: App): HTMLElement {
   first.input.setAttribute("aria-describedby", "reasons");
   focused = first.input;
 
-  const reasons = h("ul", { id: "reasons", class: "reasons", "aria-live": "polite" });
+  // Not a live region itself: it is redrawn at every key. What it says is read out once
+  // when it changes (see `render`).
+  const reasons = h("ul", { id: "reasons", class: "reasons" });
   const submitBtn = h("button", { type: "submit", class: "btn btn-primary", id: "password-submit", disabled: true }, t("password.submit")) as HTMLButtonElement;
   // What the server said of the first field, and whether it is current.
   let serverOk = false;
   let serverReasons: string[] = [];
   let seq = 0;
   let timer = 0;
+  // What a screen reader was last told of the password; nothing new while it holds.
+  let said = "";
 
   const render = () => {
     const a = first.input.value;
@@ -71,6 +76,12 @@ export function password(app: App): HTMLElement {
       ...items.map((i) => h("li", { class: i.ok ? "reason-ok" : "reason-bad" }, (i.ok ? "✓ " : "✗ ") + i.text)),
     );
     submitBtn.disabled = !(serverOk && a && a === b);
+    // While a key's check is under way the list is empty: not a change worth saying.
+    const now = items.map((i) => i.text).join(" ");
+    if (now && now !== said) {
+      said = now;
+      announce(now);
+    }
   };
   const check = () => {
     const candidate = first.input.value;
@@ -131,6 +142,7 @@ export function password(app: App): HTMLElement {
             ),
           );
           submitBtn.textContent = t("password.retry");
+          announce([...reasons.querySelectorAll("li")].map((li) => (li.textContent ?? "").slice(2)).join(" "), true);
           return true;
         }
         if (e.code !== "password_rejected") return false;

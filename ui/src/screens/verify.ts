@@ -4,6 +4,7 @@ import { h } from "../dom";
 import { t, type Key } from "../i18n";
 import { api, asError } from "../ipc";
 import { keyboard } from "../keyboard";
+import { announce } from "../live";
 import { icon } from "../icons";
 import { chooseApproval } from "./approve";
 import { frame } from "./chrome";
@@ -27,6 +28,8 @@ function methodIcon(kind: MethodKind): SVGSVGElement {
 
 /** Challenges whose sending is being followed (see `code`). */
 const following = new Set<string>();
+/** The last challenge whose sending was said to a screen reader (once, not at each redraw). */
+let announced = "";
 
 /** Methods whose code the server sends (and may send again). */
 function sent(kind: MethodKind): boolean {
@@ -122,6 +125,10 @@ export function code(app: App, called = false): HTMLElement {
         t("verify.expiresIn", { mins: Math.ceil(ch.expires_in_secs / 60) })
       : t("verify.totp", { length: ch.code_length });
   const hintEl = h("p", { class: "lead", id: "code-hint" }, hint(ch.delivery === "sending"));
+  if (sent(ch.kind) && announced !== ch.challenge_id) {
+    announced = ch.challenge_id;
+    announce(hint(ch.delivery === "sending"));
+  }
   const here = () => app.screen.name === "code" && app.challenge?.challenge_id === ch.challenge_id;
   // Follows the sending while this screen shows (once, however often it is drawn): said
   // once sent; if every gateway failed, back to the methods with the reason (nothing was
@@ -148,6 +155,7 @@ export function code(app: App, called = false): HTMLElement {
           ch.delivery = delivery ?? undefined;
           const shown = document.getElementById("code-hint");
           if (shown) shown.textContent = hint(false);
+          announce(hint(false));
           return;
         }
       }

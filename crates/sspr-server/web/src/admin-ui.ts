@@ -344,7 +344,8 @@ export function downloadCsv(filename: string, text: string): void {
 
 /** A button that downloads what `make` builds, as `filename`. */
 export function csvButton(what: string, filename: () => string, make: () => string, id?: string): HTMLButtonElement {
-  const b = btn("Export CSV", { class: "btn-small", id, "data-csv": filename(), "aria-label": `Export ${what} as CSV` });
+  // The name starts with the words on the button (WCAG 2.5.3: what is seen is what is said).
+  const b = btn("Export CSV", { class: "btn-small", id, "data-csv": filename(), "aria-label": `Export CSV of ${what}` });
   b.addEventListener("click", () => downloadCsv(filename(), make()));
   return b;
 }

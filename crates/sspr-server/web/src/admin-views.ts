@@ -216,7 +216,7 @@ export async function directoriesView(ctx: Ctx): Promise<void> {
       holder,
       ...rows.map((d) => {
         if (!canTest) return directoryCard(d, null);
-        const b = btn("Test connection", { class: "btn-small", "data-test": d.name, "aria-label": `Test the connection to ${d.name}` });
+        const b = btn("Test connection", { class: "btn-small", "data-test": d.name, "aria-label": `Test connection to ${d.name}` });
         b.addEventListener("click", () =>
           void busy(
             b,
