@@ -325,7 +325,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Kiosk { command } => {
             let config = load_config(&cli)?;
-            let store = Store::open(&config.store.url).await?;
+            // Every operation of these commands runs on PostgreSQL too.
+            let store =
+                Store::open_any(&config.store.url, config.store.password_file.as_deref()).await?;
             store.migrate().await?;
             kiosk_command(&config, &store, command).await
         }
@@ -430,7 +432,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
         } => {
             let config = load_config(&cli)?;
-            let store = Store::open(&config.store.url).await?;
+            // Reading the audit runs on PostgreSQL too.
+            let store =
+                Store::open_any(&config.store.url, config.store.password_file.as_deref()).await?;
             store.migrate().await?;
             let since = since.as_deref().map(parse_since).transpose()?;
             let rows = store

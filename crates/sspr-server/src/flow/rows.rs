@@ -214,7 +214,7 @@ impl Store {
     }
 
     pub async fn flow(&self, id: &str) -> StoreResult<Option<FlowRow>> {
-        self.db().read(|c| {
+        self.db()?.read(|c| {
             c.prepare_cached(&format!("SELECT {FLOW_COLUMNS} FROM flows WHERE id = ?"))?
                 .query_row([id], FlowRow::from_row)
                 .optional()
@@ -315,7 +315,7 @@ impl Store {
     }
 
     pub async fn challenge(&self, flow_id: &str, id: &str) -> StoreResult<Option<ChallengeRow>> {
-        self.db().read(|c| {
+        self.db()?.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = ? AND flow_id = ?"
             ))?
@@ -330,7 +330,7 @@ impl Store {
         flow_id: &str,
         method_id: &str,
     ) -> StoreResult<Option<ChallengeRow>> {
-        self.db().read(|c| {
+        self.db()?.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = ? AND method_id = ?
                  ORDER BY created_at DESC, rowid DESC LIMIT 1"
@@ -390,7 +390,7 @@ impl Store {
 
     /// Expired flows and their challenges go after a day; the audit keeps the story.
     pub async fn purge_flows_before(&self, before: i64) -> StoreResult<()> {
-        self.db().write(|c| {
+        self.db()?.write(|c| {
             c.prepare_cached("DELETE FROM flows WHERE expires_at < ?")?
                 .execute([before])
         })?;

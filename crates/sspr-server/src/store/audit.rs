@@ -1,6 +1,8 @@
 use rusqlite::{params, OptionalExtension};
 
-use super::{Store, StoreError, StoreResult};
+use sqlx::Row as _;
+
+use super::{Engine, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AuditRow {
@@ -28,11 +30,35 @@ pub struct AuditQuery {
 impl Store {
     /// Hands the row to the batching writer; it is committed within moments (at once when
     /// the writer is idle), and before the process exits if `flush` is awaited.
+    /// On PostgreSQL the row is committed before this returns (no batching writer yet).
     pub async fn insert_audit(&self, row: AuditRow, at_unix: i64) -> StoreResult<()> {
-        self.batch
-            .send(super::batch::Job::Audit(Box::new(row), at_unix))
-            .await
-            .map_err(|_| StoreError::Other("the audit writer stopped".into()))
+        match self.engine() {
+            Engine::Sqlite(s) => s
+                .batch
+                .send(super::batch::Job::Audit(Box::new(row), at_unix))
+                .await
+                .map_err(|_| StoreError::Other("the audit writer stopped".into())),
+            Engine::Postgres(pg) => {
+                sqlx::query(
+                    "INSERT INTO audit (at, at_unix, event, outcome, correlation_id, kiosk_id,
+                         reference, login, user_id, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(row.at)
+                .bind(at_unix)
+                .bind(row.event)
+                .bind(row.outcome)
+                .bind(row.correlation_id)
+                .bind(row.kiosk_id)
+                .bind(row.reference)
+                .bind(row.login)
+                .bind(row.user_id)
+                .bind(row.detail)
+                .execute(pg)
+                .await?;
+                Ok(())
+            }
+        }
     }
 
     /// Deletes the audit rows from before `before` (unix seconds), oldest first, a slice a
@@ -41,15 +67,27 @@ impl Store {
         const SLICE: usize = 5000;
         let mut total = 0;
         loop {
-            let n = self
-                .write_batched(move |c| {
-                    c.prepare_cached(
-                        "DELETE FROM audit WHERE id IN
-                         (SELECT id FROM audit WHERE at_unix < ? ORDER BY at_unix LIMIT ?)",
-                    )?
-                    .execute(params![before, SLICE as i64])
-                })
-                .await?;
+            let n = match self.engine() {
+                Engine::Sqlite(_) => {
+                    self.write_batched(move |c| {
+                        c.prepare_cached(
+                            "DELETE FROM audit WHERE id IN
+                             (SELECT id FROM audit WHERE at_unix < ? ORDER BY at_unix LIMIT ?)",
+                        )?
+                        .execute(params![before, SLICE as i64])
+                    })
+                    .await?
+                }
+                Engine::Postgres(pg) => sqlx::query(
+                    "DELETE FROM audit WHERE id IN
+                     (SELECT id FROM audit WHERE at_unix < $1 ORDER BY at_unix LIMIT $2)",
+                )
+                .bind(before)
+                .bind(SLICE as i64)
+                .execute(pg)
+                .await?
+                .rows_affected() as usize,
+            };
             total += n;
             if n < SLICE {
                 return Ok(total);
@@ -59,7 +97,34 @@ impl Store {
 
     pub async fn audit(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
         let limit = if q.limit > 0 { q.limit } else { 1000 };
-        let mut rows = self.db.read(|c| {
+        let s = match self.engine() {
+            Engine::Sqlite(s) => s,
+            Engine::Postgres(pg) => {
+                // lower() for SQLite's NOCASE (which folds ASCII only: a login and a
+                // reference are ASCII).
+                let mut rows = sqlx::query(
+                    "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login,
+                         user_id, detail
+                     FROM audit
+                     WHERE ($1::TEXT IS NULL OR lower(login) = lower($1) OR user_id = $1)
+                       AND ($2::BIGINT IS NULL OR at_unix >= $2)
+                       AND ($3::TEXT IS NULL OR lower(reference) = lower($3))
+                     ORDER BY id DESC LIMIT $4",
+                )
+                .bind(&q.user)
+                .bind(q.since)
+                .bind(&q.reference)
+                .bind(limit)
+                .fetch_all(pg)
+                .await?
+                .iter()
+                .map(audit_row_pg)
+                .collect::<sqlx::Result<Vec<_>>>()?;
+                rows.reverse();
+                return Ok(rows);
+            }
+        };
+        let mut rows = s.db.read(|c| {
             c.prepare_cached(
                 "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
                  FROM audit
@@ -105,6 +170,21 @@ pub struct AuditFilter {
     pub until: Option<i64>,
 }
 
+fn audit_row_pg(r: &sqlx::postgres::PgRow) -> sqlx::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.try_get(0)?,
+        at: r.try_get(1)?,
+        event: r.try_get(2)?,
+        outcome: r.try_get(3)?,
+        correlation_id: r.try_get(4)?,
+        kiosk_id: r.try_get(5)?,
+        reference: r.try_get(6)?,
+        login: r.try_get(7)?,
+        user_id: r.try_get(8)?,
+        detail: r.try_get(9)?,
+    })
+}
+
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         id: r.get(0)?,
@@ -130,7 +210,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
         let f = f.clone();
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
                 "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id, detail
                  FROM audit
@@ -172,7 +252,7 @@ impl Store {
         events: &'static [&'static str],
         since: i64,
     ) -> StoreResult<Vec<(String, i64)>> {
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT COUNT(*) FROM audit WHERE event = ?1 AND at_unix >= ?2")?;
             let mut out = Vec::new();
@@ -186,7 +266,7 @@ impl Store {
 
     /// Flows started on each kiosk since `since`.
     pub async fn flows_by_kiosk(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
                 "SELECT kiosk_id, COUNT(*) FROM audit
                  WHERE at_unix >= ?1 AND event = 'flow_started' AND kiosk_id IS NOT NULL
@@ -206,7 +286,7 @@ impl Store {
         events: &'static [&'static str],
     ) -> StoreResult<Option<(i64, String)>> {
         let directory = directory.to_string();
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT at_unix, detail FROM audit
                  WHERE event = ?1 AND json_extract(detail, '$.directory') = ?2
@@ -236,7 +316,7 @@ impl Store {
     /// time index within its life.
     pub async fn attempt_rows(&self, reference: &str) -> StoreResult<Vec<AuditRow>> {
         let reference = reference.to_string();
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             let from_flows: Option<(i64, i64)> = c
                 .prepare_cached(
                     "SELECT created_at, expires_at FROM flows WHERE reference = ?1

@@ -16,6 +16,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum StoreError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL's (sqlx's) errors name no password: the connection options never reach
+    /// their text.
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
     /// The store's disk (or quota) is full: nothing was written.
     #[error("the store's disk is full: {0}")]
     Full(String),
@@ -31,6 +35,8 @@ impl StoreError {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull
             }
+            // disk_full
+            StoreError::Postgres(sqlx::Error::Database(e)) => e.code().as_deref() == Some("53100"),
             _ => false,
         }
     }

@@ -48,7 +48,7 @@ impl Store {
              WHERE event IN ({list}) AND at_unix >= ?1 AND at_unix < ?2
                AND (?3 IS NULL OR kiosk_id = ?3)"
         );
-        self.db().read(move |c| {
+        self.db()?.read(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![from, to, kiosk], |r| {
                     Ok(FlowEvent {

@@ -82,7 +82,7 @@ const MARK_REVIEWED: &str = "INSERT INTO reviews (user_id, reviewed_at) VALUES (
 
 impl Store {
     pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE user_id = ? ORDER BY id"
             ))?
@@ -93,7 +93,7 @@ impl Store {
 
     /// Every registration of a kind (to keep a passkey to one person).
     pub async fn registrations_of_kind(&self, kind: MethodKind) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE kind = ?"
             ))?
@@ -110,7 +110,7 @@ impl Store {
         first: &str,
         second: &str,
     ) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1
                  UNION ALL
@@ -124,7 +124,7 @@ impl Store {
     /// For people who started a real flow lately (flows are kept a day): the login they
     /// typed and an email address they registered, one pair a person.
     pub async fn logins_and_emails(&self) -> StoreResult<Vec<(String, String)>> {
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(
                 "SELECT MAX(f.login), MAX(r.value) FROM flows f
                  JOIN registrations r ON r.user_id = f.user_id AND r.kind = 'email'
@@ -137,7 +137,7 @@ impl Store {
 
     /// Every person with a method, and the kinds they registered (each once).
     pub async fn registered_kinds(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
-        let rows: Vec<(String, String)> = self.db.read(|c| {
+        let rows: Vec<(String, String)> = self.sqlite()?.db.read(|c| {
             c.prepare_cached(
                 "SELECT DISTINCT user_id, kind FROM registrations ORDER BY user_id, kind",
             )?
@@ -155,7 +155,7 @@ impl Store {
     }
 
     pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!("SELECT {COLUMNS} FROM registrations WHERE id = ?"))?
                 .query_row([id], Registration::from_row)
                 .optional()
@@ -251,7 +251,7 @@ impl Store {
             .collect();
         let n = plain.len();
         if n > 0 {
-            self.db.write(|c| {
+            self.sqlite()?.db.write(|c| {
                 c.execute_batch("PRAGMA secure_delete = ON")?;
                 let sealed = (|| {
                     let tx = c.unchecked_transaction()?;
@@ -310,7 +310,7 @@ impl Store {
     /// added one or removed one. None when they never had any.
     pub async fn reviewed(&self, user_id: &str) -> StoreResult<Option<i64>> {
         let user_id = user_id.to_owned();
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
                 "SELECT MAX(t) FROM (
                      SELECT reviewed_at AS t FROM reviews WHERE user_id = ?1

@@ -17,7 +17,7 @@ impl Store {
     /// Directories that hold this flow's new password already, with the password's mac.
     pub async fn written_directories(&self, flow_id: &str) -> StoreResult<Vec<WrittenTo>> {
         // Committed before any request reads them (writes return once committed).
-        self.db.read(|c| {
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(
                 "SELECT directory, password_mac, in_doubt, changed_before FROM flow_writes
                  WHERE flow_id = ? ORDER BY directory",
