@@ -1,8 +1,8 @@
 //! The store's operations on both engines (issue 17): the server crate's `Store` driven as
 //! a library against a SQLite file and against the kit's real PostgreSQL, the same
 //! checks for each. Operations no command reaches on PostgreSQL yet (nonces, throttles,
-//! idempotency, policy versions) are checked here; what a command reaches is checked
-//! through the binary too (`postgres.rs`).
+//! idempotency, policy versions, registrations, directory writes) are checked here; what a
+//! command reaches is checked through the binary too (`postgres.rs`).
 
 use sspr_server::store::{AuditQuery, AuditRow, Claim, EnrollAs, StagingCode, Store};
 use sspr_tests::postgres::Postgres;
@@ -477,5 +477,192 @@ async fn audit_rows_read_and_purged() {
         assert_eq!(store.purge_audit_before(250).await.unwrap(), 2);
         assert_eq!(corr(AuditQuery::default()).await, ["c3"]);
         assert!(store.ping().await);
+    }
+}
+
+#[tokio::test]
+async fn registrations_reviews_and_authenticator_steps() {
+    use sspr_server::secret::ServerKey;
+    use sspr_tests::sspr_proto::MethodKind;
+    let (_engines, stores) = Engines::new("registrations").await;
+    let key = ServerKey::from_bytes([7; 32]);
+    for (engine, store) in stores {
+        store
+            .add_registration("u1", MethodKind::Email, "a@example.org", "Home", 10)
+            .await
+            .unwrap();
+        store
+            .add_registration("u1", MethodKind::Email, "a@example.org", "Again", 11)
+            .await
+            .unwrap();
+        let sealed = sspr_server::store::seal_totp(&key, "u1", "JBSWY3DPEHPK3PXP");
+        store
+            .add_registration("u1", MethodKind::Totp, &sealed, "App", 12)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .add_registration("u2", MethodKind::Totp, "JBSWY3DPEHPK3PXP", "App", 12)
+                .await
+                .is_err(),
+            "{engine}: a plain secret is refused"
+        );
+        store
+            .add_registration("u2", MethodKind::Email, "b@example.org", "Work", 13)
+            .await
+            .unwrap();
+        let mine = store.registrations("u1").await.unwrap();
+        assert_eq!(
+            mine.iter()
+                .map(|r| (r.kind.as_str(), r.label.as_str()))
+                .collect::<Vec<_>>(),
+            [("email", "Home"), ("totp", "App")],
+            "{engine}: once each, in the order added"
+        );
+        assert_eq!(
+            mine[1]
+                .totp_secret(&key)
+                .as_ref()
+                .map(secrecy::ExposeSecret::expose_secret),
+            Some("JBSWY3DPEHPK3PXP")
+        );
+        assert_eq!(
+            store.registrations_of_two("u1", "u2").await.unwrap().len(),
+            3
+        );
+        assert_eq!(
+            store.registrations_of_two("u2", "u2").await.unwrap().len(),
+            2
+        );
+        assert_eq!(
+            store
+                .registrations_of_kind(MethodKind::Totp)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            store.registered_kinds().await.unwrap(),
+            vec![
+                (
+                    "u1".to_string(),
+                    vec!["email".to_string(), "totp".to_string()]
+                ),
+                ("u2".to_string(), vec!["email".to_string()])
+            ],
+            "{engine}"
+        );
+        assert_eq!(store.plain_totp().await.unwrap(), 0);
+        assert_eq!(store.seal_plain_totp(&key).await.unwrap(), 0);
+        assert_eq!(store.unopenable_totp(&key).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .unopenable_totp(&ServerKey::from_bytes([8; 32]))
+                .await
+                .unwrap(),
+            1
+        );
+        let email = store.registration(mine[0].id).await.unwrap().unwrap();
+        assert_eq!(email.value, "a@example.org");
+        store
+            .update_registration(mine[0].id, "c@example.org")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.registration(mine[0].id).await.unwrap().unwrap().value,
+            "c@example.org"
+        );
+        assert_eq!(
+            store
+                .replace_registration("u1", MethodKind::Email, "d@example.org", "New", 20)
+                .await
+                .unwrap(),
+            1
+        );
+
+        assert_eq!(store.reviewed("u1").await.unwrap(), Some(20), "{engine}");
+        store.mark_reviewed("u1", 30).await.unwrap();
+        store.mark_reviewed("u1", 25).await.unwrap();
+        assert_eq!(
+            store.reviewed("u1").await.unwrap(),
+            Some(30),
+            "{engine}: a review never moves back"
+        );
+        let totp_id = store.registrations("u1").await.unwrap()[0].id;
+        assert!(!store.remove_registration("u2", totp_id, 40).await.unwrap());
+        assert!(store.remove_registration("u1", totp_id, 40).await.unwrap());
+        assert_eq!(store.reviewed("u1").await.unwrap(), Some(40));
+        assert_eq!(store.remove_registrations("u1").await.unwrap(), 1);
+        assert!(store.registrations("u1").await.unwrap().is_empty());
+        assert_eq!(store.reviewed("nobody").await.unwrap(), None);
+
+        assert!(store.use_totp_step("u1", 1_000, 50).await.unwrap());
+        assert!(
+            !store.use_totp_step("u1", 1_000, 51).await.unwrap(),
+            "{engine}: a time step is used once"
+        );
+        assert!(store.use_totp_step("u2", 1_000, 51).await.unwrap());
+    }
+}
+
+/// Which directories hold a flow's new password. The flow's row is put in with each
+/// engine's own client: flows themselves are not ported yet.
+#[tokio::test]
+async fn written_directories() {
+    let (engines, stores) = Engines::new("writes").await;
+    let flow = "INSERT INTO flows (id, reference, kiosk_id, login, user_id, throttle_key, \
+                intent, locale, state, required, methods, done, is_admin, created_at, \
+                expires_at) VALUES ('f1', 'AAAA-BBBB', 'k1', 'ada', 'u1', 't', 'reset', 'en', \
+                'verifying', 1, '[]', '[]', 0, 1, 2)";
+    let sqlite = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        engines.dir.join("sspr.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(flow).execute(&sqlite).await.unwrap();
+    sqlite.close().await;
+    Postgres::shared()
+        .unwrap()
+        .psql(&engines.database, flow)
+        .unwrap();
+    for (engine, store) in stores {
+        store
+            .record_in_doubt("f1", "OpenLDAP", "mac-1", Some(5), 100)
+            .await
+            .unwrap();
+        store
+            .record_written("f1", "Active Directory", "mac-2", 101)
+            .await
+            .unwrap();
+        let written = |store: Store| async move {
+            store
+                .written_directories("f1")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|w| (w.directory, w.password_mac, w.in_doubt, w.changed_before))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            written(store.clone()).await,
+            vec![
+                ("Active Directory".into(), "mac-2".into(), false, None),
+                ("OpenLDAP".into(), "mac-1".into(), true, Some(5))
+            ],
+            "{engine}"
+        );
+        store
+            .record_written("f1", "OpenLDAP", "mac-3", 102)
+            .await
+            .unwrap();
+        assert_eq!(
+            written(store.clone()).await[1],
+            ("OpenLDAP".into(), "mac-3".into(), false, None),
+            "{engine}: a write that landed is no longer in doubt"
+        );
+        store.forget_written("f1").await.unwrap();
+        assert!(written(store.clone()).await.is_empty());
     }
 }
