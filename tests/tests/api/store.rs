@@ -1,8 +1,9 @@
 //! The store's operations on both engines (issue 17): the server crate's `Store` driven as
 //! a library against a SQLite file and against the kit's real PostgreSQL, the same
 //! checks for each. Operations no command reaches on PostgreSQL yet (nonces, throttles,
-//! idempotency, policy versions, registrations, directory writes) are checked here; what a
-//! command reaches is checked through the binary too (`postgres.rs`).
+//! idempotency, policy versions, registrations, directory writes, flows and challenges)
+//! are checked here; what a command reaches is checked through the binary too
+//! (`postgres.rs`).
 
 use sspr_server::store::{AuditQuery, AuditRow, Claim, EnrollAs, StagingCode, Store};
 use sspr_tests::postgres::Postgres;
@@ -664,5 +665,166 @@ async fn written_directories() {
         );
         store.forget_written("f1").await.unwrap();
         assert!(written(store.clone()).await.is_empty());
+    }
+}
+
+/// Flows and their challenges: a step moves a flow once however many try; spending a
+/// challenge and moving the flow are one transaction; a reset's throttle events change
+/// with the flow's completion.
+#[tokio::test]
+async fn flows_and_challenges() {
+    use sspr_server::flow::{ChallengeRow, FlowMethod, FlowRow, FlowState, Spent};
+    use sspr_server::throttle::Succeeded;
+    use sspr_tests::sspr_proto::{Delivery, Intent, MethodKind};
+    let (_engines, stores) = Engines::new("flows").await;
+    let flow = FlowRow {
+        id: "f1".into(),
+        reference: "AAAA-BBBB".into(),
+        kiosk_id: "k1".into(),
+        login: "ada".into(),
+        user_id: Some("u1".into()),
+        throttle_key: "t".into(),
+        intent: Intent::Reset,
+        locale: "en".into(),
+        state: FlowState::Verifying,
+        required: 1,
+        methods: vec![FlowMethod {
+            id: "m1".into(),
+            kind: MethodKind::Email,
+            target: "a@example.org".into(),
+            masked: "a•@example.org".into(),
+        }],
+        done: vec![],
+        is_admin: true,
+        created_at: 100,
+        expires_at: 1_000,
+        finished_at: None,
+    };
+    let challenge = ChallengeRow {
+        id: "c1".into(),
+        flow_id: "f1".into(),
+        method_id: "m1".into(),
+        kind: MethodKind::Email,
+        code_hash: Some("hash".into()),
+        created_at: 110,
+        expires_at: 500,
+        used_at: None,
+        failures: 0,
+        delivery: Some(Delivery::Sending),
+    };
+    for (engine, store) in stores {
+        store.insert_flow(&flow).await.unwrap();
+        let read = store.flow("f1").await.unwrap().unwrap();
+        assert_eq!(
+            (read.intent, read.state, read.is_admin, read.methods.len()),
+            (Intent::Reset, FlowState::Verifying, true, 1),
+            "{engine}"
+        );
+        assert_eq!(read.method("m1").unwrap().target, "a@example.org");
+        assert!(store.flow("f2").await.unwrap().is_none());
+
+        store.insert_challenge(&challenge).await.unwrap();
+        store.set_delivery("c1", Delivery::Sent).await.unwrap();
+        store.set_delivery("c1", Delivery::Failed).await.unwrap();
+        let ch = store.challenge("f1", "c1").await.unwrap().unwrap();
+        assert_eq!(
+            ch.delivery,
+            Some(Delivery::Sent),
+            "{engine}: a late answer never overwrites what was settled"
+        );
+        assert!(store.challenge("f2", "c1").await.unwrap().is_none());
+        assert_eq!(store.fail_challenge("c1").await.unwrap(), 1);
+        assert_eq!(store.fail_challenge("c1").await.unwrap(), 2);
+
+        let done = vec!["m1".to_string()];
+        let step = (FlowState::Verifying, FlowState::Verified);
+        assert_eq!(
+            store
+                .spend_challenge("c1", "f1", step, &done, 120)
+                .await
+                .unwrap(),
+            Spent::Moved,
+            "{engine}"
+        );
+        assert_eq!(
+            store
+                .spend_challenge("c1", "f1", step, &done, 121)
+                .await
+                .unwrap(),
+            Spent::UsedBefore
+        );
+        let read = store.flow("f1").await.unwrap().unwrap();
+        assert_eq!(
+            (read.state, read.done.clone()),
+            (FlowState::Verified, done.clone())
+        );
+
+        assert!(store
+            .update_flow_state("f1", FlowState::Verified, FlowState::Writing, &done, None)
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .update_flow_state("f1", FlowState::Verified, FlowState::Writing, &done, None)
+                .await
+                .unwrap(),
+            "{engine}: a step is taken once"
+        );
+        store
+            .add_events(&[("u1", sspr_server::throttle::FAILED_VERIFICATION, 90)])
+            .await
+            .unwrap();
+        let reset = || Succeeded {
+            user: "u1",
+            at: 130,
+        };
+        assert!(store
+            .complete_flow(
+                "f1",
+                FlowState::Writing,
+                FlowState::Completed,
+                &done,
+                130,
+                Some(reset())
+            )
+            .await
+            .unwrap());
+        assert!(!store
+            .complete_flow(
+                "f1",
+                FlowState::Writing,
+                FlowState::Completed,
+                &done,
+                131,
+                Some(reset())
+            )
+            .await
+            .unwrap());
+        assert_eq!(
+            (
+                store
+                    .count_events("u1", sspr_server::throttle::FAILED_VERIFICATION, 0)
+                    .await
+                    .unwrap(),
+                store
+                    .count_events("u1", Succeeded::COUNTS, 0)
+                    .await
+                    .unwrap()
+            ),
+            (0, 1),
+            "{engine}: failures cleared, the reset counted, once"
+        );
+        let read = store.flow("f1").await.unwrap().unwrap();
+        assert_eq!(
+            (read.state, read.finished_at),
+            (FlowState::Completed, Some(130))
+        );
+
+        store.purge_flows_before(1_001).await.unwrap();
+        assert!(store.flow("f1").await.unwrap().is_none());
+        assert!(
+            store.challenge("f1", "c1").await.unwrap().is_none(),
+            "{engine}: its challenges go with it"
+        );
     }
 }
