@@ -828,3 +828,108 @@ async fn flows_and_challenges() {
         );
     }
 }
+
+/// The console's reads of the audit: filters, pages, counts by event and kiosk, and a
+/// directory's newest event (read from the JSON detail).
+#[tokio::test]
+async fn console_audit_reads() {
+    use sspr_server::store::AuditFilter;
+    let (_engines, stores) = Engines::new("console").await;
+    for (engine, store) in stores {
+        let row = |n: i64, event: &str, kiosk: &str, detail: &str| AuditRow {
+            id: 0,
+            at: format!("t{n}"),
+            event: event.into(),
+            outcome: if event == "password_write_failed" {
+                "failure".into()
+            } else {
+                "success".into()
+            },
+            correlation_id: format!("c{n}"),
+            kiosk_id: Some(kiosk.into()),
+            reference: Some(format!("REF-{n}")),
+            login: Some("Ada".into()),
+            user_id: Some("u1".into()),
+            detail: detail.into(),
+        };
+        let rows = [
+            row(1, "flow_started", "k1", "{}"),
+            row(2, "flow_started", "k2", "{}"),
+            row(3, "password_written", "k1", r#"{"directory":"OpenLDAP"}"#),
+            row(4, "flow_started", "k1", "{}"),
+            row(
+                5,
+                "password_write_failed",
+                "k2",
+                r#"{"directory":"OpenLDAP"}"#,
+            ),
+            row(6, "password_written", "k2", r#"{"directory":"Samba"}"#),
+        ];
+        for (i, r) in rows.into_iter().enumerate() {
+            store.insert_audit(r, 100 * (i as i64 + 1)).await.unwrap();
+        }
+        store.flush().await;
+        let corr = |rows: Vec<AuditRow>| {
+            rows.into_iter()
+                .map(|r| r.correlation_id)
+                .collect::<Vec<_>>()
+        };
+        let started = AuditFilter {
+            event: Some("flow_started".into()),
+            login: Some("ada".into()),
+            ..Default::default()
+        };
+        let first = store.audit_filtered(&started, None, 2).await.unwrap();
+        assert_eq!(corr(first.clone()), ["c4", "c2"], "{engine}: newest first");
+        let next = store
+            .audit_filtered(&started, Some(first[1].id), 2)
+            .await
+            .unwrap();
+        assert_eq!(corr(next), ["c1"], "{engine}: the next page");
+        let narrow = AuditFilter {
+            kiosk: Some("k2".into()),
+            outcome: Some("failure".into()),
+            reference: Some("ref-5".into()),
+            since: Some(500),
+            until: Some(501),
+            ..Default::default()
+        };
+        assert_eq!(
+            corr(store.audit_filtered(&narrow, None, 10).await.unwrap()),
+            ["c5"]
+        );
+        assert_eq!(
+            store
+                .audit_event_counts(&["flow_started", "password_written"], 200)
+                .await
+                .unwrap(),
+            vec![
+                ("flow_started".to_string(), 2),
+                ("password_written".to_string(), 2)
+            ],
+            "{engine}"
+        );
+        let mut by_kiosk = store.flows_by_kiosk(0).await.unwrap();
+        by_kiosk.sort();
+        assert_eq!(by_kiosk, vec![("k1".to_string(), 2), ("k2".to_string(), 1)]);
+        let events: &'static [&'static str] = &["password_written", "password_write_failed"];
+        assert_eq!(
+            store
+                .last_directory_event("OpenLDAP", events)
+                .await
+                .unwrap()
+                .map(|(at, _)| at),
+            Some(500),
+            "{engine}: the newest of either event naming it"
+        );
+        assert_eq!(
+            store.last_directory_event("Samba", events).await.unwrap(),
+            Some((600, r#"{"directory":"Samba"}"#.to_string()))
+        );
+        assert!(store
+            .last_directory_event("Entra", events)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}

@@ -209,6 +209,36 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<AuditRow>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            return Ok(sqlx::query(
+                "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login,
+                     user_id, detail
+                 FROM audit
+                 WHERE ($1::TEXT IS NULL OR lower(login) = lower($1) OR user_id = $1)
+                   AND ($2::TEXT IS NULL OR kiosk_id = $2)
+                   AND ($3::TEXT IS NULL OR event = $3)
+                   AND ($4::TEXT IS NULL OR outcome = $4)
+                   AND ($5::TEXT IS NULL OR lower(reference) = lower($5))
+                   AND ($6::BIGINT IS NULL OR at_unix >= $6)
+                   AND ($7::BIGINT IS NULL OR at_unix < $7)
+                   AND id < $8
+                 ORDER BY id DESC LIMIT $9",
+            )
+            .bind(&f.login)
+            .bind(&f.kiosk)
+            .bind(&f.event)
+            .bind(&f.outcome)
+            .bind(&f.reference)
+            .bind(f.since)
+            .bind(f.until)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pg)
+            .await?
+            .iter()
+            .map(audit_row_pg)
+            .collect::<sqlx::Result<Vec<_>>>()?);
+        }
         let f = f.clone();
         self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
@@ -252,6 +282,20 @@ impl Store {
         events: &'static [&'static str],
         since: i64,
     ) -> StoreResult<Vec<(String, i64)>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            let mut out = Vec::new();
+            for e in events {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM audit WHERE event = $1 AND at_unix >= $2",
+                )
+                .bind(e)
+                .bind(since)
+                .fetch_one(pg)
+                .await?;
+                out.push((e.to_string(), n));
+            }
+            return Ok(out);
+        }
         self.sqlite()?.db.read(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT COUNT(*) FROM audit WHERE event = ?1 AND at_unix >= ?2")?;
@@ -266,6 +310,16 @@ impl Store {
 
     /// Flows started on each kiosk since `since`.
     pub async fn flows_by_kiosk(&self, since: i64) -> StoreResult<Vec<(String, i64)>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            return Ok(sqlx::query_as(
+                "SELECT kiosk_id, COUNT(*) FROM audit
+                 WHERE at_unix >= $1 AND event = 'flow_started' AND kiosk_id IS NOT NULL
+                 GROUP BY kiosk_id",
+            )
+            .bind(since)
+            .fetch_all(pg)
+            .await?);
+        }
         self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
                 "SELECT kiosk_id, COUNT(*) FROM audit
@@ -285,6 +339,27 @@ impl Store {
         directory: &str,
         events: &'static [&'static str],
     ) -> StoreResult<Option<(i64, String)>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            let mut newest: Option<(i64, String)> = None;
+            for e in events {
+                // The detail is JSON kept as text (as on SQLite): read as jsonb here.
+                let row: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT at_unix, detail FROM audit
+                     WHERE event = $1 AND detail::jsonb ->> 'directory' = $2
+                     ORDER BY at_unix DESC LIMIT 1",
+                )
+                .bind(e)
+                .bind(directory)
+                .fetch_optional(pg)
+                .await?;
+                if let Some(row) = row {
+                    if newest.as_ref().is_none_or(|n| row.0 > n.0) {
+                        newest = Some(row);
+                    }
+                }
+            }
+            return Ok(newest);
+        }
         let directory = directory.to_string();
         self.sqlite()?.db.read(move |c| {
             let mut stmt = c.prepare_cached(
