@@ -933,3 +933,126 @@ async fn console_audit_reads() {
             .is_none());
     }
 }
+
+/// An attempt's rows by its reference code, and the fields usage & insights read from
+/// the audit's JSON detail.
+#[tokio::test]
+async fn attempt_rows_and_insights() {
+    let (_engines, stores) = Engines::new("insights").await;
+    for (engine, store) in stores {
+        let row = |n: i64, event: &str, kiosk: &str, reference: &str, detail: &str| AuditRow {
+            id: 0,
+            at: format!("t{n}"),
+            event: event.into(),
+            outcome: "success".into(),
+            correlation_id: format!("c{n}"),
+            kiosk_id: Some(kiosk.into()),
+            reference: Some(reference.into()),
+            login: None,
+            user_id: None,
+            detail: detail.into(),
+        };
+        let decoy = r#"{"intent":"reset","decoy":true,"required":2,"done":1,"method":"email"}"#;
+        let rows = [
+            (row(1, "flow_started", "k1", "AAAA-1111", decoy), 1_000),
+            (
+                row(
+                    2,
+                    "flow_started",
+                    "k2",
+                    "BBBB-2222",
+                    r#"{"intent":"unlock"}"#,
+                ),
+                1_010,
+            ),
+            (
+                row(3, "code_sent", "k1", "AAAA-1111", r#"{"method":"email"}"#),
+                1_020,
+            ),
+            (
+                row(
+                    4,
+                    "flow_failed",
+                    "k1",
+                    "AAAA-1111",
+                    r#"{"reason":"expired","directory":"D"}"#,
+                ),
+                1_030,
+            ),
+            // Hours later: another attempt's rows never join this one's.
+            (row(5, "code_sent", "k1", "AAAA-1111", "{}"), 9_000),
+        ];
+        for (r, at) in rows {
+            store.insert_audit(r, at).await.unwrap();
+        }
+        store.flush().await;
+        let attempt: Vec<String> = store
+            .attempt_rows("AAAA-1111")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.correlation_id)
+            .collect();
+        assert_eq!(attempt, ["c1", "c3", "c4"], "{engine}");
+        assert!(store.attempt_rows("CCCC-3333").await.unwrap().is_empty());
+
+        let mut events = store
+            .flow_events(&["flow_started", "flow_failed"], 1_000, 2_000, None)
+            .await
+            .unwrap();
+        events.sort_by_key(|e| e.at);
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.event.as_str(),
+                    e.intent.as_deref(),
+                    e.decoy,
+                    e.required,
+                    e.done,
+                    e.reason.as_deref(),
+                    e.directory.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "flow_started",
+                    Some("reset"),
+                    true,
+                    Some(2),
+                    Some(1),
+                    None,
+                    None
+                ),
+                (
+                    "flow_started",
+                    Some("unlock"),
+                    false,
+                    None,
+                    None,
+                    None,
+                    None
+                ),
+                (
+                    "flow_failed",
+                    None,
+                    false,
+                    None,
+                    None,
+                    Some("expired"),
+                    Some("D")
+                ),
+            ],
+            "{engine}"
+        );
+        let on_k2 = store
+            .flow_events(&["flow_started"], 0, 2_000, Some("k2".into()))
+            .await
+            .unwrap();
+        assert_eq!(on_k2.len(), 1);
+        assert_eq!(on_k2[0].reference.as_deref(), Some("BBBB-2222"));
+    }
+}

@@ -390,6 +390,9 @@ impl Store {
     /// flows started or refused (their range of the event index), then its rows from the
     /// time index within its life.
     pub async fn attempt_rows(&self, reference: &str) -> StoreResult<Vec<AuditRow>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            return attempt_rows_pg(pg, reference).await;
+        }
         let reference = reference.to_string();
         self.sqlite()?.db.read(move |c| {
             let from_flows: Option<(i64, i64)> = c
@@ -424,4 +427,51 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()
         })
     }
+}
+
+/// `Store::attempt_rows` on PostgreSQL: the same three reads, in one snapshot.
+async fn attempt_rows_pg(pg: &sqlx::PgPool, reference: &str) -> StoreResult<Vec<AuditRow>> {
+    let mut tx = pg.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let from_flows: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT created_at, expires_at FROM flows WHERE reference = $1
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(reference)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let window = match from_flows {
+        Some(w) => Some(w),
+        None => sqlx::query_scalar::<_, i64>(
+            "SELECT at_unix FROM audit
+             WHERE event IN ('flow_started', 'flow_refused') AND reference = $1
+             ORDER BY at_unix DESC LIMIT 1",
+        )
+        .bind(reference)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|t| (t, t + 15 * 60)),
+    };
+    let Some((from, to)) = window else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT id, at, event, outcome, correlation_id, kiosk_id, reference, login, user_id,
+             detail
+         FROM audit
+         WHERE at_unix >= $2 AND at_unix <= $3 AND reference = $1
+         ORDER BY id LIMIT 500",
+    )
+    .bind(reference)
+    .bind(from - 1)
+    .bind(to + 3600)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(audit_row_pg)
+    .collect::<sqlx::Result<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(rows)
 }
