@@ -298,6 +298,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { to } => {
             let config = load_config(&cli)?;
+            anyhow::ensure!(
+                !sspr_server::store::postgres::is_postgres_url(&config.store.url),
+                "`backup` copies a SQLite store; back up PostgreSQL with its own tools \
+                 (pg_dump), with the secret key kept apart as for SQLite"
+            );
             // Opening a store that isn't there would create an empty one.
             let file = Store::file_of(&config.store.url)?.ok_or_else(|| {
                 anyhow::anyhow!("the store is in memory: there is nothing to back up")

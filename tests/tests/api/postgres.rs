@@ -465,5 +465,6 @@ async fn kiosk_and_audit_commands_on_postgres() {
     );
 
     refused(&["serve"], "serving from it is not finished");
+    refused(&["backup", "/nowhere/copy.db"], "pg_dump");
     std::fs::remove_dir_all(&dir).unwrap();
 }

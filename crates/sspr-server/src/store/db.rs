@@ -117,7 +117,8 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
 pub(super) fn parse_url(url: &str) -> anyhow::Result<Option<PathBuf>> {
     let rest = url
         .strip_prefix("sqlite:")
-        .ok_or_else(|| anyhow::anyhow!("store.url {url:?}: not a sqlite: URL"))?;
+        // Not shown: a URL of another engine may hold a password.
+        .ok_or_else(|| anyhow::anyhow!("store.url: not a sqlite: URL"))?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
     if file.is_empty() || file == ":memory:" || query.split('&').any(|o| o == "mode=memory") {
