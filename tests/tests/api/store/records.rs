@@ -214,7 +214,7 @@ async fn registrations_reviews_and_authenticator_steps() {
 }
 
 /// Which directories hold a flow's new password. The flow's row is put in with each
-/// engine's own client: flows themselves are not ported yet.
+/// engine's own client, so this test doesn't lean on `insert_flow` (checked below).
 #[tokio::test]
 async fn written_directories() {
     let (engines, stores) = Engines::new("writes").await;
