@@ -298,6 +298,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { to } => {
             let config = load_config(&cli)?;
+            anyhow::ensure!(
+                !sspr_server::store::postgres::is_postgres_url(&config.store.url),
+                "`backup` copies a SQLite store; back up PostgreSQL with its own tools \
+                 (pg_dump), with the secret key kept apart as for SQLite"
+            );
             // Opening a store that isn't there would create an empty one.
             let file = Store::file_of(&config.store.url)?.ok_or_else(|| {
                 anyhow::anyhow!("the store is in memory: there is nothing to back up")
@@ -325,7 +330,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Kiosk { command } => {
             let config = load_config(&cli)?;
-            let store = Store::open(&config.store.url).await?;
+            // Every operation of these commands runs on PostgreSQL too.
+            let store =
+                Store::open_any(&config.store.url, config.store.password_file.as_deref()).await?;
             store.migrate().await?;
             kiosk_command(&config, &store, command).await
         }
@@ -430,7 +437,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
         } => {
             let config = load_config(&cli)?;
-            let store = Store::open(&config.store.url).await?;
+            // Reading the audit runs on PostgreSQL too.
+            let store =
+                Store::open_any(&config.store.url, config.store.password_file.as_deref()).await?;
             store.migrate().await?;
             let since = since.as_deref().map(parse_since).transpose()?;
             let rows = store

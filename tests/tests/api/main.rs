@@ -19,6 +19,7 @@ mod security_info;
 mod signatures;
 mod sms;
 mod staging;
+mod store;
 mod throttles;
 
 use sspr_tests::sspr_client::{Client, ClientError};

@@ -181,7 +181,7 @@ async fn migrate_makes_the_same_schema_on_both_engines() {
             "SELECT count(*) FROM _sqlx_migrations WHERE success"
         )
         .unwrap(),
-        "14"
+        "15"
     );
 
     let again = server(&dir, &config, &["migrate"]);
@@ -259,7 +259,7 @@ async fn bad_input_at_start_is_a_clear_refusal() {
     let serve = server(&dir, &with_file(&url, pw), &["serve"]);
     assert!(!serve.ok);
     assert!(
-        serve.stderr.contains("runs only `sspr-server migrate`"),
+        serve.stderr.contains("serving from it is not finished"),
         "{}",
         serve.stderr
     );
@@ -286,11 +286,11 @@ async fn a_schema_newer_than_the_server_is_refused_on_both_engines() {
         "newer than this server (migration 9999",
         password.trim(),
     );
-    assert!(line.contains("knows up to 15"), "{line}");
+    assert!(line.contains("knows up to 16"), "{line}");
     assert_eq!(
         pg.psql(&database, "SELECT count(*) FROM _sqlx_migrations")
             .unwrap(),
-        "15"
+        "16"
     );
 
     let file = dir.join("sspr.db");
@@ -364,7 +364,107 @@ async fn processes_migrating_together_migrate_once() {
             "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations WHERE success"
         )
         .unwrap(),
-        "14|14"
+        "15|15"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `kiosk` and `audit` commands run on PostgreSQL: a one-time code and a staging code
+/// made (stored as hashes), listed and revoked, each step audited; `serve` is still
+/// refused, saying so.
+#[tokio::test]
+async fn kiosk_and_audit_commands_on_postgres() {
+    let pg = Postgres::shared().unwrap();
+    let dir = temp_dir("kiosk-commands");
+    let database = pg.create_database().unwrap();
+    let config = format!(
+        "{}[server]\nsecret_file = \"{}\"\n",
+        pg.store_settings(&database),
+        dir.join("secret.key").display()
+    );
+    let ok = |args: &[&str]| {
+        let run = server(&dir, &config, args);
+        assert!(run.ok, "{args:?}: {}", run.stderr);
+        run.stdout
+    };
+    let refused = |args: &[&str], expect: &str| {
+        let run = server(&dir, &config, args);
+        assert!(!run.ok, "{args:?} succeeded: {}", run.stdout);
+        assert!(run.stderr.contains(expect), "{args:?}: {}", run.stderr);
+    };
+
+    let code = ok(&[
+        "kiosk",
+        "enroll-code",
+        "--name",
+        "Front desk",
+        "--location",
+        "Hall",
+    ]);
+    let code = code.trim();
+    assert!(code.len() >= 8, "{code}");
+    let kiosk = pg
+        .psql(
+            &database,
+            "SELECT id FROM kiosks WHERE name = 'Front desk' AND code_hash IS NOT NULL",
+        )
+        .unwrap();
+    assert!(!kiosk.is_empty());
+    let staging = ok(&["kiosk", "enroll-code", "--uses", "3", "--location", "Lab"]);
+    let stored = pg
+        .psql(
+            &database,
+            "SELECT code_hash FROM kiosks UNION ALL SELECT code_hash FROM enrollment_codes",
+        )
+        .unwrap();
+    assert_eq!(stored.lines().count(), 2);
+    assert!(
+        !stored.contains(code) && !stored.contains(staging.trim()),
+        "codes are stored as hashes"
+    );
+
+    assert!(ok(&["kiosk", "list"]).contains(&kiosk));
+    let codes = ok(&["kiosk", "codes"]);
+    let code_id = codes
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a listed code")
+        .to_string();
+    ok(&["kiosk", "revoke-code", &code_id]);
+    refused(&["kiosk", "revoke-code", &code_id], "revoked already");
+    ok(&["kiosk", "revoke", &kiosk]);
+    refused(&["kiosk", "revoke", &kiosk], "no active kiosk");
+    assert_eq!(
+        pg.psql(
+            &database,
+            &format!(
+                "SELECT (SELECT revoked_at IS NOT NULL FROM kiosks WHERE id = '{kiosk}'), \
+                 (SELECT revoked_at IS NOT NULL FROM enrollment_codes WHERE id = '{code_id}')"
+            )
+        )
+        .unwrap(),
+        "t|t"
+    );
+
+    let events: Vec<String> = ok(&["audit", "--json"])
+        .lines()
+        .map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l).unwrap();
+            row["event"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "kiosk_enrollment_code_issued",
+            "kiosk_enrollment_code_issued",
+            "enrollment_code_revoked",
+            "kiosk_revoked"
+        ]
+    );
+
+    refused(&["serve"], "serving from it is not finished");
+    refused(&["backup", "/nowhere/copy.db"], "pg_dump");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -265,7 +265,8 @@ pub struct ServerConfig {
 pub struct StoreConfig {
     /// `sqlite://FILE` (WAL) is the default; `sqlite:///abs/path` for an absolute path.
     /// `postgres://USER@HOST:PORT/DB?sslmode=verify-full&sslrootcert=CA.pem` for
-    /// PostgreSQL (libpq's options and PG* variables; only `migrate` runs on it so far).
+    /// PostgreSQL (libpq's options and PG* variables; `migrate`, `kiosk` and `audit` run on it
+    /// so far).
     pub url: String,
     /// PostgreSQL: a file whose first line is the password (else the URL, PGPASSWORD or
     /// ~/.pgpass, as libpq reads them).

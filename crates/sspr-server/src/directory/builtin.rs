@@ -143,7 +143,7 @@ impl BuiltinDirectory {
 
     pub async fn add_user(&self, u: &NewUser<'_>) -> anyhow::Result<()> {
         let hash = hash_password(u.password)?;
-        self.store.db().transaction(|c| {
+        self.store.db()?.transaction(|c| {
             c.prepare_cached(
                 "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -172,7 +172,7 @@ impl BuiltinDirectory {
     /// Checks a password against the stored hash (what a sign-in to the directory does).
     pub async fn verify_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let hash: Option<Option<String>> = self.store.db().read(|c| {
+        let hash: Option<Option<String>> = self.store.db()?.read(|c| {
             c.prepare_cached("SELECT password_hash FROM dir_users WHERE username = ?")?
                 .query_row([username], |r| r.get(0))
                 .optional()
@@ -209,6 +209,7 @@ impl Directory for BuiltinDirectory {
         let row = self
             .store
             .db()
+            .map_err(unavailable)?
             .read(|c| {
                 c.prepare_cached(&format!(
                     "{SELECT_USER} WHERE u.username = ?1 OR u.email = ?1 LIMIT 1"
@@ -229,6 +230,7 @@ impl Directory for BuiltinDirectory {
         );
         self.store
             .db()
+            .map_err(unavailable)?
             .read(|c| {
                 c.prepare_cached(
                     "SELECT DISTINCT group_name FROM dir_groups
@@ -244,6 +246,7 @@ impl Directory for BuiltinDirectory {
         let rows: Vec<UserRow> = self
             .store
             .db()
+            .map_err(unavailable)?
             .read(|c| {
                 c.prepare_cached(&format!("{SELECT_USER} ORDER BY u.username"))?
                     .query_map([], UserRow::from_row)?
@@ -257,6 +260,7 @@ impl Directory for BuiltinDirectory {
         let rows: Vec<UserRow> = self
             .store
             .db()
+            .map_err(unavailable)?
             .read(|c| {
                 c.prepare_cached(&format!(
                     "{SELECT_USER} WHERE u.id IN (SELECT user_id FROM dir_groups WHERE group_name = ?) ORDER BY u.username"
@@ -338,6 +342,7 @@ impl Directory for BuiltinDirectory {
     async fn ping(&self) -> Result<(), DirError> {
         self.store
             .db()
+            .map_err(unavailable)?
             .read(|c| {
                 c.prepare_cached("SELECT 1 FROM dir_users LIMIT 1")?
                     .query([])?
@@ -397,6 +402,7 @@ mod tests {
         let stored: String = dir
             .store
             .db()
+            .unwrap()
             .read(|c| c.query_row("SELECT password_hash FROM dir_users", [], |r| r.get(0)))
             .unwrap();
         let params_of = |h: &str| {

@@ -295,6 +295,7 @@ async fn a_stored_flow_that_doesnt_parse_is_an_error_not_a_default() {
             .core
             .store
             .db()
+            .unwrap()
             .read(|c| {
                 c.query_row(
                     &format!("SELECT {column} FROM flows WHERE id = ?"),
@@ -305,7 +306,7 @@ async fn a_stored_flow_that_doesnt_parse_is_an_error_not_a_default() {
             .expect("read");
         let set = |v: String| {
             let id = id.clone();
-            kit.core.store.db().write(move |c| {
+            kit.core.store.db().unwrap().write(move |c| {
                 c.execute(
                     &format!("UPDATE flows SET {column} = ? WHERE id = ?"),
                     [v, id],

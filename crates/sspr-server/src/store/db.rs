@@ -16,6 +16,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum StoreError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL's (sqlx's) errors name no password: the connection options never reach
+    /// their text.
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
     /// The store's disk (or quota) is full: nothing was written.
     #[error("the store's disk is full: {0}")]
     Full(String),
@@ -31,6 +35,8 @@ impl StoreError {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
                 e.code == rusqlite::ErrorCode::DiskFull
             }
+            // disk_full
+            StoreError::Postgres(sqlx::Error::Database(e)) => e.code().as_deref() == Some("53100"),
             _ => false,
         }
     }
@@ -111,7 +117,8 @@ fn open_file(path: &Path) -> rusqlite::Result<Connection> {
 pub(super) fn parse_url(url: &str) -> anyhow::Result<Option<PathBuf>> {
     let rest = url
         .strip_prefix("sqlite:")
-        .ok_or_else(|| anyhow::anyhow!("store.url {url:?}: not a sqlite: URL"))?;
+        // Not shown: a URL of another engine may hold a password.
+        .ok_or_else(|| anyhow::anyhow!("store.url: not a sqlite: URL"))?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
     if file.is_empty() || file == ":memory:" || query.split('&').any(|o| o == "mode=memory") {

@@ -4,7 +4,9 @@
 
 use rusqlite::params;
 
-use super::{Store, StoreResult};
+use sqlx::Row as _;
+
+use super::{Engine, Store, StoreResult};
 
 /// An audit row as the reports read it.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +50,44 @@ impl Store {
              WHERE event IN ({list}) AND at_unix >= ?1 AND at_unix < ?2
                AND (?3 IS NULL OR kiosk_id = ?3)"
         );
-        self.db().read(move |c| {
+        if let Engine::Postgres(pg) = self.engine() {
+            // The detail is JSON kept as text: read as jsonb, each field as SQLite's
+            // json_extract gives it (a JSON true counts as a decoy, as 1 does there).
+            let sql = format!(
+                "SELECT event, reference, at_unix, kiosk_id,
+                        d ->> 'intent', COALESCE((d ->> 'decoy')::BOOLEAN, FALSE),
+                        (d ->> 'required')::BIGINT, (d ->> 'done')::BIGINT,
+                        d ->> 'method', d ->> 'reason', d ->> 'directory', user_id
+                 FROM (SELECT *, detail::jsonb AS d FROM audit
+                       WHERE event IN ({list}) AND at_unix >= $1 AND at_unix < $2
+                         AND ($3::TEXT IS NULL OR kiosk_id = $3)) AS rows"
+            );
+            return Ok(sqlx::query(&sql)
+                .bind(from)
+                .bind(to)
+                .bind(kiosk)
+                .fetch_all(pg)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(FlowEvent {
+                        event: r.try_get(0)?,
+                        reference: r.try_get(1)?,
+                        at: r.try_get(2)?,
+                        kiosk_id: r.try_get(3)?,
+                        intent: r.try_get(4)?,
+                        decoy: r.try_get(5)?,
+                        required: r.try_get(6)?,
+                        done: r.try_get(7)?,
+                        method: r.try_get(8)?,
+                        reason: r.try_get(9)?,
+                        directory: r.try_get(10)?,
+                        user_id: r.try_get(11)?,
+                    })
+                })
+                .collect::<sqlx::Result<Vec<_>>>()?);
+        }
+        self.db()?.read(move |c| {
             c.prepare_cached(&sql)?
                 .query_map(params![from, to, kiosk], |r| {
                     Ok(FlowEvent {

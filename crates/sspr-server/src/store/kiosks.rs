@@ -1,64 +1,16 @@
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use sha2::{Digest, Sha256};
-
-use super::batch::Job;
 use rusqlite::{params, OptionalExtension, Row};
+use sqlx::postgres::PgRow;
+use sqlx::Row as _;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Engine, Store, StoreError, StoreResult};
 
 /// The file beside the store that a revocation replaces (see `Store::kiosks_changed`).
 pub(super) fn signal_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push("-kiosks");
     PathBuf::from(name)
-}
-
-/// Signature nonces seen lately, in memory: a replay is refused without a trip to the
-/// store. Every nonce is also committed to the store before its request is let through,
-/// and the store's are loaded at start, so a replay is refused across a restart too.
-#[derive(Default)]
-pub(super) struct Nonces {
-    loaded: tokio::sync::OnceCell<()>,
-    seen: Mutex<NonceMap>,
-}
-
-#[derive(Default)]
-struct NonceMap {
-    /// A digest of (kiosk, nonce) → when it was seen.
-    seen: HashMap<[u8; 16], i64>,
-    pruned_at: i64,
-}
-
-fn nonce_key(kiosk_id: &str, nonce: &str) -> [u8; 16] {
-    let digest = Sha256::new()
-        .chain_update(kiosk_id.as_bytes())
-        .chain_update([0u8])
-        .chain_update(nonce.as_bytes())
-        .finalize();
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&digest[..16]);
-    key
-}
-
-impl NonceMap {
-    /// False when the nonce was seen already.
-    fn insert(&mut self, key: [u8; 16], now: i64, keep_secs: i64) -> bool {
-        // Forget what can't pass the staleness check any more, now and then.
-        if now - self.pruned_at >= 10 {
-            self.seen.retain(|_, at| *at >= now - keep_secs);
-            self.pruned_at = now;
-        }
-        match self.seen.entry(key) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(now);
-                true
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +101,24 @@ impl EnrollmentCodeRow {
             revoked_at: r.get(7)?,
         })
     }
+
+    fn from_pg(r: &PgRow) -> sqlx::Result<EnrollmentCodeRow> {
+        Ok(EnrollmentCodeRow {
+            id: r.try_get(0)?,
+            name_prefix: r.try_get(1)?,
+            location: r.try_get(2)?,
+            uses: count(r.try_get(3)?)?,
+            used: count(r.try_get(4)?)?,
+            expires_at: r.try_get(5)?,
+            created_at: r.try_get(6)?,
+            revoked_at: r.try_get(7)?,
+        })
+    }
+}
+
+/// A count PostgreSQL keeps as BIGINT (a CHECK holds it to 0–10,000), as the u32 it is.
+fn count(v: i64) -> sqlx::Result<u32> {
+    u32::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// See `Store::kiosks_changed`.
@@ -198,6 +168,21 @@ impl KioskRow {
             enrollment_code_id: r.get(9)?,
         })
     }
+
+    fn from_pg(r: &PgRow) -> sqlx::Result<KioskRow> {
+        Ok(KioskRow {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            location: r.try_get(2)?,
+            public_key: r.try_get(3)?,
+            created_at: r.try_get(4)?,
+            enrolled_at: r.try_get(5)?,
+            revoked_at: r.try_get(6)?,
+            last_seen_at: r.try_get(7)?,
+            version: r.try_get(8)?,
+            enrollment_code_id: r.try_get(9)?,
+        })
+    }
 }
 
 impl Store {
@@ -210,13 +195,31 @@ impl Store {
         code_expires_at: i64,
         now: i64,
     ) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO kiosks (id, name, location, code_hash, code_expires_at, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(params![id, name, location, code_hash, code_expires_at, now])
-        })?;
+        match self.engine() {
+            Engine::Sqlite(s) => {
+                s.db.write(|c| {
+                    c.prepare_cached(
+                        "INSERT INTO kiosks (id, name, location, code_hash, code_expires_at, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )?
+                    .execute(params![id, name, location, code_hash, code_expires_at, now])
+                })?;
+            }
+            Engine::Postgres(pg) => {
+                sqlx::query(
+                    "INSERT INTO kiosks (id, name, location, code_hash, code_expires_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(name)
+                .bind(location)
+                .bind(code_hash)
+                .bind(code_expires_at)
+                .bind(now)
+                .execute(pg)
+                .await?;
+            }
+        }
         Ok(())
     }
 
@@ -233,61 +236,121 @@ impl Store {
         enroll_as: &EnrollAs,
         now: i64,
     ) -> StoreResult<Option<KioskRow>> {
-        let row = self.db.transaction(|c| {
-            let one_time = c
-                .prepare_cached(&format!(
-                    "UPDATE kiosks SET public_key = ?1, enrolled_at = ?2, code_hash = NULL,
-                         code_expires_at = NULL,
-                         name = CASE WHEN name = '' AND ?4 IS NOT NULL THEN ?4 ELSE name END,
-                         location = CASE WHEN location = '' AND ?5 IS NOT NULL THEN ?5 ELSE location END
-                     WHERE code_hash = ?3 AND code_expires_at > ?2 AND revoked_at IS NULL
+        let row = match self.engine() {
+            Engine::Sqlite(s) => s.db.transaction(|c| {
+                let one_time = c
+                    .prepare_cached(&format!(
+                        "UPDATE kiosks SET public_key = ?1, enrolled_at = ?2, code_hash = NULL,
+                             code_expires_at = NULL,
+                             name = CASE WHEN name = '' AND ?4 IS NOT NULL THEN ?4 ELSE name END,
+                             location = CASE WHEN location = '' AND ?5 IS NOT NULL THEN ?5 ELSE location END
+                         WHERE code_hash = ?3 AND code_expires_at > ?2 AND revoked_at IS NULL
+                         RETURNING {COLUMNS}"
+                    ))?
+                    .query_row(
+                        params![
+                            public_key,
+                            now,
+                            code_hash,
+                            enroll_as.name,
+                            enroll_as.location
+                        ],
+                        KioskRow::from_row,
+                    )
+                    .optional()?;
+                if one_time.is_some() {
+                    return Ok(one_time);
+                }
+                let spent: Option<(String, String, String, i64)> = c
+                    .prepare_cached(
+                        "UPDATE enrollment_codes SET used = used + 1
+                         WHERE code_hash = ?1 AND used < uses AND expires_at > ?2
+                             AND revoked_at IS NULL
+                         RETURNING id, name_prefix, location, used",
+                    )?
+                    .query_row(params![code_hash, now], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .optional()?;
+                let Some((code_id, prefix, code_location, n)) = spent else {
+                    return Ok(None);
+                };
+                let (name, location) = staged_as(enroll_as, &prefix, code_location, n);
+                c.prepare_cached(&format!(
+                    "INSERT INTO kiosks (id, name, location, public_key, created_at, enrolled_at,
+                         enrollment_code_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
                      RETURNING {COLUMNS}"
                 ))?
                 .query_row(
-                    params![
-                        public_key,
-                        now,
-                        code_hash,
-                        enroll_as.name,
-                        enroll_as.location
-                    ],
+                    params![enroll_as.new_id, name, location, public_key, now, code_id],
                     KioskRow::from_row,
                 )
-                .optional()?;
-            if one_time.is_some() {
-                return Ok(one_time);
-            }
-            let spent: Option<(String, String, String, i64)> = c
-                .prepare_cached(
+                .map(Some)
+            })?,
+            Engine::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                // Each placeholder keeps one type, so the name and location are cast
+                // where they are compared with NULL.
+                let one_time = sqlx::query(&format!(
+                    "UPDATE kiosks SET public_key = $1, enrolled_at = $2, code_hash = NULL,
+                         code_expires_at = NULL,
+                         name = CASE WHEN name = '' AND $4::TEXT IS NOT NULL THEN $4 ELSE name END,
+                         location = CASE WHEN location = '' AND $5::TEXT IS NOT NULL THEN $5 ELSE location END
+                     WHERE code_hash = $3 AND code_expires_at > $2 AND revoked_at IS NULL
+                     RETURNING {COLUMNS}"
+                ))
+                .bind(public_key)
+                .bind(now)
+                .bind(code_hash)
+                .bind(&enroll_as.name)
+                .bind(&enroll_as.location)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| KioskRow::from_pg(&r))
+                .transpose()?;
+                if one_time.is_some() {
+                    tx.commit().await?;
+                    return self.enrolled(one_time);
+                }
+                let spent: Option<(String, String, String, i64)> = sqlx::query_as(
                     "UPDATE enrollment_codes SET used = used + 1
-                     WHERE code_hash = ?1 AND used < uses AND expires_at > ?2
+                     WHERE code_hash = $1 AND used < uses AND expires_at > $2
                          AND revoked_at IS NULL
                      RETURNING id, name_prefix, location, used",
-                )?
-                .query_row(params![code_hash, now], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?;
-            let Some((code_id, prefix, code_location, n)) = spent else {
-                return Ok(None);
-            };
-            let name = match &enroll_as.name {
-                Some(name) => name.clone(),
-                None => format!("{prefix}-{n}"),
-            };
-            let location = enroll_as.location.clone().unwrap_or(code_location);
-            c.prepare_cached(&format!(
-                "INSERT INTO kiosks (id, name, location, public_key, created_at, enrolled_at,
-                     enrollment_code_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
-                 RETURNING {COLUMNS}"
-            ))?
-            .query_row(
-                params![enroll_as.new_id, name, location, public_key, now, code_id],
-                KioskRow::from_row,
-            )
-            .map(Some)
-        })?;
+                )
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((code_id, prefix, code_location, n)) = spent else {
+                    return Ok(None);
+                };
+                let (name, location) = staged_as(enroll_as, &prefix, code_location, n);
+                let row = sqlx::query(&format!(
+                    "INSERT INTO kiosks (id, name, location, public_key, created_at, enrolled_at,
+                         enrollment_code_id)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6)
+                     RETURNING {COLUMNS}"
+                ))
+                .bind(&enroll_as.new_id)
+                .bind(name)
+                .bind(location)
+                .bind(public_key)
+                .bind(now)
+                .bind(code_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let row = KioskRow::from_pg(&row)?;
+                tx.commit().await?;
+                Some(row)
+            }
+        };
+        self.enrolled(row)
+    }
+
+    /// Tells the kiosk caches of a new kiosk.
+    fn enrolled(&self, row: Option<KioskRow>) -> StoreResult<Option<KioskRow>> {
         if row.is_some() {
             self.signal_kiosks_changed();
         }
@@ -296,64 +359,124 @@ impl Store {
 
     /// Stores a staging code (as its hash).
     pub async fn create_enrollment_code(&self, code: &StagingCode, now: i64) -> StoreResult<()> {
-        self.db.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO enrollment_codes
-                     (id, code_hash, name_prefix, location, uses, expires_at, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(params![
-                code.id,
-                code.code_hash,
-                code.name_prefix,
-                code.location,
-                code.uses,
-                code.expires_at,
-                now
-            ])
-        })?;
+        match self.engine() {
+            Engine::Sqlite(s) => {
+                s.db.write(|c| {
+                    c.prepare_cached(
+                        "INSERT INTO enrollment_codes
+                             (id, code_hash, name_prefix, location, uses, expires_at, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    )?
+                    .execute(params![
+                        code.id,
+                        code.code_hash,
+                        code.name_prefix,
+                        code.location,
+                        code.uses,
+                        code.expires_at,
+                        now
+                    ])
+                })?;
+            }
+            Engine::Postgres(pg) => {
+                sqlx::query(
+                    "INSERT INTO enrollment_codes
+                         (id, code_hash, name_prefix, location, uses, expires_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&code.id)
+                .bind(&code.code_hash)
+                .bind(&code.name_prefix)
+                .bind(&code.location)
+                .bind(i64::from(code.uses))
+                .bind(code.expires_at)
+                .bind(now)
+                .execute(pg)
+                .await?;
+            }
+        }
         Ok(())
     }
 
     /// Staging codes, newest first.
     pub async fn enrollment_codes(&self, limit: i64) -> StoreResult<Vec<EnrollmentCodeRow>> {
-        self.db.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {} FROM enrollment_codes ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        match self.engine() {
+            Engine::Sqlite(s) => s.db.read(|c| {
+                c.prepare_cached(&format!(
+                    "SELECT {} FROM enrollment_codes ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                    EnrollmentCodeRow::COLUMNS
+                ))?
+                .query_map([limit], EnrollmentCodeRow::from_row)?
+                .collect()
+            }),
+            // No rowid: codes made in the same second come newest id last, as
+            // they happen to (ids are random), which only `kiosk codes` shows.
+            Engine::Postgres(pg) => Ok(sqlx::query(&format!(
+                "SELECT {} FROM enrollment_codes ORDER BY created_at DESC, id LIMIT $1",
                 EnrollmentCodeRow::COLUMNS
-            ))?
-            .query_map([limit], EnrollmentCodeRow::from_row)?
-            .collect()
-        })
+            ))
+            .bind(limit)
+            .fetch_all(pg)
+            .await?
+            .iter()
+            .map(EnrollmentCodeRow::from_pg)
+            .collect::<sqlx::Result<_>>()?),
+        }
     }
 
     /// Ends a staging code's remaining uses; the kiosks it enrolled stay. False when
     /// there is no such code or it was revoked already.
     pub async fn revoke_enrollment_code(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let done = self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE enrollment_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            )?
-            .execute(params![now, id])
-        })?;
+        let done = match self.engine() {
+            Engine::Sqlite(s) => s.db.write(|c| {
+                c.prepare_cached(
+                    "UPDATE enrollment_codes SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                )?
+                .execute(params![now, id])
+                .map(|n| n as u64)
+            })?,
+            Engine::Postgres(pg) => sqlx::query(
+                "UPDATE enrollment_codes SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(pg)
+            .await?
+            .rows_affected(),
+        };
         Ok(done == 1)
     }
 
     pub async fn kiosk(&self, id: &str) -> StoreResult<Option<KioskRow>> {
-        self.db.read(|c| {
-            c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks WHERE id = ?"))?
-                .query_row([id], KioskRow::from_row)
-                .optional()
-        })
+        match self.engine() {
+            Engine::Sqlite(s) => s.db.read(|c| {
+                c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks WHERE id = ?"))?
+                    .query_row([id], KioskRow::from_row)
+                    .optional()
+            }),
+            Engine::Postgres(pg) => Ok(sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM kiosks WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(pg)
+            .await?
+            .map(|r| KioskRow::from_pg(&r))
+            .transpose()?),
+        }
     }
 
     /// Something that changes whenever a kiosk was revoked, by this process or another
     /// (the `kiosk revoke` command): a cache of kiosks compares it on every request. None
-    /// when the store has no file beside it to look at.
+    /// when nothing tells this process of another's revocations: a SQLite store with a
+    /// file it cannot look at, and PostgreSQL, where any process may revoke (until the
+    /// processes tell each other, a cache reads the kiosk on every request there).
     pub fn kiosks_changed(&self) -> Option<KiosksVersion> {
         use std::sync::atomic::Ordering;
+        let Engine::Sqlite(s) = self.engine() else {
+            return None;
+        };
         let generation = self.kiosk_generation.load(Ordering::Acquire);
-        let Some(path) = self.kiosk_signal.as_ref() else {
+        let Some(path) = s.kiosk_signal.as_ref() else {
             // No file, so no other process can revoke: this process's count is enough.
             return Some(KiosksVersion(generation, FileVersion::default()));
         };
@@ -370,7 +493,10 @@ impl Store {
     fn signal_kiosks_changed(&self) {
         self.kiosk_generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        let Some(path) = &self.kiosk_signal else {
+        let Engine::Sqlite(s) = self.engine() else {
+            return;
+        };
+        let Some(path) = &s.kiosk_signal else {
             return;
         };
         let mut tmp = path.as_os_str().to_owned();
@@ -384,106 +510,82 @@ impl Store {
     }
 
     pub async fn kiosks(&self) -> StoreResult<Vec<KioskRow>> {
-        self.db.read(|c| {
-            c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks ORDER BY created_at"))?
-                .query_map([], KioskRow::from_row)?
-                .collect()
-        })
+        match self.engine() {
+            Engine::Sqlite(s) => s.db.read(|c| {
+                c.prepare_cached(&format!("SELECT {COLUMNS} FROM kiosks ORDER BY created_at"))?
+                    .query_map([], KioskRow::from_row)?
+                    .collect()
+            }),
+            // The id breaks ties, as the rowid does on SQLite's scan.
+            Engine::Postgres(pg) => Ok(sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM kiosks ORDER BY created_at, id"
+            ))
+            .fetch_all(pg)
+            .await?
+            .iter()
+            .map(KioskRow::from_pg)
+            .collect::<sqlx::Result<_>>()?),
+        }
     }
 
     /// Records the version a kiosk says it runs.
     pub async fn set_kiosk_version(&self, id: &str, version: &str) -> StoreResult<()> {
-        let (id, version) = (id.to_string(), version.to_string());
-        self.write_batched(move |c| {
-            c.prepare_cached("UPDATE kiosks SET version = ? WHERE id = ?")?
-                .execute(params![version, id])
-        })
-        .await?;
+        match self.engine() {
+            Engine::Sqlite(_) => {
+                let (id, version) = (id.to_string(), version.to_string());
+                self.write_batched(move |c| {
+                    c.prepare_cached("UPDATE kiosks SET version = ? WHERE id = ?")?
+                        .execute(params![version, id])
+                })
+                .await?;
+            }
+            Engine::Postgres(pg) => {
+                sqlx::query("UPDATE kiosks SET version = $1 WHERE id = $2")
+                    .bind(version)
+                    .bind(id)
+                    .execute(pg)
+                    .await?;
+            }
+        }
         Ok(())
     }
 
     pub async fn revoke_kiosk(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let done = self.db.write(|c| {
-            c.prepare_cached(
-                "UPDATE kiosks SET revoked_at = ?, code_hash = NULL WHERE id = ? AND revoked_at IS NULL",
-            )?
-            .execute(params![now, id])
-        });
+        let done = match self.engine() {
+            Engine::Sqlite(s) => s.db.write(|c| {
+                c.prepare_cached(
+                    "UPDATE kiosks SET revoked_at = ?, code_hash = NULL WHERE id = ? AND revoked_at IS NULL",
+                )?
+                .execute(params![now, id])
+                .map(|n| n as u64)
+            }),
+            Engine::Postgres(pg) => sqlx::query(
+                "UPDATE kiosks SET revoked_at = $1, code_hash = NULL WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(pg)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(StoreError::from),
+        };
         // Signalled even when nothing changed here: harmless, and never missed.
         self.signal_kiosks_changed();
         Ok(done? == 1)
     }
+}
 
-    /// Records a signature nonce; false when it was seen before (a replay). Returns once
-    /// the nonce is committed (batched with other requests'), so a crash right after
-    /// can't make the request replayable. Nonces older than `keep_secs` are forgotten.
-    pub async fn remember_nonce(
-        &self,
-        kiosk_id: &str,
-        nonce: &str,
-        now: i64,
-        keep_secs: i64,
-    ) -> StoreResult<bool> {
-        self.nonces
-            .loaded
-            .get_or_try_init(|| self.load_nonces(now - keep_secs))
-            .await?;
-        let fresh = match self.nonces.seen.lock() {
-            Ok(mut seen) => seen.insert(nonce_key(kiosk_id, nonce), now, keep_secs),
-            Err(_) => return Err(StoreError::Other("nonce set poisoned".into())),
-        };
-        if !fresh {
-            return Ok(false);
-        }
-        let (done, committed) = tokio::sync::oneshot::channel();
-        let job = Job::Nonce {
-            kiosk_id: kiosk_id.to_string(),
-            nonce: nonce.to_string(),
-            seen_at: now,
-            done,
-        };
-        let stopped = || StoreError::Other("the nonce writer stopped".into());
-        if self.batch.send(job).await.is_err() {
-            return Err(stopped());
-        }
-        committed.await.map_err(|_| stopped())??;
-        Ok(true)
-    }
-
-    /// The nonces the store holds (from before a restart) into memory.
-    async fn load_nonces(&self, since: i64) -> StoreResult<()> {
-        let rows: Vec<(String, String, i64)> = self.db.read(|c| {
-            c.prepare("SELECT kiosk_id, nonce, seen_at FROM nonces WHERE seen_at >= ?")?
-                .query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect()
-        })?;
-        // Not loading them would let a request from before a restart be replayed.
-        let mut seen = self
-            .nonces
-            .seen
-            .lock()
-            .map_err(|_| StoreError::Other("nonce set poisoned".into()))?;
-        for (kiosk, nonce, at) in rows {
-            seen.seen.insert(nonce_key(&kiosk, &nonce), at);
-        }
-        Ok(())
-    }
-
-    /// In slices, so the writer is never held for long (the table grows with every request).
-    pub async fn forget_nonces_before(&self, before: i64) -> StoreResult<()> {
-        loop {
-            let done = self.db.write(|c| {
-                c.prepare_cached(
-                    "DELETE FROM nonces WHERE rowid IN
-                     (SELECT rowid FROM nonces WHERE seen_at < ? LIMIT 2000)",
-                )?
-                .execute([before])
-            })?;
-            if done < 2000 {
-                return Ok(());
-            }
-            // Let requests have the writer between slices.
-            tokio::task::yield_now().await;
-        }
-    }
+/// The name and location of a kiosk a staging code enrolls: as the PC says, else
+/// `<prefix>-<n>` (its use's number) and where the code says.
+fn staged_as(
+    enroll_as: &EnrollAs,
+    prefix: &str,
+    code_location: String,
+    n: i64,
+) -> (String, String) {
+    let name = match &enroll_as.name {
+        Some(name) => name.clone(),
+        None => format!("{prefix}-{n}"),
+    };
+    (name, enroll_as.location.clone().unwrap_or(code_location))
 }

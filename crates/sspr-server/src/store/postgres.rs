@@ -1,7 +1,7 @@
-//! PostgreSQL (issue 17), first slice: reaching the database as libpq users expect and its
-//! schema. `sspr-server migrate` runs here; serving from PostgreSQL is not finished (the
-//! store's operations are SQLite statements on rusqlite connections), so `Store::open`
-//! refuses a PostgreSQL URL with a message that says so.
+//! PostgreSQL (issue 17): reaching the database as libpq users expect, its schema, and
+//! the pool the store's operations run on (`Store::open_postgres`). Serving from it is not
+//! finished (some operations run on SQLite only so far), so `Store::open` refuses a
+//! PostgreSQL URL with a message that says so.
 //!
 //! sqlx's PostgreSQL driver reads libpq's URL options (`sslmode` up to `verify-full`,
 //! `sslrootcert`, `sslcert`, `sslkey`) and its variables (`PGPASSWORD`, `PGSSLMODE`,
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection as _;
 
 /// The migrations of `migrations-postgres/`, the twins of `migrations/` (a test compares
@@ -178,13 +178,48 @@ async fn applied(conn: &mut PgConnection) -> anyhow::Result<Vec<i64>> {
     )
 }
 
+/// Connections a process keeps to the database at most.
+const POOL_SIZE: u32 = 16;
+/// How long an operation waits for a connection before it fails ("try again"): the
+/// database away must not hold requests for long.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A pool on the database `url` names, migrated. One connection is made first, so what
+/// is wrong (the password, TLS, the database down) is said at start, in words.
+pub async fn open(url: &str, password_file: Option<&Path>) -> anyhow::Result<PgPool> {
+    let options = options(url, password_file)?;
+    let mut conn = connect(&options).await?;
+    migrate_conn(&mut conn, &shown(&options)).await?;
+    let _ = conn.close().await;
+    Ok(PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options))
+}
+
+/// Creates or upgrades the schema of the pool's database.
+pub async fn migrate_pool(pool: &PgPool) -> anyhow::Result<()> {
+    let at = shown(&pool.connect_options());
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| explain(&at, &pool.connect_options(), e))?;
+    migrate_conn(&mut conn, &at).await
+}
+
 /// Creates or upgrades the schema; refuses a schema newer than this server. Returns
 /// where the store is, for messages.
 pub async fn migrate(url: &str, password_file: Option<&Path>) -> anyhow::Result<String> {
     let options = options(url, password_file)?;
     let at = shown(&options);
     let mut conn = connect(&options).await?;
-    let newest = applied(&mut conn)
+    migrate_conn(&mut conn, &at).await?;
+    let _ = conn.close().await;
+    Ok(at)
+}
+
+async fn migrate_conn(conn: &mut PgConnection, at: &str) -> anyhow::Result<()> {
+    let newest = applied(&mut *conn)
         .await
         .map_err(|e| anyhow::anyhow!("PostgreSQL at {at}: reading the applied migrations: {e}"))?
         .into_iter()
@@ -196,15 +231,14 @@ pub async fn migrate(url: &str, password_file: Option<&Path>) -> anyhow::Result<
          server knows up to {}): run a server at least as new as the one that migrated it",
         latest_known()
     );
-    MIGRATOR.run(&mut conn).await.map_err(|e| match e {
+    MIGRATOR.run(&mut *conn).await.map_err(|e| match e {
         sqlx::migrate::MigrateError::VersionMismatch(v) => anyhow::anyhow!(
             "the store at {at}: migration {v} was applied from a different text than this \
              server's; it was not made by this project's servers"
         ),
         other => anyhow::anyhow!("migrating the store at {at}: {other}"),
     })?;
-    let _ = conn.close().await;
-    Ok(at)
+    Ok(())
 }
 
 #[cfg(test)]

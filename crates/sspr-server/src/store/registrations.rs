@@ -4,7 +4,9 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use secrecy::SecretString;
 
-use super::{Store, StoreError, StoreResult};
+use sqlx::Row as _;
+
+use super::{Engine, Store, StoreError, StoreResult};
 use crate::secret::{is_sealed, ServerKey};
 
 /// What authenticator secrets are sealed for (`ServerKey::seal`).
@@ -62,6 +64,30 @@ impl Registration {
             created_at: r.get(5)?,
         })
     }
+
+    fn from_pg(r: &sqlx::postgres::PgRow) -> sqlx::Result<Registration> {
+        Ok(Registration {
+            id: r.try_get(0)?,
+            user_id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            value: r.try_get(3)?,
+            label: r.try_get(4)?,
+            created_at: r.try_get(5)?,
+        })
+    }
+}
+
+/// The registrations a PostgreSQL statement answers.
+async fn pg_registrations<'q>(
+    pg: &sqlx::PgPool,
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> StoreResult<Vec<Registration>> {
+    Ok(query
+        .fetch_all(pg)
+        .await?
+        .iter()
+        .map(Registration::from_pg)
+        .collect::<sqlx::Result<_>>()?)
 }
 
 const COLUMNS: &str = "id, user_id, kind, value, label, created_at";
@@ -79,10 +105,17 @@ fn refuse_plain(kind: MethodKind, value: &str) -> StoreResult<()> {
 /// Records a review, never moving an earlier one's time back.
 const MARK_REVIEWED: &str = "INSERT INTO reviews (user_id, reviewed_at) VALUES (?, ?)
      ON CONFLICT (user_id) DO UPDATE SET reviewed_at = MAX(reviewed_at, excluded.reviewed_at)";
+const MARK_REVIEWED_PG: &str = "INSERT INTO reviews (user_id, reviewed_at) VALUES ($1, $2)
+     ON CONFLICT (user_id)
+         DO UPDATE SET reviewed_at = GREATEST(reviews.reviewed_at, EXCLUDED.reviewed_at)";
 
 impl Store {
     pub async fn registrations(&self, user_id: &str) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        if let Engine::Postgres(pg) = self.engine() {
+            let sql = format!("SELECT {COLUMNS} FROM registrations WHERE user_id = $1 ORDER BY id");
+            return pg_registrations(pg, sqlx::query(&sql).bind(user_id)).await;
+        }
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE user_id = ? ORDER BY id"
             ))?
@@ -93,7 +126,11 @@ impl Store {
 
     /// Every registration of a kind (to keep a passkey to one person).
     pub async fn registrations_of_kind(&self, kind: MethodKind) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        if let Engine::Postgres(pg) = self.engine() {
+            let sql = format!("SELECT {COLUMNS} FROM registrations WHERE kind = $1");
+            return pg_registrations(pg, sqlx::query(&sql).bind(kind.as_str())).await;
+        }
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE kind = ?"
             ))?
@@ -110,7 +147,15 @@ impl Store {
         first: &str,
         second: &str,
     ) -> StoreResult<Vec<Registration>> {
-        self.db.read(|c| {
+        if let Engine::Postgres(pg) = self.engine() {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM registrations WHERE user_id = $1
+                 UNION ALL
+                 SELECT {COLUMNS} FROM registrations WHERE user_id = $2"
+            );
+            return pg_registrations(pg, sqlx::query(&sql).bind(first).bind(second)).await;
+        }
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM registrations WHERE user_id = ?1
                  UNION ALL
@@ -124,26 +169,38 @@ impl Store {
     /// For people who started a real flow lately (flows are kept a day): the login they
     /// typed and an email address they registered, one pair a person.
     pub async fn logins_and_emails(&self) -> StoreResult<Vec<(String, String)>> {
-        self.db.read(|c| {
-            c.prepare_cached(
-                "SELECT MAX(f.login), MAX(r.value) FROM flows f
-                 JOIN registrations r ON r.user_id = f.user_id AND r.kind = 'email'
-                 WHERE f.user_id IS NOT NULL GROUP BY f.user_id LIMIT 10000",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect()
+        const SQL: &str = "SELECT MAX(f.login), MAX(r.value) FROM flows f
+             JOIN registrations r ON r.user_id = f.user_id AND r.kind = 'email'
+             WHERE f.user_id IS NOT NULL GROUP BY f.user_id LIMIT 10000";
+        if let Engine::Postgres(pg) = self.engine() {
+            return Ok(sqlx::query_as(SQL).fetch_all(pg).await?);
+        }
+        self.sqlite()?.db.read(|c| {
+            c.prepare_cached(SQL)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
         })
     }
 
     /// Every person with a method, and the kinds they registered (each once).
     pub async fn registered_kinds(&self) -> StoreResult<Vec<(String, Vec<String>)>> {
-        let rows: Vec<(String, String)> = self.db.read(|c| {
-            c.prepare_cached(
-                "SELECT DISTINCT user_id, kind FROM registrations ORDER BY user_id, kind",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect()
-        })?;
+        const SQL: &str = "SELECT DISTINCT user_id, kind FROM registrations ORDER BY user_id, kind";
+        let rows: Vec<(String, String)> = match self.engine() {
+            Engine::Sqlite(s) => s.db.read(|c| {
+                c.prepare_cached(SQL)?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })?,
+            // Sorted as SQLite sorts (by bytes), whatever the database's collation.
+            Engine::Postgres(pg) => {
+                sqlx::query_as(
+                    "SELECT user_id, kind FROM registrations GROUP BY user_id, kind
+                     ORDER BY user_id COLLATE \"C\", kind COLLATE \"C\"",
+                )
+                .fetch_all(pg)
+                .await?
+            }
+        };
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for (user, kind) in rows {
             match out.last_mut() {
@@ -155,7 +212,13 @@ impl Store {
     }
 
     pub async fn registration(&self, id: i64) -> StoreResult<Option<Registration>> {
-        self.db.read(|c| {
+        if let Engine::Postgres(pg) = self.engine() {
+            let sql = format!("SELECT {COLUMNS} FROM registrations WHERE id = $1");
+            return Ok(pg_registrations(pg, sqlx::query(&sql).bind(id))
+                .await?
+                .pop());
+        }
+        self.sqlite()?.db.read(|c| {
             c.prepare_cached(&format!("SELECT {COLUMNS} FROM registrations WHERE id = ?"))?
                 .query_row([id], Registration::from_row)
                 .optional()
@@ -171,6 +234,20 @@ impl Store {
         now: i64,
     ) -> StoreResult<()> {
         refuse_plain(kind, value)?;
+        if let Engine::Postgres(pg) = self.engine() {
+            sqlx::query(
+                "INSERT INTO registrations (user_id, kind, value, label, created_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, kind, value) DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(value)
+            .bind(label)
+            .bind(now)
+            .execute(pg)
+            .await?;
+            return Ok(());
+        }
         let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
         self.write_batched(move |c| {
             c.prepare_cached(
@@ -195,6 +272,28 @@ impl Store {
         now: i64,
     ) -> StoreResult<usize> {
         refuse_plain(kind, value)?;
+        if let Engine::Postgres(pg) = self.engine() {
+            let mut tx = pg.begin().await?;
+            let removed = sqlx::query("DELETE FROM registrations WHERE user_id = $1 AND kind = $2")
+                .bind(user_id)
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(
+                "INSERT INTO registrations (user_id, kind, value, label, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(value)
+            .bind(label)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(removed as usize);
+        }
         let (user_id, value, label) = (user_id.to_owned(), value.to_owned(), label.to_owned());
         self.write_batched(move |c| {
             let removed = c
@@ -211,6 +310,14 @@ impl Store {
 
     /// Replaces a registration's value (a passkey whose signature counter moved).
     pub async fn update_registration(&self, id: i64, value: &str) -> StoreResult<()> {
+        if let Engine::Postgres(pg) = self.engine() {
+            sqlx::query("UPDATE registrations SET value = $1 WHERE id = $2")
+                .bind(value)
+                .bind(id)
+                .execute(pg)
+                .await?;
+            return Ok(());
+        }
         let value = value.to_owned();
         self.write_batched(move |c| {
             c.prepare_cached("UPDATE registrations SET value = ? WHERE id = ?")?
@@ -223,6 +330,24 @@ impl Store {
     /// Removes one of a person's registrations, which counts as looking their methods
     /// over (`reviewed`); false when they have no such one.
     pub async fn remove_registration(&self, user_id: &str, id: i64, now: i64) -> StoreResult<bool> {
+        if let Engine::Postgres(pg) = self.engine() {
+            let mut tx = pg.begin().await?;
+            let n = sqlx::query("DELETE FROM registrations WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                sqlx::query(MARK_REVIEWED_PG)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(n == 1);
+        }
         let user_id = user_id.to_owned();
         self.write_batched(move |c| {
             let n = c
@@ -250,8 +375,22 @@ impl Store {
             .map(|r| (r.id, seal_totp(key, &r.user_id, &r.value)))
             .collect();
         let n = plain.len();
+        if let (Engine::Postgres(pg), true) = (self.engine(), n > 0) {
+            // Every server that writes PostgreSQL seals (`refuse_plain`), so a plain value
+            // there came from elsewhere; sealed in one transaction.
+            let mut tx = pg.begin().await?;
+            for (id, sealed) in &plain {
+                sqlx::query("UPDATE registrations SET value = $1 WHERE id = $2")
+                    .bind(sealed)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(n);
+        }
         if n > 0 {
-            self.db.write(|c| {
+            self.sqlite()?.db.write(|c| {
                 c.execute_batch("PRAGMA secure_delete = ON")?;
                 let sealed = (|| {
                     let tx = c.unchecked_transaction()?;
@@ -298,6 +437,14 @@ impl Store {
     /// Removes every method a person registered (the helpdesk, after a lost phone or a
     /// lost secret key); returns how many.
     pub async fn remove_registrations(&self, user_id: &str) -> StoreResult<usize> {
+        if let Engine::Postgres(pg) = self.engine() {
+            let n = sqlx::query("DELETE FROM registrations WHERE user_id = $1")
+                .bind(user_id)
+                .execute(pg)
+                .await?
+                .rows_affected();
+            return Ok(n as usize);
+        }
         let user_id = user_id.to_owned();
         self.write_batched(move |c| {
             c.prepare_cached("DELETE FROM registrations WHERE user_id = ?")?
@@ -309,8 +456,18 @@ impl Store {
     /// When the person last looked over their methods and kept them: confirmed them,
     /// added one or removed one. None when they never had any.
     pub async fn reviewed(&self, user_id: &str) -> StoreResult<Option<i64>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            return Ok(sqlx::query_scalar(
+                "SELECT MAX(t) FROM (
+                     SELECT reviewed_at AS t FROM reviews WHERE user_id = $1
+                     UNION ALL SELECT created_at FROM registrations WHERE user_id = $1) AS times",
+            )
+            .bind(user_id)
+            .fetch_one(pg)
+            .await?);
+        }
         let user_id = user_id.to_owned();
-        self.db.read(move |c| {
+        self.sqlite()?.db.read(move |c| {
             c.prepare_cached(
                 "SELECT MAX(t) FROM (
                      SELECT reviewed_at AS t FROM reviews WHERE user_id = ?1
@@ -322,6 +479,14 @@ impl Store {
 
     /// The person says their methods are current.
     pub async fn mark_reviewed(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        if let Engine::Postgres(pg) = self.engine() {
+            sqlx::query(MARK_REVIEWED_PG)
+                .bind(user_id)
+                .bind(now)
+                .execute(pg)
+                .await?;
+            return Ok(());
+        }
         let user_id = user_id.to_owned();
         self.write_batched(move |c| {
             c.prepare_cached(MARK_REVIEWED)?
@@ -333,6 +498,19 @@ impl Store {
 
     /// Marks an authenticator time step used; false when it was used before.
     pub async fn use_totp_step(&self, user_id: &str, step: i64, now: i64) -> StoreResult<bool> {
+        if let Engine::Postgres(pg) = self.engine() {
+            let n = sqlx::query(
+                "INSERT INTO totp_used (user_id, step, used_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, step) DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(step)
+            .bind(now)
+            .execute(pg)
+            .await?
+            .rows_affected();
+            return Ok(n == 1);
+        }
         let user_id = user_id.to_owned();
         let n = self
             .write_batched(move |c| {
