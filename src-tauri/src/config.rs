@@ -46,6 +46,12 @@ pub struct KioskConfig {
     /// Where the login screen's button sits: "bottom" (centred, above the lower edge,
     /// the default) or "top".
     pub login_button_position: ButtonPosition,
+    /// Draw the pages on the GPU (WebKit's Skia GPU path). Off by default: the kiosk's
+    /// screens are a few boxes and words, which the CPU draws at once, while WebKit's GPU
+    /// path on a PC without a GPU driver (Mesa's software GL, as on most login screens and
+    /// virtual machines) took a second to show the first screen. Turn it on where the PC
+    /// has a real GPU and its driver, if you measure it faster there.
+    pub gpu_rendering: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -80,6 +86,7 @@ impl Default for KioskConfig {
             name: None,
             location: None,
             login_button_position: ButtonPosition::Bottom,
+            gpu_rendering: false,
         }
     }
 }

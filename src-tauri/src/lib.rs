@@ -106,10 +106,18 @@ pub fn run() -> std::process::ExitCode {
     }
 }
 
+/// WebKit's switch to draw with Skia on the CPU (see `KioskConfig::gpu_rendering`).
+const CPU_RENDERING: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
+
 /// The kiosk's window; `login_window`: opened by the login screen's button, it covers
 /// the greeter and ends the process on Cancel, Done and the idle timeout.
 fn window(config: KioskConfig, login_window: bool) -> std::process::ExitCode {
     let kiosk_mode = config.kiosk_mode || login_window;
+    // Read by the WebKit processes this one starts; set before any of them is (a value
+    // already in the environment, as an admin's experiment, wins).
+    if !config.gpu_rendering && std::env::var_os(CPU_RENDERING).is_none() {
+        std::env::set_var(CPU_RENDERING, "1");
+    }
     // WebKit allows automation (tauri-driver sets this) only in the app's shared web
     // context, and an incognito webview gets an ephemeral one: under automation the
     // webview keeps its data in a fresh temporary folder instead, which nothing reuses.
