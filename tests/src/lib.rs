@@ -196,6 +196,18 @@ pub struct TestServer {
     pub store_dir: PathBuf,
     pub config_path: PathBuf,
     pub log_path: PathBuf,
+    /// The PostgreSQL database of the store, when the tests run on PostgreSQL
+    /// (`store_is_postgres`).
+    pub database: Option<String>,
+    /// The server's secret key file.
+    pub secret_file: PathBuf,
+}
+
+/// Whether test servers keep their stores on PostgreSQL (`SSPR_TEST_STORE=postgres`: the
+/// kit's shared cluster, a database each) instead of a SQLite file in their folder. `./run
+/// test` runs the API suite on both.
+pub fn store_is_postgres() -> bool {
+    std::env::var("SSPR_TEST_STORE").is_ok_and(|v| v == "postgres")
 }
 
 /// Extra TOML appended to the generated configuration (whole sections).
@@ -217,6 +229,19 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Where the store lives, when not in the server's own folder (a small disk).
     pub store_dir: Option<PathBuf>,
+    /// Another running server's PostgreSQL database and secret key, to serve the same
+    /// store as a second process (`TestServer::same_store`); its people are there already.
+    pub same_store_as: Option<SameStore>,
+    /// The store on PostgreSQL whatever `SSPR_TEST_STORE` says (a test of several
+    /// processes).
+    pub on_postgres: bool,
+}
+
+/// What a second server process needs to serve another's store.
+#[derive(Clone)]
+pub struct SameStore {
+    pub database: String,
+    pub secret_file: PathBuf,
 }
 
 impl TestServer {
@@ -262,16 +287,34 @@ impl TestServer {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        // On PostgreSQL (unless the test chose where a SQLite store lives): a database of
+        // its own in the shared cluster, reached with TLS checked, as a deployment would.
+        let database = if let Some(same) = &options.same_store_as {
+            Some(same.database.clone())
+        } else if (store_is_postgres() || options.on_postgres) && options.store_dir.is_none() {
+            Some(postgres::Postgres::shared()?.create_database()?)
+        } else {
+            None
+        };
+        let secret_file = match &options.same_store_as {
+            Some(same) => same.secret_file.clone(),
+            None => dir.join("secret.key"),
+        };
+        let store = match &database {
+            Some(database) => postgres::Postgres::shared()?.store_settings(database),
+            None => format!(
+                "[store]\nurl = \"sqlite://{}/sspr.db\"\n",
+                options.store_dir.as_deref().unwrap_or(&dir).display()
+            ),
+        };
         let config = format!(
             r#"
 [server]
 listen = "{addr}"
 public_url = "{base}"
-secret_file = "{dir}/secret.key"
+secret_file = "{secret_file}"
 
-[store]
-url = "sqlite://{store}/sspr.db"
-
+{store}
 [organization]
 name = "Test Org"
 
@@ -287,14 +330,13 @@ from = "SSPR <sspr@example.org>"
 
 {extra}
 "#,
-            dir = dir.display(),
-            store = options.store_dir.as_deref().unwrap_or(&dir).display(),
+            secret_file = secret_file.display(),
             smtp = options.smtp_port.unwrap_or(mailbox.addr().port()),
             extra = options.extra_config
         );
         let config_path = dir.join("sspr-server.toml");
         std::fs::write(&config_path, config)?;
-        if !options.real_directory {
+        if !options.real_directory && options.same_store_as.is_none() {
             let people = dir.join("people.toml");
             std::fs::write(&people, PEOPLE)?;
             let out = Command::new(&binary)
@@ -340,6 +382,8 @@ from = "SSPR <sspr@example.org>"
             dir,
             config_path,
             log_path,
+            database,
+            secret_file,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -529,29 +573,58 @@ from = "SSPR <sspr@example.org>"
         self.store_dir.join("sspr.db")
     }
 
-    /// The store, read-only, to check what the server wrote.
-    pub async fn db(&self) -> anyhow::Result<sqlx::SqlitePool> {
-        let url = format!("sqlite://{}?mode=ro", self.db_path().display());
-        Ok(sqlx::SqlitePool::connect(&url).await?)
+    /// The store, read-only on SQLite, to check what the server wrote. Queries run on
+    /// either engine: placeholders `$1`, `$2`… (SQLite reads them as PostgreSQL does),
+    /// and integers, text and NULLs only.
+    pub async fn db(&self) -> anyhow::Result<sqlx::AnyPool> {
+        self.any_pool("?mode=ro").await
     }
 
     /// The store, writable, under the running server (as an admin command writes): for a
     /// test to age rows, since time can't be fast-forwarded.
-    pub async fn db_writable(&self) -> anyhow::Result<sqlx::SqlitePool> {
-        use std::str::FromStr;
-        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
-            "sqlite://{}",
-            self.db_path().display()
-        ))?
-        .busy_timeout(std::time::Duration::from_secs(10));
-        Ok(sqlx::SqlitePool::connect_with(options).await?)
+    pub async fn db_writable(&self) -> anyhow::Result<sqlx::AnyPool> {
+        self.any_pool("").await
+    }
+
+    async fn any_pool(&self, sqlite_options: &str) -> anyhow::Result<sqlx::AnyPool> {
+        sqlx::any::install_default_drivers();
+        let url = match &self.database {
+            Some(database) => postgres::Postgres::shared()?.url_with_password(database),
+            None => format!("sqlite://{}{sqlite_options}", self.db_path().display()),
+        };
+        Ok(sqlx::pool::PoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await?)
+    }
+
+    /// What another server process needs to serve this one's store (PostgreSQL only).
+    pub fn same_store(&self) -> Option<SameStore> {
+        Some(SameStore {
+            database: self.database.clone()?,
+            secret_file: self.secret_file.clone(),
+        })
+    }
+
+    /// The store as it lies on disk, to search for what must never be there: SQLite's file
+    /// and its WAL, or the PostgreSQL database as `pg_dump` writes it.
+    pub fn raw_store(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        if let Some(database) = &self.database {
+            return Ok(vec![postgres::Postgres::shared()?.dump(database)?]);
+        }
+        let mut wal = self.db_path().into_os_string();
+        wal.push("-wal");
+        Ok(vec![
+            std::fs::read(self.db_path())?,
+            std::fs::read(wal).unwrap_or_default(),
+        ])
     }
 
     /// Whether `password` is the built-in directory's password for `username` now.
     pub async fn password_is(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         let hash: String =
-            sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = ?")
+            sqlx::query_scalar("SELECT password_hash FROM dir_users WHERE username = $1")
                 .bind(username)
                 .fetch_one(&self.db().await?)
                 .await?;
@@ -563,16 +636,31 @@ from = "SSPR <sspr@example.org>"
 
     /// Whether the built-in directory has `username` locked.
     pub async fn is_locked(&self, username: &str) -> anyhow::Result<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT locked FROM dir_users WHERE username = ?")
-                .bind(username)
-                .fetch_one(&self.db().await?)
-                .await?,
-        )
+        let locked: i64 = sqlx::query_scalar("SELECT locked FROM dir_users WHERE username = $1")
+            .bind(username)
+            .fetch_one(&self.db().await?)
+            .await?;
+        Ok(locked != 0)
     }
 }
 
 impl TestServer {
+    /// Stops the server as an operator does (SIGTERM): it finishes, commits what it
+    /// batched, and exits.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id())?);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait()?.is_none() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the server did not stop within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     /// Stops the server at once, as a crash or a network cut would look to its clients.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

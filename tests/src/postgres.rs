@@ -179,6 +179,14 @@ impl Postgres {
         Ok(name)
     }
 
+    /// A URL with the password, for the kit's own pool (never a server's configuration).
+    pub fn url_with_password(&self, database: &str) -> String {
+        format!(
+            "postgres://{USER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
     /// `store.url` for `database`, without the password (that is in `password_file`).
     pub fn url(&self, database: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)
@@ -211,6 +219,22 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr).trim()
         );
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Everything `database` holds, as `pg_dump` writes it (schema and rows, as text).
+    pub fn dump(&self, database: &str) -> anyhow::Result<Vec<u8>> {
+        let out = Command::new(server_bin_dir()?.join("pg_dump"))
+            .env("PGPASSWORD", &self.password)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", USER, "-d", database])
+            .output()
+            .context("running pg_dump")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(out.stdout)
     }
 
     /// What the postmaster has logged so far (connections included).

@@ -131,10 +131,7 @@ pub const PEOPLE: &[Person] = &[
 
 /// Seeds the built-in directory and registrations once; later starts keep what is there.
 pub async fn seed(store: &Store, key: &ServerKey, directory_name: &str) -> anyhow::Result<bool> {
-    let count: i64 = store
-        .db()?
-        .read(|c| c.query_row("SELECT COUNT(*) FROM dir_users", [], |r| r.get(0)))?;
-    if count > 0 {
+    if store.builtin_users().await? > 0 {
         return Ok(false);
     }
     let dir = BuiltinDirectory::new(directory_name, store.clone());

@@ -42,7 +42,7 @@ use store::Store;
 
 /// Opens the store (migrating it), the directory and the mailer, and wires the services.
 pub async fn build(config: Config) -> anyhow::Result<http::AppState> {
-    let store = Store::open(&config.store.url).await?;
+    let store = Store::open_any(&config.store.url, config.store.password_file.as_deref()).await?;
     store.migrate().await?;
     let key = secret::ServerKey::load_or_create(&config.server.secret_file)?;
     let sealed = store.seal_plain_totp(&key).await?;
@@ -273,12 +273,26 @@ async fn probe_failing_relay(core: Arc<core::Core>) {
 }
 
 /// Forgets what is no longer needed: spent nonces, old flows, old throttle counters, and
-/// audit rows past their retention.
+/// audit rows past their retention; every 5 minutes, in one process of those sharing a
+/// PostgreSQL database (`store::Housekeeper`), which the others take over from within
+/// seconds if it dies.
 async fn housekeeping(state: http::AppState) {
     let store = &state.core.store;
     let skew = state.core.config().kiosk.signature_max_skew_secs as i64;
     let retention_days = i64::from(state.core.config().store.audit_retention_days);
+    let mut housekeeper = store::Housekeeper::default();
+    let mut last_run: Option<std::time::Instant> = None;
     loop {
+        if !housekeeper.is_mine(store).await {
+            last_run = None;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        }
+        if last_run.is_some_and(|at| at.elapsed() < Duration::from_secs(300)) {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        }
+        last_run = Some(std::time::Instant::now());
         let now = clock::now();
         let result = async {
             store.forget_nonces_before(now - 2 * skew - 60).await?;
@@ -308,7 +322,6 @@ async fn housekeeping(state: http::AppState) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "housekeeping failed");
         }
-        tokio::time::sleep(Duration::from_secs(300)).await;
     }
 }
 

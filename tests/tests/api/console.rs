@@ -424,7 +424,7 @@ async fn staging_codes_are_made_and_followed_from_the_console() {
     let code_id = code.code_id.clone().expect("a staging code's id");
     assert!(code.qr_text.ends_with(&format!("#{}", code.code)));
     let lifetime: i64 =
-        sqlx::query_scalar("SELECT expires_at - created_at FROM enrollment_codes WHERE id = ?")
+        sqlx::query_scalar("SELECT expires_at - created_at FROM enrollment_codes WHERE id = $1")
             .bind(&code_id)
             .fetch_one(&db(&server).await)
             .await

@@ -11,7 +11,7 @@ use super::{code_of, method, start};
 
 async fn challenge_rows(server: &TestServer, flow_id: &str) -> i64 {
     let pool = super::db(server).await;
-    sqlx::query_scalar("SELECT COUNT(*) FROM challenges WHERE flow_id = ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM challenges WHERE flow_id = $1")
         .bind(flow_id)
         .fetch_one(&pool)
         .await

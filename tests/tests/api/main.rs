@@ -13,6 +13,7 @@ mod flows;
 mod metrics;
 mod policy;
 mod postgres;
+mod processes;
 mod questions;
 mod secrets;
 mod security_info;
@@ -84,7 +85,7 @@ pub async fn verify_totp(kiosk: &Client, flow: &FlowView, secret: &str) -> FlowV
         .expect("totp code accepted")
 }
 
-pub async fn db(server: &TestServer) -> sqlx::SqlitePool {
+pub async fn db(server: &TestServer) -> sqlx::AnyPool {
     server.db().await.expect("open store")
 }
 

@@ -255,14 +255,6 @@ async fn bad_input_at_start_is_a_clear_refusal() {
         "is not answering",
         password,
     );
-    // Serving from PostgreSQL isn't finished: said at start, not found out later.
-    let serve = server(&dir, &with_file(&url, pw), &["serve"]);
-    assert!(!serve.ok);
-    assert!(
-        serve.stderr.contains("serving from it is not finished"),
-        "{}",
-        serve.stderr
-    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -467,4 +459,117 @@ async fn kiosk_and_audit_commands_on_postgres() {
     refused(&["serve"], "serving from it is not finished");
     refused(&["backup", "/nowhere/copy.db"], "pg_dump");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A deployment moves from SQLite to PostgreSQL with `store copy`: every row, checked;
+/// never into a store that holds rows; and a server on the copy, with the same secret
+/// key, carries on (the kiosk's enrollment, the new password, the sealed authenticator
+/// secrets and the audit all came along).
+#[tokio::test]
+async fn store_copy_moves_a_deployment_from_sqlite_to_postgres() {
+    use sspr_tests::sspr_client::{Client, DeviceKey};
+    use sspr_tests::sspr_proto::{Intent, MethodKind, Outcome};
+    use sspr_tests::{Options, SameStore, TestServer};
+
+    const NEW_PASSWORD: &str = "copper lantern over quiet fields";
+    let mut old = TestServer::start_with(Options {
+        // SQLite whatever the suite runs on: this is where a deployment comes from.
+        store_dir: Some(temp_dir("copy-from")),
+        ..Options::default()
+    })
+    .await
+    .expect("server on SQLite");
+    let kiosk = old.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&super::start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = super::verify_email(&old, &kiosk, &flow, "ada@home.example.net").await;
+    let done = kiosk
+        .set_password(&flow.flow_id, NEW_PASSWORD)
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    old.stop().expect("stop the SQLite server");
+    let audit_before = old.audit(&[]).expect("audit").len();
+
+    let pg = Postgres::shared().unwrap();
+    let database = pg.create_database().unwrap();
+    let to = format!(
+        "{}?sslmode=verify-full&sslrootcert={}",
+        pg.url(&database),
+        pg.ca_file.display()
+    );
+    let from = format!("sqlite://{}", old.db_path().display());
+    let password_file = pg.password_file.display().to_string();
+    let copy = [
+        "store",
+        "copy",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--password-file",
+        &password_file,
+    ];
+    let said = old.admin(&copy).expect("store copy");
+    assert!(said.contains("checked row by row"), "{said}");
+    let line = |table: &str| {
+        said.lines()
+            .find(|l| l.split_whitespace().next() == Some(table))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let rows_of = |table: &str| {
+        line(table)
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("?")
+            .to_string()
+    };
+    assert_eq!(rows_of("kiosks"), "1", "{said}");
+    assert_eq!(rows_of("audit"), audit_before.to_string(), "{said}");
+    for table in ["dir_users", "registrations", "flows", "challenges", "audit"] {
+        let count = pg
+            .psql(&database, &format!("SELECT COUNT(*) FROM {table}"))
+            .unwrap();
+        assert_eq!(rows_of(table), count, "{table}: {said}");
+    }
+    // Never into a store that holds rows: refused, nothing written twice.
+    let again = old.admin(&copy).expect_err("a second copy is refused");
+    assert!(format!("{again:#}").contains("not empty"), "{again:#}");
+    assert_eq!(
+        pg.psql(&database, "SELECT COUNT(*) FROM audit").unwrap(),
+        audit_before.to_string()
+    );
+
+    let new = TestServer::start_with(Options {
+        same_store_as: Some(SameStore {
+            database,
+            secret_file: old.secret_file.clone(),
+        }),
+        ..Options::default()
+    })
+    .await
+    .expect("server on the copy");
+    let kiosk = Client::new(
+        &new.base,
+        DeviceKey::from_seed(*kiosk.device_key().seed()),
+        kiosk.kiosk_id().map(str::to_string),
+    )
+    .expect("client");
+    kiosk
+        .settings()
+        .await
+        .expect("the kiosk's enrollment came along");
+    assert!(super::directory_password_is(&new, "ada", NEW_PASSWORD).await);
+    // Ada's authenticator secret, sealed with the key, still checks.
+    let flow = kiosk
+        .start_flow(&super::start("ada", Intent::Reset))
+        .await
+        .expect("flow on the copy");
+    assert!(flow.methods.iter().any(|m| m.kind == MethodKind::Totp));
+    let flow = super::verify_totp(&kiosk, &flow, sspr_tests::ADA_TOTP).await;
+    assert!(flow.done >= 1);
+    assert!(new.audit(&[]).expect("audit").len() > audit_before);
 }

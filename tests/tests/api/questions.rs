@@ -79,7 +79,7 @@ async fn register_ada(server: &TestServer) -> Phone {
 async fn stored(server: &TestServer, login: &str) -> Option<String> {
     sqlx::query_scalar(
         "SELECT r.value FROM registrations r JOIN dir_users u ON u.id = r.user_id
-         WHERE u.username = ? AND r.kind = 'questions'",
+         WHERE u.username = $1 AND r.kind = 'questions'",
     )
     .bind(login)
     .fetch_optional(&db(server).await)
@@ -418,10 +418,7 @@ async fn a_reset_with_security_questions_and_an_emailed_code() {
         .expect("json")
         .to_lowercase();
     assert!(audit.contains("verify_succeeded"), "{audit}");
-    let raw = [
-        std::fs::read(server.db_path()).expect("db"),
-        std::fs::read(server.dir.join("sspr.db-wal")).unwrap_or_default(),
-    ];
+    let raw = server.raw_store().expect("the store");
     for (_, answer) in ADA_ANSWERS {
         for secret in [answer.to_lowercase(), answer.to_string()] {
             assert!(

@@ -271,7 +271,7 @@ async fn my_security_info_asks_to_confirm_methods_that_were_not_looked_at_for_lo
     let age = |table: &'static str, column: &'static str, days: i64| {
         let (server, ada_id) = (&server, ada_id.clone());
         async move {
-            let sql = format!("UPDATE {table} SET {column} = {column} - ? WHERE user_id = ?");
+            let sql = format!("UPDATE {table} SET {column} = {column} - $1 WHERE user_id = $2");
             sqlx::query(&sql)
                 .bind(days * 86_400)
                 .bind(ada_id)

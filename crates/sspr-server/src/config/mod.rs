@@ -19,7 +19,11 @@ pub const AVAILABLE_METHODS: [sspr_proto::MethodKind; 6] = [
     sspr_proto::MethodKind::Questions,
 ];
 
+mod directory;
+mod phone;
 pub use crate::methods::questions::policy::{Question, QuestionsPolicy, ANSWER_MAX, QUESTION_MAX};
+pub use directory::{DirectoryConfig, DirectoryKind, LinkBy};
+pub use phone::{HttpBody, SmsConfig, SmsProvider, SmsProviderKind, VoiceConfig};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,136 +43,6 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub sms: SmsConfig,
     pub voice: VoiceConfig,
-}
-
-/// Codes read out by a phone call ("voice" in `policy.methods`), to the office number a
-/// person registered (its extension dialled).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct VoiceConfig {
-    /// The number calls come from (E.164, as the provider allows).
-    pub caller_id: String,
-    /// Seconds each gateway may take to accept the call before the next is tried.
-    pub timeout_secs: u32,
-    /// Gateways, tried in order: `kind = "http"` (preset "twilio": the Calls API with the
-    /// code in TwiML; or a template whose fields may use {twiml}, {speech}, {digits}).
-    pub provider: Vec<SmsProvider>,
-}
-
-impl Default for VoiceConfig {
-    fn default() -> Self {
-        VoiceConfig {
-            caller_id: String::new(),
-            timeout_secs: 5,
-            provider: Vec::new(),
-        }
-    }
-}
-
-/// Text messages: how numbers are read and which gateways send (`sms::Sms`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmsConfig {
-    /// The region a number without a country code is read in ("DE").
-    pub default_region: String,
-    /// Countries codes may be sent to (region codes); empty: the default region only.
-    pub allowed_countries: Vec<String>,
-    /// The sender shown on the phone (an alphanumeric sender of up to 11 characters, or
-    /// a number).
-    pub sender: String,
-    /// Seconds each gateway may take before the next is tried.
-    pub timeout_secs: u32,
-    /// Gateways, tried in order.
-    pub provider: Vec<SmsProvider>,
-}
-
-impl Default for SmsConfig {
-    fn default() -> Self {
-        SmsConfig {
-            default_region: "DE".into(),
-            allowed_countries: Vec::new(),
-            sender: "SSPR".into(),
-            timeout_secs: 5,
-            provider: Vec::new(),
-        }
-    }
-}
-
-impl SmsConfig {
-    /// The countries codes may go to.
-    pub fn allowed(&self) -> Vec<String> {
-        if self.allowed_countries.is_empty() {
-            vec![self.default_region.to_ascii_uppercase()]
-        } else {
-            self.allowed_countries.clone()
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmsProviderKind {
-    /// Kannel's `sendsms` HTTP interface (smsbox).
-    Kannel,
-    /// Any HTTP API, by a template (`method`, `url`, `body`, `fields`, `headers`,
-    /// `success_status`, `success_pattern`), or a preset that fills it (`twilio`,
-    /// `vonage`).
-    Http,
-}
-
-/// How an HTTP gateway's fields travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HttpBody {
-    /// application/x-www-form-urlencoded
-    Form,
-    Json,
-    /// The fields as the URL's query (a GET).
-    Query,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmsProvider {
-    /// Shown in the audit and the metrics.
-    pub name: String,
-    pub kind: SmsProviderKind,
-    /// Kannel: smsbox's sendsms base URL (`http://127.0.0.1:13013`).
-    pub url: String,
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Better kept in `password_file`, or set as an environment override.
-    #[serde(default, skip_serializing)]
-    pub password: Option<SecretString>,
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-    /// HTTP gateways: a preset ("twilio", "vonage") that fills what follows.
-    #[serde(default)]
-    pub preset: Option<String>,
-    /// HTTP gateways: GET or POST (POST by default).
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub body: Option<HttpBody>,
-    /// HTTP gateways: the fields sent, with placeholders {to} (E.164), {to_digits} (no
-    /// "+"), {message}, {sender}, {request_id}, {username}, {password}.
-    #[serde(default)]
-    pub fields: std::collections::BTreeMap<String, String>,
-    /// HTTP gateways: headers, with the same placeholders.
-    #[serde(default)]
-    pub headers: std::collections::BTreeMap<String, String>,
-    /// HTTP gateways: the statuses that mean "taken" (any 2xx when empty).
-    #[serde(default)]
-    pub success_status: Vec<u16>,
-    /// HTTP gateways: text the answer must contain to mean "taken".
-    #[serde(default)]
-    pub success_pattern: Option<String>,
-}
-
-impl SmsProvider {
-    pub fn password(&self) -> anyhow::Result<Option<SecretString>> {
-        read_secret(&self.password, &self.password_file, "sms.provider.password")
-    }
 }
 
 /// The admin console (`/admin`): who may sign in to it, by directory group (nested groups
@@ -429,178 +303,6 @@ pub struct SmtpConfig {
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DirectoryKind {
-    /// Users kept in the server's own store (the demo directory).
-    Builtin,
-    /// OpenLDAP (with ppolicy) and compatible servers: Password Modify extended operation.
-    Ldap,
-    /// Active Directory (and Samba AD): `unicodePwd` over LDAPS or StartTLS.
-    ActiveDirectory,
-    /// Microsoft Entra ID through Microsoft Graph (client credentials).
-    Entra,
-}
-
-/// How a linked directory finds the person the first directory found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkBy {
-    Username,
-    Email,
-}
-
-/// Reads a secret given inline or as a file (first line, trimmed); `what` names the key.
-pub fn read_secret(
-    inline: &Option<SecretString>,
-    file: &Option<PathBuf>,
-    what: &str,
-) -> anyhow::Result<Option<SecretString>> {
-    match (inline, file) {
-        (Some(v), _) => Ok(Some(v.clone())),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("{what}_file {}: {e}", path.display()))?;
-            let text = zeroize::Zeroizing::new(text);
-            Ok(Some(SecretString::from(
-                text.lines().next().unwrap_or_default().trim(),
-            )))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DirectoryConfig {
-    pub kind: DirectoryKind,
-    /// Shown to people and in the audit.
-    pub name: String,
-
-    // LDAP and Active Directory.
-    /// `ldaps://host:636`, or `ldap://host:389` with `starttls = true`.
-    pub url: Option<String>,
-    pub starttls: bool,
-    /// PEM file of the CA that signed the directory's certificate (else the system's).
-    pub ca_file: Option<PathBuf>,
-    /// Plain LDAP without TLS, for a directory on this machine's loopback only.
-    pub allow_plain_loopback: bool,
-    /// The delegated service account.
-    pub bind_dn: Option<String>,
-    /// Better set as SSPR_DIRECTORY__BIND_PASSWORD, or kept in `bind_password_file`.
-    #[serde(skip_serializing)]
-    pub bind_password: Option<SecretString>,
-    pub bind_password_file: Option<PathBuf>,
-    /// Where people (and groups) are searched.
-    pub base_dn: Option<String>,
-    /// Attributes a login is matched against (default: uid, mail for LDAP;
-    /// sAMAccountName, userPrincipalName, mail for Active Directory).
-    pub login_attributes: Vec<String>,
-    /// Extra filter every person must match (default: inetOrgPerson; AD: user objects).
-    pub user_filter: Option<String>,
-    /// Where groups are searched (default `base_dn`).
-    pub group_base_dn: Option<String>,
-    /// LDAP only: the ppolicy entry whose rules apply (pwdMinLength, pwdInHistory, ...).
-    pub policy_dn: Option<String>,
-    /// Every directory operation gives up after this long.
-    pub timeout_secs: u64,
-    /// Bound service connections kept open.
-    pub pool_size: usize,
-
-    // Microsoft Entra ID.
-    pub tenant_id: Option<String>,
-    pub client_id: Option<String>,
-    /// Better set as SSPR_DIRECTORY__CLIENT_SECRET, or kept in `client_secret_file`.
-    #[serde(skip_serializing)]
-    pub client_secret: Option<SecretString>,
-    pub client_secret_file: Option<PathBuf>,
-    /// Instead of a secret: the app's certificate (PEM, as uploaded to the app
-    /// registration) and its RSA private key (PEM); the server signs a client assertion
-    /// with the key for every token.
-    pub client_certificate_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
-    /// Token authority (default https://login.microsoftonline.com).
-    pub authority_url: String,
-    /// Graph endpoint (default https://graph.microsoft.com).
-    pub graph_url: String,
-
-    /// For a linked directory: which of the person's attributes (from the directory that
-    /// found them) finds them here.
-    pub link: LinkBy,
-    /// More directories that may hold the same people: one verified session writes the
-    /// new password to every one of them that does.
-    pub linked: Vec<DirectoryConfig>,
-}
-
-impl DirectoryConfig {
-    pub fn bind_password(&self) -> anyhow::Result<Option<SecretString>> {
-        read_secret(
-            &self.bind_password,
-            &self.bind_password_file,
-            "directory.bind_password",
-        )
-    }
-
-    pub fn client_secret(&self) -> anyhow::Result<Option<SecretString>> {
-        read_secret(
-            &self.client_secret,
-            &self.client_secret_file,
-            "directory.client_secret",
-        )
-    }
-
-    fn validate(&self, top: bool) -> anyhow::Result<()> {
-        let name = &self.name;
-        anyhow::ensure!(!name.trim().is_empty(), "directory.name must not be empty");
-        anyhow::ensure!(
-            top || self.linked.is_empty(),
-            "directory {name:?}: a linked directory can't have linked directories of its own"
-        );
-        match self.kind {
-            DirectoryKind::Builtin => {}
-            DirectoryKind::Ldap | DirectoryKind::ActiveDirectory => {
-                let url = self.url.as_deref().ok_or_else(|| {
-                    anyhow::anyhow!("directory {name:?}: url is required (ldaps://host:636)")
-                })?;
-                anyhow::ensure!(
-                    url.starts_with("ldaps://") || url.starts_with("ldap://"),
-                    "directory {name:?}: url must start with ldaps:// or ldap://"
-                );
-                anyhow::ensure!(
-                    self.base_dn.is_some(),
-                    "directory {name:?}: base_dn is required"
-                );
-                anyhow::ensure!(
-                    self.bind_dn.is_some(),
-                    "directory {name:?}: bind_dn (the service account) is required"
-                );
-                anyhow::ensure!(
-                    self.timeout_secs >= 1 && self.timeout_secs <= 120,
-                    "directory {name:?}: timeout_secs must be between 1 and 120"
-                );
-                anyhow::ensure!(
-                    (1..=64).contains(&self.pool_size),
-                    "directory {name:?}: pool_size must be between 1 and 64"
-                );
-            }
-            DirectoryKind::Entra => {
-                anyhow::ensure!(
-                    self.tenant_id.is_some() && self.client_id.is_some(),
-                    "directory {name:?}: tenant_id and client_id are required for Entra ID"
-                );
-                anyhow::ensure!(
-                    self.client_certificate_file.is_some() == self.client_key_file.is_some(),
-                    "directory {name:?}: client_certificate_file and client_key_file go together"
-                );
-            }
-        }
-        for linked in &self.linked {
-            linked.validate(false)?;
-        }
-        Ok(())
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -736,36 +438,23 @@ impl Default for SmtpConfig {
     }
 }
 
-impl Default for DirectoryConfig {
-    fn default() -> Self {
-        DirectoryConfig {
-            kind: DirectoryKind::Builtin,
-            name: "Built-in directory".into(),
-            url: None,
-            starttls: false,
-            ca_file: None,
-            allow_plain_loopback: false,
-            bind_dn: None,
-            bind_password: None,
-            bind_password_file: None,
-            base_dn: None,
-            login_attributes: Vec::new(),
-            user_filter: None,
-            group_base_dn: None,
-            policy_dn: None,
-            timeout_secs: 5,
-            pool_size: 4,
-            tenant_id: None,
-            client_id: None,
-            client_secret: None,
-            client_secret_file: None,
-            client_certificate_file: None,
-            client_key_file: None,
-            authority_url: "https://login.microsoftonline.com".into(),
-            graph_url: "https://graph.microsoft.com".into(),
-            link: LinkBy::Email,
-            linked: Vec::new(),
+/// Reads a secret given inline or as a file (first line, trimmed); `what` names the key.
+pub fn read_secret(
+    inline: &Option<SecretString>,
+    file: &Option<PathBuf>,
+    what: &str,
+) -> anyhow::Result<Option<SecretString>> {
+    match (inline, file) {
+        (Some(v), _) => Ok(Some(v.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{what}_file {}: {e}", path.display()))?;
+            let text = zeroize::Zeroizing::new(text);
+            Ok(Some(SecretString::from(
+                text.lines().next().unwrap_or_default().trim(),
+            )))
         }
+        (None, None) => Ok(None),
     }
 }
 

@@ -1,6 +1,7 @@
-//! The built-in directory: users in the server's own SQLite store, passwords as argon2id.
-//! It backs the demo and small deployments; it also lets a bench measure the server
-//! without a network directory in the way.
+//! The built-in directory: users in the server's own store (SQLite or PostgreSQL, each
+//! statement beside its twin as in `store`), passwords as argon2id. It backs the demo and
+//! small deployments; it also lets a bench measure the server without a network
+//! directory in the way.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
@@ -8,9 +9,11 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::PgRow;
+use sqlx::Row as _;
 
 use super::{DirError, DirUser, Directory};
-use crate::store::{Store, StoreError};
+use crate::store::{Engine, Store, StoreError};
 
 /// OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): the cost of every reset here.
 pub fn argon2() -> Argon2<'static> {
@@ -76,6 +79,21 @@ impl UserRow {
             password_changed_at: r.get(9)?,
         })
     }
+
+    fn from_pg(r: &PgRow) -> sqlx::Result<UserRow> {
+        Ok(UserRow {
+            id: r.try_get(0)?,
+            username: r.try_get(1)?,
+            email: r.try_get(2)?,
+            display_name: r.try_get(3)?,
+            given_name: r.try_get(4)?,
+            surname: r.try_get(5)?,
+            disabled: r.try_get::<i64, _>(6)? != 0,
+            locked: r.try_get::<i64, _>(7)? != 0,
+            groups: r.try_get(8)?,
+            password_changed_at: r.try_get(9)?,
+        })
+    }
 }
 
 impl From<UserRow> for DirUser {
@@ -111,8 +129,32 @@ const SELECT_USER: &str = "SELECT u.id, u.username, u.email, u.display_name, u.g
         u.password_changed_at
     FROM dir_users u";
 
-fn unavailable(e: StoreError) -> DirError {
-    DirError::Unavailable(e.to_string())
+/// `SELECT_USER` on PostgreSQL (usernames and emails compared case-blind there by
+/// `lower()`, which the unique indexes are on; SQLite's columns are `COLLATE NOCASE`).
+const SELECT_USER_PG: &str =
+    "SELECT u.id, u.username, u.email, u.display_name, u.given_name, u.surname,
+        u.disabled, u.locked,
+        (SELECT string_agg(group_name, chr(31)) FROM dir_groups g WHERE g.user_id = u.id) AS groups,
+        u.password_changed_at
+    FROM dir_users u";
+
+fn unavailable(e: impl Into<StoreError>) -> DirError {
+    DirError::Unavailable(e.into().to_string())
+}
+
+/// The users a PostgreSQL query found.
+async fn pg_users(
+    pg: &sqlx::PgPool,
+    query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Vec<DirUser>, DirError> {
+    query
+        .fetch_all(pg)
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|r| UserRow::from_pg(r).map(DirUser::from))
+        .collect::<sqlx::Result<_>>()
+        .map_err(unavailable)
 }
 
 /// A new user for seeding.
@@ -143,6 +185,33 @@ impl BuiltinDirectory {
 
     pub async fn add_user(&self, u: &NewUser<'_>) -> anyhow::Result<()> {
         let hash = hash_password(u.password)?;
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let mut tx = pg.begin().await?;
+            sqlx::query(
+                "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(u.id)
+            .bind(u.username)
+            .bind(u.email)
+            .bind(format!("{} {}", u.given_name, u.surname))
+            .bind(u.given_name)
+            .bind(u.surname)
+            .bind(i64::from(u.disabled))
+            .bind(i64::from(u.locked))
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            for g in u.groups {
+                sqlx::query("INSERT INTO dir_groups (user_id, group_name) VALUES ($1, $2)")
+                    .bind(u.id)
+                    .bind(g)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
         self.store.db()?.transaction(|c| {
             c.prepare_cached(
                 "INSERT INTO dir_users (id, username, email, display_name, given_name, surname, disabled, locked, password_hash)
@@ -172,11 +241,21 @@ impl BuiltinDirectory {
     /// Checks a password against the stored hash (what a sign-in to the directory does).
     pub async fn verify_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let hash: Option<Option<String>> = self.store.db()?.read(|c| {
-            c.prepare_cached("SELECT password_hash FROM dir_users WHERE username = ?")?
-                .query_row([username], |r| r.get(0))
-                .optional()
-        })?;
+        let hash: Option<Option<String>> = match self.store.engine() {
+            Engine::Postgres(pg) => {
+                sqlx::query_scalar(
+                    "SELECT password_hash FROM dir_users WHERE lower(username) = lower($1)",
+                )
+                .bind(username)
+                .fetch_optional(pg)
+                .await?
+            }
+            Engine::Sqlite(_) => self.store.db()?.read(|c| {
+                c.prepare_cached("SELECT password_hash FROM dir_users WHERE username = ?")?
+                    .query_row([username], |r| r.get(0))
+                    .optional()
+            })?,
+        };
         // Nobody (or nobody with a password): the same hash work against a decoy, so the
         // answer takes as long as for a real person.
         let stored = hash.flatten();
@@ -206,6 +285,15 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn find(&self, login: &str) -> Result<Option<DirUser>, DirError> {
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let sql = format!(
+                "{SELECT_USER_PG} WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1) LIMIT 1"
+            );
+            return Ok(pg_users(pg, sqlx::query(&sql).bind(login))
+                .await?
+                .into_iter()
+                .next());
+        }
         let row = self
             .store
             .db()
@@ -228,6 +316,21 @@ impl Directory for BuiltinDirectory {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
+        if let Engine::Postgres(pg) = self.store.engine() {
+            // SQLite's LIKE is case-blind for ASCII: ILIKE here; DISTINCT first, so the
+            // case-blind order may name a column the distinct rows don't have.
+            return sqlx::query_scalar(
+                "SELECT group_name FROM (
+                     SELECT DISTINCT group_name FROM dir_groups
+                     WHERE group_name ILIKE $1 ESCAPE '\\') g
+                 ORDER BY lower(group_name), group_name LIMIT $2",
+            )
+            .bind(&pattern)
+            .bind(limit as i64)
+            .fetch_all(pg)
+            .await
+            .map_err(unavailable);
+        }
         self.store
             .db()
             .map_err(unavailable)?
@@ -243,6 +346,10 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn everyone(&self) -> Result<Vec<DirUser>, DirError> {
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let sql = format!("{SELECT_USER_PG} ORDER BY lower(u.username)");
+            return pg_users(pg, sqlx::query(&sql)).await;
+        }
         let rows: Vec<UserRow> = self
             .store
             .db()
@@ -257,6 +364,13 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn members(&self, group: &str) -> Result<Vec<DirUser>, DirError> {
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let sql = format!(
+                "{SELECT_USER_PG} WHERE u.id IN (SELECT user_id FROM dir_groups WHERE group_name = $1)
+                 ORDER BY lower(u.username)"
+            );
+            return pg_users(pg, sqlx::query(&sql).bind(group)).await;
+        }
         let rows: Vec<UserRow> = self
             .store
             .db()
@@ -280,6 +394,14 @@ impl Directory for BuiltinDirectory {
             .await
             .map_err(|e| DirError::Other(e.to_string()))??;
         let id = user.id.clone();
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let update = sqlx::query(
+                "UPDATE dir_users SET password_hash = $1,
+                     password_changed_at = EXTRACT(EPOCH FROM now())::BIGINT, locked = 0
+                 WHERE id = $2 AND disabled = 0",
+            );
+            return pg_change_one(pg, update.bind(&hash).bind(&id)).await;
+        }
         let n = self
             .store
             .write_batched(move |c| {
@@ -291,14 +413,16 @@ impl Directory for BuiltinDirectory {
             })
             .await
             .map_err(unavailable)?;
-        if n != 1 {
-            return Err(DirError::Other("the account is gone or disabled".into()));
-        }
-        Ok(())
+        changed_one(n as u64)
     }
 
     async fn unlock(&self, user: &DirUser) -> Result<(), DirError> {
         let id = user.id.clone();
+        if let Engine::Postgres(pg) = self.store.engine() {
+            let update =
+                sqlx::query("UPDATE dir_users SET locked = 0 WHERE id = $1 AND disabled = 0");
+            return pg_change_one(pg, update.bind(&id)).await;
+        }
         let n = self
             .store
             .write_batched(move |c| {
@@ -307,10 +431,7 @@ impl Directory for BuiltinDirectory {
             })
             .await
             .map_err(unavailable)?;
-        if n != 1 {
-            return Err(DirError::Other("the account is gone or disabled".into()));
-        }
-        Ok(())
+        changed_one(n as u64)
     }
 
     async fn check_password(
@@ -340,6 +461,13 @@ impl Directory for BuiltinDirectory {
     }
 
     async fn ping(&self) -> Result<(), DirError> {
+        if let Engine::Postgres(pg) = self.store.engine() {
+            return sqlx::query("SELECT 1 FROM dir_users LIMIT 1")
+                .fetch_optional(pg)
+                .await
+                .map(drop)
+                .map_err(unavailable);
+        }
         self.store
             .db()
             .map_err(unavailable)?
@@ -351,6 +479,44 @@ impl Directory for BuiltinDirectory {
             })
             .map_err(unavailable)
     }
+}
+
+impl Store {
+    /// How many people the built-in directory holds.
+    pub async fn builtin_users(&self) -> anyhow::Result<i64> {
+        Ok(match self.engine() {
+            Engine::Postgres(pg) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM dir_users")
+                    .fetch_one(pg)
+                    .await?
+            }
+            Engine::Sqlite(_) => self
+                .db()?
+                .read(|c| c.query_row("SELECT COUNT(*) FROM dir_users", [], |r| r.get(0)))?,
+        })
+    }
+}
+
+/// Runs a PostgreSQL write that must change exactly one account.
+async fn pg_change_one(
+    pg: &sqlx::PgPool,
+    update: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> Result<(), DirError> {
+    changed_one(
+        update
+            .execute(pg)
+            .await
+            .map_err(unavailable)?
+            .rows_affected(),
+    )
+}
+
+/// A write that had to change exactly one account.
+fn changed_one(rows: u64) -> Result<(), DirError> {
+    if rows != 1 {
+        return Err(DirError::Other("the account is gone or disabled".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

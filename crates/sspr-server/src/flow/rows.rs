@@ -501,14 +501,26 @@ impl Store {
         })
     }
 
-    /// The newest challenge of a method in a flow. SQLite only so far: two challenges of
-    /// one method can share a second (a resend after a failed delivery), and SQLite tells
-    /// them apart by the rowid, which PostgreSQL has no counterpart of.
+    /// The newest challenge of a method in a flow. Two challenges of one method can share
+    /// a second (a resend after a failed delivery): SQLite tells them apart by the rowid,
+    /// PostgreSQL by the sequence number each takes (migration 17).
     pub async fn last_challenge(
         &self,
         flow_id: &str,
         method_id: &str,
     ) -> StoreResult<Option<ChallengeRow>> {
+        if let Engine::Postgres(pg) = self.engine() {
+            return Ok(sqlx::query(&format!(
+                "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = $1 AND method_id = $2
+                 ORDER BY created_at DESC, seq DESC LIMIT 1"
+            ))
+            .bind(flow_id)
+            .bind(method_id)
+            .fetch_optional(pg)
+            .await?
+            .map(|r| ChallengeRow::from_pg(&r))
+            .transpose()?);
+        }
         self.db()?.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE flow_id = ? AND method_id = ?

@@ -20,13 +20,14 @@
 //! side in one function (`match &self.engine`), so a reader and a reviewer see both
 //! statements at once and a change to one is seen beside the other; the SQLite arm stays
 //! exactly the code it was (no boxing, no extra await point, no dynamic dispatch), and a
-//! `match` costs nothing measurable beside a statement. An operation not ported yet
-//! answers a `StoreError` on PostgreSQL (`Store::sqlite`), and the commands that would
-//! reach one refuse a PostgreSQL URL at start (`Store::open_postgres`'s callers).
+//! `match` costs nothing measurable beside a statement. Only `backup` (SQLite's
+//! `VACUUM INTO`) has no PostgreSQL arm: PostgreSQL is backed up with `pg_dump`.
 
 mod audit;
 mod batch;
+mod copy;
 mod db;
+mod housekeeper;
 mod idempotency;
 mod insights;
 mod kiosks;
@@ -40,7 +41,9 @@ mod writes;
 pub use idempotency::Claim;
 
 pub use audit::{AuditFilter, AuditQuery, AuditRow};
+pub use copy::CopiedTable;
 pub use db::{Db, StoreError, StoreResult};
+pub use housekeeper::Housekeeper;
 pub use insights::FlowEvent;
 pub use kiosks::{EnrollAs, EnrollmentCodeRow, KioskRow, KiosksVersion, StagingCode};
 pub use policy::PolicyVersion;
@@ -83,6 +86,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(14, "challenge delivery", "0014_challenge_delivery"),
     migration!(15, "enrollment codes", "0015_enrollment_codes"),
     migration!(16, "nonces once", "0016_nonces_once"),
+    migration!(17, "challenge order", "0017_challenge_order"),
 ];
 
 #[derive(Clone)]
@@ -112,14 +116,12 @@ pub(crate) struct Sqlite {
 
 impl Store {
     /// Opens (and creates) the SQLite store at a URL such as
-    /// `sqlite:///var/lib/sspr/sspr.db`. A PostgreSQL URL is refused: serving from it is
-    /// not finished; the commands whose operations all run there use `open_postgres`.
+    /// `sqlite:///var/lib/sspr/sspr.db` (`open_any` opens either engine).
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         anyhow::ensure!(
             !postgres::is_postgres_url(url),
-            "store.url names PostgreSQL, where this version runs `sspr-server migrate`, \
-             `kiosk` and `audit` only: serving from it is not finished (issue 17); use a \
-             sqlite:// store for now"
+            "store.url names PostgreSQL, which this command does not use: it works on a \
+             sqlite:// store"
         );
         let path = db::parse_url(url)?;
         if let Some(path) = &path {
@@ -150,8 +152,7 @@ impl Store {
         })
     }
 
-    /// The store `url` names, on either engine (for the commands whose operations all run
-    /// on PostgreSQL).
+    /// The store `url` names, on either engine (the password file for PostgreSQL only).
     pub async fn open_any(url: &str, password_file: Option<&Path>) -> anyhow::Result<Store> {
         if postgres::is_postgres_url(url) {
             Store::open_postgres(url, password_file).await
@@ -164,8 +165,8 @@ impl Store {
         &self.engine
     }
 
-    /// The SQLite store's parts, for an operation that runs on SQLite only so far; on
-    /// PostgreSQL an error (no command that reaches one opens a PostgreSQL store).
+    /// The SQLite store's parts, for the SQLite arm of an operation (an error on
+    /// PostgreSQL, where no such arm is reached).
     pub(crate) fn sqlite(&self) -> StoreResult<&Sqlite> {
         match &self.engine {
             Engine::Sqlite(s) => Ok(s),

@@ -1,7 +1,5 @@
 //! PostgreSQL (issue 17): reaching the database as libpq users expect, its schema, and
-//! the pool the store's operations run on (`Store::open_postgres`). Serving from it is not
-//! finished (some operations run on SQLite only so far), so `Store::open` refuses a
-//! PostgreSQL URL with a message that says so.
+//! the pool the store's operations run on (`Store::open_postgres`).
 //!
 //! sqlx's PostgreSQL driver reads libpq's URL options (`sslmode` up to `verify-full`,
 //! `sslrootcert`, `sslcert`, `sslkey`) and its variables (`PGPASSWORD`, `PGSSLMODE`,
