@@ -26,6 +26,31 @@ struct Run {
     stderr: String,
 }
 
+/// How many migrations the server has, and the newest one's version (from the names of
+/// `migrations-postgres/`, `NNNN_words.sql`).
+fn migrations() -> (usize, u32) {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/sspr-server/migrations-postgres"
+    );
+    let versions: Vec<u32> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .split('_')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    (
+        versions.len(),
+        versions.iter().copied().max().unwrap_or_default(),
+    )
+}
+
 /// Runs `sspr-server <args>` with `config` as its configuration file.
 fn server(dir: &Path, config: &str, args: &[&str]) -> Run {
     let file = dir.join(format!("config-{}.toml", sspr_tests::free_port().unwrap()));
@@ -172,7 +197,12 @@ async fn migrate_makes_the_same_schema_on_both_engines() {
         "{authorized:?}"
     );
     let sqlite = sqlite_schema(&sqlite_file).await;
-    let postgres = postgres_schema(pg, &database);
+    let migrated = postgres_schema(pg, &database);
+    let mut postgres = migrated.clone();
+    // PostgreSQL's order of challenges (migration 17), which SQLite's rowid gives.
+    if let Some(columns) = postgres.get_mut("challenges") {
+        columns.retain(|(name, _, _)| name != "seq");
+    }
     assert!(sqlite.len() >= 15, "{:?}", sqlite.keys());
     assert_eq!(sqlite, postgres);
     assert_eq!(
@@ -181,12 +211,12 @@ async fn migrate_makes_the_same_schema_on_both_engines() {
             "SELECT count(*) FROM _sqlx_migrations WHERE success"
         )
         .unwrap(),
-        "15"
+        migrations().0.to_string()
     );
 
     let again = server(&dir, &config, &["migrate"]);
     assert!(again.ok, "{}", again.stderr);
-    assert_eq!(postgres_schema(pg, &database), postgres);
+    assert_eq!(postgres_schema(pg, &database), migrated);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -278,11 +308,12 @@ async fn a_schema_newer_than_the_server_is_refused_on_both_engines() {
         "newer than this server (migration 9999",
         password.trim(),
     );
-    assert!(line.contains("knows up to 16"), "{line}");
+    let (count, newest) = migrations();
+    assert!(line.contains(&format!("knows up to {newest}")), "{line}");
     assert_eq!(
         pg.psql(&database, "SELECT count(*) FROM _sqlx_migrations")
             .unwrap(),
-        "16"
+        (count + 1).to_string()
     );
 
     let file = dir.join("sspr.db");
@@ -356,7 +387,7 @@ async fn processes_migrating_together_migrate_once() {
             "SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations WHERE success"
         )
         .unwrap(),
-        "15|15"
+        format!("{0}|{0}", migrations().0)
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -456,7 +487,6 @@ async fn kiosk_and_audit_commands_on_postgres() {
         ]
     );
 
-    refused(&["serve"], "serving from it is not finished");
     refused(&["backup", "/nowhere/copy.db"], "pg_dump");
     std::fs::remove_dir_all(&dir).unwrap();
 }

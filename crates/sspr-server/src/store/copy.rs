@@ -179,7 +179,7 @@ impl Store {
                 after = last;
             }
             // Identity columns given their values: their sequences go on after the largest.
-            for column in identity_columns(&mut *tx, table).await? {
+            for column in identity_columns(&mut tx, table).await? {
                 sqlx::query(&format!(
                     "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST(MAX({c}), 1), MAX({c}) IS NOT NULL) FROM {t}",
                     c = quoted(&column),
@@ -190,7 +190,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let written = tally_pg(&mut *tx, table, &columns).await?;
+            let written = tally_pg(&mut tx, table, &columns).await?;
             anyhow::ensure!(
                 written == read,
                 "checking the copy of {table}: {} rows read, {} written, and they differ; \
