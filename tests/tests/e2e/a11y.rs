@@ -6,7 +6,7 @@ use sspr_tests::keys::{self, ENTER, ESCAPE, SHIFT, TAB};
 use sspr_tests::kiosk::{Driver, KioskSetup, KioskWindow};
 use sspr_tests::{TestServer, ADA_TOTP};
 
-use super::{enter_code, identify, ONE_AT_A_TIME};
+use super::{enter_code, identify, identify_checked, ONE_AT_A_TIME};
 
 /// The password's reasons as the screen shows them, without their ✓/✗, one after another.
 const REASONS: &str = "return [...document.querySelectorAll('#reasons li')]
@@ -73,15 +73,7 @@ async fn every_kiosk_screen_passes_axe_in_english_and_german() {
     axe(&k, &mut found, "start (de)").await;
     k.listen_live().await.expect("listen");
 
-    k.click("button[data-intent=\"reset\"]")
-        .await
-        .expect("reset");
-    k.screen("identify", 10).await.expect("identify");
-    axe(&k, &mut found, "identify (de)").await;
-    k.tap_keys("ada").await.expect("keys");
-    k.click("#identify-continue").await.expect("continue");
-    k.screen("verify", 10).await.expect("verify");
-    axe(&k, &mut found, "verify: methods (de)").await;
+    identify_checked(&mut k, "reset", "ada", Some((&mut found, "de"))).await;
     let (code, _) = super::email_code(&mut k, &server, "ada@home.example.net").await;
     k.screen("code", 10).await.expect("code screen");
     axe(&k, &mut found, "code (de)").await;
@@ -297,3 +289,4 @@ async fn the_kiosk_flow_by_keyboard_alone() {
         .expect("no serious or critical violation");
     k.close().await.expect("close");
 }
+
