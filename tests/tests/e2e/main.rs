@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod a11y;
+mod a11y_display;
 mod a11y_pages;
 mod approval;
 mod calls;
