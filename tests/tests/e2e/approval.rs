@@ -357,3 +357,46 @@ async fn a_german_phone_reads_sign_in_errors_in_german() {
         "English on a German page: {shown}"
     );
 }
+
+/// While the kiosk waits for the phone, the QR code's end coming is said to a screen
+/// reader, politely and once (the countdown on screen is not a live region: it changes
+/// every second). Here the code lasts 40 s: 30 s left is said, 60 s (more than it ever
+/// had) is not.
+#[tokio::test]
+async fn the_approval_codes_end_is_said_while_the_kiosk_waits_for_the_phone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::with_config(&format!("{APPROVAL}[approval]\nttl_secs = 40\n"))
+        .await
+        .expect("server");
+    let mut phone = Browser::phone(&shots("approval-time-phone"))
+        .await
+        .expect("chromium");
+    register_passkey(&mut phone, &server).await;
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "approval-time", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    identify(&mut k, "reset", "ada").await;
+    k.click("button[data-method=\"approval\"]")
+        .await
+        .expect("approve on your phone");
+    k.screen("approve-choice", 10).await.expect("where to type");
+    k.click("button[data-choice=\"kiosk\"]")
+        .await
+        .expect("choice");
+    k.screen("approve", 10).await.expect("approve screen");
+    k.listen_live().await.expect("listen");
+    k.wait_said("live-status", "The code is valid for 30 more seconds.", 20)
+        .await
+        .expect("30 s left said");
+    k.shoot("thirty-seconds").await.expect("shot");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let said = k.said().await.expect("said");
+    let left: Vec<_> = said.iter().filter(|s| s.contains("more second")).collect();
+    assert_eq!(
+        left,
+        ["live-status: The code is valid for 30 more seconds."],
+        "{said:?}"
+    );
+    k.close().await.expect("close");
+}

@@ -60,6 +60,7 @@ export const de: Record<Key, string> = {
   "approve.thenPassword": "Danach geben Sie Ihr neues Passwort auf dem Handy ein.",
   "approve.qr": "Code zum Scannen mit dem Handy",
   "approve.validFor": "Der Code gilt noch {time}.",
+  "approve.secsLeft": "Der Code gilt noch {secs, plural, one {# Sekunde} other {# Sekunden}}.",
   "approve.number": "Geben Sie diese Zahl auf Ihrem Handy ein",
   "approve.other": "Andere Methode wählen",
   "approve.expired": "Der Code ist abgelaufen. Wählen Sie erneut eine Methode.",

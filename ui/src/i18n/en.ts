@@ -58,6 +58,7 @@ export const en = {
   "approve.thenPassword": "Then type your new password on your phone.",
   "approve.qr": "Code to scan with your phone",
   "approve.validFor": "The code is valid for {time}.",
+  "approve.secsLeft": "The code is valid for {secs, plural, one {# more second} other {# more seconds}}.",
   "approve.number": "Type this number on your phone",
   "approve.other": "Choose another method",
   "approve.expired": "The code expired. Choose a method again.",

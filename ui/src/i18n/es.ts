@@ -60,6 +60,7 @@ export const es: Record<Key, string> = {
   "approve.thenPassword": "Después, escriba su contraseña nueva en el teléfono.",
   "approve.qr": "Código para escanear con su teléfono",
   "approve.validFor": "El código es válido durante {time}.",
+  "approve.secsLeft": "El código caduca en {secs, plural, one {# segundo} other {# segundos}}.",
   "approve.number": "Escriba este número en su teléfono",
   "approve.other": "Elegir otro método",
   "approve.expired": "El código ha caducado. Vuelva a elegir un método.",

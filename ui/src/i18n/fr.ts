@@ -60,6 +60,7 @@ export const fr: Record<Key, string> = {
   "approve.thenPassword": "Saisissez ensuite votre nouveau mot de passe sur votre téléphone.",
   "approve.qr": "Code à scanner avec votre téléphone",
   "approve.validFor": "Le code est encore valable {time}.",
+  "approve.secsLeft": "Le code est encore valable {secs, plural, one {# seconde} other {# secondes}}.",
   "approve.number": "Saisissez ce nombre sur votre téléphone",
   "approve.other": "Choisir une autre méthode",
   "approve.expired": "Le code a expiré. Choisissez de nouveau une méthode.",

@@ -60,6 +60,7 @@ export const it: Record<Key, string> = {
   "approve.thenPassword": "Poi digita la nuova password sul telefono.",
   "approve.qr": "Codice da scansionare con il telefono",
   "approve.validFor": "Il codice è valido ancora per {time}.",
+  "approve.secsLeft": "Il codice scade tra {secs, plural, one {# secondo} other {# secondi}}.",
   "approve.number": "Digita questo numero sul telefono",
   "approve.other": "Scegli un altro metodo",
   "approve.expired": "Il codice è scaduto. Scegli di nuovo un metodo.",

@@ -60,6 +60,7 @@ export const nl: Record<Key, string> = {
   "approve.thenPassword": "Typ daarna je nieuwe wachtwoord op je telefoon.",
   "approve.qr": "Code om met je telefoon te scannen",
   "approve.validFor": "De code is nog {time} geldig.",
+  "approve.secsLeft": "De code is nog {secs, plural, one {# seconde} other {# seconden}} geldig.",
   "approve.number": "Typ dit getal op je telefoon",
   "approve.other": "Andere methode kiezen",
   "approve.expired": "De code is verlopen. Kies opnieuw een methode.",

@@ -60,6 +60,7 @@ export const pl: Record<Key, string> = {
   "approve.thenPassword": "Następnie wpisz nowe hasło na telefonie.",
   "approve.qr": "Kod do zeskanowania telefonem",
   "approve.validFor": "Kod jest ważny jeszcze {time}.",
+  "approve.secsLeft": "Kod jest ważny jeszcze {secs, plural, one {# sekundę} few {# sekundy} many {# sekund} other {# sekundy}}.",
   "approve.number": "Wpisz tę liczbę na telefonie",
   "approve.other": "Wybierz inną metodę",
   "approve.expired": "Kod wygasł. Wybierz metodę ponownie.",
