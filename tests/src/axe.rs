@@ -214,3 +214,57 @@ pub async fn canary(client: &Client) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The contrast probe: text and controls' edges below the ratios asked, as the engine
+/// computed the colours. A colour is read through its ancestors until one is opaque.
+const CONTRAST: &str = r#"
+const [textMin, edgeMin] = arguments;
+const rgb = (c) => { const m = c.match(/[\d.]+/g) || []; return m.map(Number); };
+const opaque = (c) => { const v = rgb(c); return v.length >= 3 && (v.length < 4 || v[3] >= 0.99); };
+const lum = ([r, g, b]) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+};
+const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+const behind = (e) => {
+  for (let n = e; n; n = n.parentElement) {
+    const c = getComputedStyle(n).backgroundColor;
+    if (opaque(c)) return rgb(c);
+  }
+  return [255, 255, 255];
+};
+const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "' + (e.textContent || e.value || '').trim().slice(0, 30) + '"';
+const out = [];
+for (const e of document.querySelectorAll('#app *')) {
+  if (!shown(e) || e.closest('[aria-hidden="true"]')) continue;
+  const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  if (own) {
+    const r = ratio(rgb(getComputedStyle(e).color), behind(e));
+    if (r < textMin) out.push('text ' + name(e) + ' ' + r.toFixed(2) + ':1');
+  }
+  if (e.matches('button, input, select, textarea')) {
+    const s = getComputedStyle(e);
+    const around = behind(e.parentElement);
+    const edge = parseFloat(s.borderTopWidth) >= 1 && s.borderTopStyle !== 'none' ? ratio(rgb(s.borderTopColor), around) : 0;
+    const fill = opaque(s.backgroundColor) ? ratio(rgb(s.backgroundColor), around) : 0;
+    if (Math.max(edge, fill) < edgeMin) out.push('edge ' + name(e) + ' ' + Math.max(edge, fill).toFixed(2) + ':1');
+  }
+}
+return out;
+"#;
+
+/// Every shown text in the kiosk's `#app` whose colour is below `text_min`:1 against what
+/// is behind it, and every control whose edge (its border, else its own fill) is below
+/// `edge_min`:1 against what surrounds it, as `text tag#id "words" 4.20:1`.
+pub async fn contrast_below(
+    client: &Client,
+    text_min: f64,
+    edge_min: f64,
+) -> anyhow::Result<Vec<String>> {
+    let found = client
+        .execute(CONTRAST, vec![text_min.into(), edge_min.into()])
+        .await
+        .context("the contrast probe")?;
+    Ok(serde_json::from_value(found)?)
+}

@@ -266,6 +266,17 @@ impl Browser {
         }
     }
 
+    /// Waits for an element matching `css`, for up to `secs`.
+    pub async fn wait(&self, css: &str, secs: u64) -> anyhow::Result<()> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(secs))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting for {css}"))?;
+        Ok(())
+    }
+
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         self.client
             .wait()
@@ -335,4 +346,52 @@ impl Drop for Browser {
         let _ = self.chromedriver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// An approval a kiosk asked for and the phone opened: the number the kiosk was shown,
+/// and the flow's events from then on (the next is the phone's answer).
+pub struct Asked {
+    pub number: String,
+    pub events: sspr_client::EventStream,
+    pub flow_id: String,
+}
+
+/// A kiosk (over the API) asks for Ada's approval to reset; `phone` opens the page its QR
+/// code carries and shows the question, and the kiosk is shown the number.
+pub async fn approval_asked(phone: &Browser, server: &crate::TestServer) -> anyhow::Result<Asked> {
+    use sspr_proto::{FlowEvent, Intent, MethodKind, StartFlowRequest};
+    let kiosk = server.kiosk().await?;
+    let flow = kiosk
+        .start_flow(&StartFlowRequest {
+            login: "ada".into(),
+            intent: Intent::Reset,
+            locale: None,
+        })
+        .await?;
+    let method = flow
+        .methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Approval)
+        .context("approval is not offered (no passkey registered?)")?
+        .id
+        .clone();
+    let challenge = kiosk.challenge_with(&flow.flow_id, &method, false).await?;
+    let mut events = kiosk.events(&flow.flow_id).await?;
+    let url = challenge.approval_url.context("no approval URL")?;
+    phone.goto(&url).await?;
+    phone.state("ask", 15).await?;
+    let number = loop {
+        let event = tokio::time::timeout(Duration::from_secs(15), events.next())
+            .await
+            .context("no event from the kiosk's flow in 15 s")?
+            .context("the event stream ended")??;
+        if let FlowEvent::Scanned { number, .. } = event {
+            break number;
+        }
+    };
+    Ok(Asked {
+        number,
+        events,
+        flow_id: flow.flow_id,
+    })
 }

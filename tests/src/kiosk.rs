@@ -247,6 +247,34 @@ impl KioskWindow {
         Ok(serde_json::from_value(found)?)
     }
 
+    /// What can't be seen even by scrolling (content cut off): each shown control or text
+    /// of `#app` that, scrolled into view, still ends outside the window, and the page
+    /// itself when it is taller or wider than the window (the body doesn't scroll; only
+    /// the screen's middle does). Scrolls back to the top after.
+    pub async fn cut_off(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(
+                "const out = [];
+                 const page = document.querySelector('.page');
+                 if (page && (page.scrollHeight > innerHeight + 1 || page.scrollWidth > innerWidth + 1))
+                   out.push('the page is ' + page.scrollWidth + 'x' + page.scrollHeight + ' in ' + innerWidth + 'x' + innerHeight);
+                 for (const e of document.querySelectorAll('#app button, #app input, #app h1, #app p, #app label, #app li')) {
+                   if (e.getClientRects().length === 0) continue;
+                   e.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+                   const r = e.getBoundingClientRect();
+                   if (r.top < -1 || r.left < -1 || r.bottom > innerHeight + 1 || r.right > innerWidth + 1)
+                     out.push(e.tagName.toLowerCase() + ': ' + (e.textContent || e.id).trim().slice(0, 60)
+                       + ' at ' + [r.left, r.top, r.right, r.bottom].map(Math.round).join(','));
+                 }
+                 document.querySelector('.content')?.scrollTo(0, 0);
+                 return out;",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     /// Records, from now until the page reloads, each thing the kiosk's live regions say
     /// (`#live-status`, `#live-alert`: what a screen reader announces without the focus
     /// moving), for `said`.

@@ -4,13 +4,18 @@ import { h } from "./dom";
 import { t } from "./i18n";
 import { announce } from "./live";
 
-const WARN_SECS = 15;
+// Shown 20 s ahead (WCAG 2.2.1 asks for at least 20 s to answer), and said again politely
+// at these seconds left, once each, so a screen reader hears the end coming.
+const WARN_SECS = 20;
+const SAY_AGAIN_AT = [10, 5];
 
 export function watchIdle(timeoutSecs: () => number, isIdleScreen: () => boolean, wipe: () => void): void {
   let last = Date.now();
   let overlay: HTMLElement | null = null;
+  let said = new Set<number>();
   const activity = () => {
     last = Date.now();
+    said = new Set();
     if (overlay) {
       overlay.remove();
       overlay = null;
@@ -31,9 +36,11 @@ export function watchIdle(timeoutSecs: () => number, isIdleScreen: () => boolean
       return;
     }
     if (left <= WARN_SECS) {
+      const fresh = !overlay;
       if (!overlay) {
         // Not modal, and the focus stays in the field the person left: any key or touch
-        // is the answer. A screen reader hears the warning once, through the live region.
+        // is the answer. A screen reader hears the warning at once, through the live
+        // region, and the seconds left again near the end (politely: never mid-word).
         overlay = h(
           "div",
           { class: "idle", role: "dialog", "aria-labelledby": "idle-h" },
@@ -50,6 +57,13 @@ export function watchIdle(timeoutSecs: () => number, isIdleScreen: () => boolean
       }
       const lead = overlay.querySelector(".idle-lead");
       if (lead) lead.textContent = t("idle.lead", { secs: left });
+      // Each mark passed is said once; marks passed together (a late timer, a warning
+      // that came up short of them) are said once, as the seconds now left.
+      const due = SAY_AGAIN_AT.filter((at) => left <= at && !said.has(at));
+      if (due.length > 0) {
+        for (const at of due) said.add(at);
+        if (!fresh) announce(t("idle.lead", { secs: left }));
+      }
     }
   }, 250);
 }

@@ -2,6 +2,7 @@
 import type { App, Screen } from "./app";
 import type { ErrorBody } from "../../shared/wire";
 import { applyAccent } from "./branding";
+import { followSystem, resetModes } from "./display";
 import { mount, h } from "./dom";
 import { setLocale, t } from "./i18n";
 import { watchIdle } from "./idle";
@@ -106,6 +107,8 @@ const app: App = {
     app.notice = null;
     void api.cancel().catch(() => undefined);
     if (app.status) setLocale(app.status.default_locale);
+    // The next person starts as the kiosk does: its language, its contrast and text size.
+    resetModes();
     app.go({ name: "start" });
   },
 };
@@ -200,6 +203,7 @@ async function boot(): Promise<void> {
   // No context menu, no text drag-out: this is a kiosk.
   window.addEventListener("contextmenu", (e) => e.preventDefault());
   window.addEventListener("dragstart", (e) => e.preventDefault());
+  followSystem();
   root.replaceChildren(h("div", { class: "boot" }, h("div", { class: "spinner", "aria-label": "…" })));
   try {
     app.loginScreen = (await api.mode()).login_screen;

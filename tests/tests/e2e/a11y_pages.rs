@@ -2,12 +2,11 @@
 //! and "My security info" (English and German phones), and the admin console.
 
 use sspr_tests::axe::Findings;
-use sspr_tests::browser::Browser;
+use sspr_tests::browser::{approval_asked, Browser};
 use sspr_tests::keys;
-use sspr_tests::sspr_proto::{FlowEvent, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
 
-use super::approval::{shots, APPROVAL};
+use super::approval::{shots, sign_in_checked, APPROVAL};
 
 async fn wait(b: &Browser, css: &str) {
     b.client
@@ -44,38 +43,7 @@ async fn walk_phone_pages(language: &str, found: &mut Findings) {
         .await
         .expect("lang");
     assert_eq!(page_lang, lang, "the page's language is the phone's");
-    axe(&phone, found, &format!("/my sign-in ({lang})")).await;
-    phone.type_into("#login", "ada").await.expect("login");
-    phone
-        .type_into("#password", "not her password")
-        .await
-        .expect("password");
-    phone.click("#sign-in").await.expect("sign in");
-    wait(&phone, "[role=alert]:not(:empty)").await;
-    wait(&phone, "#sign-in:not([disabled])").await;
-    axe(&phone, found, &format!("/my sign-in, refused ({lang})")).await;
-    phone
-        .type_into("#password", ADA_PASSWORD)
-        .await
-        .expect("password");
-    phone.click("#sign-in").await.expect("sign in");
-    phone
-        .state("second-factor", 10)
-        .await
-        .expect("one more step");
-    axe(&phone, found, &format!("/my second step ({lang})")).await;
-    phone
-        .click("button[data-method-id][data-kind=\"totp\"]")
-        .await
-        .expect("the authenticator app");
-    wait(&phone, "#code").await;
-    axe(&phone, found, &format!("/my second step, code ({lang})")).await;
-    phone
-        .type_into("#code", &sspr_tests::totp_now(ADA_TOTP))
-        .await
-        .expect("code");
-    phone.click("#verify").await.expect("verify");
-    phone.state("signed-in", 10).await.expect("signed in");
+    sign_in_checked(&mut phone, &server, Some((&mut *found, lang))).await;
     axe(
         &phone,
         found,
@@ -121,43 +89,11 @@ async fn walk_phone_pages(language: &str, found: &mut Findings) {
     axe(&phone, found, &format!("/my passkey added ({lang})")).await;
 
     // A kiosk asks for an approval; the phone opens the page its QR code carries.
-    let kiosk = server.kiosk().await.expect("kiosk");
-    let flow = kiosk
-        .start_flow(&StartFlowRequest {
-            login: "ada".into(),
-            intent: Intent::Reset,
-            locale: None,
-        })
+    let asked = approval_asked(&phone, &server)
         .await
-        .expect("flow");
-    let method = flow
-        .methods
-        .iter()
-        .find(|m| m.kind == MethodKind::Approval)
-        .expect("approval offered")
-        .id
-        .clone();
-    let challenge = kiosk
-        .challenge_with(&flow.flow_id, &method, false)
-        .await
-        .expect("challenge");
-    let mut events = kiosk.events(&flow.flow_id).await.expect("events");
-    phone
-        .goto(&challenge.approval_url.expect("url"))
-        .await
-        .expect("approval page");
-    phone.state("ask", 15).await.expect("the question");
+        .expect("approval asked");
     axe(&phone, found, &format!("approval, asked ({lang})")).await;
-    let number = loop {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(15), events.next())
-            .await
-            .expect("an event in time")
-            .expect("open")
-            .expect("valid");
-        if let FlowEvent::Scanned { number, .. } = event {
-            break number;
-        }
-    };
+    let number = asked.number;
     let wrong = if number == "11" { "12" } else { "11" };
     phone.type_into("#number", wrong).await.expect("number");
     phone.click("#approve").await.expect("approve");
@@ -276,42 +212,10 @@ async fn my_security_info_and_the_approval_page_by_keyboard_alone() {
     phone.state("signed-in", 10).await.expect("signed in");
 
     // A kiosk asks for an approval; the phone opens the page its QR code carries.
-    let kiosk = server.kiosk().await.expect("kiosk");
-    let flow = kiosk
-        .start_flow(&StartFlowRequest {
-            login: "ada".into(),
-            intent: Intent::Reset,
-            locale: None,
-        })
+    let number = approval_asked(&phone, &server)
         .await
-        .expect("flow");
-    let method = flow
-        .methods
-        .iter()
-        .find(|m| m.kind == MethodKind::Approval)
-        .expect("approval offered")
-        .id
-        .clone();
-    let challenge = kiosk
-        .challenge_with(&flow.flow_id, &method, false)
-        .await
-        .expect("challenge");
-    let mut events = kiosk.events(&flow.flow_id).await.expect("events");
-    phone
-        .goto(&challenge.approval_url.expect("url"))
-        .await
-        .expect("approval page");
-    phone.state("ask", 15).await.expect("the question");
-    let number = loop {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(15), events.next())
-            .await
-            .expect("an event in time")
-            .expect("open")
-            .expect("valid");
-        if let FlowEvent::Scanned { number, .. } = event {
-            break number;
-        }
-    };
+        .expect("approval asked")
+        .number;
     keys::focused_on(&phone.client, "#number")
         .await
         .expect("the number field takes the focus");

@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sspr_tests::browser::Browser;
+use sspr_tests::axe::Findings;
+use sspr_tests::browser::{approval_asked, Browser};
 use sspr_tests::kiosk::{decode_qr, Driver, KioskSetup, KioskWindow};
 use sspr_tests::sspr_client::EventStream;
-use sspr_tests::sspr_proto::{FlowEvent, FlowState, Intent, MethodKind, StartFlowRequest};
+use sspr_tests::sspr_proto::{FlowEvent, FlowState};
 use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
 
 use super::{identify, ONE_AT_A_TIME};
@@ -58,13 +59,48 @@ pub(crate) async fn approval_url(k: &mut KioskWindow) -> String {
 /// Ada signs in to "My security info" on her phone: password, then her authenticator
 /// app's code.
 pub(crate) async fn sign_in(phone: &mut Browser, server: &TestServer) {
+    sign_in_checked(phone, server, None).await;
+}
+
+/// `sign_in`; with `axe` (the findings and a label such as the language), axe-core checks
+/// each step's page, and a wrong password is tried first so its refusal is checked too.
+pub(crate) async fn sign_in_checked(
+    phone: &mut Browser,
+    server: &TestServer,
+    mut axe: Option<(&mut Findings, &str)>,
+) {
+    async fn check(phone: &Browser, axe: &mut Option<(&mut Findings, &str)>, what: &str) {
+        if let Some((found, label)) = axe {
+            found
+                .check(&phone.client, &format!("{what} ({label})"))
+                .await
+                .expect("axe ran");
+        }
+    }
     phone
         .goto(&format!("{}/my", server.phone_base))
         .await
         .expect("my page");
     phone.state("sign-in", 15).await.expect("sign-in form");
     phone.shoot("sign-in").await.expect("shot");
+    check(phone, &mut axe, "/my sign-in").await;
     phone.type_into("#login", "ada").await.expect("login");
+    if axe.is_some() {
+        phone
+            .type_into("#password", "not her password")
+            .await
+            .expect("password");
+        phone.click("#sign-in").await.expect("sign in");
+        phone
+            .wait("[role=alert]:not(:empty)", 15)
+            .await
+            .expect("refused");
+        phone
+            .wait("#sign-in:not([disabled])", 15)
+            .await
+            .expect("answered");
+        check(phone, &mut axe, "/my sign-in, refused").await;
+    }
     phone
         .type_into("#password", ADA_PASSWORD)
         .await
@@ -75,10 +111,13 @@ pub(crate) async fn sign_in(phone: &mut Browser, server: &TestServer) {
         .await
         .expect("one more step");
     phone.shoot("second-factor").await.expect("shot");
+    check(phone, &mut axe, "/my second step").await;
     phone
         .click("button[data-method-id][data-kind=\"totp\"]")
         .await
         .expect("the authenticator app as the second step");
+    phone.wait("#code", 15).await.expect("code field");
+    check(phone, &mut axe, "/my second step, code").await;
     phone
         .type_into("#code", &sspr_tests::totp_now(ADA_TOTP))
         .await
@@ -139,32 +178,9 @@ async fn the_phone_pages_register_a_passkey_and_approve_a_flow_started_over_the_
         .expect("chromium");
     register_passkey(&mut phone, &server).await;
 
-    let kiosk = server.kiosk().await.expect("kiosk");
-    let flow = kiosk
-        .start_flow(&StartFlowRequest {
-            login: "ada".into(),
-            intent: Intent::Reset,
-            locale: None,
-        })
+    let mut asked = approval_asked(&phone, &server)
         .await
-        .expect("flow");
-    let method = flow
-        .methods
-        .iter()
-        .find(|m| m.kind == MethodKind::Approval)
-        .expect("approval offered once a passkey is registered")
-        .id
-        .clone();
-    let challenge = kiosk
-        .challenge_with(&flow.flow_id, &method, false)
-        .await
-        .expect("challenge");
-    let mut events = kiosk.events(&flow.flow_id).await.expect("events");
-    phone
-        .goto(&challenge.approval_url.expect("url"))
-        .await
-        .expect("approval page");
-    phone.state("ask", 15).await.expect("the question");
+        .expect("approval asked");
     phone
         .wait_text("body", "Test kiosk", 5)
         .await
@@ -173,15 +189,15 @@ async fn the_phone_pages_register_a_passkey_and_approve_a_flow_started_over_the_
         .wait_text("body", "a•••a", 5)
         .await
         .expect("names the account");
-    let FlowEvent::Scanned { number, .. } = next_event(&mut events).await else {
-        panic!("the kiosk is shown the number")
-    };
     phone.shoot("ask").await.expect("shot");
-    phone.type_into("#number", &number).await.expect("number");
+    phone
+        .type_into("#number", &asked.number)
+        .await
+        .expect("number");
     phone.click("#approve").await.expect("approve");
     phone.state("approved", 20).await.expect("approved");
     phone.shoot("approved").await.expect("shot");
-    let FlowEvent::Approved { flow, .. } = next_event(&mut events).await else {
+    let FlowEvent::Approved { flow, .. } = next_event(&mut asked.events).await else {
         panic!("the kiosk moves on")
     };
     assert_eq!(flow.state, FlowState::Verified);
@@ -340,4 +356,47 @@ async fn a_german_phone_reads_sign_in_errors_in_german() {
         !shown.contains("Too many") && !shown.contains("isn't right"),
         "English on a German page: {shown}"
     );
+}
+
+/// While the kiosk waits for the phone, the QR code's end coming is said to a screen
+/// reader, politely and once (the countdown on screen is not a live region: it changes
+/// every second). Here the code lasts 40 s: 30 s left is said, 60 s (more than it ever
+/// had) is not.
+#[tokio::test]
+async fn the_approval_codes_end_is_said_while_the_kiosk_waits_for_the_phone() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::with_config(&format!("{APPROVAL}[approval]\nttl_secs = 40\n"))
+        .await
+        .expect("server");
+    let mut phone = Browser::phone(&shots("approval-time-phone"))
+        .await
+        .expect("chromium");
+    register_passkey(&mut phone, &server).await;
+    let driver = Driver::start().await.expect("tauri-driver");
+    let mut k = KioskWindow::open(&driver, &server, "approval-time", KioskSetup::default())
+        .await
+        .expect("kiosk");
+    identify(&mut k, "reset", "ada").await;
+    k.click("button[data-method=\"approval\"]")
+        .await
+        .expect("approve on your phone");
+    k.screen("approve-choice", 10).await.expect("where to type");
+    k.click("button[data-choice=\"kiosk\"]")
+        .await
+        .expect("choice");
+    k.screen("approve", 10).await.expect("approve screen");
+    k.listen_live().await.expect("listen");
+    k.wait_said("live-status", "The code is valid for 30 more seconds.", 20)
+        .await
+        .expect("30 s left said");
+    k.shoot("thirty-seconds").await.expect("shot");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let said = k.said().await.expect("said");
+    let left: Vec<_> = said.iter().filter(|s| s.contains("more second")).collect();
+    assert_eq!(
+        left,
+        ["live-status: The code is valid for 30 more seconds."],
+        "{said:?}"
+    );
+    k.close().await.expect("close");
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod a11y;
+mod a11y_display;
 mod a11y_pages;
 mod approval;
 mod calls;
@@ -25,18 +26,43 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 const NEW_PASSWORD: &str = "violet kettle under maple rain";
 
 async fn identify(k: &mut KioskWindow, choice: &str, login: &str) {
+    identify_checked(k, choice, login, None).await;
+}
+
+/// `identify`; with `axe` (the findings and a label such as the language), axe-core checks
+/// the identify screen and the methods screen it leads to.
+async fn identify_checked(
+    k: &mut KioskWindow,
+    choice: &str,
+    login: &str,
+    mut axe: Option<(&mut sspr_tests::axe::Findings, &str)>,
+) {
     k.screen("start", 30).await.expect("start screen");
     k.shoot("start").await.expect("shot");
     k.click(&format!("button[data-intent=\"{choice}\"]"))
         .await
         .expect("choice");
     k.screen("identify", 10).await.expect("identify screen");
+    if let Some((found, label)) = axe.as_mut() {
+        k.settled(10).await.expect("settled");
+        found
+            .check(&k.client, &format!("identify ({label})"))
+            .await
+            .expect("axe ran");
+    }
     // Typed on the on-screen keyboard, as at a kiosk without one.
     k.tap_keys(login).await.expect("keys");
     assert_eq!(k.value("#login").await.expect("value"), login);
     k.shoot("identify").await.expect("shot");
     k.click("#identify-continue").await.expect("continue");
     k.screen("verify", 10).await.expect("verify screen");
+    if let Some((found, label)) = axe.as_mut() {
+        k.settled(10).await.expect("settled");
+        found
+            .check(&k.client, &format!("verify: methods ({label})"))
+            .await
+            .expect("axe ran");
+    }
 }
 
 async fn enter_code(k: &mut KioskWindow, code: &str, name: &str) {

@@ -17,6 +17,8 @@ import { afterVerified, step } from "./progress";
 const QR_PIXELS = 320;
 /** Once the number shows, the phone may be mid-way at expiry: wait this long for its verdict. */
 const GRACE_SECS = 15;
+/** Seconds left at which a screen reader is told, politely and once each, before the phone opened the page. */
+const SAY_LEFT_AT = [60, 30];
 
 /** The approval the kiosk is waiting on. */
 type Waiting = {
@@ -29,6 +31,8 @@ type Waiting = {
   /** The number to type on the phone, once the phone opened the page. */
   number: string | null;
   timer: number;
+  /** The marks of SAY_LEFT_AT already said (or above the approval's whole lifetime). */
+  said: Set<number>;
 };
 
 let waiting: Waiting | null = null;
@@ -78,7 +82,7 @@ export async function chooseApproval(app: App, m: MethodView): Promise<void> {
 }
 
 async function begin(app: App, methodId: string, onPhone: boolean): Promise<void> {
-  const w: Waiting = { challengeId: null, early: [], unlisten: null, until: 0, number: null, timer: 0 };
+  const w: Waiting = { challengeId: null, early: [], unlisten: null, until: 0, number: null, timer: 0, said: new Set() };
   waiting = w;
   // Listen first, so nothing the phone does is missed.
   const ch = await app.busy(async () => {
@@ -93,6 +97,7 @@ async function begin(app: App, methodId: string, onPhone: boolean): Promise<void
   }
   w.challengeId = ch.challenge_id;
   w.until = Date.now() + ch.expires_in_secs * 1000;
+  w.said = new Set(SAY_LEFT_AT.filter((at) => at >= ch.expires_in_secs));
   w.timer = window.setInterval(() => tick(app, w), 250);
   app.challenge = ch;
   app.go({ name: "approve" });
@@ -116,6 +121,13 @@ function tick(app: App, w: Waiting): void {
   }
   const countdown = document.getElementById("approve-countdown");
   if (countdown) countdown.textContent = t("approve.validFor", { time: clock(left) });
+  // The countdown itself is not a live region (it changes every second); its end coming is
+  // said, while the person may still be getting the phone out.
+  const due = SAY_LEFT_AT.filter((at) => left <= at && !w.said.has(at));
+  if (!w.number && left > 0 && due.length > 0) {
+    for (const at of due) w.said.add(at);
+    announce(t("approve.secsLeft", { secs: left }));
+  }
 }
 
 function onEvent(app: App, w: Waiting, e: FlowEvent): void {

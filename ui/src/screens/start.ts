@@ -1,6 +1,7 @@
 import type { App } from "../app";
 import { h } from "../dom";
 import { t } from "../i18n";
+import { isOn, setMode, type Mode } from "../display";
 import { icon } from "../icons";
 import { frame } from "./chrome";
 
@@ -26,6 +27,25 @@ export function start(app: App): HTMLElement {
   if (app.status?.settings.unlock_enabled !== false) {
     choices.append(choice("unlock", icon("unlock"), t("start.unlock"), t("start.unlock.hint")));
   }
+  // Two switches for how the screen is drawn, kept while this person uses the kiosk.
+  const toggle = (mode: Mode, id: string, label: string) => {
+    const b = h(
+      "button",
+      { type: "button", class: "btn btn-quiet btn-mode", id, "aria-pressed": String(isOn(mode)) },
+      label,
+    );
+    b.addEventListener("click", () => {
+      setMode(mode, !isOn(mode));
+      b.setAttribute("aria-pressed", String(isOn(mode)));
+    });
+    return b;
+  };
+  const modes = h(
+    "div",
+    { class: "modes", role: "group", "aria-label": t("start.display") },
+    toggle("contrast", "mode-contrast", t("start.contrast")),
+    toggle("large", "mode-large", t("start.large_text")),
+  );
   return frame(
     app,
     h(
@@ -34,6 +54,7 @@ export function start(app: App): HTMLElement {
       h("h1", { tabindex: -1 }, t("start.heading")),
       h("p", { class: "lead" }, t("start.lead")),
       choices,
+      modes,
     ),
     { languages: true, cancel: app.loginScreen },
   );
