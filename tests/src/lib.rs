@@ -235,6 +235,9 @@ pub struct Options {
     /// The store on PostgreSQL whatever `SSPR_TEST_STORE` says (a test of several
     /// processes).
     pub on_postgres: bool,
+    /// The whole `[store]` section, for a store the test runs itself (a PostgreSQL it
+    /// stops and starts); `db()` doesn't reach it.
+    pub store_section: Option<String>,
 }
 
 /// What a second server process needs to serve another's store.
@@ -300,9 +303,10 @@ impl TestServer {
             Some(same) => same.secret_file.clone(),
             None => dir.join("secret.key"),
         };
-        let store = match &database {
-            Some(database) => postgres::Postgres::shared()?.store_settings(database),
-            None => format!(
+        let store = match (&options.store_section, &database) {
+            (Some(section), _) => section.clone(),
+            (None, Some(database)) => postgres::Postgres::shared()?.store_settings(database),
+            (None, None) => format!(
                 "[store]\nurl = \"sqlite://{}/sspr.db\"\n",
                 options.store_dir.as_deref().unwrap_or(&dir).display()
             ),

@@ -92,3 +92,64 @@ async fn a_flow_begun_at_a_process_that_dies_finishes_at_another() {
     assert_eq!(done.outcome, Outcome::PasswordReset);
     assert!(directory_password_is(&b, "ada", "violet kettle under maple rain").await);
 }
+
+/// The database stopped in the middle of a flow: the server says it isn't ready, answers
+/// each step with `{code, message}` (never a hang or a dropped connection), and, once the
+/// database is back, recovers by itself and the flow finishes where it was.
+#[tokio::test]
+async fn the_database_stopped_and_started_during_a_flow() {
+    use sspr_tests::postgres::Postgres;
+    let pg = Postgres::start().expect("a PostgreSQL of its own");
+    let database = pg.create_database().expect("database");
+    let server = TestServer::start_with(Options {
+        store_section: Some(pg.store_settings(&database)),
+        ..Options::default()
+    })
+    .await
+    .expect("server");
+    let kiosk = server.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ready = |server: &TestServer| {
+        let url = format!("{}/readyz", server.base);
+        async move { reqwest::get(url).await.map(|r| r.status().as_u16()).ok() }
+    };
+    assert_eq!(ready(&server).await, Some(200));
+
+    pg.stop();
+    assert_eq!(
+        ready(&server).await,
+        Some(503),
+        "not ready without its database"
+    );
+    let started = Instant::now();
+    let refused = kiosk.settings().await.expect_err("no store, no answer");
+    assert!(
+        refused.code().is_some(),
+        "an answer with a code, not a broken connection: {refused}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "answered in {:?}",
+        started.elapsed()
+    );
+
+    pg.restart().expect("PostgreSQL back");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ready(&server).await != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "not ready again: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let flow = verify_email(&server, &kiosk, &flow, "ada@home.example.net").await;
+    let done = kiosk
+        .set_password(&flow.flow_id, "amber ferry beyond the hills")
+        .await
+        .expect("reset after the database came back");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+}
