@@ -171,7 +171,7 @@ impl Store {
         match &self.engine {
             Engine::Sqlite(s) => Ok(s),
             Engine::Postgres(_) => Err(StoreError::Other(
-                "this operation runs on SQLite only so far (issue 17)".into(),
+                "a SQLite statement was reached on a PostgreSQL store".into(),
             )),
         }
     }
