@@ -1,6 +1,6 @@
 // Generated from crates/sspr-proto by `cargo xtask gen`. Do not edit.
 
-export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "delivery_failed" | "partially_written" | "not_allowed" | "internal" | "csrf_invalid" | "reauth_required" | "policy_invalid" | "policy_changed" | "unreachable" | "not_enrolled";
+export type ErrorCode = "bad_request" | "payload_too_large" | "unauthorized" | "kiosk_revoked" | "enrollment_invalid" | "not_found" | "flow_expired" | "step_not_allowed" | "method_unavailable" | "code_invalid" | "code_expired" | "throttled" | "blocked" | "password_rejected" | "directory_unavailable" | "delivery_failed" | "partially_written" | "not_allowed" | "internal" | "unavailable" | "csrf_invalid" | "reauth_required" | "policy_invalid" | "policy_changed" | "unreachable" | "not_enrolled";
 
 export type ErrorBody = { code: ErrorCode, 
 /**

@@ -49,6 +49,9 @@ pub enum ErrorCode {
     NotAllowed,
     /// Something went wrong on the server; nothing was changed.
     Internal,
+    /// The server can't reach its database just now (several processes on PostgreSQL):
+    /// nothing was changed; try again in a moment (`retry_after_secs`).
+    Unavailable,
     /// The console: the session's CSRF token is missing or stale (sign in again or reload).
     CsrfInvalid,
     /// The console: this change wants the passkey again (last checked over 5 minutes ago).
@@ -81,6 +84,7 @@ impl ErrorCode {
             ErrorCode::Throttled | ErrorCode::Blocked => 429,
             ErrorCode::Internal => 500,
             ErrorCode::DirectoryUnavailable
+            | ErrorCode::Unavailable
             | ErrorCode::DeliveryFailed
             | ErrorCode::PartiallyWritten
             | ErrorCode::Unreachable
@@ -109,6 +113,7 @@ impl ErrorCode {
             ErrorCode::PartiallyWritten => "partially_written",
             ErrorCode::NotAllowed => "not_allowed",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::CsrfInvalid => "csrf_invalid",
             ErrorCode::ReauthRequired => "reauth_required",
             ErrorCode::PolicyInvalid => "policy_invalid",

@@ -45,6 +45,16 @@ impl ApiError {
     /// A fault of the server's: a generic answer; the cause is logged by the request
     /// middleware.
     pub fn internal(cause: Internal) -> Self {
+        if cause.unavailable {
+            return ApiError {
+                body: Box::new(ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    "The password service can't reach its database for a moment. Nothing was changed; please try again in a moment.",
+                )),
+                cause: Some(cause),
+            }
+            .with_retry_after(UNAVAILABLE_RETRY_SECS);
+        }
         let message = if cause.full {
             "The server can't save anything right now (its disk is full). Nothing was changed; please try again later, or contact the helpdesk."
         } else {
@@ -96,6 +106,10 @@ impl From<Internal> for ApiError {
         ApiError::internal(e)
     }
 }
+
+/// When a person is told to try again while the database is away: about as long as the
+/// pool waits for a connection, so the next try meets a database back or a fresh answer.
+const UNAVAILABLE_RETRY_SECS: i64 = 5;
 
 fn blocked_for(retry_after: i64) -> ApiError {
     let hours = (retry_after + 3599) / 3600;
@@ -537,5 +551,24 @@ mod tests {
         assert!(response.extensions().get::<Internal>().is_some());
         let full = ApiError::from(StoreError::Full("no space".into()));
         assert!(full.message().contains("disk is full"));
+    }
+
+    #[test]
+    fn a_database_away_says_try_again_in_a_moment_not_a_fault() {
+        let away = ApiError::from(StoreError::Postgres(sqlx::Error::PoolTimedOut));
+        assert_eq!(away.code(), ErrorCode::Unavailable);
+        assert!(away.message().contains("try again in a moment"));
+        let response = away.into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+        // A statement the database refused is a fault of ours, not a pause.
+        let refused = ApiError::from(StoreError::Postgres(sqlx::Error::RowNotFound));
+        assert_eq!(refused.code(), ErrorCode::Internal);
     }
 }

@@ -13,6 +13,9 @@ pub struct Internal {
     cause: Arc<dyn std::error::Error + Send + Sync>,
     /// The store's disk is full (the person is told so: it is not a bug).
     pub(crate) full: bool,
+    /// The store's database can't be reached just now (the person is told to try again
+    /// in a moment: it is not a bug either).
+    pub(crate) unavailable: bool,
 }
 
 impl Internal {
@@ -24,6 +27,7 @@ impl Internal {
             what,
             cause: Arc::from(cause.into()),
             full: false,
+            unavailable: false,
         }
     }
 
@@ -31,6 +35,7 @@ impl Internal {
         Internal {
             what: "store",
             full: e.is_full(),
+            unavailable: e.is_unavailable(),
             cause: Arc::new(e),
         }
     }

@@ -13,6 +13,7 @@ function explain(e: ErrorBody): Key {
     case "flow_expired":
       return "help.expired";
     case "unreachable":
+    case "unavailable":
       return "help.unreachable";
     case "kiosk_revoked":
       return "help.revoked";
@@ -35,11 +36,13 @@ export function help(app: App, error: ErrorBody): HTMLElement {
   const desk = app.status?.settings.helpdesk;
   const outOfService = error.code === "kiosk_revoked" || error.code === "not_enrolled";
   // Not about the person: the kiosk, or the service behind it, is what failed.
-  const notYou = outOfService || error.code === "unreachable";
+  // "unavailable": the server answered, but can't reach its database for a moment.
+  const serviceAway = error.code === "unreachable" || error.code === "unavailable";
+  const notYou = outOfService || serviceAway;
   const heading = notYou ? t(explain(error)) : t("help.heading");
   const lines: (HTMLElement | null)[] = [];
   if (!notYou) lines.push(h("p", { class: "lead" }, t(explain(error))));
-  if (error.code === "unreachable") {
+  if (serviceAway) {
     // Before the first answer (starting up) the kiosk tries again by itself (main.ts).
     lines.push(
       h(

@@ -41,6 +41,28 @@ impl StoreError {
         }
     }
 
+    /// Whether the database couldn't be reached or went away (PostgreSQL stopped, the
+    /// network down, no connection free within the pool's wait): nothing was done, and
+    /// the same request may well succeed in a moment.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // connection_exception (08…), admin_shutdown, crash_shutdown,
+                // cannot_connect_now.
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                    c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// The same failure, passed on to a caller that shared the commit.
     pub fn shared(&self, what: &str) -> StoreError {
         if self.is_full() {
