@@ -238,6 +238,10 @@ pub struct Options {
     /// The whole `[store]` section, for a store the test runs itself (a PostgreSQL it
     /// stops and starts); `db()` doesn't reach it.
     pub store_section: Option<String>,
+    /// `approval.public_url` (the phone's and the console's origin, which passkeys are
+    /// bound to) when not this server's own address: another process's, as if both stood
+    /// behind one load balancer.
+    pub phone_base: Option<String>,
 }
 
 /// What a second server process needs to serve another's store.
@@ -286,6 +290,10 @@ impl TestServer {
         std::fs::create_dir_all(&dir)?;
         let port = free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let phone_base = options
+            .phone_base
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"));
         let base = options
             .public_url
             .clone()
@@ -348,10 +356,7 @@ from = "SSPR <sspr@example.org>"
                 .arg(&config_path)
                 .args(["directory", "import"])
                 .arg(&people)
-                .env(
-                    "SSPR_APPROVAL__PUBLIC_URL",
-                    format!("http://localhost:{port}"),
-                )
+                .env("SSPR_APPROVAL__PUBLIC_URL", &phone_base)
                 .output()?;
             anyhow::ensure!(
                 out.status.success(),
@@ -368,10 +373,7 @@ from = "SSPR <sspr@example.org>"
             .arg("serve")
             .envs(options.env.iter().map(|(k, v)| (k, v)))
             .env("SSPR_LOG", options.log.as_deref().unwrap_or("info"))
-            .env(
-                "SSPR_APPROVAL__PUBLIC_URL",
-                format!("http://localhost:{port}"),
-            )
+            .env("SSPR_APPROVAL__PUBLIC_URL", &phone_base)
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
@@ -379,7 +381,7 @@ from = "SSPR <sspr@example.org>"
         let mut server = TestServer {
             child,
             base,
-            phone_base: format!("http://localhost:{port}"),
+            phone_base,
             addr,
             mailbox,
             store_dir: options.store_dir.clone().unwrap_or_else(|| dir.clone()),

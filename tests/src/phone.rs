@@ -78,6 +78,11 @@ impl Phone {
         self.cookie.as_deref()
     }
 
+    /// Presents `cookie` ("name=value") from now on: a copy kept from before a sign-out.
+    pub fn set_cookie(&mut self, cookie: &str) {
+        self.cookie = Some(cookie.to_string());
+    }
+
     pub async fn send(
         &mut self,
         method: reqwest::Method,

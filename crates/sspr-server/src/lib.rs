@@ -32,6 +32,7 @@ pub mod throttle;
 #[cfg(test)]
 mod translation_tests;
 pub mod web;
+pub mod web_session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,9 +273,9 @@ async fn probe_failing_relay(core: Arc<core::Core>) {
     }
 }
 
-/// Forgets what is no longer needed: spent nonces, old flows, old throttle counters, and
-/// audit rows past their retention; every 5 minutes, in one process of those sharing a
-/// PostgreSQL database (`store::Housekeeper`), which the others take over from within
+/// Forgets what is no longer needed: spent nonces, old flows, old throttle counters, ended
+/// web sessions and audit rows past their retention; every 5 minutes, in one process of
+/// those sharing a PostgreSQL database (`store::Housekeeper`), which the others take over from within
 /// seconds if it dies.
 async fn housekeeping(state: http::AppState) {
     let store = &state.core.store;
@@ -283,12 +284,13 @@ async fn housekeeping(state: http::AppState) {
     let mut housekeeper = store::Housekeeper::default();
     let mut last_run: Option<std::time::Instant> = None;
     loop {
-        if !housekeeper.is_mine(store).await {
+        let mine = housekeeper.is_mine(store).await;
+        if !mine {
+            // Whoever takes it over next starts with a round of its own.
             last_run = None;
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            continue;
         }
-        if last_run.is_some_and(|at| at.elapsed() < Duration::from_secs(300)) {
+        let due = last_run.is_none_or(|at| at.elapsed() >= Duration::from_secs(300));
+        if !(mine && due) {
             tokio::time::sleep(Duration::from_secs(5)).await;
             continue;
         }
@@ -299,6 +301,7 @@ async fn housekeeping(state: http::AppState) {
             store.purge_flows_before(now - 24 * 3600).await?;
             store.purge_idempotent_before(now - 24 * 3600).await?;
             store.purge_events_before(now - 8 * 24 * 3600).await?;
+            store.purge_sessions_before(now).await?;
             if retention_days > 0 {
                 let before = now - retention_days * 86_400;
                 let rows = store.purge_audit_before(before).await?;

@@ -3,24 +3,37 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+use sspr_tests::nginx::Nginx;
+use sspr_tests::phone::Phone;
 use sspr_tests::sspr_client::{Client, DeviceKey};
-use sspr_tests::sspr_proto::{Intent, Outcome};
-use sspr_tests::{Options, TestServer};
+use sspr_tests::sspr_proto::{ConsoleSession, ErrorCode, Intent, MethodKind, MySession, Outcome};
+use sspr_tests::{Options, TestServer, ADA_PASSWORD, ADA_TOTP};
 
-use super::{directory_password_is, start, verify_email};
+use super::console::{password_of, secret_of, CONSOLE, STAFF};
+use super::{code_of, directory_password_is, method, start, verify_email, verify_totp};
 
 /// What a process logs when it takes the housekeeping lock.
 const HOUSEKEEPER: &str = "this process does the housekeeping now";
 
 async fn two_processes() -> (TestServer, TestServer) {
+    two_processes_with("").await
+}
+
+/// Two processes with `extra` configuration; the phone's origin (`approval.public_url`,
+/// which passkeys are bound to) is A's for both, as if both stood behind one balancer.
+async fn two_processes_with(extra: &str) -> (TestServer, TestServer) {
     let a = TestServer::start_with(Options {
         on_postgres: true,
+        extra_config: extra.to_string(),
         ..Options::default()
     })
     .await
     .expect("process A");
     let b = TestServer::start_with(Options {
         same_store_as: a.same_store(),
+        extra_config: extra.to_string(),
+        phone_base: Some(a.phone_base.clone()),
         ..Options::default()
     })
     .await
@@ -126,9 +139,10 @@ async fn the_database_stopped_and_started_during_a_flow() {
     );
     let started = Instant::now();
     let refused = kiosk.settings().await.expect_err("no store, no answer");
-    assert!(
-        refused.code().is_some(),
-        "an answer with a code, not a broken connection: {refused}"
+    assert_eq!(
+        refused.code(),
+        Some(ErrorCode::Unavailable),
+        "\"try again in a moment\", not a broken connection nor a fault: {refused}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -152,4 +166,313 @@ async fn the_database_stopped_and_started_during_a_flow() {
         .await
         .expect("reset after the database came back");
     assert_eq!(done.outcome, Outcome::PasswordReset);
+}
+
+/// "My security info" and the console keep their sessions in the database, sealed: each
+/// step of one session may reach either process (no sticky sessions), a code sent by one
+/// is taken by the other, and signing out at one ends the session at both.
+#[tokio::test]
+async fn web_sessions_go_on_at_either_process() {
+    let (a, b) = two_processes_with(CONSOLE).await;
+    let staff = a.dir.join("staff.toml");
+    std::fs::write(&staff, STAFF).expect("write");
+    a.admin(&["directory", "import", staff.to_str().unwrap_or_default()])
+        .expect("import staff");
+
+    // Ada: the password at A, the emailed code sent by B and typed at A.
+    let mut phone = Phone::new(&a).expect("phone");
+    let session: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in at A")
+        .into();
+    assert!(!session.signed_in);
+    let email = session
+        .second_factor
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("email offered")
+        .id
+        .clone();
+    phone.base = b.base.clone();
+    let seen = b.code_mails_to("ada@home.example.net").len();
+    let sent = phone
+        .post("/v1/my/second-factor/start", json!({ "method_id": email }))
+        .await
+        .expect("start at B");
+    assert!(sent.ok(), "{sent:?}");
+    let code = b
+        .code_mail("ada@home.example.net", seen)
+        .await
+        .expect("B sent the code");
+    phone.base = a.base.clone();
+    let session: MySession = phone
+        .post("/v1/my/second-factor/finish", json!({ "code": code }))
+        .await
+        .expect("finish at A")
+        .into();
+    assert!(session.signed_in);
+
+    // An authenticator app shown by B and confirmed at A; while it waits, its secret is
+    // nowhere in the store in the clear, nor the cookie.
+    phone.base = b.base.clone();
+    let setup = phone
+        .post("/v1/my/authenticator/start", json!({}))
+        .await
+        .expect("setup at B");
+    let secret = setup.body["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(' ', "");
+    assert_eq!(secret.len(), 32, "{setup:?}");
+    let cookie = phone.cookie().unwrap_or_default().to_string();
+    let cookie_value = cookie.split_once('=').map(|(_, v)| v).unwrap_or_default();
+    for store in a.raw_store().expect("raw store") {
+        let text = String::from_utf8_lossy(&store);
+        assert!(
+            !text.contains(&secret),
+            "an authenticator secret in the clear"
+        );
+        assert!(
+            !text.contains(cookie_value),
+            "a cookie's value in the store"
+        );
+    }
+    let db = a.db().await.expect("db");
+    let sealed: Vec<String> = sqlx::query_scalar("SELECT data FROM web_sessions")
+        .fetch_all(&db)
+        .await
+        .expect("sessions");
+    assert!(!sealed.is_empty() && sealed.iter().all(|d| d.starts_with("v1:")));
+    phone.base = a.base.clone();
+    let session: MySession = phone
+        .post(
+            "/v1/my/authenticator/finish",
+            json!({ "code": sspr_tests::totp_now(&secret) }),
+        )
+        .await
+        .expect("confirm at A")
+        .into();
+    assert!(session.methods.iter().any(|m| m.kind == MethodKind::Totp));
+    // Signed out at A, signed out at B.
+    let out = phone
+        .post("/v1/my/sign-out", json!({}))
+        .await
+        .expect("sign out");
+    assert_eq!(out.status, 204);
+    phone.base = b.base.clone();
+    phone.set_cookie(&cookie);
+    assert_eq!(phone.session().await.expect("session").status, 401);
+
+    // Linus: a passkey on /my started at A and finished at B; then the console's password
+    // step at A, its passkey step at B, and the session used at both.
+    let mut admin = Phone::new(&a).expect("admin's browser");
+    admin
+        .sign_in_with_totp("linus", &password_of("linus"), secret_of("linus"))
+        .await
+        .expect("linus on /my at A");
+    let options = admin
+        .post("/v1/my/passkeys/start", json!({}))
+        .await
+        .expect("passkey start at A");
+    let credential = admin.create(&options.body["options"]).expect("passkey");
+    admin.base = b.base.clone();
+    let added = admin
+        .post(
+            "/v1/my/passkeys/finish",
+            json!({ "name": "Laptop", "credential": credential }),
+        )
+        .await
+        .expect("passkey finish at B");
+    assert!(added.ok(), "{added:?}");
+    admin.base = a.base.clone();
+    let step = admin
+        .post(
+            "/v1/admin/sign-in",
+            json!({ "login": "linus", "password": password_of("linus") }),
+        )
+        .await
+        .expect("password step at A");
+    assert_eq!(step.status, 200, "{step:?}");
+    let credential = admin.assert(&step.body["options"]).expect("assertion");
+    admin.base = b.base.clone();
+    let session: ConsoleSession = admin
+        .post(
+            "/v1/admin/sign-in/passkey",
+            json!({ "credential": credential }),
+        )
+        .await
+        .expect("passkey step at B")
+        .into();
+    admin.base = a.base.clone();
+    let at_a = admin
+        .send(reqwest::Method::GET, "/v1/admin/session", None)
+        .await
+        .expect("session at A");
+    assert_eq!(at_a.status, 200, "{at_a:?}");
+    let console_cookie = admin.cookie().unwrap_or_default().to_string();
+    admin.base = b.base.clone();
+    let out = admin
+        .send_with(
+            reqwest::Method::POST,
+            "/v1/admin/sign-out",
+            Some(json!({})),
+            &[("x-csrf-token", &session.csrf_token)],
+        )
+        .await
+        .expect("sign out at B");
+    assert_eq!(out.status, 204, "{out:?}");
+    admin.base = a.base.clone();
+    admin.set_cookie(&console_cookie);
+    let after = admin
+        .send(reqwest::Method::GET, "/v1/admin/session", None)
+        .await
+        .expect("session at A after");
+    assert_eq!(
+        after.status, 401,
+        "signed out at B, signed out at A: {after:?}"
+    );
+}
+
+/// Waits for a code mail to `to` from whichever of `servers` sent it (behind a balancer
+/// either may have), `seen` being how many each had before.
+async fn code_mail_from_either(servers: [&TestServer; 2], to: &str, seen: [usize; 2]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        for (server, seen) in servers.iter().zip(seen) {
+            if server.code_mails_to(to).len() > seen {
+                return server.code_mail(to, seen).await.expect("code mail");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no code mail to {to}")
+}
+
+/// nginx in front of two processes, round robin and no sticky sessions, as the README's
+/// deployment section sets it up: a signature nonce used at one process is refused at the
+/// other; a "My security info" session and a kiosk's reset go on whichever process each
+/// request reaches; and wrong codes spread over both block the person as five at one do.
+#[tokio::test]
+async fn two_processes_behind_nginx_without_sticky_sessions() {
+    let port = sspr_tests::free_port().expect("port");
+    let public = format!("http://127.0.0.1:{port}");
+    let a = TestServer::start_with(Options {
+        on_postgres: true,
+        public_url: Some(public.clone()),
+        ..Options::default()
+    })
+    .await
+    .expect("process A");
+    let b = TestServer::start_with(Options {
+        same_store_as: a.same_store(),
+        public_url: Some(public.clone()),
+        phone_base: Some(a.phone_base.clone()),
+        ..Options::default()
+    })
+    .await
+    .expect("process B");
+    let lb = Nginx::start(port, &[a.addr.port(), b.addr.port()]).expect("nginx");
+    let kiosk = a.kiosk().await.expect("a kiosk enrolled through nginx");
+
+    // A request signed once, sent to A, then replayed to B: refused there.
+    let signed = kiosk
+        .signed(
+            reqwest::Method::POST,
+            "/v1/flows",
+            Some(br#"{"login":"grace","intent":"unlock"}"#.to_vec()),
+            &Default::default(),
+        )
+        .await
+        .expect("sign");
+    let mut replay = signed.try_clone().expect("clone");
+    let mut first = signed;
+    let direct = |server: &TestServer, path: &str| {
+        reqwest::Url::parse(&format!("http://{}{path}", server.addr)).expect("url")
+    };
+    *first.url_mut() = direct(&a, "/v1/flows");
+    *replay.url_mut() = direct(&b, "/v1/flows");
+    let at_a = kiosk.execute(first).await.expect("send to A");
+    assert_eq!(at_a.status().as_u16(), 201);
+    let at_b = kiosk.execute(replay).await.expect("replay to B");
+    assert_eq!(at_b.status().as_u16(), 401, "a nonce A saw is refused by B");
+
+    // "My security info" through nginx: each request to either process.
+    let mut phone = Phone::new(&a).expect("phone");
+    phone.base = lb.base.clone();
+    let session: MySession = phone
+        .sign_in("ada", ADA_PASSWORD)
+        .await
+        .expect("sign in")
+        .into();
+    let email = session
+        .second_factor
+        .iter()
+        .find(|m| m.kind == MethodKind::Email)
+        .expect("email offered")
+        .id
+        .clone();
+    let to = "ada@home.example.net";
+    let seen = [a.code_mails_to(to).len(), b.code_mails_to(to).len()];
+    let sent = phone
+        .post("/v1/my/second-factor/start", json!({ "method_id": email }))
+        .await
+        .expect("start");
+    assert!(sent.ok(), "{sent:?}");
+    let code = code_mail_from_either([&a, &b], to, seen).await;
+    let session: MySession = phone
+        .post("/v1/my/second-factor/finish", json!({ "code": code }))
+        .await
+        .expect("finish")
+        .into();
+    assert!(session.signed_in);
+    for _ in 0..4 {
+        let again = phone.session().await.expect("session");
+        assert_eq!(again.status, 200, "{again:?}");
+    }
+
+    // A kiosk's reset through nginx.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let flow = verify_totp(&kiosk, &flow, ADA_TOTP).await;
+    let done = kiosk
+        .set_password(&flow.flow_id, "copper lantern over quiet fields")
+        .await
+        .expect("reset");
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert!(directory_password_is(&a, "ada", "copper lantern over quiet fields").await);
+
+    // Five wrong codes, spread over both processes by nginx, block.
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let ch = kiosk
+        .challenge(&flow.flow_id, &method(&flow, MethodKind::Totp))
+        .await
+        .expect("challenge");
+    for _ in 0..4 {
+        let r = kiosk
+            .verify(&flow.flow_id, &ch.challenge_id, "000000")
+            .await;
+        assert_eq!(code_of(r), ErrorCode::CodeInvalid);
+    }
+    let fifth = kiosk
+        .verify(&flow.flow_id, &ch.challenge_id, "000000")
+        .await;
+    assert_eq!(code_of(fifth), ErrorCode::Blocked);
+    let verifies: Vec<String> = lb
+        .requests()
+        .into_iter()
+        .filter(|l| l.starts_with("POST /v1/flows/") && l.contains("/verify"))
+        .collect();
+    for server in [&a, &b] {
+        let upstream = server.addr.to_string();
+        assert!(
+            verifies.iter().any(|l| l.ends_with(&upstream)),
+            "nginx sent wrong codes to {upstream} too: {verifies:#?}"
+        );
+    }
 }

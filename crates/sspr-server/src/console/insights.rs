@@ -861,40 +861,12 @@ mod rollup_tests {
         // Today, still under way.
         flow(&kit, "R5", "k2", now - 60, false).await;
         kit.core.audit.flush().await;
-        let (cookie, _) = {
-            let c = "cookie".to_string();
-            kit.console.sessions.insert(
-                &kit.core.key,
-                &c,
-                super::super::session::Session::Active(super::super::session::Active {
-                    user: crate::directory::DirUser {
-                        id: "id-linus".into(),
-                        dn: "linus".into(),
-                        username: "linus".into(),
-                        email: None,
-                        display_name: "Linus".into(),
-                        given_name: "Linus".into(),
-                        surname: "T".into(),
-                        groups: Vec::new(),
-                        disabled: false,
-                        locked: false,
-                        password_changed_at: None,
-                        mobile: None,
-                        office_phone: None,
-                    },
-                    roles: vec![ConsoleRole::Reader],
-                    csrf: "x".into(),
-                    signed_in_at: now,
-                    last_used_at: now,
-                    passkey_at: now,
-                    reauth: None,
-                }),
-            );
-            (c, ())
-        };
+        let (cookie, _) =
+            super::super::tests::signed_in(&kit, "linus", &[ConsoleRole::Reader], now).await;
         let caller = kit
             .console
             .caller(&cookie, None, "t", "127.0.0.1", now)
+            .await
             .expect("caller");
         let range = |from: i64, bucket: Bucket, directory: Option<&str>| Range {
             from,

@@ -165,8 +165,8 @@ fn throttle_keys(id: &str) -> (String, String) {
 impl Console {
     pub fn new(core: Arc<Core>) -> Console {
         Console {
+            sessions: Sessions::new(core.store.clone(), core.key.clone()),
             core,
-            sessions: Sessions::default(),
             pacer: Pacer::default(),
             days: std::sync::Mutex::default(),
         }
@@ -302,16 +302,13 @@ impl Console {
             None => (webauthn.decoy_request(&core.key, login), None),
         };
         let cookie = random_id();
-        self.sessions.insert(
-            &core.key,
-            &cookie,
-            Session::Pending(Pending {
-                login: login.to_string(),
-                throttle,
-                candidate,
-                expires_at: now + session::PENDING_SECS,
-            }),
-        );
+        let pending = Session::Pending(Pending {
+            login: login.to_string(),
+            throttle,
+            candidate,
+            expires_at: now + session::PENDING_SECS,
+        });
+        self.sessions.insert(&cookie, &pending).await?;
         Ok(PasswordStep { cookie, passkey })
     }
 
@@ -326,7 +323,7 @@ impl Console {
         now: i64,
     ) -> ConsoleResult<SignedIn> {
         let core = &self.core;
-        let pending = match self.sessions.remove(&core.key, cookie) {
+        let pending = match self.sessions.remove(cookie, now).await? {
             Some(Session::Pending(p)) if p.expires_at > now => p,
             _ => return Err(ConsoleError::SignInFirst),
         };
@@ -396,7 +393,8 @@ impl Console {
         let view = self.view(&active);
         let cookie = random_id();
         self.sessions
-            .insert(&core.key, &cookie, Session::Active(active));
+            .insert(&cookie, &Session::Active(active))
+            .await?;
         Ok(SignedIn { cookie, view })
     }
 
@@ -428,7 +426,7 @@ impl Console {
 
     /// The caller of a live session; with `csrf` (state-changing calls) the session's
     /// token must match. Each call keeps the session from going idle.
-    pub fn caller(
+    pub async fn caller(
         &self,
         cookie: &str,
         csrf: Option<&str>,
@@ -437,7 +435,7 @@ impl Console {
         now: i64,
     ) -> ConsoleResult<Caller> {
         self.sessions
-            .with(&self.core.key, cookie, now, |s| match s {
+            .with(cookie, now, |s| match s {
                 Session::Active(a) if a.ends_at() > now => {
                     if let Some(token) = csrf {
                         if !constant_time_eq(token.as_bytes(), a.csrf.as_bytes()) {
@@ -455,24 +453,26 @@ impl Console {
                 }
                 _ => Err(ConsoleError::NoSession),
             })
+            .await?
             .unwrap_or(Err(ConsoleError::NoSession))
     }
 
     /// The session as the page shows it.
-    pub fn session(&self, cookie: &str, now: i64) -> ConsoleResult<ConsoleSession> {
+    pub async fn session(&self, cookie: &str, now: i64) -> ConsoleResult<ConsoleSession> {
         self.sessions
-            .with(&self.core.key, cookie, now, |s| match s {
+            .with(cookie, now, |s| match s {
                 Session::Active(a) if a.ends_at() > now => {
                     a.last_used_at = now;
                     Ok(self.view(a))
                 }
                 _ => Err(ConsoleError::NoSession),
             })
+            .await?
             .unwrap_or(Err(ConsoleError::NoSession))
     }
 
-    pub async fn sign_out(&self, caller: &Caller, cookie: &str, now: i64) {
-        self.sessions.remove(&self.core.key, cookie);
+    pub async fn sign_out(&self, caller: &Caller, cookie: &str, now: i64) -> ConsoleResult<()> {
+        self.sessions.remove(cookie, now).await?;
         self.core
             .audit
             .record(
@@ -483,6 +483,7 @@ impl Console {
                 now,
             )
             .await;
+        Ok(())
     }
 
     /// Asks for the passkey again (before a policy change, when the last check is older
@@ -503,11 +504,12 @@ impl Console {
             .start_authentication(&passkeys)
             .map_err(|e| ConsoleError::Internal(Internal::new("starting a passkey check", e)))?;
         self.sessions
-            .with(&core.key, cookie, now, |s| {
+            .with(cookie, now, |s| {
                 if let Session::Active(a) = s {
                     a.reauth = Some(auth);
                 }
             })
+            .await?
             .ok_or(ConsoleError::NoSession)?;
         Ok(request)
     }
@@ -522,10 +524,11 @@ impl Console {
         let core = &self.core;
         let auth = self
             .sessions
-            .with(&core.key, cookie, now, |s| match s {
+            .with(cookie, now, |s| match s {
                 Session::Active(a) => a.reauth.take(),
                 _ => None,
             })
+            .await?
             .flatten()
             .ok_or(ConsoleError::StartReauthFirst)?;
         let ok = self.check_passkey(&caller.user, credential, &auth).await?;
@@ -553,13 +556,14 @@ impl Console {
             )
             .await;
         self.sessions
-            .with(&core.key, cookie, now, |s| match s {
+            .with(cookie, now, |s| match s {
                 Session::Active(a) => {
                     a.passkey_at = now;
                     Ok(self.view(a))
                 }
                 Session::Pending(_) => Err(ConsoleError::NoSession),
             })
+            .await?
             .unwrap_or(Err(ConsoleError::NoSession))
     }
 }

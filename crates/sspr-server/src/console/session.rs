@@ -1,15 +1,17 @@
-//! Console sessions: in memory, keyed by the keyed hash of the cookie's value (the map
-//! never holds a value a browser could present). A session is pending between the
-//! password and the passkey, then active: 15 minutes idle, 8 hours at most.
+//! Console sessions, kept in the store (sealed, keyed by the keyed hash of the cookie's
+//! value: `crate::web_session`), so any process serves them. A session is pending between
+//! the password and the passkey, then active: 15 minutes idle, 8 hours at most.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use sspr_proto::ConsoleRole;
 use webauthn_rs::prelude::PasskeyAuthentication;
 
 use crate::directory::DirUser;
 use crate::secret::ServerKey;
+use crate::store::{Store, StoreResult};
+use crate::web_session::{Kept, WebSessions};
 
 /// Idle seconds before a session ends.
 pub const IDLE_SECS: i64 = 15 * 60;
@@ -23,12 +25,14 @@ pub const PENDING_SECS: i64 = 5 * 60;
 /// Who passed the password step, if anyone: None for a wrong password, a login nobody
 /// has, someone in no console group or without a passkey. Their passkey step is answered
 /// exactly as anyone else's failure.
+#[derive(Serialize, Deserialize)]
 pub(super) struct Candidate {
     pub user: DirUser,
     pub roles: Vec<ConsoleRole>,
     pub auth: PasskeyAuthentication,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(super) struct Pending {
     pub login: String,
     pub throttle: (String, String),
@@ -36,6 +40,7 @@ pub(super) struct Pending {
     pub expires_at: i64,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(super) struct Active {
     pub user: DirUser,
     pub roles: Vec<ConsoleRole>,
@@ -57,51 +62,47 @@ impl Active {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 pub(super) enum Session {
     Pending(Pending),
     Active(Active),
 }
 
-impl Session {
-    fn alive(&self, now: i64) -> bool {
+impl Kept for Session {
+    const KIND: &'static str = "console";
+    fn ends_at(&self) -> i64 {
         match self {
-            Session::Pending(p) => p.expires_at > now,
-            Session::Active(a) => a.idle_expires_at() > now,
+            Session::Pending(p) => p.expires_at,
+            Session::Active(a) => a.idle_expires_at(),
         }
     }
 }
 
-#[derive(Default, Clone)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
-
-fn key_of(key: &ServerKey, cookie: &str) -> String {
-    key.mac_hex("console-session", &[cookie.as_bytes()])
-}
+#[derive(Clone)]
+pub struct Sessions(WebSessions<Session>);
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(store: Store, key: Arc<ServerKey>) -> Sessions {
+        Sessions(WebSessions::new(store, key))
     }
 
-    pub(super) fn insert(&self, key: &ServerKey, cookie: &str, session: Session) {
-        self.lock().insert(key_of(key, cookie), session);
+    pub(super) async fn insert(&self, cookie: &str, session: &Session) -> StoreResult<()> {
+        self.0.insert(cookie, session).await
     }
 
-    pub(super) fn remove(&self, key: &ServerKey, cookie: &str) -> Option<Session> {
-        self.lock().remove(&key_of(key, cookie))
+    /// Ends the session of `cookie`, returning it if it was alive.
+    pub(super) async fn remove(&self, cookie: &str, now: i64) -> StoreResult<Option<Session>> {
+        self.0.remove(cookie, now).await
     }
 
-    /// Runs `f` on the live session of `cookie` (None when there is none). Sessions past
-    /// their time go first.
-    pub(super) fn with<T>(
+    /// Runs `f` on the live session of `cookie` (None when there is none), and keeps
+    /// what it changed.
+    pub(super) async fn with<T>(
         &self,
-        key: &ServerKey,
         cookie: &str,
         now: i64,
         f: impl FnOnce(&mut Session) -> T,
-    ) -> Option<T> {
-        let mut sessions = self.lock();
-        sessions.retain(|_, s| s.alive(now));
-        sessions.get_mut(&key_of(key, cookie)).map(f)
+    ) -> StoreResult<Option<T>> {
+        self.0.with(cookie, now, f).await
     }
 }

@@ -16,7 +16,12 @@ fn console_groups(c: &mut crate::config::Config) {
 }
 
 /// A signed-in session for `username` (what the passkey step leaves), with its cookie.
-fn signed_in(kit: &Kit, username: &str, roles: &[ConsoleRole], at: i64) -> (String, String) {
+pub(super) async fn signed_in(
+    kit: &Kit,
+    username: &str,
+    roles: &[ConsoleRole],
+    at: i64,
+) -> (String, String) {
     let cookie = format!("cookie-of-{username}");
     let csrf = format!("csrf-of-{username}");
     let user = crate::directory::DirUser {
@@ -34,49 +39,56 @@ fn signed_in(kit: &Kit, username: &str, roles: &[ConsoleRole], at: i64) -> (Stri
         mobile: None,
         office_phone: None,
     };
-    kit.console.sessions.insert(
-        &kit.core.key,
-        &cookie,
-        Session::Active(Active {
-            user,
-            roles: roles.to_vec(),
-            csrf: csrf.clone(),
-            signed_in_at: at,
-            last_used_at: at,
-            passkey_at: at,
-            reauth: None,
-        }),
-    );
+    let session = Session::Active(Active {
+        user,
+        roles: roles.to_vec(),
+        csrf: csrf.clone(),
+        signed_in_at: at,
+        last_used_at: at,
+        passkey_at: at,
+        reauth: None,
+    });
+    kit.console
+        .sessions
+        .insert(&cookie, &session)
+        .await
+        .expect("keeping a session");
     (cookie, csrf)
 }
 
-fn call(kit: &Kit, cookie: &str, csrf: Option<&str>, now: i64) -> ConsoleResult<Caller> {
-    kit.console.caller(cookie, csrf, "test", "192.0.2.7", now)
+async fn call(kit: &Kit, cookie: &str, csrf: Option<&str>, now: i64) -> ConsoleResult<Caller> {
+    kit.console
+        .caller(cookie, csrf, "test", "192.0.2.7", now)
+        .await
 }
 
 #[tokio::test]
 async fn a_session_ends_after_fifteen_idle_minutes_and_after_eight_hours_however_busy() {
     let kit = Kit::with_passkeys(console_groups).await;
-    let (cookie, _) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
+    let (cookie, _) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0).await;
     // Used every 14 minutes, it lives on...
     let mut now = T0;
     while now + 14 * 60 < T0 + MAX_SECS {
         now += 14 * 60;
-        assert!(call(&kit, &cookie, None, now).is_ok(), "at {}", now - T0);
+        assert!(
+            call(&kit, &cookie, None, now).await.is_ok(),
+            "at {}",
+            now - T0
+        );
     }
     // ...until eight hours after signing in.
     assert!(matches!(
-        call(&kit, &cookie, None, T0 + MAX_SECS),
+        call(&kit, &cookie, None, T0 + MAX_SECS).await,
         Err(ConsoleError::NoSession)
     ));
-    let (cookie, _) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0);
-    assert!(call(&kit, &cookie, None, T0 + IDLE_SECS - 1).is_ok());
+    let (cookie, _) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0).await;
+    assert!(call(&kit, &cookie, None, T0 + IDLE_SECS - 1).await.is_ok());
     assert!(matches!(
-        call(&kit, &cookie, None, T0 + 2 * IDLE_SECS),
+        call(&kit, &cookie, None, T0 + 2 * IDLE_SECS).await,
         Err(ConsoleError::NoSession)
     ));
     assert!(matches!(
-        call(&kit, "a cookie nobody was given", None, T0),
+        call(&kit, "a cookie nobody was given", None, T0).await,
         Err(ConsoleError::NoSession)
     ));
 }
@@ -84,20 +96,20 @@ async fn a_session_ends_after_fifteen_idle_minutes_and_after_eight_hours_however
 #[tokio::test]
 async fn a_state_changing_call_needs_its_own_sessions_csrf_token() {
     let kit = Kit::with_passkeys(console_groups).await;
-    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
-    let (_, other) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0);
-    assert!(call(&kit, &cookie, Some(&csrf), T0).is_ok());
+    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0).await;
+    let (_, other) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0).await;
+    assert!(call(&kit, &cookie, Some(&csrf), T0).await.is_ok());
     for wrong in ["", "csrf-of-linu", other.as_str()] {
         assert!(
             matches!(
-                call(&kit, &cookie, Some(wrong), T0),
+                call(&kit, &cookie, Some(wrong), T0).await,
                 Err(ConsoleError::Csrf)
             ),
             "{wrong:?}"
         );
     }
     // Reading needs none.
-    assert!(call(&kit, &cookie, None, T0).is_ok());
+    assert!(call(&kit, &cookie, None, T0).await.is_ok());
 }
 
 #[tokio::test]
@@ -107,12 +119,14 @@ async fn a_policy_change_wants_the_passkey_within_five_minutes_and_an_admin() {
         .apply_latest_policy(T0)
         .await
         .expect("first version");
-    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
+    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0).await;
     let change = |base| PolicyChange {
         base_version: base,
         changes: serde_json::json!({ "helpdesk": { "phone": "+49 30 999" } }),
     };
-    let admin = call(&kit, &cookie, Some(&csrf), T0 + REAUTH_SECS).expect("caller");
+    let admin = call(&kit, &cookie, Some(&csrf), T0 + REAUTH_SECS)
+        .await
+        .expect("caller");
     let saved = kit
         .console
         .save_policy(&admin, change(1), T0 + REAUTH_SECS)
@@ -125,7 +139,9 @@ async fn a_policy_change_wants_the_passkey_within_five_minutes_and_an_admin() {
         Some("+49 30 999"),
         "in force at once"
     );
-    let later = call(&kit, &cookie, Some(&csrf), T0 + REAUTH_SECS + 1).expect("caller");
+    let later = call(&kit, &cookie, Some(&csrf), T0 + REAUTH_SECS + 1)
+        .await
+        .expect("caller");
     assert!(matches!(
         kit.console
             .save_policy(&later, change(2), later_now())
@@ -149,8 +165,8 @@ async fn a_policy_change_wants_the_passkey_within_five_minutes_and_an_admin() {
         other => panic!("{other:?}"),
     }
     // The helpdesk reads the policy and can't change it.
-    let (hc, hcsrf) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0);
-    let helpdesk = call(&kit, &hc, Some(&hcsrf), T0).expect("caller");
+    let (hc, hcsrf) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0).await;
+    let helpdesk = call(&kit, &hc, Some(&hcsrf), T0).await.expect("caller");
     assert!(
         kit.console
             .policy(&helpdesk)
@@ -180,8 +196,8 @@ async fn policy_read_only_shows_the_policy_and_refuses_every_change() {
         .apply_latest_policy(T0)
         .await
         .expect("first version");
-    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
-    let admin = call(&kit, &cookie, Some(&csrf), T0).expect("caller");
+    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0).await;
+    let admin = call(&kit, &cookie, Some(&csrf), T0).await.expect("caller");
     assert!(kit.console.policy(&admin).await.expect("reads").read_only);
     let change = PolicyChange {
         base_version: 1,
@@ -207,8 +223,8 @@ async fn roles_come_from_groups_and_each_may_do_its_own() {
         vec![ConsoleRole::Admin, ConsoleRole::Reader]
     );
     let kit = Kit::with_passkeys(console_groups).await;
-    let (rc, _) = signed_in(&kit, "ken", &[ConsoleRole::Reader], T0);
-    let reader = call(&kit, &rc, None, T0).expect("caller");
+    let (rc, _) = signed_in(&kit, "ken", &[ConsoleRole::Reader], T0).await;
+    let reader = call(&kit, &rc, None, T0).await.expect("caller");
     assert!(kit.console.overview(&reader, T0).await.is_ok());
     for denied in [
         kit.console
@@ -309,8 +325,8 @@ async fn password_rules_saved_in_the_console_apply_to_the_next_password() {
         .apply_latest_policy(T0)
         .await
         .expect("first version");
-    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0);
-    let admin = call(&kit, &cookie, Some(&csrf), T0).expect("caller");
+    let (cookie, csrf) = signed_in(&kit, "linus", &[ConsoleRole::Admin], T0).await;
+    let admin = call(&kit, &cookie, Some(&csrf), T0).await.expect("caller");
     let candidate = "Contoso-Fabrikam-2026";
     assert!(kit.core.passwords().check(candidate, None).is_empty());
     let view = kit
@@ -416,8 +432,8 @@ async fn an_attempt_is_found_by_its_reference_after_its_flow_row_went() {
         )
         .await;
     audit.flush().await;
-    let (cookie, _) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0);
-    let helpdesk = call(&kit, &cookie, None, T0).expect("caller");
+    let (cookie, _) = signed_in(&kit, "hedy", &[ConsoleRole::Helpdesk], T0).await;
+    let helpdesk = call(&kit, &cookie, None, T0).await.expect("caller");
     let a = kit
         .console
         .attempt(&helpdesk, "aaaa-bbbb", T0 + 120)

@@ -54,7 +54,7 @@ fn open(
 }
 
 /// A person as the directory knows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DirUser {
     /// Stable id in the directory (registrations hang on it): entryUUID, objectGUID,
     /// Entra object id.

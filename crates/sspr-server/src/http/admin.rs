@@ -74,7 +74,7 @@ fn set_cookie(headers: &mut HeaderMap, value: &str, max_age: i64, secure: bool) 
 }
 
 /// The caller of this request's session; a state-changing call must carry its CSRF token.
-fn caller(
+async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     mutating: bool,
@@ -89,7 +89,8 @@ fn caller(
     });
     Ok(state
         .console
-        .caller(&cookie(headers), csrf, &correlation.0, &from.0, now())?)
+        .caller(&cookie(headers), csrf, &correlation.0, &from.0, now())
+        .await?)
 }
 
 #[utoipa::path(post, path = "/v1/admin/sign-in", tag = "console",
@@ -154,7 +155,9 @@ pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<ConsoleSession>> {
-    Ok(axum::Json(state.console.session(&cookie(&headers), now())?))
+    Ok(axum::Json(
+        state.console.session(&cookie(&headers), now()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/admin/sign-out", tag = "console",
@@ -166,8 +169,11 @@ pub async fn sign_out(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
-    state.console.sign_out(&who, &cookie(&headers), now()).await;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
+    state
+        .console
+        .sign_out(&who, &cookie(&headers), now())
+        .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     set_cookie(r.headers_mut(), "", 0, state.console.secure_cookie());
     Ok(r)
@@ -182,7 +188,7 @@ pub async fn reauth_start(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<PasskeyRequest>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state
             .console
@@ -203,7 +209,7 @@ pub async fn reauth_finish(
     headers: HeaderMap,
     Json(req): Json<ConsolePasskeyAnswer>,
 ) -> ApiResult<axum::Json<ConsoleSession>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state
             .console
@@ -220,7 +226,7 @@ pub async fn overview(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<Overview>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(state.console.overview(&who, now()).await?))
 }
 
@@ -232,7 +238,7 @@ pub async fn policy(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<PolicyView>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(state.console.policy(&who).await?))
 }
 
@@ -250,7 +256,7 @@ pub async fn save_policy(
     headers: HeaderMap,
     Json(req): Json<PolicyChange>,
 ) -> ApiResult<axum::Json<PolicyView>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.save_policy(&who, req, now()).await?,
     ))
@@ -268,7 +274,7 @@ pub async fn groups(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<axum::Json<Vec<String>>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     let q = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "q")
         .map(|(_, v)| v.into_owned())
@@ -284,7 +290,7 @@ pub async fn kiosks(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<Vec<KioskView>>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(state.console.kiosks(&who, now()).await?))
 }
 
@@ -299,7 +305,7 @@ pub async fn revoke_kiosk(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<KioskView>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.revoke_kiosk(&who, &id, now()).await?,
     ))
@@ -317,7 +323,7 @@ pub async fn enrollment_code(
     headers: HeaderMap,
     Json(req): Json<EnrollmentCodeRequest>,
 ) -> ApiResult<axum::Json<EnrollmentCodeView>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.enrollment_code(&who, &req, now()).await?,
     ))
@@ -332,7 +338,7 @@ pub async fn enrollment_codes(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<Vec<EnrollmentCodeStatus>>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.enrollment_codes(&who, now()).await?,
     ))
@@ -410,7 +416,7 @@ pub async fn audit(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<axum::Json<AuditPage>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     let q = audit_query(raw.as_deref())?;
     Ok(axum::Json(
         state
@@ -434,7 +440,7 @@ pub async fn audit_export(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     let q = audit_query(raw.as_deref())?;
     let kiosks = state
         .console
@@ -516,7 +522,7 @@ pub async fn attempt(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult<axum::Json<AttemptView>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.attempt(&who, &reference, now()).await?,
     ))
@@ -535,7 +541,7 @@ pub async fn clear_methods(
     Path(login): Path<String>,
     Json(req): Json<ClearMethodsRequest>,
 ) -> ApiResult<axum::Json<ClearMethodsResult>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     let user = state
         .console
         .clear_methods_for(&who, &login, &req.reason)
@@ -566,7 +572,7 @@ pub async fn insights(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<axum::Json<InsightsView>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     let t = now();
     let mut range = Range {
         from: t - 30 * 86_400,
@@ -613,7 +619,7 @@ pub async fn coverage(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     let mut csv = false;
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         match (k.as_ref(), v.as_ref()) {
@@ -658,7 +664,7 @@ pub async fn directories(
     from: Peer,
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<Vec<DirectoryStatus>>> {
-    let who = caller(&state, &headers, false, &correlation, &from)?;
+    let who = caller(&state, &headers, false, &correlation, &from).await?;
     Ok(axum::Json(state.console.directories(&who).await?))
 }
 
@@ -673,7 +679,7 @@ pub async fn test_directory(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<DirectoryStatus>> {
-    let who = caller(&state, &headers, true, &correlation, &from)?;
+    let who = caller(&state, &headers, true, &correlation, &from).await?;
     Ok(axum::Json(
         state.console.test_directory(&who, &name, now()).await?,
     ))

@@ -97,16 +97,16 @@ pub async fn review(
 }
 
 #[utoipa::path(post, path = "/v1/my/sign-out", tag = "security info",
-    responses((status = 204, description = "Signed out")))]
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    state.my.sign_out(&cookie(&headers));
+    responses((status = 204, description = "Signed out"), (status = 503, body = ErrorBody)))]
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    state.my.sign_out(&cookie(&headers), now()).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{COOKIE}=; Path=/v1/my; HttpOnly; SameSite=Strict; Max-Age=0"
     )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    r
+    Ok(r)
 }
 
 #[utoipa::path(post, path = "/v1/my/second-factor/start", tag = "security info",
@@ -187,7 +187,10 @@ pub async fn authenticator_start(
     headers: HeaderMap,
 ) -> ApiResult<axum::Json<AuthenticatorSetup>> {
     Ok(axum::Json(
-        state.my.authenticator_start(&cookie(&headers), now())?,
+        state
+            .my
+            .authenticator_start(&cookie(&headers), now())
+            .await?,
     ))
 }
 

@@ -41,7 +41,7 @@ impl SecurityInfo {
     /// WebAuthn's creation options for a passkey on this phone.
     pub async fn passkey_start(&self, cookie: &str, now: i64) -> MyResult<PasskeyRequest> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let webauthn = core.passkeys.as_ref().ok_or(MyError::PasskeysOff)?;
         let existing: Vec<Passkey> = passkey::of(&core.store.registrations(&user.id).await?)
             .into_iter()
@@ -54,7 +54,8 @@ impl SecurityInfo {
         self.with_session(cookie, Need::Full, now, |s| {
             s.passkey = Some(reg);
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(request)
     }
 
@@ -67,14 +68,16 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
             return Err(MyError::PasskeyName);
         }
-        let reg = self.with_session(cookie, Need::Full, now, |s| {
-            s.passkey.take().ok_or(MyError::StartPasskeyFirst)
-        })?;
+        let reg = self
+            .with_session(cookie, Need::Full, now, |s| {
+                s.passkey.take().ok_or(MyError::StartPasskeyFirst)
+            })
+            .await?;
         let webauthn = core.passkeys.as_ref().ok_or(MyError::PasskeysOff)?;
         let passkey = webauthn
             .finish_registration(credential, &reg)
@@ -103,7 +106,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Approval,
-            self.told(cookie, now, |t| t.info_passkey_added, name),
+            self.told(cookie, now, |t| t.info_passkey_added, name).await,
             now,
         )
         .await
@@ -111,8 +114,12 @@ impl SecurityInfo {
 
     /// A new authenticator app's secret, as a QR code and as text; kept in the session
     /// until the app's first code confirms it.
-    pub fn authenticator_start(&self, cookie: &str, now: i64) -> MyResult<AuthenticatorSetup> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+    pub async fn authenticator_start(
+        &self,
+        cookie: &str,
+        now: i64,
+    ) -> MyResult<AuthenticatorSetup> {
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let secret = SecretString::from(totp::new_secret());
         let org = &self.core.config().organization.name;
         let label =
@@ -141,7 +148,8 @@ impl SecurityInfo {
         self.with_session(cookie, Need::Full, now, |s| {
             s.totp = Some(secret);
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(AuthenticatorSetup {
             secret: grouped,
             uri,
@@ -157,10 +165,12 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let secret = self.with_session(cookie, Need::Full, now, |s| {
-            s.totp.clone().ok_or(MyError::StartAuthenticatorFirst)
-        })?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
+        let secret = self
+            .with_session(cookie, Need::Full, now, |s| {
+                s.totp.clone().ok_or(MyError::StartAuthenticatorFirst)
+            })
+            .await?;
         let Some(step) = totp::matching_step(secret.expose_secret(), code, now.max(0) as u64)
         else {
             return Err(MyError::AuthenticatorCode);
@@ -170,7 +180,8 @@ impl SecurityInfo {
         self.with_session(cookie, Need::Full, now, |s| {
             s.totp = None;
             Ok(())
-        })?;
+        })
+        .await?;
         core.store
             .add_registration(
                 &user.id,
@@ -184,7 +195,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Totp,
-            self.told(cookie, now, |t| t.info_totp_added, ""),
+            self.told(cookie, now, |t| t.info_totp_added, "").await,
             now,
         )
         .await
@@ -192,7 +203,7 @@ impl SecurityInfo {
 
     /// Sends a code to a new alternate address, to prove it is the person's.
     pub async fn email_start(&self, cookie: &str, email: &str, now: i64) -> MyResult<()> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let address = email.trim().to_string();
         let valid = address.len() <= 254
             && !address.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -205,7 +216,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
-                self.lang(cookie, now),
+                self.lang(cookie, now).await,
                 Some(Dest::Mail(&address)),
                 ("my-email", &address),
                 false,
@@ -216,6 +227,7 @@ impl SecurityInfo {
             s.email = Some((address, sent));
             Ok(())
         })
+        .await
     }
 
     pub async fn email_finish(
@@ -226,26 +238,28 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let address = self.with_session(cookie, Need::Full, now, |s| {
-            let Some((address, sent)) = s.email.as_mut() else {
-                return Err(MyError::EnterAddressFirst);
-            };
-            if sent.expires_at <= now {
-                s.email = None;
-                return Err(MyError::EmailCodeExpired);
-            }
-            if !code::matches(&core.key, "my-email", address, code.trim(), &sent.hash) {
-                sent.tries += 1;
-                if sent.tries >= CODE_TRIES {
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
+        let address = self
+            .with_session(cookie, Need::Full, now, |s| {
+                let Some((address, sent)) = s.email.as_mut() else {
+                    return Err(MyError::EnterAddressFirst);
+                };
+                if sent.expires_at <= now {
                     s.email = None;
+                    return Err(MyError::EmailCodeExpired);
                 }
-                return Err(MyError::EmailCode);
-            }
-            let address = address.clone();
-            s.email = None;
-            Ok(address)
-        })?;
+                if !code::matches(&core.key, "my-email", address, code.trim(), &sent.hash) {
+                    sent.tries += 1;
+                    if sent.tries >= CODE_TRIES {
+                        s.email = None;
+                    }
+                    return Err(MyError::EmailCode);
+                }
+                let address = address.clone();
+                s.email = None;
+                Ok(address)
+            })
+            .await?;
         core.store
             .add_registration(&user.id, MethodKind::Email, &address, &address, now)
             .await?;
@@ -253,7 +267,8 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Email,
-            self.told(cookie, now, |t| t.info_email_added, &mask::email(&address)),
+            self.told(cookie, now, |t| t.info_email_added, &mask::email(&address))
+                .await,
             now,
         )
         .await
@@ -261,7 +276,7 @@ impl SecurityInfo {
 
     /// Texts a code to a mobile number, to prove it is the person's.
     pub async fn mobile_start(&self, cookie: &str, number: &str, now: i64) -> MyResult<()> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let config = self.core.config();
         if self.core.sms.is_none() || !config.policy.methods.contains(&MethodKind::Sms) {
             return Err(MyError::SmsOff);
@@ -275,7 +290,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
-                self.lang(cookie, now),
+                self.lang(cookie, now).await,
                 Some(Dest::Text(&e164)),
                 ("my-mobile", &e164),
                 false,
@@ -286,6 +301,7 @@ impl SecurityInfo {
             s.mobile = Some((e164, sent));
             Ok(())
         })
+        .await
     }
 
     /// The texted code confirms the number: it becomes the person's (one number each; a
@@ -304,7 +320,7 @@ impl SecurityInfo {
     /// Calls an office number (its extension dialled) and reads a code out, to prove it is
     /// the person's.
     pub async fn office_start(&self, cookie: &str, number: &str, now: i64) -> MyResult<()> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let config = self.core.config();
         if self.core.voice.is_none() || !config.policy.methods.contains(&MethodKind::Voice) {
             return Err(MyError::SmsOff);
@@ -318,7 +334,7 @@ impl SecurityInfo {
         let sent = self
             .send_code(
                 &user,
-                self.lang(cookie, now),
+                self.lang(cookie, now).await,
                 Some(Dest::Call(&number)),
                 ("my-office", &number),
                 false,
@@ -329,6 +345,7 @@ impl SecurityInfo {
             s.office = Some((number, sent));
             Ok(())
         })
+        .await
     }
 
     /// The code read out confirms the office number: it becomes the person's (one each).
@@ -360,31 +377,33 @@ impl SecurityInfo {
         } else {
             ("my-mobile", "Mobile phone")
         };
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
-        let number = self.with_session(cookie, Need::Full, now, |s| {
-            let pending = if kind == MethodKind::Voice {
-                &mut s.office
-            } else {
-                &mut s.mobile
-            };
-            let Some((number, sent)) = pending.as_mut() else {
-                return Err(MyError::EnterNumberFirst);
-            };
-            if sent.expires_at <= now {
-                *pending = None;
-                return Err(MyError::MobileCodeExpired);
-            }
-            if !code::matches(&core.key, purpose, number, code.trim(), &sent.hash) {
-                sent.tries += 1;
-                if sent.tries >= CODE_TRIES {
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
+        let number = self
+            .with_session(cookie, Need::Full, now, |s| {
+                let pending = if kind == MethodKind::Voice {
+                    &mut s.office
+                } else {
+                    &mut s.mobile
+                };
+                let Some((number, sent)) = pending.as_mut() else {
+                    return Err(MyError::EnterNumberFirst);
+                };
+                if sent.expires_at <= now {
                     *pending = None;
+                    return Err(MyError::MobileCodeExpired);
                 }
-                return Err(MyError::MobileCode);
-            }
-            let number = number.clone();
-            *pending = None;
-            Ok(number)
-        })?;
+                if !code::matches(&core.key, purpose, number, code.trim(), &sent.hash) {
+                    sent.tries += 1;
+                    if sent.tries >= CODE_TRIES {
+                        *pending = None;
+                    }
+                    return Err(MyError::MobileCode);
+                }
+                let number = number.clone();
+                *pending = None;
+                Ok(number)
+            })
+            .await?;
         core.store
             .replace_registration(&user.id, kind, &number, label, now)
             .await?;
@@ -403,7 +422,8 @@ impl SecurityInfo {
                     }
                 },
                 &crate::methods::phone::mask(&number),
-            ),
+            )
+            .await,
             now,
         )
         .await
@@ -418,7 +438,7 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         let id: i64 = id.parse().map_err(|_| MyError::MethodNotFound)?;
         let registration = core
             .store
@@ -432,17 +452,30 @@ impl SecurityInfo {
         let (lang, what) = match kind {
             MethodKind::Approval => {
                 self.told(cookie, now, |t| t.info_passkey_removed, &registration.label)
+                    .await
             }
-            MethodKind::Totp => self.told(cookie, now, |t| t.info_totp_removed, ""),
-            MethodKind::Sms => self.told(cookie, now, |t| t.info_mobile_removed, &phone()),
-            MethodKind::Voice => self.told(cookie, now, |t| t.info_office_removed, &phone()),
-            MethodKind::Questions => self.told(cookie, now, |t| t.info_questions_removed, ""),
-            _ => self.told(
-                cookie,
-                now,
-                |t| t.info_email_removed,
-                &mask::email(&registration.value),
-            ),
+            MethodKind::Totp => self.told(cookie, now, |t| t.info_totp_removed, "").await,
+            MethodKind::Sms => {
+                self.told(cookie, now, |t| t.info_mobile_removed, &phone())
+                    .await
+            }
+            MethodKind::Voice => {
+                self.told(cookie, now, |t| t.info_office_removed, &phone())
+                    .await
+            }
+            MethodKind::Questions => {
+                self.told(cookie, now, |t| t.info_questions_removed, "")
+                    .await
+            }
+            _ => {
+                self.told(
+                    cookie,
+                    now,
+                    |t| t.info_email_removed,
+                    &mask::email(&registration.value),
+                )
+                .await
+            }
         };
         self.tell_owner(&user, lang, &what, now).await;
         if !core.store.remove_registration(&user.id, id, now).await? {

@@ -138,8 +138,8 @@ fn decoy_throttle_keys(key: &crate::secret::ServerKey, login: &str) -> (String, 
 impl SecurityInfo {
     pub fn new(core: Arc<Core>) -> SecurityInfo {
         SecurityInfo {
+            sessions: Sessions::new(core.store.clone(), core.key.clone()),
             core,
-            sessions: Sessions::default(),
         }
     }
 
@@ -149,20 +149,20 @@ impl SecurityInfo {
         self.core.config().phone_origin().starts_with("https://")
     }
 
-    fn session_user(&self, cookie: &str, need: Need, now: i64) -> MyResult<(DirUser, bool)> {
-        self.sessions.with(&self.core.key, cookie, need, now, |s| {
-            Ok((s.user.clone(), s.signed_in))
-        })
+    async fn session_user(&self, cookie: &str, need: Need, now: i64) -> MyResult<(DirUser, bool)> {
+        self.sessions
+            .with(cookie, need, now, |s| Ok((s.user.clone(), s.signed_in)))
+            .await
     }
 
-    fn with_session<T>(
+    async fn with_session<T>(
         &self,
         cookie: &str,
         need: Need,
         now: i64,
         f: impl FnOnce(&mut Session) -> MyResult<T>,
     ) -> MyResult<T> {
-        self.sessions.with(&self.core.key, cookie, need, now, f)
+        self.sessions.with(cookie, need, now, f).await
     }
 
     async fn view(&self, user: &DirUser, signed_in: bool, now: i64) -> MyResult<MySession> {
@@ -297,22 +297,19 @@ impl SecurityInfo {
             .record(&ctx, Event::SecurityInfoSignIn { step: "password" }, now)
             .await;
         let cookie = random_id();
-        self.sessions.insert(
-            &core.key,
-            &cookie,
-            Session {
-                user,
-                lang: lang.unwrap_or_else(|| self.default_lang()),
-                signed_in,
-                expires_at: now + SESSION_SECS,
-                second: None,
-                passkey: None,
-                totp: None,
-                email: None,
-                mobile: None,
-                office: None,
-            },
-        );
+        let session = Session {
+            user,
+            lang: lang.unwrap_or_else(|| self.default_lang()),
+            signed_in,
+            expires_at: now + SESSION_SECS,
+            second: None,
+            passkey: None,
+            totp: None,
+            email: None,
+            mobile: None,
+            office: None,
+        };
+        self.sessions.insert(&cookie, &session).await?;
         Ok(SignedIn { cookie, view })
     }
 
@@ -339,18 +336,18 @@ impl SecurityInfo {
 
     /// What the page shows for this session.
     pub async fn session(&self, cookie: &str, now: i64) -> MyResult<MySession> {
-        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now).await?;
         self.view(&user, signed_in, now).await
     }
 
-    pub fn sign_out(&self, cookie: &str) {
-        self.sessions.remove(&self.core.key, cookie);
+    pub async fn sign_out(&self, cookie: &str, now: i64) -> MyResult<()> {
+        self.sessions.remove(cookie, now).await
     }
 
     /// The person confirms their methods are still theirs.
     pub async fn review(&self, correlation: &str, cookie: &str, now: i64) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         if core.store.registrations(&user.id).await?.is_empty() {
             return Err(MyError::NothingToConfirm);
         }
@@ -374,11 +371,11 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<SecondFactorChallenge> {
         let core = &self.core;
-        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now).await?;
         if signed_in {
             return Err(MyError::SignedInAlready);
         }
-        let lang = self.lang(cookie, now);
+        let lang = self.lang(cookie, now).await;
         let registrations = core.store.registrations(&user.id).await?;
         let (view, reg_id) = second_methods(&registrations)
             .into_iter()
@@ -475,7 +472,8 @@ impl SecurityInfo {
         self.with_session(cookie, Need::Any, now, |s| {
             s.second = Some(second);
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(challenge)
     }
 
@@ -488,13 +486,15 @@ impl SecurityInfo {
         now: i64,
     ) -> MyResult<MySession> {
         let core = &self.core;
-        let (user, signed_in) = self.session_user(cookie, Need::Any, now)?;
+        let (user, signed_in) = self.session_user(cookie, Need::Any, now).await?;
         if signed_in {
             return Err(MyError::SignedInAlready);
         }
-        let second = self.with_session(cookie, Need::Any, now, |s| {
-            s.second.take().ok_or(MyError::ChooseMethodFirst)
-        })?;
+        let second = self
+            .with_session(cookie, Need::Any, now, |s| {
+                s.second.take().ok_or(MyError::ChooseMethodFirst)
+            })
+            .await?;
         let ctx = audit_ctx(correlation, &user);
         let ok = match second {
             Second::Code {
@@ -522,7 +522,8 @@ impl SecurityInfo {
                             self.with_session(cookie, Need::Any, now, |s| {
                                 s.second = Some(again);
                                 Ok(())
-                            })?;
+                            })
+                            .await?;
                         }
                         ok
                     }
@@ -551,7 +552,8 @@ impl SecurityInfo {
                                     sent: None,
                                 });
                                 Ok(())
-                            })?;
+                            })
+                            .await?;
                         }
                         fresh
                     }
@@ -589,7 +591,8 @@ impl SecurityInfo {
             s.signed_in = true;
             s.expires_at = now + SESSION_SECS;
             Ok(())
-        })?;
+        })
+        .await?;
         core.audit
             .record(
                 &ctx,

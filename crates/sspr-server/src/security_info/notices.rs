@@ -17,20 +17,21 @@ impl SecurityInfo {
 
     /// What changed, said in the session's language (`{label}` filled in), for
     /// `tell_owner`.
-    pub(super) fn told(
+    pub(super) async fn told(
         &self,
         cookie: &str,
         now: i64,
         text: impl FnOnce(&'static Texts) -> &'static str,
         label: &str,
     ) -> (Lang, String) {
-        let lang = self.lang(cookie, now);
+        let lang = self.lang(cookie, now).await;
         (lang, lang.format(text(lang.texts()), &[("label", &label)]))
     }
 
     /// The language of the page this session was signed in from.
-    pub(super) fn lang(&self, cookie: &str, now: i64) -> Lang {
+    pub(super) async fn lang(&self, cookie: &str, now: i64) -> Lang {
         self.with_session(cookie, Need::Any, now, |s| Ok(s.lang))
+            .await
             .unwrap_or_else(|_| self.default_lang())
     }
 

@@ -51,7 +51,7 @@ impl SecurityInfo {
         locale: Option<&str>,
         now: i64,
     ) -> MyResult<MyQuestions> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         self.questions_on()?;
         let config = self.core.config();
         let policy = &config.policy.questions;
@@ -99,9 +99,9 @@ impl SecurityInfo {
         save: &QuestionsSave,
         now: i64,
     ) -> MyResult<MySession> {
-        let (user, _) = self.session_user(cookie, Need::Full, now)?;
+        let (user, _) = self.session_user(cookie, Need::Full, now).await?;
         self.questions_on()?;
-        let lang = self.lang(cookie, now);
+        let lang = self.lang(cookie, now).await;
         let config = self.core.config();
         let policy = &config.policy.questions;
         // Counted before anything is read: a body of a thousand answers does no work.
@@ -158,7 +158,7 @@ impl SecurityInfo {
             correlation,
             &user,
             MethodKind::Questions,
-            self.told(cookie, now, |t| t.info_questions_set, ""),
+            self.told(cookie, now, |t| t.info_questions_set, "").await,
             now,
         )
         .await

@@ -1,10 +1,10 @@
-//! Sessions of "My security info": in memory, 15 minutes, keyed by the keyed hash of the
-//! cookie's value (so the map never holds a value a browser could present).
+//! Sessions of "My security info": 15 minutes, kept in the store (sealed, keyed by the
+//! keyed hash of the cookie's value: `crate::web_session`), so any process serves them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
 use sspr_proto::MethodKind;
 use webauthn_rs::prelude::{PasskeyAuthentication, PasskeyRegistration};
 
@@ -12,10 +12,13 @@ use super::error::{MyError, MyResult};
 use crate::directory::DirUser;
 use crate::lang::Lang;
 use crate::secret::ServerKey;
+use crate::store::Store;
+use crate::web_session::{serialize_secret, Kept, WebSessions};
 
 pub const SESSION_SECS: i64 = 15 * 60;
 
 /// A code sent by email, waiting for the person to type it.
+#[derive(Serialize, Deserialize)]
 pub(super) struct SentCode {
     pub hash: String,
     pub expires_at: i64,
@@ -23,6 +26,7 @@ pub(super) struct SentCode {
 }
 
 /// The second step of a sign-in, under way.
+#[derive(Serialize, Deserialize)]
 pub(super) enum Second {
     Code {
         method_id: String,
@@ -32,6 +36,7 @@ pub(super) enum Second {
     Passkey(PasskeyAuthentication),
 }
 
+#[derive(Serialize, Deserialize)]
 pub(super) struct Session {
     pub user: DirUser,
     /// The page's language (the browser's, at sign-in): codes and notices are in it.
@@ -41,6 +46,7 @@ pub(super) struct Session {
     pub second: Option<Second>,
     pub passkey: Option<PasskeyRegistration>,
     /// An authenticator app's secret, shown and waiting for its first code.
+    #[serde(serialize_with = "serialize_secret")]
     pub totp: Option<SecretString>,
     pub email: Option<(String, SentCode)>,
     /// A mobile number (E.164) being confirmed by a texted code.
@@ -56,44 +62,48 @@ pub(super) enum Need {
     Full,
 }
 
-#[derive(Default, Clone)]
-pub struct Sessions(Arc<Mutex<HashMap<String, Session>>>);
+/// The sessions of "My security info" (kept in the store: `crate::web_session`).
+#[derive(Clone)]
+pub struct Sessions(WebSessions<Session>);
 
-fn key_of(key: &ServerKey, cookie: &str) -> String {
-    key.mac_hex("my-session", &[cookie.as_bytes()])
+impl Kept for Session {
+    const KIND: &'static str = "my";
+    fn ends_at(&self) -> i64 {
+        self.expires_at
+    }
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(store: Store, key: Arc<ServerKey>) -> Sessions {
+        Sessions(WebSessions::new(store, key))
     }
 
-    pub(super) fn insert(&self, key: &ServerKey, cookie: &str, session: Session) {
-        self.lock().insert(key_of(key, cookie), session);
+    pub(super) async fn insert(&self, cookie: &str, session: &Session) -> MyResult<()> {
+        Ok(self.0.insert(cookie, session).await?)
     }
 
-    pub(super) fn remove(&self, key: &ServerKey, cookie: &str) {
-        self.lock().remove(&key_of(key, cookie));
+    pub(super) async fn remove(&self, cookie: &str, now: i64) -> MyResult<()> {
+        self.0.remove(cookie, now).await?;
+        Ok(())
     }
 
     /// Runs `f` on the session of `cookie`, if it is alive (and signed in fully when
-    /// `need` says so). Sessions past their time go first.
-    pub(super) fn with<T>(
+    /// `need` says so), and keeps what it changed.
+    pub(super) async fn with<T>(
         &self,
-        key: &ServerKey,
         cookie: &str,
         need: Need,
         now: i64,
         f: impl FnOnce(&mut Session) -> MyResult<T>,
     ) -> MyResult<T> {
-        let mut sessions = self.lock();
-        sessions.retain(|_, s| s.expires_at > now);
-        let session = sessions
-            .get_mut(&key_of(key, cookie))
-            .ok_or(MyError::NoSession)?;
-        if need == Need::Full && !session.signed_in {
-            return Err(MyError::SecondFactorNeeded);
-        }
-        f(session)
+        self.0
+            .with(cookie, now, |session| {
+                if need == Need::Full && !session.signed_in {
+                    return Err(MyError::SecondFactorNeeded);
+                }
+                f(session)
+            })
+            .await?
+            .unwrap_or(Err(MyError::NoSession))
     }
 }

@@ -35,6 +35,7 @@ mod nonces;
 mod policy;
 pub mod postgres;
 mod registrations;
+mod sessions;
 mod throttle;
 mod writes;
 
@@ -48,6 +49,7 @@ pub use insights::FlowEvent;
 pub use kiosks::{EnrollAs, EnrollmentCodeRow, KioskRow, KiosksVersion, StagingCode};
 pub use policy::PolicyVersion;
 pub use registrations::{seal_totp, Registration};
+pub use sessions::Changed as SessionChanged;
 pub use writes::WrittenTo;
 
 use std::path::{Path, PathBuf};
@@ -87,6 +89,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(15, "enrollment codes", "0015_enrollment_codes"),
     migration!(16, "nonces once", "0016_nonces_once"),
     migration!(17, "challenge order", "0017_challenge_order"),
+    migration!(18, "web sessions", "0018_web_sessions"),
 ];
 
 #[derive(Clone)]

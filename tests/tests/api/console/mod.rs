@@ -15,7 +15,7 @@ use sspr_tests::{Options, TestServer};
 
 use super::*;
 
-const CONSOLE: &str = r#"
+pub(crate) const CONSOLE: &str = r#"
 [policy]
 methods = ["email", "totp", "approval"]
 
@@ -27,7 +27,7 @@ reader_groups = ["Auditors"]
 
 /// People of the console: an admin, a helpdesk agent, a reader, and someone in no console
 /// group; each has an authenticator app (to sign in to /my and add a passkey).
-const STAFF: &str = r#"
+pub(crate) const STAFF: &str = r#"
 [[user]]
 username = "linus"
 given_name = "Linus"
@@ -69,7 +69,7 @@ password = "Dennis-console-password-1"
 totp = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 "#;
 
-fn secret_of(login: &str) -> &'static str {
+pub(crate) fn secret_of(login: &str) -> &'static str {
     match login {
         "linus" => "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ",
         "hedy" => "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLV",
@@ -78,7 +78,7 @@ fn secret_of(login: &str) -> &'static str {
     }
 }
 
-fn password_of(login: &str) -> String {
+pub(crate) fn password_of(login: &str) -> String {
     let mut c = login.chars();
     let cap: String = c
         .next()
@@ -149,7 +149,7 @@ impl Admin {
 
 /// The two steps: the password (always answered with a passkey request), then the
 /// passkey's answer to it.
-async fn console_sign_in(phone: &mut Phone, login: &str, password: &str) -> Answer {
+pub(crate) async fn console_sign_in(phone: &mut Phone, login: &str, password: &str) -> Answer {
     let step = phone
         .post(
             "/v1/admin/sign-in",
