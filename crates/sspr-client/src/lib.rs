@@ -391,6 +391,17 @@ impl Client {
     /// The flow's server-sent events (what the phone does during an approval): the latest
     /// event first, then each new one, until the flow is over.
     pub async fn events(&self, flow_id: &str) -> Result<EventStream, ClientError> {
+        self.events_after(flow_id, None).await
+    }
+
+    /// `events` again after a stream broke, resuming after the last event it had
+    /// (`EventStream::last_event_id`, sent as `Last-Event-ID`): whichever server process
+    /// answers, nothing is missed and nothing comes twice.
+    pub async fn events_after(
+        &self,
+        flow_id: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<EventStream, ClientError> {
         let mut request = self
             .signed(
                 http::Method::GET,
@@ -405,6 +416,9 @@ impl Client {
             http::header::ACCEPT,
             http::HeaderValue::from_static("text/event-stream"),
         );
+        if let Some(id) = last_event_id.and_then(|id| http::HeaderValue::from_str(id).ok()) {
+            request.headers_mut().insert("last-event-id", id);
+        }
         let response = self.execute(request).await?;
         if !response.status().is_success() {
             return Err(api_error(response).await);
@@ -412,6 +426,7 @@ impl Client {
         Ok(EventStream {
             response,
             buffer: Vec::new(),
+            last_event_id: last_event_id.map(str::to_string),
         })
     }
 
@@ -556,13 +571,22 @@ impl Client {
 pub struct EventStream {
     response: reqwest::Response,
     buffer: Vec<u8>,
+    last_event_id: Option<String>,
 }
 
 impl EventStream {
+    /// The id of the last event read (to resume from: `Client::events_after`).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
     /// The next event; None when the server ended the stream.
     pub async fn next(&mut self) -> Option<Result<FlowEvent, ClientError>> {
         loop {
             while let Some(block) = take_block(&mut self.buffer) {
+                if let Some(id) = sse_field(&block, "id") {
+                    self.last_event_id = Some(id);
+                }
                 if let Some(data) = sse_data(&block) {
                     return Some(
                         serde_json::from_str(&data).map_err(|e| ClientError::Decode(e.to_string())),
@@ -594,6 +618,15 @@ fn sse_data(block: &str) -> Option<String> {
         .map(|l| l.strip_prefix(' ').unwrap_or(l))
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// A one-line field of an event (`id:`), the last if it is given twice.
+fn sse_field(block: &str, name: &str) -> Option<String> {
+    block
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.strip_prefix(' ').unwrap_or(v).to_string())
 }
 
 async fn api_error(response: reqwest::Response) -> ClientError {
@@ -632,6 +665,16 @@ mod tests {
         assert_eq!(sse_data(&second).as_deref(), Some("{\"a\":\n1}"));
         assert_eq!(take_block(&mut buf), None);
         assert_eq!(buf, b"event: x\nda");
+    }
+
+    #[test]
+    fn an_events_id_is_read_for_resuming() {
+        let block = "id: 41\nevent: scanned\nid:42\ndata: {}";
+        assert_eq!(sse_field(block, "id").as_deref(), Some("42"));
+        assert_eq!(sse_field(block, "event").as_deref(), Some("scanned"));
+        assert_eq!(sse_field("data: {}", "id"), None);
+        // A field whose name only starts alike is another field.
+        assert_eq!(sse_field("identity: 7", "id"), None);
     }
 
     #[test]

@@ -159,6 +159,9 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     );
     let checkpoints = tokio::spawn(checkpoints(state.core.store.clone()));
     let approvals = tokio::spawn(expire_approvals(state.flows.clone()));
+    // Events other processes push, for the kiosks' streams this one serves.
+    let flows = state.flows.clone();
+    let flow_events = tokio::spawn(async move { flows.approvals.listen().await });
     let stand_ins = tokio::spawn(refresh_stand_ins(state.flows.clone()));
     let relay = tokio::spawn(probe_failing_relay(state.core.clone()));
     let metrics = tokio::spawn(serve_metrics(state.clone()));
@@ -177,6 +180,7 @@ pub async fn serve(state: &http::AppState, router: axum::Router) -> anyhow::Resu
     rules.abort();
     checkpoints.abort();
     approvals.abort();
+    flow_events.abort();
     stand_ins.abort();
     relay.abort();
     metrics.abort();
@@ -302,6 +306,7 @@ async fn housekeeping(state: http::AppState) {
             store.purge_idempotent_before(now - 24 * 3600).await?;
             store.purge_events_before(now - 8 * 24 * 3600).await?;
             store.purge_sessions_before(now).await?;
+            store.purge_flow_events_before(now - 24 * 3600).await?;
             if retention_days > 0 {
                 let before = now - retention_days * 86_400;
                 let rows = store.purge_audit_before(before).await?;

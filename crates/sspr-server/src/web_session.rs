@@ -17,7 +17,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::secret::ServerKey;
-use crate::store::{SessionChanged, Store, StoreError, StoreResult};
+use crate::store::{SessionChanged, SessionRow, Store, StoreError, StoreResult};
 
 /// A page's session as it is kept.
 pub trait Kept: Serialize + DeserializeOwned {
@@ -25,6 +25,14 @@ pub trait Kept: Serialize + DeserializeOwned {
     const KIND: &'static str;
     /// When it ends (not alive from then on).
     fn ends_at(&self) -> i64;
+    /// Whom it belongs to (an approval's flow).
+    fn owner(&self) -> Option<&str> {
+        None
+    }
+    /// When something is due to happen to it unasked (`WebSessions::due`).
+    fn due_at(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The sessions of one page.
@@ -52,6 +60,16 @@ fn encode<S: Kept>(session: &S) -> StoreResult<Zeroizing<String>> {
         .map_err(|e| StoreError::Other(format!("keeping a {} session: {e}", S::KIND)))
 }
 
+/// The row that keeps `session`, its JSON sealed under `id`.
+fn row_of<S: Kept>(key: &ServerKey, id: &str, session: &S, json: &str) -> SessionRow {
+    SessionRow {
+        owner: session.owner().map(str::to_string),
+        data: key.seal(PURPOSE, id, json),
+        expires_at: session.ends_at(),
+        due_at: session.due_at(),
+    }
+}
+
 impl<S: Kept> WebSessions<S> {
     pub fn new(store: Store, key: Arc<ServerKey>) -> Self {
         WebSessions {
@@ -61,8 +79,8 @@ impl<S: Kept> WebSessions<S> {
         }
     }
 
-    /// The row of a cookie: its keyed hash, under the page's own label.
-    fn id(&self, cookie: &str) -> String {
+    /// The row of a cookie (or token): its keyed hash, under the page's own label.
+    pub fn id(&self, cookie: &str) -> String {
         self.key
             .mac_hex(&format!("{}-session", S::KIND), &[cookie.as_bytes()])
     }
@@ -82,19 +100,30 @@ impl<S: Kept> WebSessions<S> {
     }
 
     pub async fn insert(&self, cookie: &str, session: &S) -> StoreResult<()> {
+        self.put(cookie, session, false).await
+    }
+
+    /// Keeps `session`, ending its owner's others of this kind in the same transaction.
+    pub async fn insert_alone(&self, cookie: &str, session: &S) -> StoreResult<()> {
+        self.put(cookie, session, true).await
+    }
+
+    async fn put(&self, cookie: &str, session: &S, alone: bool) -> StoreResult<()> {
         let id = self.id(cookie);
         let json = encode(session)?;
-        let sealed = self.key.seal(PURPOSE, &id, &json);
-        self.store
-            .put_session(&id, S::KIND, &sealed, session.ends_at())
-            .await
+        let row = row_of(&self.key, &id, session, &json);
+        self.store.put_session(&id, S::KIND, &row, alone).await
     }
 
     /// Ends the session of `cookie`, returning it if it was alive at `now`.
     pub async fn remove(&self, cookie: &str, now: i64) -> StoreResult<Option<S>> {
-        let id = self.id(cookie);
-        let sealed = self.store.take_session(&id, S::KIND, now).await?;
-        Ok(sealed.and_then(|sealed| self.open(&id, &sealed).map(|(s, _)| s)))
+        self.remove_id(&self.id(cookie), now).await
+    }
+
+    /// `remove`, by the row's id.
+    pub async fn remove_id(&self, id: &str, now: i64) -> StoreResult<Option<S>> {
+        let sealed = self.store.take_session(id, S::KIND, now).await?;
+        Ok(sealed.and_then(|sealed| self.open(id, &sealed).map(|(s, _)| s)))
     }
 
     /// Runs `f` on the session of `cookie` alive at `now` (None when there is none) and
@@ -106,11 +135,20 @@ impl<S: Kept> WebSessions<S> {
         now: i64,
         f: impl FnOnce(&mut S) -> T,
     ) -> StoreResult<Option<T>> {
-        let id = self.id(cookie);
+        self.with_id(&self.id(cookie), now, f).await
+    }
+
+    /// `with`, by the row's id.
+    pub async fn with_id<T>(
+        &self,
+        id: &str,
+        now: i64,
+        f: impl FnOnce(&mut S) -> T,
+    ) -> StoreResult<Option<T>> {
         let outcome = self
             .store
-            .change_session(&id, S::KIND, now, |sealed| {
-                let Some((mut session, before)) = self.open(&id, sealed) else {
+            .change_session(id, S::KIND, now, |sealed| {
+                let Some((mut session, before)) = self.open(id, sealed) else {
                     return (Ok(None), None);
                 };
                 let value = f(&mut session);
@@ -118,12 +156,17 @@ impl<S: Kept> WebSessions<S> {
                     Ok(after) => after,
                     Err(e) => return (Err(e), None),
                 };
-                let changed: SessionChanged = (*after != *before)
-                    .then(|| (self.key.seal(PURPOSE, &id, &after), session.ends_at()));
+                let changed: SessionChanged =
+                    (*after != *before).then(|| row_of(&self.key, id, &session, &after));
                 (Ok(Some(value)), changed)
             })
             .await?;
         outcome.unwrap_or(Ok(None))
+    }
+
+    /// The ids of the sessions something is due to happen to at `now`.
+    pub async fn due(&self, now: i64) -> StoreResult<Vec<String>> {
+        self.store.due_sessions(S::KIND, now).await
     }
 }
 

@@ -41,7 +41,8 @@ pub async fn start_approval<R: Runtime>(
                     }
                 }
                 // The server ended the stream (the flow is over) or the connection broke:
-                // listen again a few times; the server sends the latest event first.
+                // listen again a few times (any server process may answer), from after
+                // the last event this kiosk had, so none is missed or shown twice.
                 other => {
                     if let Some(Err(e)) = other {
                         tracing::warn!(error = %e, "approval events");
@@ -51,7 +52,8 @@ pub async fn start_approval<R: Runtime>(
                         return;
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    match client.events(&flow).await {
+                    let had = events.last_event_id().map(str::to_string);
+                    match client.events_after(&flow, had.as_deref()).await {
                         Ok(again) => events = again,
                         Err(e) => tracing::warn!(error = %e, "listening for approval events"),
                     }

@@ -16,7 +16,7 @@ use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
 
 use super::{code_of, method, start};
 
-const APPROVAL: &str = r#"
+pub(crate) const APPROVAL: &str = r#"
 [policy]
 methods = ["email", "totp", "approval"]
 "#;
@@ -28,7 +28,7 @@ pub(super) async fn server(extra: &str) -> TestServer {
 }
 
 /// Ada signs in on her phone (password, then her authenticator app) and adds a passkey.
-async fn ada_with_passkey(server: &TestServer) -> Phone {
+pub(crate) async fn ada_with_passkey(server: &TestServer) -> Phone {
     let mut phone = Phone::new(server).expect("phone");
     let session = phone
         .enroll("ada", ADA_PASSWORD, ADA_TOTP, "Ada's phone")
@@ -41,7 +41,7 @@ async fn ada_with_passkey(server: &TestServer) -> Phone {
     phone
 }
 
-async fn next_event(events: &mut EventStream) -> FlowEvent {
+pub(crate) async fn next_event(events: &mut EventStream) -> FlowEvent {
     tokio::time::timeout(Duration::from_secs(10), events.next())
         .await
         .expect("an event within 10 s")
@@ -49,11 +49,11 @@ async fn next_event(events: &mut EventStream) -> FlowEvent {
         .expect("a valid event")
 }
 
-struct Approval {
-    flow: FlowView,
-    challenge: ChallengeView,
-    token: String,
-    events: EventStream,
+pub(crate) struct Approval {
+    pub flow: FlowView,
+    pub challenge: ChallengeView,
+    pub token: String,
+    pub events: EventStream,
 }
 
 async fn start_approval(kiosk: &Client, finish_on_phone: bool) -> Approval {
@@ -64,7 +64,7 @@ async fn start_approval(kiosk: &Client, finish_on_phone: bool) -> Approval {
     approve_in(kiosk, flow, finish_on_phone).await
 }
 
-async fn approve_in(kiosk: &Client, flow: FlowView, finish_on_phone: bool) -> Approval {
+pub(crate) async fn approve_in(kiosk: &Client, flow: FlowView, finish_on_phone: bool) -> Approval {
     let challenge = kiosk
         .challenge_with(
             &flow.flow_id,
@@ -98,7 +98,10 @@ async fn scan(phone: &mut Phone, a: &mut Approval) -> (ApprovalInfo, String) {
 }
 
 /// The phone's whole part: scan, type the kiosk's number, answer with the passkey.
-async fn approve(phone: &mut Phone, a: &mut Approval) -> (ApprovalGranted, serde_json::Value) {
+pub(crate) async fn approve(
+    phone: &mut Phone,
+    a: &mut Approval,
+) -> (ApprovalGranted, serde_json::Value) {
     let (_, number) = scan(phone, a).await;
     let options = phone.number(&a.token, &number).await.expect("number").body["options"].clone();
     let credential = phone.assert(&options).expect("assertion");

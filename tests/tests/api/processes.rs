@@ -7,9 +7,12 @@ use serde_json::json;
 use sspr_tests::nginx::Nginx;
 use sspr_tests::phone::Phone;
 use sspr_tests::sspr_client::{Client, DeviceKey};
-use sspr_tests::sspr_proto::{ConsoleSession, ErrorCode, Intent, MethodKind, MySession, Outcome};
+use sspr_tests::sspr_proto::{
+    ConsoleSession, DoneView, ErrorCode, FlowEvent, Intent, MethodKind, MySession, Outcome,
+};
 use sspr_tests::{Options, TestServer, ADA_PASSWORD, ADA_TOTP};
 
+use super::approval::{ada_with_passkey, approve, approve_in, next_event, APPROVAL};
 use super::console::{password_of, secret_of, CONSOLE, STAFF};
 use super::{code_of, directory_password_is, method, start, verify_email, verify_totp};
 
@@ -475,4 +478,62 @@ async fn two_processes_behind_nginx_without_sticky_sessions() {
             "nginx sent wrong codes to {upstream} too: {verifies:#?}"
         );
     }
+}
+
+/// The QR approval across processes (issue 17): the kiosk's event stream at A, every
+/// request of the phone at B, and the number and the result reach the kiosk as they
+/// happen; a kiosk whose stream breaks and listens again, at B, resumes after the last
+/// event it had (`Last-Event-ID`), so nothing is missed or shown twice.
+#[tokio::test]
+async fn a_phone_at_one_process_approves_a_kiosk_listening_at_the_other() {
+    let (a, b) = two_processes_with(APPROVAL).await;
+    let mut phone = ada_with_passkey(&a).await;
+    phone.base = b.base.clone();
+    let kiosk = a.kiosk().await.expect("kiosk");
+    let flow = kiosk
+        .start_flow(&start("ada", Intent::Reset))
+        .await
+        .expect("flow");
+    let mut approval = approve_in(&kiosk, flow, true).await;
+    // Scanned, then FinishOnPhone, pushed by B to the stream at A.
+    let (granted, _) = approve(&mut phone, &mut approval).await;
+    assert!(granted.finish_on_phone);
+    assert!(matches!(
+        next_event(&mut approval.events).await,
+        FlowEvent::FinishOnPhone { .. }
+    ));
+    let had = approval.events.last_event_id().map(str::to_string);
+    assert!(had.is_some(), "events carry ids");
+    drop(approval.events);
+
+    // The stream broke; the kiosk listens again, and the balancer sends it to B.
+    let at_b = same_kiosk_at(&kiosk, &b);
+    let flow_id = approval.flow.flow_id.clone();
+    let mut resumed = at_b
+        .events_after(&flow_id, had.as_deref())
+        .await
+        .expect("events at B");
+    // Without the id, a stream (at A, here) starts with the latest event.
+    let mut fresh = kiosk.events(&flow_id).await.expect("events at A");
+    assert!(matches!(
+        next_event(&mut fresh).await,
+        FlowEvent::FinishOnPhone { .. }
+    ));
+    // The password typed on the phone, at A now.
+    phone.base = a.base.clone();
+    let key = granted.password_key.expect("the phone's key");
+    let done: DoneView = phone
+        .post(
+            "/v1/approval/password",
+            json!({ "token": approval.token, "key": key, "new_password": "amber orchard beneath slow tides" }),
+        )
+        .await
+        .expect("password")
+        .into();
+    // The first event at B is the one after FinishOnPhone, not FinishOnPhone again.
+    let FlowEvent::Completed { done: shown } = next_event(&mut resumed).await else {
+        panic!("the kiosk's resumed stream shows Done next")
+    };
+    assert_eq!(shown, done);
+    assert!(directory_password_is(&a, "ada", "amber orchard beneath slow tides").await);
 }

@@ -3,12 +3,19 @@
 //! their passkey; the kiosk is pushed the result. The token is random (128 bits), bound to
 //! one flow and kiosk, single use and short-lived; only its keyed hash is kept.
 //!
-//! Pending approvals and the kiosks' event channels live in memory: an approval lasts two
-//! minutes and the kiosk that waits for it is connected to this process.
+//! Nothing of an approval lives in one process's memory, so the phone's requests and the
+//! kiosk's event stream may reach different processes sharing a PostgreSQL database
+//! (issue 17): an approval under way is a row of the store (`crate::web_session`: sealed
+//! with the server key, keyed by the token's keyed hash, changed in one transaction so one
+//! answer wins), and each event pushed to the kiosk is a row of `flow_events`, announced
+//! to every process by NOTIFY (ids only) and handed by each to the streams it serves
+//! (`Approvals::listen`). A process keeps only a channel per flow whose kiosk listens to
+//! it. On SQLite one process does all of it, the same way.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
 use sspr_proto::{
     ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, FlowEvent, Helpdesk,
     MethodKind, PasskeyRequest, PasswordCheck,
@@ -22,9 +29,12 @@ use super::{mask, Caller, FlowService, FlowState};
 use crate::audit::Event;
 use crate::fault::Internal;
 use crate::methods::passkey;
+use crate::secret::ServerKey;
+use crate::store::{Store, StoreResult};
+use crate::web_session::{Kept, WebSessions};
 
 /// Where an approval stands.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 enum Stage {
     /// The QR code is shown; the phone may open it.
     Shown,
@@ -34,6 +44,7 @@ enum Stage {
     PasswordOnPhone,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Pending {
     flow_id: String,
     challenge_id: String,
@@ -43,6 +54,8 @@ struct Pending {
     stage: Stage,
     finish_on_phone: bool,
     expires_at: i64,
+    /// Kept until the flow is over (the password may be typed on the phone until then).
+    keep_until: i64,
     /// The passkey request's state, taken (once) by the answer.
     auth: Option<PasskeyAuthentication>,
     /// The keyed hash of the password step's key, once approved with `finish_on_phone`.
@@ -54,66 +67,198 @@ struct Pending {
     kiosk_location: String,
 }
 
+impl Kept for Pending {
+    const KIND: &'static str = "approval";
+    fn ends_at(&self) -> i64 {
+        self.keep_until
+    }
+    /// A flow has one approval at a time: a new one ends the earlier.
+    fn owner(&self) -> Option<&str> {
+        Some(&self.flow_id)
+    }
+    /// Ended (and the kiosk told) when nobody answered in time; approved for the phone's
+    /// password, it lasts as long as the flow.
+    fn due_at(&self) -> Option<i64> {
+        (self.stage != Stage::PasswordOnPhone).then_some(self.expires_at)
+    }
+}
+
+/// The latest event of a flow a kiosk is shown: its row's id (0 before any) and the
+/// event (None: nothing to show yet).
+pub type Latest = (i64, Option<FlowEvent>);
+
 struct Channel {
-    tx: watch::Sender<Option<FlowEvent>>,
+    tx: watch::Sender<Latest>,
     /// Dropped after this (the flow's end), which ends the kiosk's event stream.
     until: i64,
 }
 
-#[derive(Default)]
-struct Hub {
-    /// By the token's keyed hash.
-    pending: HashMap<String, Pending>,
+/// The approvals under way (in the store), and the event channels of the kiosks this
+/// process serves.
+#[derive(Clone)]
+pub struct Approvals {
+    pending: WebSessions<Pending>,
+    store: Store,
     /// By flow id.
-    channels: HashMap<String, Channel>,
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
-/// The approvals under way and the kiosks' event channels.
-#[derive(Default, Clone)]
-pub struct Approvals(Arc<Mutex<Hub>>);
+/// An event as stored, read back (None for a row that clears, or one that doesn't read).
+fn parse_event(json: Option<String>) -> Option<FlowEvent> {
+    let json = json?;
+    match serde_json::from_str(&json) {
+        Ok(event) => Some(event),
+        Err(e) => {
+            tracing::warn!(error = %e, "a stored flow event doesn't read");
+            None
+        }
+    }
+}
+
+/// A NOTIFY's payload: "<flow id> <event id>".
+fn announced(payload: &str) -> Option<(&str, i64)> {
+    let (flow_id, id) = payload.split_once(' ')?;
+    Some((flow_id, id.parse().ok()?))
+}
 
 impl Approvals {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Hub> {
+    pub fn new(store: Store, key: Arc<ServerKey>) -> Approvals {
+        Approvals {
+            pending: WebSessions::new(store.clone(), key),
+            store,
+            channels: Arc::default(),
+        }
+    }
+
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
         // A panic while holding the lock leaves plain data behind; keep using it.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.channels.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Pushes an event to the flow's kiosk (kept as the latest, for a kiosk that connects
-    /// later).
-    pub(super) fn push(&self, flow_id: &str, until: i64, event: Option<FlowEvent>) {
-        self.with_channel(flow_id, until, |tx| {
-            tx.send_replace(event);
-        });
+    /// Pushes an event to the flow's kiosk, wherever its stream is: stored, next in order
+    /// (announced to the other processes), and handed to this process's streams at once.
+    pub(super) async fn push(
+        &self,
+        flow_id: &str,
+        event: Option<FlowEvent>,
+        now: i64,
+    ) -> FlowResult<()> {
+        let json = event
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| FlowError::Internal(Internal::new("keeping a flow event", e)))?;
+        let id = self
+            .store
+            .add_flow_event(flow_id, json.as_deref(), now)
+            .await?;
+        self.deliver(flow_id, id, event);
+        Ok(())
     }
 
-    /// The flow's events: the latest first, then each new one.
-    pub fn subscribe(&self, flow_id: &str, until: i64) -> watch::Receiver<Option<FlowEvent>> {
-        self.with_channel(flow_id, until, watch::Sender::subscribe)
+    /// Hands event `id` to this process's streams of the flow, unless they have it or a
+    /// later one already.
+    fn deliver(&self, flow_id: &str, id: i64, event: Option<FlowEvent>) {
+        if let Some(channel) = self.channels().get(flow_id) {
+            channel.tx.send_if_modified(|latest| {
+                let newer = id > latest.0;
+                if newer {
+                    *latest = (id, event);
+                }
+                newer
+            });
+        }
     }
 
-    /// Runs `f` on the flow's channel, made (to live until `until`) if there is none.
-    fn with_channel<T>(
+    /// The flow's events: the latest first (from the store, whichever process pushed
+    /// it), then each new one.
+    pub async fn subscribe(
         &self,
         flow_id: &str,
         until: i64,
-        f: impl FnOnce(&watch::Sender<Option<FlowEvent>>) -> T,
-    ) -> T {
-        let mut hub = self.lock();
-        let channel = hub
-            .channels
+    ) -> StoreResult<watch::Receiver<Latest>> {
+        let rx = self
+            .channels()
             .entry(flow_id.to_string())
             .or_insert_with(|| Channel {
-                tx: watch::channel(None).0,
+                tx: watch::channel((0, None)).0,
                 until,
-            });
-        f(&channel.tx)
+            })
+            .tx
+            .subscribe();
+        self.catch_up(flow_id).await?;
+        Ok(rx)
     }
 
-    /// How many kiosks are listening (for tests of the hub).
+    /// Reads the flow's latest event from the store and hands it on.
+    async fn catch_up(&self, flow_id: &str) -> StoreResult<()> {
+        if let Some((id, json)) = self.store.latest_flow_event(flow_id).await? {
+            self.deliver(flow_id, id, parse_event(json));
+        }
+        Ok(())
+    }
+
+    /// Every flow this process has streams for catches up (announcements may have been
+    /// missed while the listening connection was down).
+    async fn catch_up_all(&self) {
+        let flows: Vec<String> = self.channels().keys().cloned().collect();
+        for flow_id in flows {
+            if let Err(e) = self.catch_up(&flow_id).await {
+                tracing::warn!(error = %e, "catching up a flow's events");
+            }
+        }
+    }
+
+    /// Hands the events other processes push to this process's streams, as PostgreSQL
+    /// announces them, for the server's life (on SQLite there is no other process, and
+    /// this returns at once). A broken connection is made again, and every flow listened
+    /// to catches up.
+    pub async fn listen(&self) {
+        loop {
+            let mut listener = match self.store.listen_flow_events().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for flow events; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            self.catch_up_all().await;
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        let Some((flow_id, id)) = announced(notification.payload()) else {
+                            continue;
+                        };
+                        if !self.channels().contains_key(flow_id) {
+                            continue;
+                        }
+                        match self.store.flow_event(flow_id, id).await {
+                            Ok(Some((id, json))) => self.deliver(flow_id, id, parse_event(json)),
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "reading an announced flow event"),
+                        }
+                    }
+                    // The connection broke: listen on a new one, then catch up.
+                    Ok(None) => {
+                        tracing::warn!("the connection listening for flow events broke");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for flow events");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many kiosks are listening here (for tests of the hub).
     #[cfg(test)]
     pub(super) fn listeners(&self, flow_id: &str) -> usize {
-        self.lock()
-            .channels
+        self.channels()
             .get(flow_id)
             .map(|c| c.tx.receiver_count())
             .unwrap_or(0)
@@ -198,7 +343,7 @@ impl FlowService {
             flow_id: flow.id.clone(),
             method_id: method.id.clone(),
             kind: MethodKind::Approval,
-            code_hash: Some(mac.clone()),
+            code_hash: Some(mac),
             created_at: now,
             expires_at,
             used_at: None,
@@ -206,30 +351,28 @@ impl FlowService {
             delivery: None,
         };
         let number = self.core.random.in_range(10..=99).to_string();
-        {
-            let mut hub = self.approvals.lock();
-            // A new approval replaces the flow's earlier one: its token stops working.
-            hub.pending.retain(|_, p| p.flow_id != flow.id);
-            hub.pending.insert(
-                mac,
-                Pending {
-                    flow_id: flow.id.clone(),
-                    challenge_id: challenge.id.clone(),
-                    method_id: method.id.clone(),
-                    number,
-                    opened: false,
-                    stage: Stage::Shown,
-                    finish_on_phone,
-                    expires_at,
-                    auth: None,
-                    password_key: None,
-                    passkeys: Vec::new(),
-                    kiosk_name: caller.kiosk_name.clone(),
-                    kiosk_location: caller.kiosk_location.clone(),
-                },
-            );
-        }
-        self.approvals.push(&flow.id, flow.expires_at + 60, None);
+        let pending = Pending {
+            flow_id: flow.id.clone(),
+            challenge_id: challenge.id.clone(),
+            method_id: method.id.clone(),
+            number,
+            opened: false,
+            stage: Stage::Shown,
+            finish_on_phone,
+            expires_at,
+            keep_until: flow.expires_at + 60,
+            auth: None,
+            password_key: None,
+            passkeys: Vec::new(),
+            kiosk_name: caller.kiosk_name.clone(),
+            kiosk_location: caller.kiosk_location.clone(),
+        };
+        // A new approval replaces the flow's earlier one: its token stops working.
+        self.approvals
+            .pending
+            .insert_alone(&token, &pending)
+            .await?;
+        self.approvals.push(&flow.id, None, now).await?;
         let view = ChallengeView {
             challenge_id: challenge.id.clone(),
             method_id: method.id.clone(),
@@ -252,19 +395,29 @@ impl FlowService {
         caller: &Caller,
         flow_id: &str,
         now: i64,
-    ) -> StepResult<watch::Receiver<Option<FlowEvent>>> {
+    ) -> StepResult<watch::Receiver<Latest>> {
         let flow = self.live_flow(caller, flow_id, now).await?;
-        Ok(self.approvals.subscribe(&flow.id, flow.expires_at + 60))
+        Ok(self
+            .approvals
+            .subscribe(&flow.id, flow.expires_at + 60)
+            .await
+            .map_err(FlowError::from)?)
     }
 
-    /// The kiosk a phone request acts for, so its audit rows name the kiosk of the flow.
-    fn phone_caller(flow: &FlowRow, p: &Pending, correlation_id: &str) -> Caller {
-        Caller {
-            kiosk_id: flow.kiosk_id.clone(),
-            kiosk_name: p.kiosk_name.clone(),
-            kiosk_location: p.kiosk_location.clone(),
-            correlation_id: correlation_id.to_string(),
-        }
+    /// What a step needs of an approval (its flow and kiosk, its time and stage), read in
+    /// one go; None when there is no such approval.
+    async fn approval_seen(&self, id: &str, now: i64) -> FlowResult<Option<Seen>> {
+        Ok(self
+            .approvals
+            .pending
+            .with_id(id, now, |p| Seen {
+                flow_id: p.flow_id.clone(),
+                kiosk_name: p.kiosk_name.clone(),
+                kiosk_location: p.kiosk_location.clone(),
+                expires_at: p.expires_at,
+                stage: p.stage,
+            })
+            .await?)
     }
 
     /// Looks a token up: its hash, what it stands for, and the flow (still verifying,
@@ -278,28 +431,23 @@ impl FlowService {
         if !token_ok(token) {
             return Err(gone());
         }
-        let mac = self.token_mac(token);
-        let flow_id = {
-            let hub = self.approvals.lock();
-            hub.pending.get(&mac).ok_or_else(gone)?.flow_id.clone()
-        };
-        let flow = self.core.store.flow(&flow_id).await?.ok_or_else(gone)?;
-        let (caller, expires_at, stage) = {
-            let hub = self.approvals.lock();
-            let p = hub.pending.get(&mac).ok_or_else(gone)?;
-            (
-                Self::phone_caller(&flow, p, correlation_id),
-                p.expires_at,
-                p.stage,
-            )
-        };
+        let id = self.approvals.pending.id(token);
+        let seen = self.approvals_seen_or_gone(&id, now).await?;
+        let flow = self
+            .core
+            .store
+            .flow(&seen.flow_id)
+            .await?
+            .ok_or_else(gone)?;
+        let caller = seen.caller(&flow, correlation_id);
+        let (expires_at, stage) = (seen.expires_at, seen.stage);
         let deadline = if stage == Stage::PasswordOnPhone {
             flow.expires_at
         } else {
             expires_at
         };
         if deadline <= now {
-            self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
+            self.end_approval(&caller, &flow, &id, ApprovalFailure::Expired, now)
                 .await?;
             return Err(FlowError::ApprovalExpired);
         }
@@ -308,10 +456,10 @@ impl FlowService {
             _ => flow.state == FlowState::Verifying,
         };
         if !state_ok {
-            self.approvals.lock().pending.remove(&mac);
+            self.approvals.pending.remove_id(&id, now).await?;
             return Err(FlowError::ApprovalStep(ApprovalRefusal::KioskEnded));
         }
-        Ok((mac, flow, caller, stage))
+        Ok((id, flow, caller, stage))
     }
 
     /// Ends an approval that failed: the method fails (audited; counted, except for an
@@ -320,11 +468,12 @@ impl FlowService {
         &self,
         caller: &Caller,
         flow: &FlowRow,
-        mac: &str,
+        id: &str,
         reason: ApprovalFailure,
         now: i64,
     ) -> FlowResult<ApprovalFailure> {
-        let Some(p) = self.approvals.lock().pending.remove(mac) else {
+        // Taken once: of two processes ending it at once, one tells the kiosk.
+        let Some(p) = self.approvals.pending.remove_id(id, now).await? else {
             return Ok(reason);
         };
         let why = match reason {
@@ -362,15 +511,17 @@ impl FlowService {
         {
             shown = ApprovalFailure::Blocked;
         }
-        self.approvals.push(
-            &flow.id,
-            flow.expires_at + 60,
-            Some(FlowEvent::Failed {
-                challenge_id: p.challenge_id,
-                reason: shown,
-                message: failure_message(shown).to_string(),
-            }),
-        );
+        self.approvals
+            .push(
+                &flow.id,
+                Some(FlowEvent::Failed {
+                    challenge_id: p.challenge_id,
+                    reason: shown,
+                    message: failure_message(shown).to_string(),
+                }),
+                now,
+            )
+            .await?;
         Ok(shown)
     }
 
@@ -381,21 +532,23 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> StepResult<ApprovalInfo> {
-        let (mac, flow, caller, _) = self.pending(token, correlation_id, now).await?;
-        let (first, event, expires_at) = {
-            let mut hub = self.approvals.lock();
-            let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
-            let first = !p.opened;
-            p.opened = true;
-            let event = FlowEvent::Scanned {
-                challenge_id: p.challenge_id.clone(),
-                number: p.number.clone(),
-            };
-            (first, event, p.expires_at)
-        };
+        let (id, flow, caller, _) = self.pending(token, correlation_id, now).await?;
+        let (first, event, expires_at) = self
+            .approvals
+            .pending
+            .with_id(&id, now, |p| {
+                let first = !p.opened;
+                p.opened = true;
+                let event = FlowEvent::Scanned {
+                    challenge_id: p.challenge_id.clone(),
+                    number: p.number.clone(),
+                };
+                (first, event, p.expires_at)
+            })
+            .await?
+            .ok_or_else(gone)?;
         if first {
-            self.approvals
-                .push(&flow.id, flow.expires_at + 60, Some(event));
+            self.approvals.push(&flow.id, Some(event), now).await?;
             self.core
                 .audit
                 .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
@@ -431,19 +584,20 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> StepResult<PasskeyRequest> {
-        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
-        let (opened, expected) = {
-            let hub = self.approvals.lock();
-            let p = hub.pending.get(&mac).ok_or_else(gone)?;
-            (p.opened, p.number.clone())
-        };
+        let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        let (opened, expected) = self
+            .approvals
+            .pending
+            .with_id(&id, now, |p| (p.opened, p.number.clone()))
+            .await?
+            .ok_or_else(gone)?;
         if stage != Stage::Shown || !opened {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::PastStep).into());
         }
         let typed = number.trim();
         if !crate::secret::constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
             let shown = self
-                .end_approval(&caller, &flow, &mac, ApprovalFailure::WrongNumber, now)
+                .end_approval(&caller, &flow, &id, ApprovalFailure::WrongNumber, now)
                 .await?;
             return Err(ended(
                 shown,
@@ -469,11 +623,15 @@ impl FlowService {
                 .map_err(|e| FlowError::Internal(Internal::new("starting a passkey check", e)))?;
             (request, Some(auth))
         };
-        let mut hub = self.approvals.lock();
-        let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
-        p.stage = Stage::Asked;
-        p.auth = auth;
-        p.passkeys = asked;
+        self.approvals
+            .pending
+            .with_id(&id, now, |p| {
+                p.stage = Stage::Asked;
+                p.auth = auth;
+                p.passkeys = asked;
+            })
+            .await?
+            .ok_or_else(gone)?;
         Ok(request)
     }
 
@@ -485,22 +643,26 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> StepResult<ApprovalGranted> {
-        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage != Stage::Asked {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::NumberFirst).into());
         }
-        // Taken once: a second answer to the same request finds nothing to check against.
-        let (auth, mut passkeys, challenge_id, method_id, finish_on_phone) = {
-            let mut hub = self.approvals.lock();
-            let p = hub.pending.get_mut(&mac).ok_or_else(gone)?;
-            (
-                p.auth.take(),
-                std::mem::take(&mut p.passkeys),
-                p.challenge_id.clone(),
-                p.method_id.clone(),
-                p.finish_on_phone,
-            )
-        };
+        // Taken once (in one transaction, whichever process answers): a second answer to
+        // the same request finds nothing to check against.
+        let (auth, mut passkeys, challenge_id, method_id, finish_on_phone) = self
+            .approvals
+            .pending
+            .with_id(&id, now, |p| {
+                (
+                    p.auth.take(),
+                    std::mem::take(&mut p.passkeys),
+                    p.challenge_id.clone(),
+                    p.method_id.clone(),
+                    p.finish_on_phone,
+                )
+            })
+            .await?
+            .ok_or_else(gone)?;
         if auth.is_none() && flow.user_id.is_some() {
             // Another answer to this request is being checked right now.
             return Err(FlowError::ApprovalStep(ApprovalRefusal::BeingAnswered).into());
@@ -516,7 +678,7 @@ impl FlowService {
             Err(why) => {
                 tracing::info!(reason = %why, "an approval's passkey answer was refused");
                 let shown = self
-                    .end_approval(&caller, &flow, &mac, ApprovalFailure::PasskeyFailed, now)
+                    .end_approval(&caller, &flow, &id, ApprovalFailure::PasskeyFailed, now)
                     .await?;
                 return Err(ended(
                     shown,
@@ -542,23 +704,26 @@ impl FlowService {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.core.random.bytes::<16>())
         });
         let event = if let Some(key) = &password_key {
-            if let Some(p) = self.approvals.lock().pending.get_mut(&mac) {
-                p.stage = Stage::PasswordOnPhone;
-                p.password_key = Some(self.token_mac(key));
-            }
+            let key_mac = self.token_mac(key);
+            self.approvals
+                .pending
+                .with_id(&id, now, |p| {
+                    p.stage = Stage::PasswordOnPhone;
+                    p.password_key = Some(key_mac);
+                })
+                .await?;
             FlowEvent::FinishOnPhone {
                 challenge_id,
                 flow: view.clone(),
             }
         } else {
-            self.approvals.lock().pending.remove(&mac);
+            self.approvals.pending.remove_id(&id, now).await?;
             FlowEvent::Approved {
                 challenge_id,
                 flow: view.clone(),
             }
         };
-        self.approvals
-            .push(&updated.id, updated.expires_at + 60, Some(event));
+        self.approvals.push(&updated.id, Some(event), now).await?;
         // After the kiosk is told: the passkeys' signature counters.
         for (id, passkey) in changed {
             let value = serde_json::to_string(&passkey)
@@ -579,11 +744,11 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> StepResult<()> {
-        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage == Stage::PasswordOnPhone {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::ApprovedAlready).into());
         }
-        self.end_approval(&caller, &flow, &mac, ApprovalFailure::Denied, now)
+        self.end_approval(&caller, &flow, &id, ApprovalFailure::Denied, now)
             .await?;
         Ok(())
     }
@@ -597,22 +762,22 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> FlowResult<(String, FlowRow, Caller)> {
-        let (mac, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage != Stage::PasswordOnPhone {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::ApproveFirst));
         }
         let expected = self
             .approvals
-            .lock()
             .pending
-            .get(&mac)
-            .and_then(|p| p.password_key.clone())
+            .with_id(&id, now, |p| p.password_key.clone())
+            .await?
+            .flatten()
             .unwrap_or_default();
         let given = self.token_mac(key);
         if !crate::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Err(FlowError::NotTheApprovingPhone);
         }
-        Ok((mac, flow, caller))
+        Ok((id, flow, caller))
     }
 
     pub async fn approval_password_check(
@@ -638,47 +803,46 @@ impl FlowService {
         correlation_id: &str,
         now: i64,
     ) -> StepResult<DoneView> {
-        let (mac, flow, caller) = self
+        let (id, flow, caller) = self
             .phone_password_step(token, key, correlation_id, now)
             .await?;
         let done = self
             .set_password(&caller, &flow.id, new_password, now)
             .await?;
-        self.approvals.lock().pending.remove(&mac);
-        self.approvals.push(
-            &flow.id,
-            flow.expires_at + 60,
-            Some(FlowEvent::Completed { done: done.clone() }),
-        );
+        self.approvals.pending.remove_id(&id, now).await?;
+        self.approvals
+            .push(
+                &flow.id,
+                Some(FlowEvent::Completed { done: done.clone() }),
+                now,
+            )
+            .await?;
         Ok(done)
     }
 
-    /// Ends approvals nobody finished in time (the kiosk is told) and forgets the event
-    /// channels of flows that are over. Runs every second.
+    /// Ends approvals nobody answered in time (the kiosk is told) and forgets the event
+    /// channels of flows that are over. Runs every second in every process: of several
+    /// ending one approval at once, one takes it (`end_approval`).
     pub async fn expire_approvals(&self, now: i64) {
-        let expired: Vec<(String, String)> = {
-            let mut hub = self.approvals.lock();
-            hub.channels.retain(|_, c| c.until > now);
-            hub.pending
-                .iter()
-                .filter(|(_, p)| p.stage != Stage::PasswordOnPhone && p.expires_at <= now)
-                .map(|(mac, p)| (mac.clone(), p.flow_id.clone()))
-                .collect()
+        self.approvals.channels().retain(|_, c| c.until > now);
+        let due = match self.approvals.pending.due(now).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for expired approvals");
+                return;
+            }
         };
-        for (mac, flow_id) in expired {
+        for id in due {
             let result = async {
-                let Some(flow) = self.core.store.flow(&flow_id).await? else {
-                    self.approvals.lock().pending.remove(&mac);
+                let Some(seen) = self.approval_seen(&id, now).await? else {
                     return Ok(());
                 };
-                let caller = {
-                    let hub = self.approvals.lock();
-                    match hub.pending.get(&mac) {
-                        Some(p) => Self::phone_caller(&flow, p, "expiry"),
-                        None => return Ok(()),
-                    }
+                let Some(flow) = self.core.store.flow(&seen.flow_id).await? else {
+                    self.approvals.pending.remove_id(&id, now).await?;
+                    return Ok(());
                 };
-                self.end_approval(&caller, &flow, &mac, ApprovalFailure::Expired, now)
+                let caller = seen.caller(&flow, "expiry");
+                self.end_approval(&caller, &flow, &id, ApprovalFailure::Expired, now)
                     .await
                     .map(|_| ())
             }
@@ -687,9 +851,30 @@ impl FlowService {
                 tracing::warn!(error = ?e, "ending an expired approval");
             }
         }
-        // Approvals whose flow ended (cancelled, or its time ran out) go too.
-        let mut hub = self.approvals.lock();
-        let live: std::collections::HashSet<String> = hub.channels.keys().cloned().collect();
-        hub.pending.retain(|_, p| live.contains(&p.flow_id));
+    }
+
+    async fn approvals_seen_or_gone(&self, id: &str, now: i64) -> FlowResult<Seen> {
+        self.approval_seen(id, now).await?.ok_or_else(gone)
+    }
+}
+
+/// What a step reads of an approval first.
+struct Seen {
+    flow_id: String,
+    kiosk_name: String,
+    kiosk_location: String,
+    expires_at: i64,
+    stage: Stage,
+}
+
+impl Seen {
+    /// The kiosk a phone request acts for, so its audit rows name the kiosk of the flow.
+    fn caller(&self, flow: &FlowRow, correlation_id: &str) -> Caller {
+        Caller {
+            kiosk_id: flow.kiosk_id.clone(),
+            kiosk_name: self.kiosk_name.clone(),
+            kiosk_location: self.kiosk_location.clone(),
+            correlation_id: correlation_id.to_string(),
+        }
     }
 }

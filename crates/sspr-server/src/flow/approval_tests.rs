@@ -4,7 +4,7 @@
 
 use sspr_proto::{ApprovalFailure, FlowEvent, Intent, MethodKind};
 
-use super::approval::{token_ok, Approvals};
+use super::approval::{token_ok, Approvals, Latest};
 use super::{ApprovalRefusal, FlowError};
 use crate::testkit::{error_of, Kit, T0};
 
@@ -25,7 +25,7 @@ async fn approval(
     now: i64,
 ) -> (
     sspr_proto::FlowView,
-    tokio::sync::watch::Receiver<Option<FlowEvent>>,
+    tokio::sync::watch::Receiver<Latest>,
     String,
 ) {
     let flow = kit.start("ada", Intent::Reset, now).await.expect("flow");
@@ -44,8 +44,8 @@ async fn approval(
     (flow, events, token)
 }
 
-fn latest(events: &tokio::sync::watch::Receiver<Option<FlowEvent>>) -> Option<FlowEvent> {
-    events.borrow().clone()
+fn latest(events: &tokio::sync::watch::Receiver<Latest>) -> Option<FlowEvent> {
+    events.borrow().1.clone()
 }
 
 #[tokio::test]
@@ -162,23 +162,35 @@ fn tokens_are_22_base64url_characters() {
     assert!(!token_ok(&"A".repeat(23)));
 }
 
+/// Events are rows in order: a kiosk that connects late is shown the latest (whichever
+/// process's hub pushed it), then each new one, each with a later id.
 #[tokio::test]
-async fn a_kiosk_that_connects_late_gets_the_latest_event() {
-    let hub = Approvals::default();
+async fn a_kiosk_that_connects_late_gets_the_latest_event_then_each_new_one() {
+    let kit = kit().await;
+    let hub = Approvals::new(kit.core.store.clone(), kit.core.key.clone());
     hub.push(
         "f1",
-        100,
         Some(FlowEvent::Scanned {
             challenge_id: "c".into(),
             number: "42".into(),
         }),
-    );
-    let mut rx = hub.subscribe("f1", 100);
+        T0,
+    )
+    .await
+    .expect("push");
+    let mut rx = hub.subscribe("f1", T0 + 100).await.expect("subscribe");
     assert_eq!(hub.listeners("f1"), 1);
+    let (first, event) = rx.borrow_and_update().clone();
+    assert!(first > 0);
     assert!(matches!(
-        rx.borrow_and_update().clone(),
+        event,
         Some(FlowEvent::Scanned { number, .. }) if number == "42"
     ));
-    hub.push("f1", 100, None);
+    hub.push("f1", None, T0).await.expect("push");
     assert!(rx.changed().await.is_ok());
+    assert!(rx.borrow().0 > first, "a later event has a later id");
+    // Another hub on the same store (another process's) shows its kiosk the same.
+    let other = Approvals::new(kit.core.store.clone(), kit.core.key.clone());
+    let theirs = other.subscribe("f1", T0 + 100).await.expect("subscribe");
+    assert_eq!(theirs.borrow().0, rx.borrow().0);
 }

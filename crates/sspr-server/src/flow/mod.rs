@@ -189,8 +189,8 @@ pub fn mobile_calls(core: &Core) -> bool {
 impl FlowService {
     pub fn new(core: Arc<Core>) -> FlowService {
         FlowService {
+            approvals: approval::Approvals::new(core.store.clone(), core.key.clone()),
             core,
-            approvals: approval::Approvals::default(),
             stand_ins: decoy::StandIns::default(),
             pacers: Pacers::default(),
         }

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Extension;
 use futures::Stream;
@@ -35,13 +35,14 @@ fn event_name(e: &FlowEvent) -> &'static str {
 #[utoipa::path(get, path = "/v1/flows/{flow_id}/events", tag = "flows",
     params(("flow_id" = String, Path)),
     responses(
-        (status = 200, description = "Server-sent events: the latest first, then each new one; `event:` is the type", body = FlowEvent, content_type = "text/event-stream"),
+        (status = 200, description = "Server-sent events: the latest first (unless `Last-Event-ID` names it or a later one), then each new one; `event:` is the type, `id:` its place in the flow's order, which any server process resumes from", body = FlowEvent, content_type = "text/event-stream"),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)),
     security(("kiosk_signature" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     flow_id: FlowId,
+    headers: HeaderMap,
 ) -> ApiResult<(
     [(&'static str, &'static str); 1],
     Sse<impl Stream<Item = Result<SseEvent, Infallible>>>,
@@ -50,20 +51,31 @@ pub async fn events(
         .flows
         .subscribe(&caller, flow_id.as_str(), now())
         .await?;
-    let stream = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
+    // A kiosk that reconnects (perhaps to another process) says what it had; anything
+    // else there is nothing of (not a number: from the start).
+    let had: i64 = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let stream = futures::stream::unfold((rx, true, had), |(mut rx, first, had)| async move {
         let mut first = first;
         loop {
             if !first && rx.changed().await.is_err() {
                 return None;
             }
             first = false;
-            let latest = rx.borrow_and_update().clone();
+            let (id, latest) = rx.borrow_and_update().clone();
+            if id <= had {
+                continue;
+            }
             if let Some(event) = latest {
                 let sse = SseEvent::default()
+                    .id(id.to_string())
                     .event(event_name(&event))
                     .json_data(&event)
                     .unwrap_or_default();
-                return Some((Ok(sse), (rx, false)));
+                return Some((Ok(sse), (rx, false, id)));
             }
         }
     });

@@ -27,6 +27,7 @@ mod audit;
 mod batch;
 mod copy;
 mod db;
+mod flow_events;
 mod housekeeper;
 mod idempotency;
 mod insights;
@@ -44,12 +45,13 @@ pub use idempotency::Claim;
 pub use audit::{AuditFilter, AuditQuery, AuditRow};
 pub use copy::CopiedTable;
 pub use db::{Db, StoreError, StoreResult};
+pub use flow_events::{StoredEvent, FLOW_EVENTS};
 pub use housekeeper::Housekeeper;
 pub use insights::FlowEvent;
 pub use kiosks::{EnrollAs, EnrollmentCodeRow, KioskRow, KiosksVersion, StagingCode};
 pub use policy::PolicyVersion;
 pub use registrations::{seal_totp, Registration};
-pub use sessions::Changed as SessionChanged;
+pub use sessions::{Changed as SessionChanged, SessionRow};
 pub use writes::WrittenTo;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +92,7 @@ const MIGRATIONS: &[db::Migration] = &[
     migration!(16, "nonces once", "0016_nonces_once"),
     migration!(17, "challenge order", "0017_challenge_order"),
     migration!(18, "web sessions", "0018_web_sessions"),
+    migration!(19, "flow events", "0019_flow_events"),
 ];
 
 #[derive(Clone)]

@@ -11,44 +11,101 @@ use rusqlite::OptionalExtension;
 
 use super::{Engine, Store, StoreResult};
 
-/// What a change to a session leaves: its new sealed data and end, or None when nothing
-/// changed (nothing is written).
-pub type Changed = Option<(String, i64)>;
+/// A session's row but its id and kind: whom it belongs to, its sealed data, when it
+/// ends, and when something is due to happen to it unasked.
+pub struct SessionRow {
+    pub owner: Option<String>,
+    pub data: String,
+    pub expires_at: i64,
+    pub due_at: Option<i64>,
+}
+
+/// What a change to a session leaves: its new row, or None when nothing changed (nothing
+/// is written).
+pub type Changed = Option<SessionRow>;
 
 impl Store {
-    /// Stores a new session (a cookie is random: an id never repeats).
+    /// Stores a new session (a cookie is random: an id never repeats). With `alone`, the
+    /// owner's other sessions of this kind end in the same transaction (a new approval
+    /// replaces the flow's earlier one).
     pub async fn put_session(
         &self,
         id: &str,
         kind: &str,
-        data: &str,
-        expires_at: i64,
+        row: &SessionRow,
+        alone: bool,
     ) -> StoreResult<()> {
+        let SessionRow {
+            owner,
+            data,
+            expires_at,
+            due_at,
+        } = row;
         match self.engine() {
-            Engine::Sqlite(s) => s.db.write(|c| {
+            Engine::Sqlite(s) => s.db.transaction(|c| {
+                if alone {
+                    c.prepare_cached("DELETE FROM web_sessions WHERE kind = ? AND owner = ?")?
+                        .execute(rusqlite::params![kind, owner])?;
+                }
                 c.prepare_cached(
-                    "INSERT OR REPLACE INTO web_sessions (id, kind, data, expires_at)
-                     VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO web_sessions (id, kind, owner, data, expires_at, due_at)
+                     VALUES (?, ?, ?, ?, ?, ?)",
                 )?
-                .execute(rusqlite::params![id, kind, data, expires_at])
+                .execute(rusqlite::params![id, kind, owner, data, expires_at, due_at])
                 .map(drop)
             }),
             Engine::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                if alone {
+                    sqlx::query("DELETE FROM web_sessions WHERE kind = $1 AND owner = $2")
+                        .bind(kind)
+                        .bind(owner)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(
-                    "INSERT INTO web_sessions (id, kind, data, expires_at) VALUES ($1, $2, $3, $4)
+                    "INSERT INTO web_sessions (id, kind, owner, data, expires_at, due_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (id) DO UPDATE
-                         SET kind = EXCLUDED.kind, data = EXCLUDED.data,
-                             expires_at = EXCLUDED.expires_at",
+                         SET kind = EXCLUDED.kind, owner = EXCLUDED.owner, data = EXCLUDED.data,
+                             expires_at = EXCLUDED.expires_at, due_at = EXCLUDED.due_at",
                 )
                 .bind(id)
                 .bind(kind)
+                .bind(owner)
                 .bind(data)
                 .bind(expires_at)
-                .execute(pg)
+                .bind(due_at)
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
         }
+    }
+
+    /// The sessions of `kind` something is due to happen to at `now` (their ids).
+    pub async fn due_sessions(&self, kind: &str, now: i64) -> StoreResult<Vec<String>> {
+        Ok(match self.engine() {
+            Engine::Sqlite(s) => s.db.read(|c| {
+                c.prepare_cached(
+                    "SELECT id FROM web_sessions
+                     WHERE due_at IS NOT NULL AND due_at <= ? AND kind = ?",
+                )?
+                .query_map(rusqlite::params![now, kind], |r| r.get(0))?
+                .collect()
+            })?,
+            Engine::Postgres(pg) => {
+                sqlx::query_scalar(
+                    "SELECT id FROM web_sessions
+                     WHERE due_at IS NOT NULL AND due_at <= $1 AND kind = $2",
+                )
+                .bind(now)
+                .bind(kind)
+                .fetch_all(pg)
+                .await?
+            }
+        })
     }
 
     /// Ends a session, returning its data if it was alive at `now`.
@@ -103,11 +160,18 @@ impl Store {
                     return Ok(None);
                 };
                 let (value, changed) = change(&data);
-                if let Some((data, expires_at)) = changed {
+                if let Some(row) = changed {
                     c.prepare_cached(
-                        "UPDATE web_sessions SET data = ?, expires_at = ? WHERE id = ?",
+                        "UPDATE web_sessions SET owner = ?, data = ?, expires_at = ?, due_at = ?
+                         WHERE id = ?",
                     )?
-                    .execute(rusqlite::params![data, expires_at, id])?;
+                    .execute(rusqlite::params![
+                        row.owner,
+                        row.data,
+                        row.expires_at,
+                        row.due_at,
+                        id
+                    ])?;
                 }
                 Ok(Some(value))
             }),
@@ -126,13 +190,18 @@ impl Store {
                     return Ok(None);
                 };
                 let (value, changed) = change(&data);
-                if let Some((data, expires_at)) = changed {
-                    sqlx::query("UPDATE web_sessions SET data = $1, expires_at = $2 WHERE id = $3")
-                        .bind(data)
-                        .bind(expires_at)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                if let Some(row) = changed {
+                    sqlx::query(
+                        "UPDATE web_sessions SET owner = $1, data = $2, expires_at = $3, due_at = $4
+                         WHERE id = $5",
+                    )
+                    .bind(row.owner)
+                    .bind(row.data)
+                    .bind(row.expires_at)
+                    .bind(row.due_at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(Some(value))
