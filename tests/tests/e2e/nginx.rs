@@ -1,6 +1,8 @@
-//! The kiosk through a load balancer: nginx in front of the server, as the README's
-//! deployment section sets it up. Every signed request of the kiosk, and the event stream
-//! that brings the phone's approval to it, goes through nginx.
+//! The kiosk through a load balancer: nginx in front of two server processes on one
+//! PostgreSQL database, round robin and no sticky sessions, as the README's deployment
+//! section sets it up. Every signed request of the kiosk, the event stream that brings
+//! the phone's approval to it, and every request of the phone go through nginx, to either
+//! process.
 
 use sspr_tests::browser::Browser;
 use sspr_tests::kiosk::{Driver, KioskSetup, KioskWindow};
@@ -11,18 +13,26 @@ use super::approval::{approval_url, register_passkey, shots, APPROVAL};
 use super::{identify, NEW_PASSWORD, ONE_AT_A_TIME};
 
 #[tokio::test]
-async fn a_reset_approved_on_the_phone_through_nginx() {
+async fn a_reset_approved_on_the_phone_through_nginx_and_two_processes() {
     let _one = ONE_AT_A_TIME.lock().await;
-    // Kiosks know the server by the load balancer's URL: its public URL.
+    // Kiosks and phones know the server by the load balancer's URL: its public URL, and
+    // the phone's origin (passkeys are bound to it).
     let port = sspr_tests::free_port().expect("port");
-    let server = TestServer::start_with(Options {
+    let behind = |same_store_as| Options {
         extra_config: APPROVAL.to_string(),
         public_url: Some(format!("http://127.0.0.1:{port}")),
+        phone_base: Some(format!("http://localhost:{port}")),
+        on_postgres: true,
+        same_store_as,
         ..Options::default()
-    })
-    .await
-    .expect("server");
-    let lb = Nginx::start(port, &[server.addr.port()]).expect("nginx");
+    };
+    let server = TestServer::start_with(behind(None))
+        .await
+        .expect("process A");
+    let other = TestServer::start_with(behind(server.same_store()))
+        .await
+        .expect("process B");
+    let lb = Nginx::start(port, &[server.addr.port(), other.addr.port()]).expect("nginx");
     let dir = shots("through-nginx-phone");
     let mut phone = Browser::phone(&dir).await.expect("chromium");
     register_passkey(&mut phone, &server).await;
@@ -84,7 +94,13 @@ async fn a_reset_approved_on_the_phone_through_nginx() {
     k.close().await.expect("close");
 
     let seen = lb.requests();
-    for path in ["/v1/flows", "/events", "/password"] {
+    for path in [
+        "/v1/flows",
+        "/events",
+        "/password",
+        "/v1/approval/",
+        "/v1/my/",
+    ] {
         assert!(
             seen.iter().any(|l| l.contains(path)),
             "nginx passed no {path}: {seen:#?}\n{}",
@@ -96,4 +112,11 @@ async fn a_reset_approved_on_the_phone_through_nginx() {
             .all(|l| !l.split(' ').nth(2).is_some_and(|s| s.starts_with('5'))),
         "no request failed at nginx: {seen:#?}"
     );
+    for process in [&server, &other] {
+        let upstream = process.addr.to_string();
+        assert!(
+            seen.iter().any(|l| l.ends_with(&upstream)),
+            "nginx sent requests to {upstream} too: {seen:#?}"
+        );
+    }
 }
