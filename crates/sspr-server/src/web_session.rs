@@ -93,7 +93,14 @@ impl<S: Kept> WebSessions<S> {
         match serde_json::from_str(&json) {
             Ok(session) => Some((session, json)),
             Err(e) => {
-                tracing::warn!(kind = S::KIND, error = %e, "a kept session doesn't read; it is ended");
+                // Its category and place only: serde's message may quote a secret.
+                tracing::warn!(
+                    kind = S::KIND,
+                    error = ?e.classify(),
+                    line = e.line(),
+                    column = e.column(),
+                    "a kept session doesn't read; it is ended"
+                );
                 None
             }
         }

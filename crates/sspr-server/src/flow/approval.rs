@@ -40,6 +40,9 @@ enum Stage {
     Shown,
     /// The number was right: the passkey was asked for.
     Asked,
+    /// The passkey's answer is being checked (its request taken): nothing else may end
+    /// the approval meanwhile, not a deny nor another process's expiry sweep.
+    Answering,
     /// Approved; the new password is typed on the phone.
     PasswordOnPhone,
 }
@@ -79,7 +82,7 @@ impl Kept for Pending {
     /// Ended (and the kiosk told) when nobody answered in time; approved for the phone's
     /// password, it lasts as long as the flow.
     fn due_at(&self) -> Option<i64> {
-        (self.stage != Stage::PasswordOnPhone).then_some(self.expires_at)
+        matches!(self.stage, Stage::Shown | Stage::Asked).then_some(self.expires_at)
     }
 }
 
@@ -109,11 +112,15 @@ fn parse_event(json: Option<String>) -> Option<FlowEvent> {
     match serde_json::from_str(&json) {
         Ok(event) => Some(event),
         Err(e) => {
-            tracing::warn!(error = %e, "a stored flow event doesn't read");
+            // Its category and place only: serde's message may quote the value.
+            tracing::warn!(kind = ?e.classify(), line = e.line(), column = e.column(), "a stored flow event doesn't read");
             None
         }
     }
 }
+
+/// How long the listening connection may be quiet before it is checked.
+const LISTEN_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A NOTIFY's payload: "<flow id> <event id>".
 fn announced(payload: &str) -> Option<(&str, i64)> {
@@ -226,7 +233,19 @@ impl Approvals {
             };
             self.catch_up_all().await;
             loop {
-                match listener.try_recv().await {
+                // A connection a firewall dropped quietly would wait for ever: when nothing
+                // came for a while, it must still answer, and every flow listened to here
+                // catches up (whatever an unnoticed break let by).
+                let next = tokio::time::timeout(LISTEN_QUIET, listener.try_recv()).await;
+                let Ok(next) = next else {
+                    if let Err(e) = sqlx::query("SELECT 1").execute(&mut listener).await {
+                        tracing::warn!(error = %e, "the connection listening for flow events doesn't answer");
+                        break;
+                    }
+                    self.catch_up_all().await;
+                    continue;
+                };
+                match next {
                     Ok(Some(notification)) => {
                         let Some((flow_id, id)) = announced(notification.payload()) else {
                             continue;
@@ -441,10 +460,9 @@ impl FlowService {
             .ok_or_else(gone)?;
         let caller = seen.caller(&flow, correlation_id);
         let (expires_at, stage) = (seen.expires_at, seen.stage);
-        let deadline = if stage == Stage::PasswordOnPhone {
-            flow.expires_at
-        } else {
-            expires_at
+        let deadline = match stage {
+            Stage::PasswordOnPhone | Stage::Answering => flow.expires_at,
+            Stage::Shown | Stage::Asked => expires_at,
         };
         if deadline <= now {
             self.end_approval(&caller, &flow, &id, ApprovalFailure::Expired, now)
@@ -453,7 +471,8 @@ impl FlowService {
         }
         let state_ok = match stage {
             Stage::PasswordOnPhone => flow.state == FlowState::Verified,
-            _ => flow.state == FlowState::Verifying,
+            Stage::Answering => matches!(flow.state, FlowState::Verifying | FlowState::Verified),
+            Stage::Shown | Stage::Asked => flow.state == FlowState::Verifying,
         };
         if !state_ok {
             self.approvals.pending.remove_id(&id, now).await?;
@@ -533,26 +552,34 @@ impl FlowService {
         now: i64,
     ) -> StepResult<ApprovalInfo> {
         let (id, flow, caller, _) = self.pending(token, correlation_id, now).await?;
-        let (first, event, expires_at) = self
+        let (opened, event, expires_at) = self
             .approvals
             .pending
             .with_id(&id, now, |p| {
-                let first = !p.opened;
-                p.opened = true;
                 let event = FlowEvent::Scanned {
                     challenge_id: p.challenge_id.clone(),
                     number: p.number.clone(),
                 };
-                (first, event, p.expires_at)
+                (p.opened, event, p.expires_at)
             })
             .await?
             .ok_or_else(gone)?;
-        if first {
+        if !opened {
+            // The kiosk is shown the number before the approval counts as opened: if
+            // the push fails (the store away), the phone's next try pushes it again.
             self.approvals.push(&flow.id, Some(event), now).await?;
-            self.core
-                .audit
-                .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
-                .await;
+            let first = self
+                .approvals
+                .pending
+                .with_id(&id, now, |p| !std::mem::replace(&mut p.opened, true))
+                .await?
+                .ok_or_else(gone)?;
+            if first {
+                self.core
+                    .audit
+                    .record(&self.ctx(&caller, Some(&flow)), Event::ApprovalOpened, now)
+                    .await;
+            }
         }
         let c = self.core.config();
         Ok(ApprovalInfo {
@@ -644,17 +671,25 @@ impl FlowService {
         now: i64,
     ) -> StepResult<ApprovalGranted> {
         let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
+        if stage == Stage::Answering {
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::BeingAnswered).into());
+        }
         if stage != Stage::Asked {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::NumberFirst).into());
         }
         // Taken once (in one transaction, whichever process answers): a second answer to
-        // the same request finds nothing to check against.
+        // the same request finds nothing to check against, and while this one is checked
+        // nothing else ends the approval (`Stage::Answering`).
         let (auth, mut passkeys, challenge_id, method_id, finish_on_phone) = self
             .approvals
             .pending
             .with_id(&id, now, |p| {
+                let asked = p.stage == Stage::Asked;
+                if asked {
+                    p.stage = Stage::Answering;
+                }
                 (
-                    p.auth.take(),
+                    if asked { p.auth.take() } else { None },
                     std::mem::take(&mut p.passkeys),
                     p.challenge_id.clone(),
                     p.method_id.clone(),
@@ -687,7 +722,7 @@ impl FlowService {
             .into());
             }
         };
-        let updated = self
+        let updated = match self
             .mark_verified(
                 &caller,
                 flow,
@@ -696,7 +731,20 @@ impl FlowService {
                 MethodKind::Approval,
                 now,
             )
-            .await?;
+            .await
+        {
+            Ok(updated) => updated,
+            Err(e) => {
+                // Not verified after all (the store away, the flow over): the approval
+                // waits for its expiry again, which tells the kiosk.
+                let _ = self
+                    .approvals
+                    .pending
+                    .with_id(&id, now, |p| p.stage = Stage::Asked)
+                    .await;
+                return Err(e.into());
+            }
+        };
         let view = self.view(&updated, now);
         let on_phone = finish_on_phone && updated.state == FlowState::Verified;
         let password_key = on_phone.then(|| {
@@ -747,6 +795,9 @@ impl FlowService {
         let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
         if stage == Stage::PasswordOnPhone {
             return Err(FlowError::ApprovalStep(ApprovalRefusal::ApprovedAlready).into());
+        }
+        if stage == Stage::Answering {
+            return Err(FlowError::ApprovalStep(ApprovalRefusal::BeingAnswered).into());
         }
         self.end_approval(&caller, &flow, &id, ApprovalFailure::Denied, now)
             .await?;

@@ -52,10 +52,10 @@ impl StoreError {
                 | sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed => true,
-                // connection_exception (08…), admin_shutdown, crash_shutdown,
-                // cannot_connect_now.
+                // connection_exception (08…), too_many_connections, admin_shutdown,
+                // crash_shutdown, cannot_connect_now.
                 sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-                    c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")
+                    c.starts_with("08") || matches!(&*c, "53300" | "57P01" | "57P02" | "57P03")
                 }),
                 _ => false,
             },
