@@ -6,6 +6,10 @@
 //! The phone is the test kit's software passkey; the kiosk is the signed API client.
 //! Everything before the final POST (flow, QR token, number, signing the assertion) is
 //! untimed. Progress goes to stderr; the report to stdout.
+//!
+//! With `--processes 2`, the same again on PostgreSQL (the test kit's cluster): first one
+//! process, then two on one database with the kiosk's stream at A and the phone's
+//! requests at B, so the event crosses processes (a row, NOTIFY, B's listener... A's).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,7 +19,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, Sse};
 use sspr_proto::{FlowEvent, Intent, MethodKind, StartFlowRequest};
 use sspr_tests::phone::{token_of, Phone};
-use sspr_tests::{TestServer, ADA_PASSWORD, ADA_TOTP};
+use sspr_tests::{Options, TestServer, ADA_PASSWORD, ADA_TOTP};
 use tokio::sync::broadcast;
 
 use crate::bench::progress;
@@ -23,6 +27,8 @@ use crate::bench::progress;
 const WARMUP: usize = 20;
 const GOAL_P99_MS: f64 = 50.0;
 const GOAL_RATIO: f64 = 2.0;
+/// Issue 17: the push across two processes.
+const GOAL_ACROSS_P99_MS: f64 = 10.0;
 
 /// Approvals (and throttles out of the way: this measures latency, not limits).
 const CONFIG: &str = r#"
@@ -36,6 +42,7 @@ kiosk_phone_challenges = { max = 1000000, window_secs = 3600 }
 
 pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let mut approvals = 200;
+    let mut processes = 1;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match *arg {
@@ -46,7 +53,18 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
                     .parse()
                     .context("--approvals needs a number")?;
             }
-            other => anyhow::bail!("unknown option {other:?} (use --approvals N)"),
+            "--processes" => {
+                processes = rest
+                    .next()
+                    .context("--processes needs 1 or 2")?
+                    .parse()
+                    .context("--processes needs 1 or 2")?;
+                anyhow::ensure!((1..=2).contains(&processes), "--processes: 1 or 2");
+            }
+            other => anyhow::bail!(
+                "unknown option {other:?} (use --approvals N, --processes 2 for PostgreSQL \
+                 and the phone at another process)"
+            ),
         }
     }
     let Some(binary) = crate::bench::release_server(root, "approval", args)? else {
@@ -56,13 +74,13 @@ pub fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(measure(approvals))?;
+    let report = runtime.block_on(measure(approvals, processes))?;
     runtime.shutdown_timeout(Duration::from_secs(2));
     print!("{report}");
     Ok(())
 }
 
-async fn measure(n: usize) -> anyhow::Result<String> {
+async fn measure(n: usize, processes: usize) -> anyhow::Result<String> {
     progress("bare SSE round trips");
     let bare = bare_round_trips(WARMUP + n).await?;
     progress("starting the release server");
@@ -86,6 +104,26 @@ async fn measure(n: usize) -> anyhow::Result<String> {
     let check = summary(&checks[WARMUP..]);
     let ratio = through.p99 / bare.p99.max(0.001);
     let verdict = |ok: bool| if ok { "PASS" } else { "SHORT" };
+    let postgres = if processes == 2 {
+        drop(server);
+        let (same, across) = on_postgres(n).await?;
+        format!(
+            "on PostgreSQL (the event a row, announced by NOTIFY):\n\
+             \x20 one process           p50 {:6.2} ms  p99 {:6.2} ms\n\
+             \x20 phone at B, kiosk at A p50 {:6.2} ms  p99 {:6.2} ms\n\
+             \x20 goal p99 <= {GOAL_ACROSS_P99_MS} ms across processes: {:.2} ms {} \
+             (the same-process figure beside it: {:.2} ms)\n",
+            same.p50,
+            same.p99,
+            across.p50,
+            across.p99,
+            across.p99,
+            verdict(across.p99 <= GOAL_ACROSS_P99_MS),
+            same.p99,
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
         "approval latency, phone's final POST -> kiosk's SSE event, {n} approvals:\n\
          \x20 bare SSE round trip   p50 {:6.2} ms  p99 {:6.2} ms\n\
@@ -93,7 +131,7 @@ async fn measure(n: usize) -> anyhow::Result<String> {
          verification of one assertion, in this process; bare p50 + this p50 = {:.2} x bare p99)\n\
          \x20 approval              p50 {:6.2} ms  p99 {:6.2} ms\n\
          \x20 goal p99 <= {GOAL_P99_MS} ms: {:.2} ms {}\n\
-         \x20 goal p99 <= {GOAL_RATIO} x bare: {:.2} x {}\n",
+         \x20 goal p99 <= {GOAL_RATIO} x bare: {:.2} x {}\n{postgres}",
         bare.p50,
         bare.p99,
         check.p50,
@@ -106,6 +144,45 @@ async fn measure(n: usize) -> anyhow::Result<String> {
         ratio,
         verdict(ratio <= GOAL_RATIO),
     ))
+}
+
+/// Approvals on PostgreSQL: one process, then the phone at a second process while the
+/// kiosk's stream stays at the first (p50/p99 of each).
+async fn on_postgres(n: usize) -> anyhow::Result<(Summary, Summary)> {
+    progress("starting two release servers on one PostgreSQL database");
+    let a = TestServer::start_with(Options {
+        extra_config: CONFIG.into(),
+        on_postgres: true,
+        ..Options::default()
+    })
+    .await?;
+    let b = TestServer::start_with(Options {
+        extra_config: CONFIG.into(),
+        same_store_as: a.same_store(),
+        phone_base: Some(a.phone_base.clone()),
+        ..Options::default()
+    })
+    .await?;
+    let mut phone = Phone::new(&a)?;
+    phone
+        .enroll("ada", ADA_PASSWORD, ADA_TOTP, "Bench phone")
+        .await?;
+    let kiosk = a.kiosk().await?;
+    let mut runs = Vec::new();
+    for (what, base) in [("one process", &a.base), ("the phone at B", &b.base)] {
+        progress(format!(
+            "PostgreSQL, {what}: {n} approvals (+{WARMUP} to warm up)"
+        ));
+        phone.base = base.clone();
+        let mut took = Vec::with_capacity(WARMUP + n);
+        for _ in 0..WARMUP + n {
+            took.push(one_approval(&kiosk, &mut phone).await?);
+        }
+        runs.push(summary(&took[WARMUP..]));
+    }
+    let across = runs.pop().context("two runs")?;
+    let same = runs.pop().context("two runs")?;
+    Ok((same, across))
 }
 
 /// One approval; the time from the final POST to the kiosk's `approved` event.

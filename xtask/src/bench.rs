@@ -61,6 +61,9 @@ struct Options {
     sms: bool,
     /// Security questions registered and checked.
     questions: bool,
+    /// The store on PostgreSQL (a cluster of the test kit's, on loopback) instead of
+    /// SQLite.
+    postgres: bool,
 }
 
 impl Options {
@@ -72,6 +75,7 @@ impl Options {
             server: None,
             sms: true,
             questions: true,
+            postgres: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -97,6 +101,11 @@ impl Options {
                 "--keep" => options.keep = true,
                 "--no-sms" => options.sms = false,
                 "--no-questions" => options.questions = false,
+                "--store" => match args.next().copied() {
+                    Some("sqlite") => options.postgres = false,
+                    Some("postgres") => options.postgres = true,
+                    other => anyhow::bail!("--store: sqlite or postgres, not {other:?}"),
+                },
                 "--server" => {
                     let v = args.next().context("--server needs a path")?;
                     options.server = Some(PathBuf::from(v));
@@ -104,7 +113,7 @@ impl Options {
                 other => anyhow::bail!(
                     "unknown argument {other:?}\n\
                      usage: cargo xtask bench server [--secs N] [--people N] [--keep] [--server BIN] [--no-sms]\n\
-                     \x20                               [--no-questions]\n\
+                     \x20                               [--no-questions] [--store sqlite|postgres]\n\
                      \x20 --secs N     seconds each measurement runs (default 5)\n\
                      \x20 --people N   people to import for each kind of reset (emailed code, texted\n\
                      \x20              code), one reset each (default: enough for the run)\n\
@@ -112,7 +121,10 @@ impl Options {
                      \x20 --server BIN measure this server binary instead (an earlier build)\n\
                      \x20 --no-sms     no resets with texted codes (no Kannel; a server from before SMS)\n\
                      \x20 --no-questions\n\
-                     \x20              no security questions (a server from before them)"
+                     \x20              no security questions (a server from before them)\n\
+                     \x20 --store postgres\n\
+                     \x20              the store on PostgreSQL (a cluster of its own on loopback, TLS\n\
+                     \x20              checked), to compare with the default SQLite in the same session"
                 ),
             }
         }
@@ -265,11 +277,31 @@ async fn measure(
 
     let mailbox = Mailbox::start("127.0.0.1:0".parse()?).await?;
     let provider = kannel.map(|k| k.provider_toml("kannel"));
+    // Kept running until the measurements are over.
+    let postgres = if options.postgres {
+        progress("starting PostgreSQL (a cluster of its own, on loopback)");
+        Some(sspr_tests::postgres::Postgres::start().context("starting PostgreSQL")?)
+    } else {
+        None
+    };
+    let (store, store_section) = match &postgres {
+        Some(pg) => {
+            let database = pg.create_database()?;
+            (
+                "PostgreSQL (Debian's, a cluster of its own) on 127.0.0.1, TLS verify-full; its \
+                 processes share the same cores and are not counted in the server's CPU"
+                    .to_string(),
+                Some(pg.store_settings(&database)),
+            )
+        }
+        None => ("SQLite (one file, WAL)".to_string(), None),
+    };
     let mut server = ServerUnderTest::prepare(
         binary,
         mailbox.addr().port(),
         provider.as_deref(),
         options.questions,
+        store_section.as_deref(),
         options.keep,
     )?;
     let code = server.enrollment_code()?;
@@ -410,8 +442,12 @@ async fn measure(
         None
     };
 
+    let server_log = options.keep.then(|| server.log_path());
+    drop(server);
+    drop(postgres);
     Ok(report::Report {
         cores,
+        store,
         methods: target::methods(kannel.is_some(), options.questions),
         questions,
         window,
@@ -425,7 +461,7 @@ async fn measure(
         signed,
         identify,
         flows,
-        server_log: options.keep.then(|| server.log_path()),
+        server_log,
     })
 }
 

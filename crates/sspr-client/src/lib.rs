@@ -396,7 +396,7 @@ impl Client {
 
     /// `events` again after a stream broke, resuming after the last event it had
     /// (`EventStream::last_event_id`, sent as `Last-Event-ID`): whichever server process
-    /// answers, nothing is missed and nothing comes twice.
+    /// answers, the latest event after that one comes next, and none it had comes again.
     pub async fn events_after(
         &self,
         flow_id: &str,

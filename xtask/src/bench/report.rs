@@ -62,6 +62,8 @@ impl MixLevel {
 
 pub struct Report {
     pub cores: usize,
+    /// Where the store is: "SQLite" or a PostgreSQL line.
+    pub store: String,
     /// `policy.methods`, as configured.
     pub methods: Vec<&'static str>,
     /// Security questions registered and checked; None with `--no-questions`.
@@ -513,6 +515,7 @@ impl fmt::Display for Report {
             self.cores,
             self.window.as_secs(),
         )?;
+        writeln!(f, "store     {}", self.store)?;
         writeln!(
             f,
             "setup     policy.methods {}, methods_required = 2; every [throttle] limit raised to \

@@ -141,7 +141,12 @@ fn config(
     smtp_port: u16,
     sms_provider: Option<&str>,
     questions: bool,
+    store_section: Option<&str>,
 ) -> String {
+    let store = match store_section {
+        Some(section) => section.to_string(),
+        None => format!("[store]\nurl = \"sqlite://{}/sspr.db\"\n", dir.display()),
+    };
     let limit = |window: u32| format!("{{ max = {THROTTLE_MAX}, window_secs = {window} }}");
     let mut methods = String::new();
     if sms_provider.is_some() || questions {
@@ -171,9 +176,7 @@ listen = "127.0.0.1:{port}"
 public_url = "http://127.0.0.1:{port}"
 secret_file = "{dir}/secret.key"
 
-[store]
-url = "sqlite://{dir}/sspr.db"
-
+{store}
 [organization]
 name = "Bench Org"
 
@@ -220,6 +223,7 @@ impl ServerUnderTest {
         smtp_port: u16,
         sms_provider: Option<&str>,
         questions: bool,
+        store_section: Option<&str>,
         keep: bool,
     ) -> anyhow::Result<ServerUnderTest> {
         let dir = std::env::temp_dir().join(format!("sspr-bench-{}", std::process::id()));
@@ -231,7 +235,14 @@ impl ServerUnderTest {
         let config = dir.join("sspr-server.toml");
         std::fs::write(
             &config,
-            self::config(&dir, port, smtp_port, sms_provider, questions),
+            self::config(
+                &dir,
+                port,
+                smtp_port,
+                sms_provider,
+                questions,
+                store_section,
+            ),
         )?;
         Ok(ServerUnderTest {
             binary: binary.to_path_buf(),
