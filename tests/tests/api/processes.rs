@@ -13,7 +13,7 @@ use sspr_tests::sspr_proto::{
 use sspr_tests::{Options, TestServer, ADA_PASSWORD, ADA_TOTP};
 
 use super::approval::{ada_with_passkey, approve, approve_in, next_event, APPROVAL};
-use super::console::{password_of, secret_of, CONSOLE, STAFF};
+use super::console::{import_staff, password_of, secret_of, CONSOLE};
 use super::{code_of, directory_password_is, method, start, verify_email, verify_totp};
 
 /// What a process logs when it takes the housekeeping lock.
@@ -177,10 +177,7 @@ async fn the_database_stopped_and_started_during_a_flow() {
 #[tokio::test]
 async fn web_sessions_go_on_at_either_process() {
     let (a, b) = two_processes_with(CONSOLE).await;
-    let staff = a.dir.join("staff.toml");
-    std::fs::write(&staff, STAFF).expect("write");
-    a.admin(&["directory", "import", staff.to_str().unwrap_or_default()])
-        .expect("import staff");
+    import_staff(&a);
 
     // Ada: the password at A, the emailed code sent by B and typed at A.
     let mut phone = Phone::new(&a).expect("phone");

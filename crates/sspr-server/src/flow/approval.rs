@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sspr_proto::{
-    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, DoneView, FlowEvent, Helpdesk,
-    MethodKind, PasskeyRequest, PasswordCheck,
+    ApprovalFailure, ApprovalGranted, ApprovalInfo, ChallengeView, FlowEvent, Helpdesk, MethodKind,
+    PasskeyRequest,
 };
 use tokio::sync::watch;
 use webauthn_rs::prelude::{Passkey, PasskeyAuthentication};
@@ -30,8 +30,15 @@ use crate::audit::Event;
 use crate::fault::Internal;
 use crate::methods::passkey;
 use crate::secret::ServerKey;
-use crate::store::{Store, StoreResult};
+use crate::store::Store;
 use crate::web_session::{Kept, WebSessions};
+
+#[path = "approval_events.rs"]
+mod events;
+#[path = "approval_password.rs"]
+mod password;
+use events::Channel;
+pub use events::Latest;
 
 /// Where an approval stands.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -86,16 +93,6 @@ impl Kept for Pending {
     }
 }
 
-/// The latest event of a flow a kiosk is shown: its row's id (0 before any) and the
-/// event (None: nothing to show yet).
-pub type Latest = (i64, Option<FlowEvent>);
-
-struct Channel {
-    tx: watch::Sender<Latest>,
-    /// Dropped after this (the flow's end), which ends the kiosk's event stream.
-    until: i64,
-}
-
 /// The approvals under way (in the store), and the event channels of the kiosks this
 /// process serves.
 #[derive(Clone)]
@@ -106,28 +103,6 @@ pub struct Approvals {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
-/// An event as stored, read back (None for a row that clears, or one that doesn't read).
-fn parse_event(json: Option<String>) -> Option<FlowEvent> {
-    let json = json?;
-    match serde_json::from_str(&json) {
-        Ok(event) => Some(event),
-        Err(e) => {
-            // Its category and place only: serde's message may quote the value.
-            tracing::warn!(kind = ?e.classify(), line = e.line(), column = e.column(), "a stored flow event doesn't read");
-            None
-        }
-    }
-}
-
-/// How long the listening connection may be quiet before it is checked.
-const LISTEN_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// A NOTIFY's payload: "<flow id> <event id>".
-fn announced(payload: &str) -> Option<(&str, i64)> {
-    let (flow_id, id) = payload.split_once(' ')?;
-    Some((flow_id, id.parse().ok()?))
-}
-
 impl Approvals {
     pub fn new(store: Store, key: Arc<ServerKey>) -> Approvals {
         Approvals {
@@ -135,152 +110,6 @@ impl Approvals {
             store,
             channels: Arc::default(),
         }
-    }
-
-    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
-        // A panic while holding the lock leaves plain data behind; keep using it.
-        self.channels.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Pushes an event to the flow's kiosk, wherever its stream is: stored, next in order
-    /// (announced to the other processes), and handed to this process's streams at once.
-    pub(super) async fn push(
-        &self,
-        flow_id: &str,
-        event: Option<FlowEvent>,
-        now: i64,
-    ) -> FlowResult<()> {
-        let json = event
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| FlowError::Internal(Internal::new("keeping a flow event", e)))?;
-        let id = self
-            .store
-            .add_flow_event(flow_id, json.as_deref(), now)
-            .await?;
-        self.deliver(flow_id, id, event);
-        Ok(())
-    }
-
-    /// Hands event `id` to this process's streams of the flow, unless they have it or a
-    /// later one already.
-    fn deliver(&self, flow_id: &str, id: i64, event: Option<FlowEvent>) {
-        if let Some(channel) = self.channels().get(flow_id) {
-            channel.tx.send_if_modified(|latest| {
-                let newer = id > latest.0;
-                if newer {
-                    *latest = (id, event);
-                }
-                newer
-            });
-        }
-    }
-
-    /// The flow's events: the latest first (from the store, whichever process pushed
-    /// it), then each new one.
-    pub async fn subscribe(
-        &self,
-        flow_id: &str,
-        until: i64,
-    ) -> StoreResult<watch::Receiver<Latest>> {
-        let rx = self
-            .channels()
-            .entry(flow_id.to_string())
-            .or_insert_with(|| Channel {
-                tx: watch::channel((0, None)).0,
-                until,
-            })
-            .tx
-            .subscribe();
-        self.catch_up(flow_id).await?;
-        Ok(rx)
-    }
-
-    /// Reads the flow's latest event from the store and hands it on.
-    async fn catch_up(&self, flow_id: &str) -> StoreResult<()> {
-        if let Some((id, json)) = self.store.latest_flow_event(flow_id).await? {
-            self.deliver(flow_id, id, parse_event(json));
-        }
-        Ok(())
-    }
-
-    /// Every flow this process has streams for catches up (announcements may have been
-    /// missed while the listening connection was down).
-    async fn catch_up_all(&self) {
-        let flows: Vec<String> = self.channels().keys().cloned().collect();
-        for flow_id in flows {
-            if let Err(e) = self.catch_up(&flow_id).await {
-                tracing::warn!(error = %e, "catching up a flow's events");
-            }
-        }
-    }
-
-    /// Hands the events other processes push to this process's streams, as PostgreSQL
-    /// announces them, for the server's life (on SQLite there is no other process, and
-    /// this returns at once). A broken connection is made again, and every flow listened
-    /// to catches up.
-    pub async fn listen(&self) {
-        loop {
-            let mut listener = match self.store.listen_flow_events().await {
-                Ok(Some(listener)) => listener,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listening for flow events; trying again");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            self.catch_up_all().await;
-            loop {
-                // A connection a firewall dropped quietly would wait for ever: when nothing
-                // came for a while, it must still answer, and every flow listened to here
-                // catches up (whatever an unnoticed break let by).
-                let next = tokio::time::timeout(LISTEN_QUIET, listener.try_recv()).await;
-                let Ok(next) = next else {
-                    if let Err(e) = sqlx::query("SELECT 1").execute(&mut listener).await {
-                        tracing::warn!(error = %e, "the connection listening for flow events doesn't answer");
-                        break;
-                    }
-                    self.catch_up_all().await;
-                    continue;
-                };
-                match next {
-                    Ok(Some(notification)) => {
-                        let Some((flow_id, id)) = announced(notification.payload()) else {
-                            continue;
-                        };
-                        if !self.channels().contains_key(flow_id) {
-                            continue;
-                        }
-                        match self.store.flow_event(flow_id, id).await {
-                            Ok(Some((id, json))) => self.deliver(flow_id, id, parse_event(json)),
-                            Ok(None) => {}
-                            Err(e) => tracing::warn!(error = %e, "reading an announced flow event"),
-                        }
-                    }
-                    // The connection broke: listen on a new one, then catch up.
-                    Ok(None) => {
-                        tracing::warn!("the connection listening for flow events broke");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "listening for flow events");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-
-    /// How many kiosks are listening here (for tests of the hub).
-    #[cfg(test)]
-    pub(super) fn listeners(&self, flow_id: &str) -> usize {
-        self.channels()
-            .get(flow_id)
-            .map(|c| c.tx.receiver_count())
-            .unwrap_or(0)
     }
 }
 
@@ -451,7 +280,7 @@ impl FlowService {
             return Err(gone());
         }
         let id = self.approvals.pending.id(token);
-        let seen = self.approvals_seen_or_gone(&id, now).await?;
+        let seen = self.approval_seen(&id, now).await?.ok_or_else(gone)?;
         let flow = self
             .core
             .store
@@ -804,78 +633,11 @@ impl FlowService {
         Ok(())
     }
 
-    /// The password step: approved for the phone, and asked by the phone that approved
-    /// (its key), not by someone who saw the QR code.
-    async fn phone_password_step(
-        &self,
-        token: &str,
-        key: &str,
-        correlation_id: &str,
-        now: i64,
-    ) -> FlowResult<(String, FlowRow, Caller)> {
-        let (id, flow, caller, stage) = self.pending(token, correlation_id, now).await?;
-        if stage != Stage::PasswordOnPhone {
-            return Err(FlowError::ApprovalStep(ApprovalRefusal::ApproveFirst));
-        }
-        let expected = self
-            .approvals
-            .pending
-            .with_id(&id, now, |p| p.password_key.clone())
-            .await?
-            .flatten()
-            .unwrap_or_default();
-        let given = self.token_mac(key);
-        if !crate::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            return Err(FlowError::NotTheApprovingPhone);
-        }
-        Ok((id, flow, caller))
-    }
-
-    pub async fn approval_password_check(
-        &self,
-        token: &str,
-        key: &str,
-        candidate: &str,
-        correlation_id: &str,
-        now: i64,
-    ) -> StepResult<PasswordCheck> {
-        let (_, flow, caller) = self
-            .phone_password_step(token, key, correlation_id, now)
-            .await?;
-        self.password_check(&caller, &flow.id, candidate, now).await
-    }
-
-    /// The new password typed on the phone: set it as the kiosk would, and tell the kiosk.
-    pub async fn approval_password(
-        &self,
-        token: &str,
-        key: &str,
-        new_password: &secrecy::SecretString,
-        correlation_id: &str,
-        now: i64,
-    ) -> StepResult<DoneView> {
-        let (id, flow, caller) = self
-            .phone_password_step(token, key, correlation_id, now)
-            .await?;
-        let done = self
-            .set_password(&caller, &flow.id, new_password, now)
-            .await?;
-        self.approvals.pending.remove_id(&id, now).await?;
-        self.approvals
-            .push(
-                &flow.id,
-                Some(FlowEvent::Completed { done: done.clone() }),
-                now,
-            )
-            .await?;
-        Ok(done)
-    }
-
     /// Ends approvals nobody answered in time (the kiosk is told) and forgets the event
     /// channels of flows that are over. Runs every second in every process: of several
     /// ending one approval at once, one takes it (`end_approval`).
     pub async fn expire_approvals(&self, now: i64) {
-        self.approvals.channels().retain(|_, c| c.until > now);
+        self.approvals.forget_channels(now);
         let due = match self.approvals.pending.due(now).await {
             Ok(due) => due,
             Err(e) => {
@@ -902,10 +664,6 @@ impl FlowService {
                 tracing::warn!(error = ?e, "ending an expired approval");
             }
         }
-    }
-
-    async fn approvals_seen_or_gone(&self, id: &str, now: i64) -> FlowResult<Seen> {
-        self.approval_seen(id, now).await?.ok_or_else(gone)
     }
 }
 

@@ -27,7 +27,7 @@ reader_groups = ["Auditors"]
 
 /// People of the console: an admin, a helpdesk agent, a reader, and someone in no console
 /// group; each has an authenticator app (to sign in to /my and add a passkey).
-pub(crate) const STAFF: &str = r#"
+const STAFF: &str = r#"
 [[user]]
 username = "linus"
 given_name = "Linus"
@@ -94,12 +94,17 @@ async fn server() -> TestServer {
     })
     .await
     .expect("server");
+    import_staff(&server);
+    server
+}
+
+/// The console's people (`STAFF`) into `server`'s built-in directory.
+pub(crate) fn import_staff(server: &TestServer) {
     let file = server.dir.join("staff.toml");
     std::fs::write(&file, STAFF).expect("write");
     server
         .admin(&["directory", "import", file.to_str().unwrap_or_default()])
         .expect("import staff");
-    server
 }
 
 /// A browser of someone who registered a passkey on /my; its cookie is the console's once
